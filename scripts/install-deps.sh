@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages instantid builds and tests with (needs root or sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev \
+  libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
+  libpng-dev libjpeg-dev libwebp-dev libexif-dev \
+  libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev \
+  libcmocka-dev

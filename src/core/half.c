@@ -1,0 +1,82 @@
+/* half.c - binary16 / bfloat16 <-> binary32 by bit manipulation. */
+#include "core/half.h"
+
+#include <string.h>
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+float iid__f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    if (exp == 0x1f) return bits_f32(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) {
+        if (man == 0) return bits_f32(sign);
+        /* Subnormal: value is man * 2^-24, exactly representable in f32. */
+        float v = (float)man * (1.0f / 16777216.0f);
+        return sign ? -v : v;
+    }
+    return bits_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+uint16_t iid__f32_to_f16(float f)
+{
+    uint32_t u = f32_bits(f);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t abs = u & 0x7fffffffu;
+    if (abs >= 0x7f800000u) /* inf or NaN; keep NaN quiet and non-zero */
+        return sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 | ((abs >> 13) & 0x3ff) : 0);
+    if (abs >= 0x477ff000u) return sign | 0x7c00; /* rounds past 65504 */
+    if (abs < 0x38800000u) {                       /* result is subnormal or zero */
+        if (abs < 0x33000000u) return sign;        /* below half the smallest subnormal */
+        uint32_t exp = abs >> 23;
+        uint32_t man = (abs & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - exp; /* 14..24: bits dropped to land on 2^-24 units */
+        uint32_t q = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1);
+        uint32_t half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return sign | (uint16_t)q;
+    }
+    uint32_t q = (abs - 0x38000000u) >> 13; /* rebias exponent 127 -> 15 */
+    uint32_t rem = abs & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (q & 1))) q++;
+    return sign | (uint16_t)q;
+}
+
+float iid__bf16_to_f32(uint16_t b) { return bits_f32((uint32_t)b << 16); }
+
+uint16_t iid__f32_to_bf16(float f)
+{
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    uint32_t round = 0x7fff + ((u >> 16) & 1);
+    return (uint16_t)((u + round) >> 16);
+}
+
+void iid__f16_to_f32_n(float *dst, const void *src, size_t n)
+{
+    const unsigned char *p = src;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = iid__f16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
+}
+
+void iid__bf16_to_f32_n(float *dst, const void *src, size_t n)
+{
+    const unsigned char *p = src;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = iid__bf16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
+}

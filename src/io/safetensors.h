@@ -1,0 +1,68 @@
+/*
+ * safetensors.h - memory-mapped safetensors files.
+ *
+ * Layout: an 8-byte little-endian header length N, N bytes of JSON mapping tensor
+ * names to {dtype, shape, data_offsets:[begin,end]} (plus an optional
+ * "__metadata__" object of strings), then the raw little-endian C-order data.
+ *
+ * Opening builds an index (name, dtype, shape, pointer into the map) after
+ * checking, before any length is trusted: the header length against the file size,
+ * every offset pair inside the data section, byte counts against dtype x shape, and
+ * that no two tensors overlap. Tensor data is not copied; pointers stay valid until
+ * iid__st_close(). Data pointers may be unaligned: read them with memcpy-based
+ * helpers such as iid__st_read_f32().
+ */
+#ifndef IID_IO_SAFETENSORS_H
+#define IID_IO_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+#include "io/file.h"
+
+typedef struct iid_st_tensor {
+    char *name;
+    iid_dtype_t dtype;
+    int ndim;
+    int64_t shape[IID_MAX_DIMS];
+    const void *data; /* inside the mapped file */
+    size_t nbytes;
+} iid_st_tensor_t;
+
+typedef struct iid_st_meta {
+    char *key;
+    char *value;
+} iid_st_meta_t;
+
+typedef struct iid_safetensors {
+    char *path;
+    iid_mapped_file_t map; /* empty when parsed from a caller's buffer */
+    int count;
+    iid_st_tensor_t *tensors; /* sorted by name */
+    int meta_count;
+    iid_st_meta_t *meta;
+} iid_safetensors_t;
+
+/* Map and index a file. On failure *st is left closed and err names the path. */
+iid_status iid__st_open(iid_safetensors_t *st, const char *path, iid_error_t *err);
+/* Index a buffer the caller keeps alive (used by fuzzing and tests); label names
+ * it in errors. */
+iid_status iid__st_parse(iid_safetensors_t *st, const void *buf, size_t size, const char *label,
+                         iid_error_t *err);
+void iid__st_close(iid_safetensors_t *st);
+
+/* Tensor by exact name, or NULL. */
+const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name);
+/* Metadata value by key, or NULL. */
+const char *iid__st_meta(const iid_safetensors_t *st, const char *key);
+
+/* Copy a float-typed tensor into dst as f32 (dst holds numel floats). */
+iid_status iid__st_read_f32(const iid_st_tensor_t *t, float *dst, iid_error_t *err);
+/* Look up `name`, check its shape equals `shape` (ndim entries), and return a
+ * malloc'd f32 copy in *out. Errors name the file and the tensor. */
+iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
+                            float **out, iid_error_t *err);
+int64_t iid__st_numel(const iid_st_tensor_t *t);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * ops.h - the numerical operations the models are built from, on f32 buffers.
+ *
+ * Each op takes raw pointers and explicit sizes (llm.c style); layouts are given
+ * as shape comments. Every op has a plain reference (`_ref`, loops only, the
+ * definition of correct) and, where it matters for speed, a fast version of the
+ * same name without the suffix (BLAS GEMM, im2col, tiled attention) that the unit
+ * tests check against the reference. Outputs never alias inputs unless the op says
+ * "in place".
+ */
+#ifndef IID_OPS_OPS_H
+#define IID_OPS_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- matrix products ---------------------------------------------------- */
+
+/* C = A @ B^T (+ C when accumulate): A (M, K), B (N, K), C (M, N). The torch Linear
+ * weight layout, so y = x W^T is iid__matmul_nt(y, x, W, ...). */
+void iid__matmul_nt_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
+void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
+/* C = A @ B: A (M, K), B (K, N), C (M, N). */
+void iid__matmul_nn_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
+void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
+
+/* y = x W^T + b: x (M, in), W (out, in), b (out) or NULL, y (M, out). */
+void iid__linear(float *y, const float *x, const float *W, const float *b, int M, int in, int out);
+
+/* ---- normalisation ------------------------------------------------------ */
+
+/* Per row of length C: (x - mean) / sqrt(var + eps) * w + b. x, y (rows, C);
+ * w, b (C) or NULL. y may equal x. */
+void iid__layer_norm(float *y, const float *x, const float *w, const float *b, int64_t rows, int C, float eps);
+/* x, y (N, C, HW); channels split into G groups of C/G; w, b (C) or NULL. y may equal x. */
+void iid__group_norm(float *y, const float *x, const float *w, const float *b, int N, int C, int64_t HW, int G,
+                     float eps);
+
+/* ---- element-wise (in place over n values) ------------------------------ */
+
+void iid__silu(float *x, int64_t n);
+void iid__gelu_erf(float *x, int64_t n);   /* exact GELU: x * Phi(x) */
+void iid__gelu_tanh(float *x, int64_t n);  /* tanh approximation */
+void iid__quick_gelu(float *x, int64_t n); /* x * sigmoid(1.702 x) */
+void iid__relu(float *x, int64_t n);
+void iid__sigmoid(float *x, int64_t n);
+void iid__scale(float *x, float s, int64_t n);
+/* y += x */
+void iid__add(float *y, const float *x, int64_t n);
+/* y = a + s * (b - a) (classifier-free guidance and friends). */
+void iid__lerp_out(float *y, const float *a, const float *b, float s, int64_t n);
+/* Softmax over each row of length n, in place. */
+void iid__softmax_rows(float *x, int64_t rows, int n);
+
+/* ---- attention ---------------------------------------------------------- */
+
+/* Multi-head scaled dot-product attention.
+ *   q: (B, Tq, H*D) with row stride q_stride floats (>= H*D)
+ *   k, v: (B, Tk, H*D) with row stride kv_stride floats
+ *   out: (B, Tq, H*D), contiguous
+ * out = softmax(scale * q k^T [+ causal mask]) v per batch and head. A causal mask
+ * lets query i see keys 0..i. */
+typedef struct iid_attn_shape {
+    int B, H, Tq, Tk, D;
+    int q_stride, kv_stride;
+    float scale;
+    int causal;
+} iid_attn_shape_t;
+
+void iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+/* Tiled over keys with an online softmax, so memory is O(tile) not O(Tq*Tk).
+ * Returns 0, or -1 when its scratch cannot be allocated (out untouched). */
+int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+
+/* ---- convolution and resampling ----------------------------------------- */
+
+typedef struct iid_conv2d_shape {
+    int N, C, H, W;           /* input (N, C, H, W) */
+    int K, R, S;              /* weight (K, C/groups, R, S) */
+    int stride_h, stride_w;
+    int pad_h, pad_w;         /* symmetric zero padding */
+    int dil_h, dil_w;
+    int groups;
+} iid_conv2d_shape_t;
+
+/* Output size along one axis. */
+int iid__conv_out_size(int in, int k, int stride, int pad, int dil);
+/* out (N, K, OH, OW) = conv(in, w) + b (b may be NULL). */
+void iid__conv2d_ref(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
+/* im2col + GEMM. Returns 0, or -1 when scratch cannot be allocated. */
+int iid__conv2d(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
+
+/* Nearest-neighbour 2x: in (N, C, H, W) -> out (N, C, 2H, 2W). */
+void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W);
+
+#endif

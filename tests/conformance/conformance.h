@@ -1,0 +1,71 @@
+/*
+ * conformance.h - the golden-tensor comparison harness.
+ *
+ * The runner walks the stages in stages.c. A stage opens the kit's golden files,
+ * discovers its cases from what the files contain (tensor names, JSON entries),
+ * runs our implementation and reports each compared tensor with conf_check_*(),
+ * which prints one line:
+ *   PASS|FAIL|SKIP <stage> <case> <tensor> max_abs=<x> rel=<y>
+ * A stage that cannot run (a missing file, a feature not written yet) reports
+ * conf_skip() with its reason.
+ */
+#ifndef IID_CONFORMANCE_H
+#define IID_CONFORMANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/safetensors.h"
+
+typedef struct conf_ctx {
+    const char *kit;      /* the kit's root folder */
+    int passed, failed, skipped;
+    int verbose;
+} conf_ctx_t;
+
+/* Tolerances of the kit's README section 5 (relative to max |reference|). */
+#define CONF_TOL_MODEL 1e-4    /* encoders, resampler, UNet, ControlNet, VAE, pipeline */
+#define CONF_TOL_SCHED_STEP 1e-5
+#define CONF_TOL_SIGMA 1e-6    /* elementwise relative for sigmas and scale factors */
+
+/* kit/rel into buf; returns buf. */
+const char *conf_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap);
+
+void conf_skip(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const char *fmt, ...);
+void conf_fail(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const char *fmt, ...);
+
+/* Compare n floats against a golden tensor by max abs error <= tol * max|ref|.
+ * The golden tensor's element count must equal n. Returns 1 on PASS. */
+int conf_check_f32(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const float *got,
+                   size_t n, const iid_st_tensor_t *ref, double tol);
+/* Elementwise relative check: |got - ref| <= tol * max(|ref|, tiny). */
+int conf_check_f32_elementwise(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor,
+                               const float *got, size_t n, const iid_st_tensor_t *ref, double tol);
+/* Exact comparison of integers (the golden may be I64, I32 or U8). */
+int conf_check_int(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const int64_t *got,
+                   size_t n, const iid_st_tensor_t *ref);
+/* uint8 images: PASS when no value differs by more than max_levels and at most
+ * max_fraction of values differ at all. */
+int conf_check_u8(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const uint8_t *got,
+                  size_t n, const iid_st_tensor_t *ref, int max_levels, double max_fraction);
+
+/* Open a golden safetensors file under golden/; on failure SKIPs the stage with
+ * the reason and returns non-zero. */
+int conf_open_golden(conf_ctx_t *c, const char *stage, const char *file, iid_safetensors_t *st);
+
+/* Iterate distinct case prefixes: the part of each tensor name before `suffix`
+ * (e.g. suffix ".te1.input_ids" yields "prompt0", "negative", ...). Calls fn for
+ * each in name order. */
+typedef void (*conf_case_fn)(conf_ctx_t *c, const iid_safetensors_t *st, const char *kase, void *user);
+int conf_for_each_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *suffix, conf_case_fn fn, void *user);
+
+/* A stage: name as the kit's golden family and its entry point. */
+typedef struct conf_stage {
+    const char *name;
+    void (*run)(conf_ctx_t *c);
+} conf_stage_t;
+
+extern const conf_stage_t conf_stages[];
+extern const int conf_stage_count;
+
+#endif

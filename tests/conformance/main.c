@@ -1,0 +1,85 @@
+/*
+ * main.c - the conformance runner.
+ *
+ *   conformance [--kit DIR] [--stage S,...] [--list]
+ *
+ * The kit defaults to $INSTANTID_KIT, else ../shared/conformance. Without a kit
+ * the runner prints why and exits 77 (skipped). Otherwise it runs every selected
+ * stage, prints one line per compared tensor and a final
+ * "N passed, N failed, N skipped", and exits 1 on any FAIL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conformance.h"
+
+static int selected(const char *list, const char *name)
+{
+    if (!list) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        p += len + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: conformance [--kit DIR] [--stage S,...] [--list]\n"
+               "  --kit DIR      the conformance kit (default $INSTANTID_KIT, else ../shared/conformance)\n"
+               "  --stage S,...  run only these stages\n"
+               "  --list         print the stage names and exit\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *kit = getenv("INSTANTID_KIT");
+    if (!kit || !*kit) kit = "../shared/conformance";
+    const char *stages = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--kit") == 0 && i + 1 < argc) kit = argv[++i];
+        else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc) stages = argv[++i];
+        else if (strcmp(argv[i], "--list") == 0) {
+            for (int s = 0; s < conf_stage_count; s++) printf("%s\n", conf_stages[s].name);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (stages) {
+        for (const char *p = stages; *p;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            int known = 0;
+            for (int s = 0; s < conf_stage_count; s++)
+                if (strlen(conf_stages[s].name) == len && strncmp(conf_stages[s].name, p, len) == 0) known = 1;
+            if (!known) {
+                fprintf(stderr, "conformance: unknown stage '%.*s' (see --list)\n", (int)len, p);
+                return 2;
+            }
+            p += len + (comma ? 1 : 0);
+        }
+    }
+    struct stat st;
+    char golden[4096];
+    snprintf(golden, sizeof golden, "%s/golden", kit);
+    if (stat(golden, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        printf("SKIP: no conformance kit at '%s' (pass --kit DIR or set INSTANTID_KIT)\n", kit);
+        printf("0 passed, 0 failed, 0 skipped\n");
+        return 77;
+    }
+    conf_ctx_t c = {.kit = kit};
+    for (int s = 0; s < conf_stage_count; s++)
+        if (selected(stages, conf_stages[s].name)) conf_stages[s].run(&c);
+    printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);
+    return c.failed ? 1 : 0;
+}

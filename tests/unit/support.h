@@ -1,0 +1,33 @@
+/*
+ * support.h - helpers shared by the cmocka unit tests.
+ *
+ * Tests that need ../shared (the conformance kit, the photos) call
+ * iid_test_shared() and skip with a message (exit 77, which CTest reports as
+ * skipped) when it is absent; they never pass silently.
+ */
+#ifndef IID_TEST_SUPPORT_H
+#define IID_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* The shared folder ($IID_SHARED, else ../shared from the source tree), or exits
+ * 77 with a message when it does not exist. */
+const char *iid_test_shared(void);
+/* A path under the shared folder, in a static buffer that the next call reuses. */
+const char *iid_test_shared_path(const char *rel);
+/* A fresh empty directory under $TMPDIR; the caller removes it with iid_test_rmtree. */
+char *iid_test_tempdir(void);
+void iid_test_rmtree(const char *dir);
+/* Write bytes to dir/name; returns the malloc'd full path. */
+char *iid_test_write(const char *dir, const char *name, const void *data, size_t size);
+/* Max |a - b| over n floats. */
+float iid_test_max_abs_diff(const float *a, const float *b, size_t n);
+/* Deterministic pseudo-random floats in [-1, 1). */
+void iid_test_fill_random(float *x, size_t n, uint32_t seed);
+
+#endif

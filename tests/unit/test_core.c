@@ -1,0 +1,121 @@
+/* test_core.c - status records, f16/bf16 conversion, tensors and the arena. */
+#include <math.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/half.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "support.h"
+
+static void test_error_records(void **state)
+{
+    (void)state;
+    iid_error_t err;
+    iid_error_clear(&err);
+    assert_int_equal(iid__fail(&err, IID_ERR_FORMAT, "%s: bad %d", "a.bin", 3), IID_ERR_FORMAT);
+    assert_string_equal(err.msg, "a.bin: bad 3");
+    iid__prefix(&err, IID_ERR_FORMAT, "loading %s", "unet");
+    assert_string_equal(err.msg, "loading unet: a.bin: bad 3");
+    assert_int_equal(iid__fail(NULL, IID_ERR_IO, "ignored"), IID_ERR_IO);
+    assert_string_equal(iid_status_str(IID_ERR_NOMEM), "out of memory");
+}
+
+static void test_f16_exact_values(void **state)
+{
+    (void)state;
+    /* Known encodings: 1.0, -2.0, 65504 (max), smallest subnormal, infinity. */
+    assert_int_equal(iid__f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(iid__f32_to_f16(-2.0f), 0xc000);
+    assert_int_equal(iid__f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(iid__f32_to_f16(65520.0f), 0x7c00); /* rounds up to infinity */
+    assert_int_equal(iid__f32_to_f16(5.9604645e-8f), 0x0001);
+    assert_true(iid__f16_to_f32(0x0001) == 5.9604645e-8f);
+    assert_true(isinf(iid__f16_to_f32(0x7c00)));
+    assert_true(isnan(iid__f16_to_f32(iid__f32_to_f16(NAN))));
+    /* 1.2 -> 1.2001953125 as the kit's prompt weights show. */
+    assert_true(iid__f16_to_f32(iid__f32_to_f16(1.2f)) == 1.2001953125f);
+    /* Ties go to even: 1 + 2^-11 is halfway between 1 and 1 + 2^-10. */
+    assert_int_equal(iid__f32_to_f16(1.0f + 0x1p-11f), 0x3c00);
+    assert_int_equal(iid__f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3c02);
+}
+
+static void test_f16_round_trip_all(void **state)
+{
+    (void)state;
+    /* Every finite half survives f16 -> f32 -> f16 unchanged. */
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h & 0x7c00) == 0x7c00) continue;
+        assert_int_equal(iid__f32_to_f16(iid__f16_to_f32((uint16_t)h)), h);
+    }
+}
+
+static void test_bf16(void **state)
+{
+    (void)state;
+    assert_int_equal(iid__f32_to_bf16(1.0f), 0x3f80);
+    assert_true(iid__bf16_to_f32(0x3f80) == 1.0f);
+    /* 1 + 2^-8 is a tie between 1 and 1 + 2^-7: even wins. */
+    assert_int_equal(iid__f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);
+    assert_int_equal(iid__f32_to_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);
+    for (uint32_t b = 0; b < 0x10000; b++) {
+        if ((b & 0x7f80) == 0x7f80) continue;
+        assert_int_equal(iid__f32_to_bf16(iid__bf16_to_f32((uint16_t)b)), b);
+    }
+}
+
+static void test_tensor_alloc_and_convert(void **state)
+{
+    (void)state;
+    iid_tensor_t t;
+    int64_t shape[] = {2, 3, 4};
+    assert_int_equal(iid__tensor_alloc(&t, IID_DTYPE_F16, 3, shape, NULL), IID_OK);
+    assert_int_equal(iid__tensor_numel(&t), 24);
+    assert_int_equal(iid__tensor_nbytes(&t), 48);
+    float src[24], back[24];
+    for (int i = 0; i < 24; i++) src[i] = (float)i * 0.5f - 3.0f;
+    assert_int_equal(iid__convert_from_f32(t.data, IID_DTYPE_F16, src, 24, NULL), IID_OK);
+    assert_int_equal(iid__convert_to_f32(back, t.data, IID_DTYPE_F16, 24, NULL), IID_OK);
+    assert_memory_equal(src, back, sizeof src);
+    char buf[64];
+    assert_string_equal(iid__shape_str(t.shape, t.ndim, buf, sizeof buf), "[2, 3, 4]");
+    iid__tensor_free(&t);
+    iid__tensor_free(NULL);
+    iid_dtype_t dt;
+    assert_true(iid__dtype_parse("BF16", &dt) && dt == IID_DTYPE_BF16);
+    assert_false(iid__dtype_parse("F8", &dt));
+    int64_t bad[] = {-1};
+    iid_error_t err;
+    assert_int_equal(iid__tensor_alloc(&t, IID_DTYPE_F32, 1, bad, &err), IID_ERR_INVALID);
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    iid_arena_t a;
+    iid__arena_init(&a, 1024);
+    void *p = iid__arena_alloc(&a, 10);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 64, 0);
+    iid_arena_mark_t m = iid__arena_mark(&a);
+    float *big = iid__arena_calloc(&a, 4096, sizeof(float)); /* larger than a chunk */
+    assert_non_null(big);
+    assert_true(big[4095] == 0.0f);
+    assert_true(a.peak >= 4096 * sizeof(float));
+    iid__arena_reset(&a, m);
+    assert_int_equal(a.in_use, 64);
+    void *q = iid__arena_alloc(&a, 10);
+    assert_ptr_equal((char *)q, (char *)p + 64);
+    iid__arena_free(&a);
+    assert_int_equal(a.in_use, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_records), cmocka_unit_test(test_f16_exact_values),
+        cmocka_unit_test(test_f16_round_trip_all), cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_arena),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
