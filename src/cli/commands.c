@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 
-const iid_command_t iid_commands[] = {
-    {NULL, NULL, NULL},
+const iid_command_t *const iid_commands[] = {
+    &iid_cmd_info,
+    NULL,
 };

@@ -14,6 +14,10 @@ typedef struct iid_command {
     int (*run)(int argc, char **argv);
 } iid_command_t;
 
-extern const iid_command_t iid_commands[];
+/* NULL-terminated. */
+extern const iid_command_t *const iid_commands[];
+
+/* One descriptor per cmd_<name>.c, listed in commands.c. */
+extern const iid_command_t iid_cmd_info;
 
 #endif

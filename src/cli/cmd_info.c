@@ -1,0 +1,277 @@
+/*
+ * cmd_info.c - `instantid info`: what model files were found, their formats,
+ * dtypes, parameter counts, and the configuration read from them.
+ *
+ * Every component of the models folder (DESIGN.md section 4) is described on its
+ * own, so one missing or broken file is reported without hiding the rest. The
+ * exit status is 0 when every component was found and read, 1 otherwise.
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+
+typedef struct info_paths {
+    const char *models;
+    char sdxl[4096], controlnet[4096], ip_adapter[4096], faces[4096];
+} info_paths_t;
+
+static void print_config(const char *path)
+{
+    iid_json_t j;
+    iid_error_t err;
+    if (iid__json_load(&j, path, &err) != IID_OK) {
+        printf("    config: %s\n", err.msg);
+        return;
+    }
+    const cJSON *item;
+    int first = 1;
+    cJSON_ArrayForEach(item, j.root)
+    {
+        if (!item->string || item->string[0] == '_') continue;
+        char *v = cJSON_PrintUnformatted(item);
+        if (!v) continue;
+        printf("%s%s=%s", first ? "    config: " : ", ", item->string, v);
+        first = 0;
+        free(v);
+    }
+    if (!first) printf("\n");
+    iid__json_free(&j);
+}
+
+/* One weight file: format, tensor count, parameter count, dtypes. */
+static int describe_weights(const char *path)
+{
+    iid_safetensors_t st;
+    iid_error_t err;
+    if (iid__st_open(&st, path, &err) != IID_OK) {
+        printf("    weights: %s\n", err.msg);
+        return 1;
+    }
+    long long params = 0;
+    long long per_dtype[IID_DTYPE_COUNT] = {0};
+    for (int i = 0; i < st.count; i++) {
+        long long n = (long long)iid__st_numel(&st.tensors[i]);
+        params += n;
+        per_dtype[st.tensors[i].dtype] += n;
+    }
+    printf("    weights: %s (safetensors, %d tensors, %.3f M parameters:", path, st.count, params / 1e6);
+    for (int d = 0; d < IID_DTYPE_COUNT; d++)
+        if (per_dtype[d]) printf(" %s %lld", iid__dtype_name((iid_dtype_t)d), per_dtype[d]);
+    printf(")\n");
+    iid__st_close(&st);
+    return 0;
+}
+
+/* The first existing file among candidates inside dir, or NULL. */
+static const char *find_first(char *buf, size_t cap, const char *dir, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (iid__path_join(buf, cap, dir, names[i], NULL) == IID_OK && iid__is_file(buf)) return buf;
+    return NULL;
+}
+
+/* A diffusers/transformers component folder: config.json + one weight file. */
+static int describe_component(const char *label, const char *dir, const char *const *weight_names)
+{
+    char cfg[4096], w[4096];
+    printf("%s: %s\n", label, dir);
+    if (!iid__is_dir(dir)) {
+        printf("    missing: no such folder\n");
+        return 1;
+    }
+    int bad = 0;
+    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
+    else {
+        printf("    missing: config.json\n");
+        bad = 1;
+    }
+    if (find_first(w, sizeof w, dir, weight_names)) bad |= describe_weights(w);
+    else {
+        printf("    missing: %s\n", weight_names[0]);
+        bad = 1;
+    }
+    return bad;
+}
+
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    long n = 0;
+    int c, last = '\n';
+    while ((c = fgetc(f)) != EOF) {
+        if (c == '\n') n++;
+        last = c;
+    }
+    if (last != '\n') n++;
+    fclose(f);
+    return n;
+}
+
+static int describe_tokenizer(const char *label, const char *dir)
+{
+    char vocab[4096], merges[4096], cfg[4096];
+    printf("%s: %s\n", label, dir);
+    iid_json_t j;
+    iid_error_t err;
+    if (iid__path_join(vocab, sizeof vocab, dir, "vocab.json", &err) != IID_OK ||
+        iid__json_load(&j, vocab, &err) != IID_OK) {
+        printf("    vocab: %s\n", err.msg);
+        return 1;
+    }
+    int entries = cJSON_GetArraySize(j.root);
+    iid__json_free(&j);
+    iid__path_join(merges, sizeof merges, dir, "merges.txt", NULL);
+    long lines = count_lines(merges);
+    printf("    CLIP BPE: vocab.json %d entries, merges.txt %ld lines\n", entries, lines);
+    if (iid__path_join(cfg, sizeof cfg, dir, "tokenizer_config.json", NULL) == IID_OK && iid__is_file(cfg))
+        print_config(cfg);
+    return lines < 0;
+}
+
+static int describe_sdxl(const char *sdxl)
+{
+    static const char *const te_weights[] = {"model.safetensors", "model.fp16.safetensors", NULL};
+    static const char *const diff_weights[] = {"diffusion_pytorch_model.safetensors",
+                                               "diffusion_pytorch_model.fp16.safetensors", NULL};
+    char p[4096], q[4096];
+    int bad = 0;
+    printf("sdxl: %s\n", sdxl);
+    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
+    else {
+        printf("    missing: model_index.json\n");
+        bad = 1;
+    }
+    static const struct {
+        const char *sub, *label;
+        int kind; /* 0 transformers, 1 diffusers, 2 tokenizer */
+    } parts[] = {{"text_encoder", "sdxl/text_encoder", 0}, {"text_encoder_2", "sdxl/text_encoder_2", 0},
+                 {"tokenizer", "sdxl/tokenizer", 2},       {"tokenizer_2", "sdxl/tokenizer_2", 2},
+                 {"unet", "sdxl/unet", 1},                 {"vae", "sdxl/vae", 1}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        iid__path_join(p, sizeof p, sdxl, parts[i].sub, NULL);
+        if (parts[i].kind == 2) bad |= describe_tokenizer(parts[i].label, p);
+        else bad |= describe_component(parts[i].label, p, parts[i].kind ? diff_weights : te_weights);
+    }
+    iid__path_join(p, sizeof p, sdxl, "scheduler", NULL);
+    iid__path_join(q, sizeof q, p, "scheduler_config.json", NULL);
+    printf("sdxl/scheduler: %s\n", p);
+    if (iid__is_file(q)) print_config(q);
+    else {
+        printf("    missing: scheduler_config.json\n");
+        bad = 1;
+    }
+    return bad;
+}
+
+static int describe_ip_adapter(const char *path)
+{
+    printf("ip-adapter: %s\n", path);
+    if (!iid__is_file(path)) {
+        printf("    missing: no such file\n");
+        return 1;
+    }
+    return describe_weights(path);
+}
+
+static int describe_faces(const char *dir)
+{
+    printf("face models: %s\n", dir);
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("    missing: no such folder\n");
+        return 1;
+    }
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 5, ".onnx") != 0) continue;
+        char p[4096];
+        if (iid__path_join(p, sizeof p, dir, e->d_name, NULL) != IID_OK) continue;
+        iid_mapped_file_t m;
+        iid_error_t err;
+        if (iid__file_map(&m, p, &err) != IID_OK) printf("    %s: %s\n", e->d_name, err.msg);
+        else printf("    %s: ONNX, %zu bytes\n", e->d_name, m.size);
+        iid__file_unmap(&m);
+        found++;
+    }
+    closedir(d);
+    if (!found) printf("    missing: no .onnx files\n");
+    return found == 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
+               "                      [--face-models DIR]\n"
+               "Describe every model component found: format, dtypes, parameter count and configuration.\n"
+               "  --models DIR        models folder (default models/)\n"
+               "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
+               "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
+               "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
+               "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
+               "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
+}
+
+static int run_info(int argc, char **argv)
+{
+    static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
+                                         {"sdxl", required_argument, NULL, 's'},
+                                         {"controlnet", required_argument, NULL, 'c'},
+                                         {"ip-adapter", required_argument, NULL, 'i'},
+                                         {"face-models", required_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    info_paths_t p = {.models = "models"};
+    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': p.models = optarg; break;
+        case 's': sdxl = optarg; break;
+        case 'c': cn = optarg; break;
+        case 'i': ip = optarg; break;
+        case 'f': faces = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
+        fprintf(stderr, "instantid info: %s: models folder not found (see --models)\n", p.models);
+        return 2;
+    }
+    snprintf(p.sdxl, sizeof p.sdxl, "%s", sdxl ? sdxl : "");
+    if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
+    snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
+    if (!cn) iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel", NULL);
+    snprintf(p.faces, sizeof p.faces, "%s", faces ? faces : "");
+    if (!faces) iid__path_join(p.faces, sizeof p.faces, p.models, "antelopev2", NULL);
+    if (ip) snprintf(p.ip_adapter, sizeof p.ip_adapter, "%s", ip);
+    else {
+        iid__path_join(p.ip_adapter, sizeof p.ip_adapter, p.models, "ip-adapter.bin", NULL);
+        if (!iid__is_file(p.ip_adapter))
+            iid__path_join(p.ip_adapter, sizeof p.ip_adapter, p.models, "ip-adapter.safetensors", NULL);
+    }
+    static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
+                                             "diffusion_pytorch_model.fp16.safetensors", NULL};
+    int bad = describe_sdxl(p.sdxl);
+    bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
+    bad |= describe_ip_adapter(p.ip_adapter);
+    bad |= describe_faces(p.faces);
+    return bad ? 1 : 0;
+}
+
+const iid_command_t iid_cmd_info = {"info", "what model files were found, their formats, dtypes and shapes", run_info};
