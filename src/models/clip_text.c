@@ -72,19 +72,15 @@ iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path
 }
 
 /* Whether config.json's `architectures` list names the projection model. */
-static iid_status wants_projection(const char *config_path, int *out, iid_error_t *err)
+static int wants_projection(const iid_json_t *j)
 {
-    iid_json_t j;
-    IID_TRY(iid__json_load(&j, config_path, err));
-    *out = 0;
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j.root, "architectures");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j->root, "architectures");
     const cJSON *a;
     cJSON_ArrayForEach(a, arch)
     {
-        if (cJSON_IsString(a) && strcmp(a->valuestring, "CLIPTextModelWithProjection") == 0) *out = 1;
+        if (cJSON_IsString(a) && strcmp(a->valuestring, "CLIPTextModelWithProjection") == 0) return 1;
     }
-    iid__json_free(&j);
-    return IID_OK;
+    return 0;
 }
 
 /* ---- weights ---------------------------------------------------------------- */
@@ -161,12 +157,9 @@ iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, 
     iid_clip_config_t cfg = m->cfg;
     memset(m, 0, sizeof *m);
     m->cfg = cfg;
-    m->cfg.projection_dim = 0;
+    m->cfg.projection_dim = 0; /* set from the weights */
     iid_status s = bind_all(m, st, require_projection, err);
-    if (s != IID_OK) {
-        iid__clip_text_free(m);
-        m->cfg = cfg;
-    }
+    if (s != IID_OK) iid__clip_text_free(m);
     return s;
 }
 
@@ -176,12 +169,15 @@ iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t 
     char cfg_path[4096], st_path[4096];
     IID_TRY(iid__path_join(cfg_path, sizeof cfg_path, dir, "config.json", err));
     IID_TRY(iid__path_join(st_path, sizeof st_path, dir, "model.safetensors", err));
-    int require_projection = 0;
-    IID_TRY(iid__clip_config_load(&m->cfg, cfg_path, err));
-    IID_TRY(wants_projection(cfg_path, &require_projection, err));
+    iid_json_t j;
+    IID_TRY(iid__json_load(&j, cfg_path, err));
+    iid_status s = parse_config(&m->cfg, &j, err);
+    int require_projection = wants_projection(&j);
+    iid__json_free(&j);
+    if (s != IID_OK) return s;
     iid_safetensors_t st;
     IID_TRY(iid__st_open(&st, st_path, err));
-    iid_status s = iid__clip_text_bind(m, &st, require_projection, err);
+    s = iid__clip_text_bind(m, &st, require_projection, err);
     iid__st_close(&st);
     return s;
 }
@@ -203,9 +199,7 @@ void iid__clip_text_free(iid_clip_text_t *m)
     free(m->final_ln_w);
     free(m->final_ln_b);
     free(m->proj);
-    iid_clip_config_t cfg = m->cfg;
     memset(m, 0, sizeof *m);
-    m->cfg = cfg;
 }
 
 /* ---- forward ---------------------------------------------------------------- */
