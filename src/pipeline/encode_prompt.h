@@ -12,7 +12,8 @@
  * The negative is encoded the same way from its own ids, except when it is None
  * and the pipeline's `force_zeros_for_empty_prompt` is true (SDXL's default): then
  * the negative embeddings and pooled vector are all zeros. A negative of "" is
- * NOT None: its ids are encoded normally.
+ * NOT None: its ids are encoded normally. Without CFG (guidance <= 1) only the
+ * prompt is encoded: call iid__encode_prompt_one.
  *
  * Weighted prompts (`pipeline_stable_diffusion_xl_instantid_full.py`, the demo):
  * every chunk (BOS + up to 75 tokens + EOS, tokenizer-1 ids fed to BOTH encoders)
