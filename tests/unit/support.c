@@ -88,3 +88,51 @@ void iid_test_fill_random(float *x, size_t n, uint32_t seed)
         x[i] = (float)(s >> 8) / 8388608.0f - 1.0f;
     }
 }
+
+static size_t test_dtype_size(const char *dtype)
+{
+    if (strcmp(dtype, "F64") == 0 || strcmp(dtype, "I64") == 0) return 8;
+    if (strcmp(dtype, "F32") == 0 || strcmp(dtype, "I32") == 0) return 4;
+    if (strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0) return 2;
+    return 1;
+}
+
+char *iid_test_write_safetensors(const char *dir, const char *name, const iid_test_tensor_t *t, int n)
+{
+    size_t cap = 64 + (size_t)n * 256, hl = 0, off = 0;
+    char *hdr = malloc(cap);
+    if (!hdr) return NULL;
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
+    size_t *bytes = calloc((size_t)(n ? n : 1), sizeof *bytes);
+    for (int i = 0; i < n && bytes; i++) {
+        size_t numel = 1;
+        char shape[128];
+        size_t sl = (size_t)snprintf(shape, sizeof shape, "[");
+        for (int d = 0; d < t[i].ndim; d++) {
+            numel *= (size_t)t[i].shape[d];
+            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
+        }
+        snprintf(shape + sl, sizeof shape - sl, "]");
+        bytes[i] = numel * test_dtype_size(t[i].dtype);
+        hl += (size_t)snprintf(hdr + hl, cap - hl, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":%s,\"data_offsets\":[%zu,%zu]}",
+                               i ? "," : "", t[i].name, t[i].dtype, shape, off, off + bytes[i]);
+        off += bytes[i];
+    }
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "}");
+    unsigned char *buf = bytes ? malloc(8 + hl + (off ? off : 1)) : NULL;
+    char *path = NULL;
+    if (buf) {
+        for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(((uint64_t)hl >> (8 * i)) & 0xff);
+        memcpy(buf + 8, hdr, hl);
+        size_t at = 8 + hl;
+        for (int i = 0; i < n; i++) {
+            if (bytes[i]) memcpy(buf + at, t[i].data, bytes[i]);
+            at += bytes[i];
+        }
+        path = iid_test_write(dir, name, buf, at);
+    }
+    free(buf);
+    free(bytes);
+    free(hdr);
+    return path;
+}

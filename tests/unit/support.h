@@ -30,4 +30,17 @@ float iid_test_max_abs_diff(const float *a, const float *b, size_t n);
 /* Deterministic pseudo-random floats in [-1, 1). */
 void iid_test_fill_random(float *x, size_t n, uint32_t seed);
 
+/* One tensor for iid_test_write_safetensors: raw little-endian bytes of `dtype`
+ * ("F32", "F16", "I64", ...) in C order. */
+typedef struct iid_test_tensor {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    int64_t shape[4];
+    const void *data;
+} iid_test_tensor_t;
+/* Write a safetensors file dir/name holding the n tensors, packed in the given
+ * order; returns the malloc'd full path (NULL on failure). */
+char *iid_test_write_safetensors(const char *dir, const char *name, const iid_test_tensor_t *t, int n);
+
 #endif
