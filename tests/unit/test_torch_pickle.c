@@ -707,7 +707,8 @@ static void test_dispatcher_refusals(void **state)
     path = iid_test_write(dir, "notes.bin", text, sizeof text - 1);
     expect_open_refused(path, IID_ERR_FORMAT, "neither a torch zip archive nor a safetensors file");
     free(path);
-    path = iid_test_write(dir, "pk.bin", "PK\x03\x04 but nothing else", 24);
+    const char fake_zip[] = "PK\x03\x04 but nothing else";
+    path = iid_test_write(dir, "pk.bin", fake_zip, sizeof fake_zip - 1);
     expect_open_refused(path, IID_ERR_FORMAT, "not a readable zip archive");
     free(path);
     iid_safetensors_t st;
