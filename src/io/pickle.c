@@ -438,7 +438,8 @@ static bool is_empty(const pk_obj_t *o, pk_kind_t kind) { return o->kind == kind
 /* Read a size or stride tuple into dims[]. */
 static iid_status int_tuple(pk_vm_t *vm, const pk_obj_t *t, const char *what, int64_t *dims, int *ndim)
 {
-    if (t->kind != PK_TUPLE) return vm_fail(vm, IID_ERR_FORMAT, "tensor %s is a %s, not a tuple", what, k_kind_names[t->kind]);
+    if (t->kind != PK_TUPLE)
+        return vm_fail(vm, IID_ERR_FORMAT, "tensor %s is a %s, not a tuple", what, k_kind_names[t->kind]);
     if (t->u.seq.n > IID_MAX_DIMS)
         return vm_fail(vm, IID_ERR_UNSUPPORTED, "tensor %s has %zu dimensions, at most %d supported", what,
                        t->u.seq.n, IID_MAX_DIMS);
@@ -655,7 +656,8 @@ static iid_status emit(pk_vm_t *vm, pk_out_t *out, const char *name, const pk_ob
 static iid_status flatten(pk_vm_t *vm, pk_obj_t *d, char *name, size_t len, int depth, pk_out_t *out)
 {
     char shown[64];
-    if (depth > PK_MAX_DEPTH) return iid__fail(vm->err, IID_ERR_RANGE, "%s: dicts nest deeper than %d", vm->label, PK_MAX_DEPTH);
+    if (depth > PK_MAX_DEPTH)
+        return iid__fail(vm->err, IID_ERR_RANGE, "%s: dicts nest deeper than %d", vm->label, PK_MAX_DEPTH);
     if (d->visited)
         return iid__fail(vm->err, IID_ERR_FORMAT, "%s: dict '%s' is reached twice (shared or cyclic)", vm->label,
                          printable(name, len, shown, sizeof shown));
@@ -712,7 +714,8 @@ iid_status iid__pickle_state_dict(const void *buf, size_t size, const char *labe
         char name[PK_MAX_NAME];
         name[0] = '\0';
         if (root->kind != PK_DICT)
-            s = iid__fail(err, IID_ERR_FORMAT, "%s: the pickle holds a %s, not a dict", label, k_kind_names[root->kind]);
+            s = iid__fail(err, IID_ERR_FORMAT, "%s: the pickle holds a %s, not a dict", label,
+                          k_kind_names[root->kind]);
         else s = flatten(&vm, root, name, 0, 0, &res);
     }
     vm_free(&vm);

@@ -168,7 +168,7 @@ static iid_status bind_tensor(tz_ctx_t *z, iid_pk_tensor_t *r, void **by_entry, 
     if (numel && !contiguous(r)) {
         char sh[128], sd[128];
         return iid__fail(z->err, IID_ERR_UNSUPPORTED,
-                         "%s: tensor '%s': strides %s for shape %s are not contiguous (C-order), which is not supported",
+                         "%s: tensor '%s': strides %s for shape %s are not contiguous (C-order): unsupported",
                          z->label, r->name, iid__shape_str(r->stride, r->ndim, sd, sizeof sd),
                          iid__shape_str(r->shape, r->ndim, sh, sizeof sh));
     }
