@@ -115,8 +115,9 @@ typedef struct entry {
     size_t len;
 } entry_t;
 
-/* Write a stored (uncompressed) zip of the entries to dir/name; returns the path. */
-static char *write_zip(const char *dir, const char *name, const entry_t *e, int n)
+/* Write a zip of the entries to dir/name, each compressed with method `cm`
+ * (torch writes ZIP_CM_STORE); returns the path. */
+static char *write_zip_cm(const char *dir, const char *name, const entry_t *e, int n, zip_int32_t cm)
 {
     char *path = iid_test_write(dir, name, "", 0);
     int zerr = 0;
@@ -127,10 +128,15 @@ static char *write_zip(const char *dir, const char *name, const entry_t *e, int 
         assert_non_null(src);
         zip_int64_t idx = zip_file_add(za, e[i].name, src, ZIP_FL_OVERWRITE);
         assert_true(idx >= 0);
-        assert_int_equal(zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0), 0);
+        assert_int_equal(zip_set_file_compression(za, (zip_uint64_t)idx, cm, 0), 0);
     }
     assert_int_equal(zip_close(za), 0);
     return path;
+}
+
+static char *write_zip(const char *dir, const char *name, const entry_t *e, int n)
+{
+    return write_zip_cm(dir, name, e, n, ZIP_CM_STORE);
 }
 
 /* A torch-like archive "arch/" holding pkl and one storage "arch/data/0". */
@@ -294,7 +300,9 @@ static void test_crafted_checkpoint(void **state)
     op(&p, 's');
     op(&p, 's'); /* state["_metadata"] = the metadata dict */
     op(&p, 'b'); /* BUILD: the inner dict drops it */
-    ustr(&p, "h");
+    op(&p, 0x8c); /* SHORT_BINUNICODE "h" */
+    op(&p, 1);
+    op(&p, 'h');
     tensor(&p, "HalfStorage", "h1", 2, 0, 1, one, unit);
     op(&p, 'u'); /* root: "outer" and "h" */
     op(&p, '.');
@@ -303,30 +311,33 @@ static void test_crafted_checkpoint(void **state)
     entry_t e[3] = {{"my-model/data.pkl", p.b, p.n}, {"my-model/data/0", f32, sizeof f32},
                     {"my-model/data/h1", f16, sizeof f16}};
     char *dir = iid_test_tempdir();
-    char *path = write_zip(dir, "crafted.pt", e, 3);
-    iid_safetensors_t st;
-    iid_error_t err;
-    if (iid__weights_open(&st, path, &err) != IID_OK) fail_msg("%s", err.msg);
-    assert_int_equal(st.count, 3);
-    assert_int_equal(st.owned_count, 2); /* storage "0" is read once */
-    assert_string_equal(st.tensors[0].name, "h");
-    assert_string_equal(st.tensors[1].name, "outer.a");
-    assert_string_equal(st.tensors[2].name, "outer.b");
-    const iid_st_tensor_t *a = iid__st_find(&st, "outer.a");
-    assert_int_equal(a->dtype, IID_DTYPE_F32);
-    assert_int_equal(a->ndim, 2);
-    assert_true(a->shape[0] == 2 && a->shape[1] == 3);
-    assert_int_equal(a->nbytes, 24);
-    assert_memory_equal(a->data, f32 + 2, 24);
-    const iid_st_tensor_t *b = iid__st_find(&st, "outer.b");
-    assert_memory_equal(b->data, f32, 8);
-    float h[2];
-    assert_int_equal(iid__st_read_f32(&st.tensors[0], h, &err), IID_OK);
-    assert_true(h[0] == 1.0f && h[1] == -2.0f);
-    assert_string_equal(st.path, path);
-    iid__st_close(&st);
-    iid__st_close(&st); /* closing twice is harmless */
-    free(path);
+    /* Stored as torch writes it, or deflated by some other zip tool: the same. */
+    for (int deflate = 0; deflate < 2; deflate++) {
+        char *path = write_zip_cm(dir, "crafted.pt", e, 3, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE);
+        iid_safetensors_t st;
+        iid_error_t err;
+        if (iid__weights_open(&st, path, &err) != IID_OK) fail_msg("%s", err.msg);
+        assert_int_equal(st.count, 3);
+        assert_int_equal(st.owned_count, 2); /* storage "0" is read once */
+        assert_string_equal(st.tensors[0].name, "h");
+        assert_string_equal(st.tensors[1].name, "outer.a");
+        assert_string_equal(st.tensors[2].name, "outer.b");
+        const iid_st_tensor_t *a = iid__st_find(&st, "outer.a");
+        assert_int_equal(a->dtype, IID_DTYPE_F32);
+        assert_int_equal(a->ndim, 2);
+        assert_true(a->shape[0] == 2 && a->shape[1] == 3);
+        assert_int_equal(a->nbytes, 24);
+        assert_memory_equal(a->data, f32 + 2, 24);
+        const iid_st_tensor_t *b = iid__st_find(&st, "outer.b");
+        assert_memory_equal(b->data, f32, 8);
+        float h[2];
+        assert_int_equal(iid__st_read_f32(&st.tensors[0], h, &err), IID_OK);
+        assert_true(h[0] == 1.0f && h[1] == -2.0f);
+        assert_string_equal(st.path, path);
+        iid__st_close(&st);
+        iid__st_close(&st); /* closing twice is harmless */
+        free(path);
+    }
     iid_test_rmtree(dir);
     free(dir);
 }
