@@ -113,7 +113,12 @@ static iid_status check_layout(iid_safetensors_t *st, const char *label, iid_err
     }
     free(by_off);
     if (s != IID_OK) return s;
-    qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, cmp_name);
+    return iid__st_sort_names(st, label, err);
+}
+
+iid_status iid__st_sort_names(iid_safetensors_t *st, const char *label, iid_error_t *err)
+{
+    if (st->count > 1) qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, cmp_name);
     for (int i = 1; i < st->count; i++)
         if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
             return iid__fail(err, IID_ERR_FORMAT, "%s: tensor '%s' appears twice", label, st->tensors[i].name);
@@ -195,6 +200,8 @@ void iid__st_close(iid_safetensors_t *st)
         free(st->meta[i].value);
     }
     free(st->meta);
+    for (int i = 0; i < st->owned_count; i++) free(st->owned[i]);
+    free(st->owned);
     free(st->path);
     iid__file_unmap(&st->map);
     memset(st, 0, sizeof *st);

@@ -11,6 +11,10 @@
  * that no two tensors overlap. Tensor data is not copied; pointers stay valid until
  * iid__st_close(). Data pointers may be unaligned: read them with memcpy-based
  * helpers such as iid__st_read_f32().
+ *
+ * The same index type describes torch zip checkpoints (io/torch_zip.h); their
+ * tensors point into malloc'd buffers listed in `owned`, which iid__st_close()
+ * frees as well.
  */
 #ifndef IID_IO_SAFETENSORS_H
 #define IID_IO_SAFETENSORS_H
@@ -42,6 +46,8 @@ typedef struct iid_safetensors {
     iid_st_tensor_t *tensors; /* sorted by name */
     int meta_count;
     iid_st_meta_t *meta;
+    void **owned; /* malloc'd buffers the tensors point into (torch zip storages) */
+    int owned_count;
 } iid_safetensors_t;
 
 /* Map and index a file. On failure *st is left closed and err names the path. */
@@ -51,6 +57,9 @@ iid_status iid__st_open(iid_safetensors_t *st, const char *path, iid_error_t *er
 iid_status iid__st_parse(iid_safetensors_t *st, const void *buf, size_t size, const char *label,
                          iid_error_t *err);
 void iid__st_close(iid_safetensors_t *st);
+/* Sort st->tensors by name and fail (naming label and the tensor) when a name
+ * appears twice; used by every builder of an index. */
+iid_status iid__st_sort_names(iid_safetensors_t *st, const char *label, iid_error_t *err);
 
 /* Tensor by exact name, or NULL. */
 const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name);
