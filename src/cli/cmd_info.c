@@ -16,6 +16,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "io/torch_zip.h"
 
 typedef struct info_paths {
     const char *models;
@@ -50,7 +51,7 @@ static int describe_weights(const char *path)
 {
     iid_safetensors_t st;
     iid_error_t err;
-    if (iid__st_open(&st, path, &err) != IID_OK) {
+    if (iid__weights_open(&st, path, &err) != IID_OK) {
         printf("    weights: %s\n", err.msg);
         return 1;
     }
@@ -61,7 +62,7 @@ static int describe_weights(const char *path)
         params += n;
         per_dtype[st.tensors[i].dtype] += n;
     }
-    printf("    weights: %s (safetensors, %d tensors, %.3f M parameters:", path, st.count, params / 1e6);
+    printf("    weights: %s (%s, %d tensors, %.3f M parameters:", path, st.format == IID_WEIGHTS_TORCH_ZIP ? "torch zip pickle" : "safetensors", st.count, params / 1e6);
     for (int d = 0; d < IID_DTYPE_COUNT; d++)
         if (per_dtype[d]) printf(" %s %lld", iid__dtype_name((iid_dtype_t)d), per_dtype[d]);
     printf(")\n");

@@ -33,10 +33,20 @@ static int json_uint(const cJSON *j, uint64_t max, uint64_t *out)
     return 1;
 }
 
+/* Names are echoed in one-line messages: control characters are refused up front. */
+static int printable_name(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
+
 static iid_status parse_entry(iid_st_tensor_t *t, const cJSON *j, const unsigned char *data, uint64_t data_size,
                               const char *label, iid_error_t *err)
 {
     const char *name = j->string;
+    if (!printable_name(name))
+        return iid__fail(err, IID_ERR_FORMAT, "%s: a tensor name contains control characters", label);
     if (!cJSON_IsObject(j)) return iid__fail(err, IID_ERR_FORMAT, "%s: tensor '%s': entry is not an object", label, name);
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(j, "shape");
@@ -87,6 +97,8 @@ static iid_status parse_meta(iid_safetensors_t *st, const cJSON *m, const char *
     const cJSON *kv;
     cJSON_ArrayForEach(kv, m)
     {
+        if (!printable_name(kv->string))
+            return iid__fail(err, IID_ERR_FORMAT, "%s: a __metadata__ key contains control characters", label);
         if (!cJSON_IsString(kv))
             return iid__fail(err, IID_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", label, kv->string);
         iid_st_meta_t *e = &st->meta[st->meta_count++];

@@ -39,8 +39,12 @@ typedef struct iid_st_meta {
     char *value;
 } iid_st_meta_t;
 
+/* Which file format an index was read from. */
+typedef enum { IID_WEIGHTS_SAFETENSORS = 0, IID_WEIGHTS_TORCH_ZIP } iid_weights_format_t;
+
 typedef struct iid_safetensors {
     char *path;
+    iid_weights_format_t format;
     iid_mapped_file_t map; /* empty when parsed from a caller's buffer */
     int count;
     iid_st_tensor_t *tensors; /* sorted by name */

@@ -224,6 +224,7 @@ static iid_status load(tz_ctx_t *z, iid_safetensors_t *out)
     iid__pk_tensors_free(recs, n);
     if (s == IID_OK) s = iid__st_sort_names(out, z->label, z->err);
     if (s == IID_OK) {
+        out->format = IID_WEIGHTS_TORCH_ZIP;
         out->path = strdup(z->label);
         if (!out->path) s = iid__fail(z->err, IID_ERR_NOMEM, "%s: out of memory", z->label);
     }

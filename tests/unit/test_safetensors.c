@@ -103,6 +103,8 @@ static void test_malformed_headers(void **state)
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}", 4,
                   IID_ERR_RANGE, "overflows");
     expect_reject("{} x", 0, IID_ERR_FORMAT, "trailing");
+    expect_reject("{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, IID_ERR_FORMAT,
+                  "control characters");
 }
 
 static void test_lying_lengths(void **state)
