@@ -109,7 +109,13 @@ static size_t match_ascii(const int32_t *text, size_t n, size_t pos, const char 
     return match_literal(text, n, pos, buf, len);
 }
 
-/* Length of the match starting at pos (0 when none: whitespace). */
+/* Characters no alternative matches, skipped like whitespace. Besides White_Space
+ * that is U+0345 (combining ypogegrammeni): under IGNORECASE the `regex` module
+ * excludes it from [^\s\p{L}\p{N}] because it case-folds to a letter (iota),
+ * while [\p{L}] does not take it either. */
+static int matches_nothing(int32_t c) { return c == 0x345 || iid__uc_is_white_space(c); }
+
+/* Length of the match starting at pos (0 when none). */
 static size_t match_word(const int32_t *text, size_t n, size_t pos, const int32_t *const *specials,
                          const size_t *special_lens, int n_specials)
 {
@@ -124,12 +130,13 @@ static size_t match_word(const int32_t *text, size_t n, size_t pos, const int32_
     }
     int32_t c = text[pos];
     size_t end = pos;
+    if (matches_nothing(c)) return 0;
     if (iid__uc_is_letter(c)) {
         while (end < n && iid__uc_is_letter(text[end])) end++;
         return end - pos;
     }
     if (iid__uc_is_number(c)) return 1;
-    while (end < n && !iid__uc_is_white_space(text[end]) && !iid__uc_is_letter(text[end]) &&
+    while (end < n && !matches_nothing(text[end]) && !iid__uc_is_letter(text[end]) &&
            !iid__uc_is_number(text[end]))
         end++;
     return end - pos;

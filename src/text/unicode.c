@@ -77,12 +77,27 @@ iid_status iid__uc_nfc(const int32_t *cps, size_t n, int32_t **out, size_t *n_ou
 
 static int category(int32_t c) { return (int)utf8proc_category(c); }
 
-/* Python's Cased property, from categories (Other_Lowercase/Other_Uppercase
- * letters such as U+00AA are not covered). */
+/* PropList.txt's Other_Lowercase and Other_Uppercase ranges: characters outside
+ * Lu/Ll/Lt that are still Cased (U+00AA, modifier letters, Roman numerals,
+ * circled letters, ...). */
+static const int32_t other_cased[][2] = {
+    {0x00AA, 0x00AA}, {0x00BA, 0x00BA}, {0x02B0, 0x02B8}, {0x02C0, 0x02C1}, {0x02E0, 0x02E4},
+    {0x0345, 0x0345}, {0x037A, 0x037A}, {0x10FC, 0x10FC}, {0x1D2C, 0x1D6A}, {0x1D78, 0x1D78},
+    {0x1D9B, 0x1DBF}, {0x2071, 0x2071}, {0x207F, 0x207F}, {0x2090, 0x209C}, {0x2160, 0x217F},
+    {0x24B6, 0x24E9}, {0x2C7C, 0x2C7D}, {0xA69C, 0xA69D}, {0xA770, 0xA770}, {0xA7F2, 0xA7F4},
+    {0xA7F8, 0xA7F9}, {0xAB5C, 0xAB5F}, {0xAB69, 0xAB69}, {0x10780, 0x10780}, {0x10783, 0x10785},
+    {0x10787, 0x107B0}, {0x107B2, 0x107BA}, {0x1E030, 0x1E06D}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169},
+    {0x1F170, 0x1F189},
+};
+
+/* Python's Cased property: Lu, Ll, Lt, Other_Lowercase, Other_Uppercase. */
 static int is_cased(int32_t c)
 {
     int k = category(c);
-    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT;
+    if (k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT) return 1;
+    for (size_t i = 0; i < sizeof other_cased / sizeof other_cased[0]; i++)
+        if (c >= other_cased[i][0] && c <= other_cased[i][1]) return 1;
+    return 0;
 }
 
 /* Python's Case_Ignorable: marks, format characters, modifier letters and symbols,
