@@ -2,13 +2,14 @@
  * clip_normalize.c - BasicTokenizer clean-up and CLIP's regex word split.
  *
  * The clean-up is a straight pipeline over code point arrays (see the header).
- * Every stage can only keep, drop or space characters, except NFC (which may merge
- * them) and lower-casing (U+0130 grows to two), so buffers are sized from the
- * input before each stage rather than grown.
+ * Cleaning can only drop or space characters and lower-casing at most doubles a
+ * piece (U+0130 grows to two), so their buffers are sized from their input; NFC,
+ * which may merge or (rarely) split characters, is sized by utf8proc.
  *
  * The word split is written as the regex alternation reads: at each position the
- * first alternative that matches wins, and runs are greedy. Whitespace matches no
- * alternative and is skipped, as findall() does.
+ * first alternative that matches wins, and runs are greedy. Whitespace (and one
+ * quirk character, see matches_nothing) matches no alternative and is skipped, as
+ * findall() does.
  */
 #include "text/clip_normalize.h"
 
