@@ -146,7 +146,7 @@ static void apply_weights(float *rows, const float *weights, int n, int D)
 }
 
 iid_status iid__encode_prompt_weighted(const iid_clip_text_t *te1, const iid_clip_text_t *te2,
-                                       const iid_token_chunk_t *chunks, int n_chunks, iid_prompt_embeds_t *out,
+                                       const iid_prompt_chunk_t *chunks, int n_chunks, iid_prompt_embeds_t *out,
                                        iid_error_t *err)
 {
     memset(out, 0, sizeof *out);

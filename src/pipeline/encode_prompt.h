@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "models/clip_text.h"
+#include "text/prompt_weights.h"
 
 /* Text conditioning for one prompt; the buffers are owned (free with
  * iid__prompt_embeds_free). */
@@ -68,20 +69,12 @@ iid_status iid__encode_prompt(const iid_clip_text_t *te1, const iid_clip_text_t 
  * that is not a boolean is an error naming the file. */
 iid_status iid__sdxl_force_zeros(const char *sdxl_dir, int *out, iid_error_t *err);
 
-/* One chunk of a weighted prompt: n ids (BOS ... EOS, n <= the encoders'
- * max_positions) and their n weights. */
-typedef struct iid_token_chunk {
-    const int64_t *ids;
-    const float *weights;
-    int n;
-} iid_token_chunk_t;
-
 /* Weighted long-prompt encoding (see the top of this file): runs each chunk's ids
  * through both encoders, applies the weights, concatenates the chunks along
  * tokens into out->embeds (1, sum n, D) and puts the last chunk's te2 text_embeds
  * in out->pooled. n_chunks >= 1. On failure *out is left zeroed. */
 iid_status iid__encode_prompt_weighted(const iid_clip_text_t *te1, const iid_clip_text_t *te2,
-                                       const iid_token_chunk_t *chunks, int n_chunks, iid_prompt_embeds_t *out,
+                                       const iid_prompt_chunk_t *chunks, int n_chunks, iid_prompt_embeds_t *out,
                                        iid_error_t *err);
 
 #endif

@@ -185,13 +185,13 @@ static void prompt_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
 
 /* One logged prompt: its token_groups / weight_groups as chunks. Returns the
  * number of chunks (0 on a malformed entry); the caller frees with free_chunks. */
-static int parse_chunks(const cJSON *group, iid_token_chunk_t **out)
+static int parse_chunks(const cJSON *group, iid_prompt_chunk_t **out)
 {
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(group, "token_groups");
     const cJSON *wg = cJSON_GetObjectItemCaseSensitive(group, "weight_groups");
     int n = cJSON_GetArraySize(tg);
     if (!cJSON_IsArray(tg) || !cJSON_IsArray(wg) || n <= 0 || cJSON_GetArraySize(wg) != n) return 0;
-    iid_token_chunk_t *ch = calloc((size_t)n, sizeof *ch);
+    iid_prompt_chunk_t *ch = calloc((size_t)n, sizeof *ch);
     if (!ch) return 0;
     for (int i = 0; i < n; i++) {
         const cJSON *t = cJSON_GetArrayItem(tg, i), *w = cJSON_GetArrayItem(wg, i);
@@ -217,7 +217,7 @@ bad:
     return 0;
 }
 
-static void free_chunks(iid_token_chunk_t *ch, int n)
+static void free_chunks(iid_prompt_chunk_t *ch, int n)
 {
     for (int i = 0; i < n; i++) free((void *)ch[i].ids), free((void *)ch[i].weights);
     free(ch);
@@ -243,7 +243,7 @@ static void weighted_run(conf_ctx_t *c, te_stage_t *ts, const char *run, const c
     snprintf(file, sizeof file, "%s.safetensors", run);
     iid_safetensors_t st;
     if (conf_open_golden(c, STAGE, file, &st) != 0) return;
-    iid_token_chunk_t *pc = NULL, *nc = NULL;
+    iid_prompt_chunk_t *pc = NULL, *nc = NULL;
     const cJSON *pg = find_group(log, "prompt"), *ng = find_group(log, "negative");
     int np = pg ? parse_chunks(pg, &pc) : 0, nn = ng ? parse_chunks(ng, &nc) : 0;
     iid_prompt_embeds_t p = {0}, n = {0};

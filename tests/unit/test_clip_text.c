@@ -430,7 +430,7 @@ static void test_weighted_chunks(void **state)
     enum { D = 20, PD = 6 };
     int64_t c0[5] = {0, 4, 5, 6, 39}, c1[3] = {0, 7, 39};
     float w0[5] = {1, 1.2f, 1, 1.0f / 1.1f, 1}, w1[3] = {1, 1, 1}, ones[5] = {1, 1, 1, 1, 1};
-    iid_token_chunk_t chunks[2] = {{c0, w0, 5}, {c1, w1, 3}};
+    iid_prompt_chunk_t chunks[2] = {{5, c0, w0}, {3, c1, w1}};
     iid_prompt_embeds_t out, a, b;
     iid_error_t err;
     assert_int_equal(iid__encode_prompt_weighted(&p.te1, &p.te2, chunks, 2, &out, &err), IID_OK);
@@ -453,7 +453,7 @@ static void test_weighted_chunks(void **state)
     iid__prompt_embeds_free(&out);
 
     /* All weights 1: the chunk is exactly the plain encoding. */
-    iid_token_chunk_t plain = {c0, ones, 5};
+    iid_prompt_chunk_t plain = {5, c0, ones};
     assert_int_equal(iid__encode_prompt_weighted(&p.te1, &p.te2, &plain, 1, &out, &err), IID_OK);
     assert_memory_equal(out.embeds, a.embeds, 5 * D * sizeof(float));
     assert_memory_equal(out.pooled, a.pooled, PD * sizeof(float));
