@@ -163,6 +163,10 @@ static void draw_line(canvas_t *c, int x1, int y1, int x2, int y2, uint8_t v)
 
 /* ---- fillConvexPoly, shift 0, 8-connected ---------------------------------------- */
 
+/* floor(v / 2^16): OpenCV's arithmetic right shift, written without shifting
+ * negative values. */
+static int64_t fixed_floor(int64_t v) { return v >= 0 ? v / XY_ONE : -((-v + XY_ONE - 1) / XY_ONE); }
+
 static void fill_convex_poly(canvas_t *c, const int *v, int npts, uint8_t color)
 {
     struct {
@@ -201,7 +205,7 @@ static void fill_convex_poly(canvas_t *c, const int *v, int npts, uint8_t color)
             for (; edges-- > 0;) {
                 int ty = v[2 * idx + 1];
                 if (ty > y) {
-                    int64_t xs = (int64_t)v[2 * idx0] << XY_SHIFT, xe = (int64_t)v[2 * idx] << XY_SHIFT;
+                    int64_t xs = (int64_t)v[2 * idx0] * XY_ONE, xe = (int64_t)v[2 * idx] * XY_ONE;
                     edge[i].ye = ty;
                     edge[i].dx = ((xe - xs) * 2 + ((int64_t)ty - y)) / (2 * ((int64_t)ty - y));
                     edge[i].x = xs;
@@ -216,8 +220,8 @@ static void fill_convex_poly(canvas_t *c, const int *v, int npts, uint8_t color)
         if (edges < 0) break;
         if (y >= 0) {
             int left = edge[0].x > edge[1].x ? 1 : 0, right = 1 - left;
-            int xx1 = (int)((edge[left].x + delta1) >> XY_SHIFT);
-            int xx2 = (int)((edge[right].x + delta2) >> XY_SHIFT);
+            int xx1 = (int)fixed_floor(edge[left].x + delta1);
+            int xx2 = (int)fixed_floor(edge[right].x + delta2);
             if (xx2 >= 0 && xx1 < c->w) {
                 if (xx1 < 0) xx1 = 0;
                 if (xx2 >= c->w) xx2 = c->w - 1;
