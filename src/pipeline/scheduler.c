@@ -42,12 +42,7 @@ static const sched_entry_t sched_table[] = {
 };
 #define SCHED_COUNT ((int)(sizeof sched_table / sizeof sched_table[0]))
 
-const char *const *iid__sched_names(void)
-{
-    static const char *const names[SCHED_COUNT + 1] = {
-        "euler", "heun", "deis", "dpmpp_2m", "dpmpp_2m_karras", "dpmpp_2m_sde_karras", "lcm", NULL};
-    return names;
-}
+const char *iid__sched_name_at(int i) { return i >= 0 && i < SCHED_COUNT ? sched_table[i].name : NULL; }
 
 const char *iid__sched_name_for_class(const char *class_key)
 {
@@ -477,8 +472,9 @@ void iid__sched_alpha_sigma(float sigma, float *alpha_t, float *sigma_t)
 iid_status iid__sched_multistep_set_timesteps(iid_sched_t *s, int n, iid_error_t *err)
 {
     int T = s->cfg.num_train_timesteps;
-    int64_t *ts = malloc((size_t)(n + 1) * sizeof *ts);
-    double *sig = malloc((size_t)(n + 1) * sizeof *sig);
+    /* room for a trailing grid one longer than n and the final sigma */
+    int64_t *ts = malloc((size_t)(n + 2) * sizeof *ts);
+    double *sig = malloc((size_t)(n + 2) * sizeof *sig);
     if (!ts || !sig) {
         free(ts);
         free(sig);

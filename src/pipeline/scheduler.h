@@ -13,7 +13,7 @@
  *   dpmpp_2m_sde_karras   DPMSolverMultistepScheduler-Karras-SDE      + sde-dpmsolver++
  *   lcm                   LCMScheduler                                -
  *
- * (the table lives in scheduler.c; iid__sched_names() lists it). Keys absent from
+ * (the table lives in scheduler.c; iid__sched_name_at() walks it). Keys absent from
  * the config take the class's own defaults, as diffusers' __init__ does.
  *
  * Precision follows the reference: betas and alphas_cumprod are float32 (torch),
@@ -48,8 +48,9 @@
 
 typedef struct iid_sched iid_sched_t;
 
-/* The scheduler names, in table order, NULL-terminated. */
-const char *const *iid__sched_names(void);
+/* The i-th scheduler name in table order ("euler" first, the default), or NULL
+ * when i is past the end. */
+const char *iid__sched_name_at(int i);
 /* Our name for a diffusers class key as the kit spells it ("EulerDiscreteScheduler",
  * "DPMSolverMultistepScheduler-Karras", ...), or NULL when unknown. */
 const char *iid__sched_name_for_class(const char *class_key);

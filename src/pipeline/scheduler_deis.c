@@ -97,7 +97,6 @@ static iid_status deis_step(iid_sched_t *s, int step, const float *mo, const flo
 }
 
 const iid_sched_family_t iid__sched_deis = {
-    .class_name = "DEISMultistepScheduler",
     .defaults = deis_defaults,
     .set_timesteps = iid__sched_multistep_set_timesteps,
     .step = deis_step,

@@ -163,7 +163,6 @@ static iid_status dpmpp_step(iid_sched_t *s, int step, const float *mo, const fl
 }
 
 const iid_sched_family_t iid__sched_dpmpp = {
-    .class_name = "DPMSolverMultistepScheduler",
     .defaults = dpmpp_defaults,
     .set_timesteps = iid__sched_multistep_set_timesteps,
     .step = dpmpp_step,

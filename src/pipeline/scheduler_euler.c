@@ -73,7 +73,6 @@ static iid_status euler_step(iid_sched_t *s, int step, const float *mo, const fl
 }
 
 const iid_sched_family_t iid__sched_euler = {
-    .class_name = "EulerDiscreteScheduler",
     .defaults = euler_defaults,
     .set_timesteps = euler_set_timesteps,
     .step = euler_step,

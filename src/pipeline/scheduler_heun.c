@@ -98,7 +98,6 @@ static iid_status heun_step(iid_sched_t *s, int step, const float *mo, const flo
 }
 
 const iid_sched_family_t iid__sched_heun = {
-    .class_name = "HeunDiscreteScheduler",
     .defaults = heun_defaults,
     .set_timesteps = heun_set_timesteps,
     .step = heun_step,

@@ -49,7 +49,6 @@ typedef struct iid_sched_cfg {
 } iid_sched_cfg_t;
 
 typedef struct iid_sched_family {
-    const char *class_name; /* the diffusers class */
     /* Fill the class defaults of diffusers' __init__. */
     void (*defaults)(iid_sched_cfg_t *c);
     /* Fill s->timesteps, s->n_ts, s->sigmas, s->n_sig, s->init_noise_sigma. */

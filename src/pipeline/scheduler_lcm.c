@@ -87,7 +87,6 @@ static iid_status lcm_step(iid_sched_t *s, int step, const float *mo, const floa
 }
 
 const iid_sched_family_t iid__sched_lcm = {
-    .class_name = "LCMScheduler",
     .defaults = lcm_defaults,
     .set_timesteps = lcm_set_timesteps,
     .step = lcm_step,

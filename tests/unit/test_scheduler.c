@@ -32,16 +32,16 @@ static iid_sched_t *make(const char *name, const char *json)
 static void test_table(void **state)
 {
     (void)state;
-    const char *const *names = iid__sched_names();
     int count = 0;
-    for (; names[count]; count++) {
-        iid_sched_t *s = make(names[count], sdxl_config);
-        assert_string_equal(iid__sched_name(s), names[count]);
-        assert_string_equal(iid__sched_name_for_class(iid__sched_class(s)), names[count]);
+    for (const char *name; (name = iid__sched_name_at(count)); count++) {
+        iid_sched_t *s = make(name, sdxl_config);
+        assert_string_equal(iid__sched_name(s), name);
+        assert_string_equal(iid__sched_name_for_class(iid__sched_class(s)), name);
         iid__sched_free(s);
     }
     assert_int_equal(count, 7);
-    assert_string_equal(names[0], "euler");
+    assert_string_equal(iid__sched_name_at(0), "euler");
+    assert_null(iid__sched_name_at(-1));
     assert_null(iid__sched_name_for_class("PNDMScheduler"));
     assert_string_equal(iid__sched_name_for_class("DPMSolverMultistepScheduler-Karras-SDE"), "dpmpp_2m_sde_karras");
     iid_json_t j;
@@ -155,6 +155,21 @@ static void test_other_schedules(void **state)
     assert_int_equal(iid__sched_set_timesteps(s, 4, NULL), IID_OK);
     assert_true(iid__sched_timesteps(s)[0] == 999.0f && iid__sched_timesteps(s)[3] == 0.0f);
     assert_true(iid__sched_sigmas(s)[3] == iid__sched_sigmas(s)[4]);
+    iid__sched_free(s);
+
+    /* Euler with Karras sigmas: same end points, inverted fractional timesteps. */
+    s = make("euler", sdxl_config);
+    assert_int_equal(iid__sched_set_timesteps(s, 4, NULL), IID_OK);
+    float first = iid__sched_sigmas(s)[0], last = iid__sched_sigmas(s)[3];
+    iid__sched_free(s);
+    s = make("euler", "{\"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012,"
+                      " \"timestep_spacing\": \"leading\", \"steps_offset\": 1, \"use_karras_sigmas\": true}");
+    assert_int_equal(iid__sched_set_timesteps(s, 4, NULL), IID_OK);
+    assert_true(fabsf(iid__sched_sigmas(s)[0] - first) <= 1e-6f * first);
+    assert_true(fabsf(iid__sched_sigmas(s)[3] - last) <= 1e-6f * last);
+    assert_true(fabsf(iid__sched_timesteps(s)[0] - 751.0f) < 1e-3f);
+    assert_true(iid__sched_timesteps(s)[1] != floorf(iid__sched_timesteps(s)[1]));
+    assert_true(iid__sched_sigmas(s)[1] < iid__sched_sigmas(s)[0] && iid__sched_sigmas(s)[2] < iid__sched_sigmas(s)[1]);
     iid__sched_free(s);
 
     s = make("lcm", sdxl_config);
