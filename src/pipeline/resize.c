@@ -22,6 +22,8 @@ void iid__resize_opts_init(iid_resize_opts_t *o)
     o->size_w = o->size_h = 0;
 }
 
+/* Python's round(): half to even, which nearbyint() gives in the default rounding
+ * mode (library code never changes it). */
 static long long py_round(double x) { return (long long)nearbyint(x); }
 
 static int bad_side(long long v) { return v < 1 || v > SIDE_MAX; }

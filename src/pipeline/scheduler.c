@@ -10,6 +10,9 @@
  * lambda_min_clipped, variance_type, continuous timesteps, log_linear
  * interpolation) are refused with a message naming the key, never ignored.
  *
+ * numpy's round is half to even: nearbyint() in the default rounding mode, which
+ * library code never changes.
+ *
  * The training schedule (betas, alphas_cumprod, training sigmas) is computed in
  * float32 the way torch computes it: linspace from both ends towards the middle,
  * the cumulative product accumulated in double (torch's CPU cumprod accumulates in
@@ -374,13 +377,6 @@ iid_status iid__sched_step(iid_sched_t *s, int step, const float *model_output, 
 
 /* ---- shared helpers -------------------------------------------------------------- */
 
-double iid__round_half_even(double x)
-{
-    double r = round(x);
-    if (fabs(x - trunc(x)) == 0.5) r = 2.0 * round(x / 2.0);
-    return r;
-}
-
 double iid__sched_interp_sigma(const iid_sched_t *s, double t)
 {
     int T = s->n_train;
@@ -449,7 +445,7 @@ iid_status iid__sched_discrete_base(const iid_sched_t *s, int n, double *ts, dou
         if (len != n)
             return iid__fail(err, IID_ERR_UNSUPPORTED, "scheduler %s: trailing spacing gives %d steps for %d", s->name,
                              len, n);
-        for (int i = 0; i < n; i++) ts[i] = (double)((float)iid__round_half_even(T + i * -ratio) - 1.0f);
+        for (int i = 0; i < n; i++) ts[i] = (double)((float)nearbyint(T + i * -ratio) - 1.0f);
         break;
     }
     }
@@ -484,7 +480,7 @@ iid_status iid__sched_multistep_set_timesteps(iid_sched_t *s, int n, iid_error_t
     switch (s->cfg.spacing) {
     case IID_SPACING_LINSPACE:
         /* linspace(0, T-1, n+1).round()[::-1][:-1] */
-        for (int i = 0; i < n; i++) ts[i] = (int64_t)iid__round_half_even(np_linspace(T - 1, n + 1, n - i));
+        for (int i = 0; i < n; i++) ts[i] = (int64_t)nearbyint(np_linspace(T - 1, n + 1, n - i));
         break;
     case IID_SPACING_LEADING: {
         int ratio = T / (n + 1);
@@ -495,7 +491,7 @@ iid_status iid__sched_multistep_set_timesteps(iid_sched_t *s, int n, iid_error_t
         double ratio = (double)T / n;
         count = (int)ceil((0.0 - T) / -ratio);
         if (count > n + 1) count = n + 1;
-        for (int i = 0; i < count; i++) ts[i] = (int64_t)iid__round_half_even(T + i * -ratio) - 1;
+        for (int i = 0; i < count; i++) ts[i] = (int64_t)nearbyint(T + i * -ratio) - 1;
         break;
     }
     }
@@ -503,7 +499,7 @@ iid_status iid__sched_multistep_set_timesteps(iid_sched_t *s, int n, iid_error_t
         /* Karras over the whole training range, timesteps inverted and rounded. */
         count = n;
         iid__sched_karras(s->train_sigmas[s->n_train - 1], s->train_sigmas[0], count, sig);
-        for (int i = 0; i < count; i++) ts[i] = (int64_t)iid__round_half_even(iid__sched_sigma_to_t(s, sig[i]));
+        for (int i = 0; i < count; i++) ts[i] = (int64_t)nearbyint(iid__sched_sigma_to_t(s, sig[i]));
         sig[count] = sig[count - 1];
     } else {
         for (int i = 0; i < count; i++) sig[i] = iid__sched_interp_sigma(s, (double)ts[i]);

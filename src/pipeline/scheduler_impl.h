@@ -98,8 +98,6 @@ double iid__sched_interp_sigma(const iid_sched_t *s, double t);
 void iid__sched_karras(double sigma_max, double sigma_min, int n, double *out);
 /* _sigma_to_t: the fractional training timestep whose log-sigma brackets log(sigma). */
 double iid__sched_sigma_to_t(const iid_sched_t *s, double sigma);
-/* Python/numpy round: half to even. */
-double iid__round_half_even(double x);
 /* Allocate the schedule arrays (n_ts timesteps, n_sig sigmas; 0 for none). */
 iid_status iid__sched_alloc_schedule(iid_sched_t *s, int n_ts, int n_sig, iid_error_t *err);
 /* The base schedule of the Euler-type (sigma-space) samplers, in double: n
