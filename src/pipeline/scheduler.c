@@ -56,9 +56,9 @@ const char *iid__sched_name_for_class(const char *class_key)
 
 /* ---- configuration --------------------------------------------------------------- */
 
-static const char *algo_names[] = {"", "dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver", "deis"};
-static const char *spacing_names[] = {"leading", "linspace", "trailing"};
-static const char *pred_names[] = {"epsilon", "v_prediction", "sample"};
+static const char *const algo_names[] = {"", "dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver", "deis"};
+static const char *const spacing_names[] = {"leading", "linspace", "trailing"};
+static const char *const pred_names[] = {"epsilon", "v_prediction", "sample"};
 
 static iid_status unsupported(const iid_json_t *j, const char *key, const char *why, iid_error_t *err)
 {
@@ -73,15 +73,20 @@ static int lookup(const char *v, const char *const *names, int count)
     return -1;
 }
 
-/* Apply diffusers' algorithm_type / solver_type rewrites for the two multistep
+/* Apply diffusers' algorithm_type rewrites for the two multistep
  * families (DPM-Solver turns "deis" into "dpmsolver++", DEIS the reverse). */
 static iid_status set_algorithm(iid_sched_cfg_t *c, const iid_sched_family_t *fam, const char *v, const char *where,
                                 iid_error_t *err)
 {
     int a = lookup(v, algo_names, 6);
     if (a <= 0) return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: algorithm_type '%s' is not known", where, v);
-    if (fam == &iid__sched_deis) a = IID_ALGO_DEIS;
-    else if (fam == &iid__sched_dpmpp && a == IID_ALGO_DEIS) a = IID_ALGO_DPMPP;
+    if (fam == &iid__sched_deis) {
+        if (a != IID_ALGO_DEIS && a != IID_ALGO_DPMPP && a != IID_ALGO_DPM)
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: algorithm_type '%s' is not a DEIS algorithm", where, v);
+        a = IID_ALGO_DEIS;
+    } else if (fam == &iid__sched_dpmpp && a == IID_ALGO_DEIS) {
+        a = IID_ALGO_DPMPP;
+    }
     c->algorithm = (iid_sched_algo_t)a;
     return IID_OK;
 }
