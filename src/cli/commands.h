@@ -16,4 +16,8 @@ typedef struct iid_command {
 
 extern const iid_command_t iid_commands[];
 
+int iid_cmd_batch(int argc, char **argv);  /* cmd_batch.c */
+int iid_cmd_styles(int argc, char **argv); /* cmd_styles.c */
+int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */
+
 #endif
