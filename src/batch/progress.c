@@ -62,8 +62,13 @@ iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identi
                           double guidance, int ok, const char *reason, double seconds, iid_error_t *err)
 {
     s->done++;
-    if (ok) s->ok++;
-    else s->failed++;
+    if (ok) {
+        s->ok++;
+        s->ok_steps += steps;
+        s->ok_time += seconds;
+    } else {
+        s->failed++;
+    }
     s->steps_done += steps;
     s->time_sum += seconds;
     if (s->done == 1 || seconds < s->time_min) s->time_min = seconds;
@@ -86,7 +91,8 @@ double iid__stats_eta(const iid_batch_stats_t *s)
 {
     if (s->done == 0 || s->steps_done <= 0) return -1.0;
     long left = s->steps_total - s->steps_done;
-    return left > 0 ? s->time_sum / (double)s->steps_done * (double)left : 0.0;
+    double rate = s->ok_steps > 0 ? s->ok_time / (double)s->ok_steps : s->time_sum / (double)s->steps_done;
+    return left > 0 ? rate * (double)left : 0.0;
 }
 
 void iid__fmt_duration(char *buf, size_t cap, double seconds)

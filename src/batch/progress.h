@@ -9,8 +9,9 @@
  * otherwise plain lines.
  *
  * Time remaining is weighted by work: seconds per denoising step so far (over the
- * jobs that finished) times the steps of the jobs still to run, since a 60-step
- * job costs half again as much as a 40-step one.
+ * jobs that succeeded, as failures are usually quick; over all finished jobs
+ * while none has succeeded) times the steps of the jobs still to run, since a
+ * 60-step job costs half again as much as a 40-step one.
  */
 #ifndef IID_BATCH_PROGRESS_H
 #define IID_BATCH_PROGRESS_H
@@ -40,6 +41,8 @@ typedef struct iid_batch_stats {
     long steps_total; /* their denoising steps, summed */
     long done, ok, failed;
     long steps_done;            /* steps of the finished jobs */
+    long ok_steps;              /* steps of the successful ones */
+    double ok_time;             /* seconds spent on the successful ones */
     double time_sum;            /* seconds over finished jobs */
     double time_min, time_max;  /* per finished job */
     iid_count_map_t reasons;    /* failures by reason */
@@ -58,8 +61,7 @@ iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identi
 
 void iid__stats_free(iid_batch_stats_t *s);
 
-/* Estimated seconds left: seconds per step so far times the steps not yet done;
- * -1 when nothing has finished yet. */
+/* Estimated seconds left (see the rule above); -1 when nothing has finished. */
 double iid__stats_eta(const iid_batch_stats_t *s);
 
 /* A duration as "45s", "3m05s" or "2h03m07s" (negative: "?"). */
