@@ -11,7 +11,9 @@
  * style with --styles all or NAME,...; one drawn style with random), for each
  * value combination (one random draw, or every point of the grid), one job.
  * `--limit N` keeps the first N jobs, so a limited plan is a prefix of the full
- * one.
+ * one. Since a job's draws depend only on the plan seed and its id, raising
+ * --limit or --loops keeps every earlier job unchanged: a resumed run can extend
+ * a batch.
  *
  * Random numbers: splitmix64 (Steele, Lea and Flood 2014; the 64-bit golden-ratio
  * increment and the two multiply-xorshift rounds of its finaliser), which is

@@ -7,9 +7,10 @@
  * folder or images, unusable styles file, log or output folder, or no
  * generation engine); 130 after a second Ctrl-C.
  *
- * Ctrl-C: the first sets a flag that the runner checks between jobs, so the job
- * in flight finishes and is logged, then the summary is printed; a second one
- * exits at once (rows already logged are flushed to disk as each job ends).
+ * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
+ * first sets a flag that the runner checks between jobs, so the job in flight
+ * finishes and is logged, then the summary is printed; a second one exits at once
+ * (rows already logged are flushed to disk as each job ends).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -301,8 +302,10 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_sigint;
         sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
         st = iid__batch_run(plan, styles, &engine, &b->run, &res, &err);
         signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
     }
     if (d.tty && !b->quiet) fprintf(stdout, "\r\033[K");
     if (st == IID_OK && d.failed != IID_OK) st = iid__fail(&err, d.failed, "out of memory");
