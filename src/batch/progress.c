@@ -175,3 +175,87 @@ void iid__progress_summary(FILE *f, const iid_batch_stats_t *s, double elapsed, 
         range_line(f, "guidance_scale", &s->guidance, 0);
     }
 }
+
+/* ---- the console reporter ---------------------------------------------- */
+
+void iid__reporter_init(iid_progress_reporter_t *r, FILE *out, int tty, int quiet, double (*clock)(void *),
+                        void *clock_user, long total, long steps_total)
+{
+    memset(r, 0, sizeof *r);
+    r->out = out;
+    r->tty = tty;
+    r->quiet = quiet;
+    r->clock = clock;
+    r->clock_user = clock_user;
+    r->start = clock(clock_user);
+    iid__stats_init(&r->stats, total, steps_total);
+}
+
+static double reporter_elapsed(const iid_progress_reporter_t *r)
+{
+    return r->clock(r->clock_user) - r->start;
+}
+
+static void draw_status(iid_progress_reporter_t *r)
+{
+    if (!r->tty || r->quiet) return;
+    char line[512];
+    iid__progress_status_line(line, sizeof line, &r->stats, reporter_elapsed(r), r->now.image ? &r->now : NULL);
+    fprintf(r->out, "\r\033[K%s", line);
+    fflush(r->out);
+}
+
+static void on_start(void *user, const iid_batch_event_t *ev)
+{
+    iid_progress_reporter_t *r = user;
+    const iid_plan_job_t *j = ev->job;
+    snprintf(r->image, sizeof r->image, "%s", ev->image_name);
+    snprintf(r->style, sizeof r->style, "%s", ev->style_name);
+    r->now = (iid_progress_now_t){r->image, r->style, j->identitynet_strength, j->adapter_strength, j->guidance,
+                                  j->steps, 0};
+    draw_status(r);
+}
+
+static void on_step(void *user, int step, int total)
+{
+    iid_progress_reporter_t *r = user;
+    r->now.step = step;
+    r->now.steps = total;
+    draw_status(r);
+}
+
+static void on_end(void *user, const iid_batch_event_t *ev)
+{
+    iid_progress_reporter_t *r = user;
+    const iid_plan_job_t *j = ev->job;
+    iid_error_t err;
+    if (iid__stats_add(&r->stats, ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps,
+                       j->guidance, ev->ok, ev->error, ev->seconds, &err) != IID_OK)
+        r->status = IID_ERR_NOMEM;
+    r->now.image = NULL;
+    if (r->quiet) return;
+    char line[1024];
+    iid__progress_job_line(line, sizeof line, r->stats.done, r->stats.total, j->job_id, ev->image_name,
+                           ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps, j->guidance,
+                           (unsigned long)j->seed, ev->ok, ev->ok ? ev->file_name : ev->error, ev->seconds);
+    fprintf(r->out, "%s%s\n", r->tty ? "\r\033[K" : "", line);
+    draw_status(r);
+}
+
+iid_batch_observer_t iid__reporter_observer(iid_progress_reporter_t *r)
+{
+    return (iid_batch_observer_t){r, on_start, on_step, on_end};
+}
+
+void iid__reporter_finish(iid_progress_reporter_t *r, int interrupted)
+{
+    if (r->quiet) return;
+    if (r->tty) fprintf(r->out, "\r\033[K");
+    iid__progress_summary(r->out, &r->stats, reporter_elapsed(r), interrupted);
+    fflush(r->out);
+}
+
+void iid__reporter_free(iid_progress_reporter_t *r)
+{
+    if (r) iid__stats_free(&r->stats);
+}

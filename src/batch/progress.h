@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "batch/runner.h"
 #include "core/status.h"
 
 typedef struct iid_count_entry {
@@ -90,5 +91,35 @@ void iid__progress_job_line(char *buf, size_t cap, long done, long total, long j
 /* The final summary: counts, failures by reason, min/mean/max time per image,
  * images per hour, jobs per style, and the range of each value used. */
 void iid__progress_summary(FILE *f, const iid_batch_stats_t *s, double elapsed, int interrupted);
+
+/* ---- the console reporter ---------------------------------------------- */
+
+/* Wires the runner's observer to the text above: counts each finished job,
+ * prints its line, and on a terminal keeps the status line redrawn in place
+ * ("\r\033[K", below the job lines) as jobs and steps advance. The clock is a
+ * callback (seconds, any origin) so tests can drive it. */
+typedef struct iid_progress_reporter {
+    FILE *out;
+    int tty, quiet;
+    double (*clock)(void *user);
+    void *clock_user;
+    double start;
+    iid_batch_stats_t stats;
+    iid_progress_now_t now;
+    char image[256], style[128];
+    iid_status status; /* sticky: IID_ERR_NOMEM when counting ran out of memory */
+} iid_progress_reporter_t;
+
+/* Start reporting a run of total jobs with steps_total steps to out. */
+void iid__reporter_init(iid_progress_reporter_t *r, FILE *out, int tty, int quiet, double (*clock)(void *),
+                        void *clock_user, long total, long steps_total);
+
+/* An observer whose callbacks feed r (r must outlive the run). */
+iid_batch_observer_t iid__reporter_observer(iid_progress_reporter_t *r);
+
+/* Clear the status line (terminal) and print the summary unless quiet. */
+void iid__reporter_finish(iid_progress_reporter_t *r, int interrupted);
+
+void iid__reporter_free(iid_progress_reporter_t *r);
 
 #endif

@@ -195,68 +195,12 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
 }
 
-/* ---- progress display -------------------------------------------------- */
-
-typedef struct display {
-    FILE *out;
-    int tty, quiet;
-    struct timespec start;
-    iid_batch_stats_t stats;
-    iid_progress_now_t now;
-    char image[256], style[128];
-    iid_status failed; /* out of memory while counting */
-} display_t;
-
-static double elapsed(const display_t *d)
+static double monotonic_seconds(void *unused)
 {
+    (void)unused;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)(ts.tv_sec - d->start.tv_sec) + (double)(ts.tv_nsec - d->start.tv_nsec) * 1e-9;
-}
-
-static void draw_status(display_t *d)
-{
-    if (!d->tty || d->quiet) return;
-    char line[512];
-    iid__progress_status_line(line, sizeof line, &d->stats, elapsed(d), d->now.image ? &d->now : NULL);
-    fprintf(d->out, "\r\033[K%s", line);
-    fflush(d->out);
-}
-
-static void on_start(void *user, const iid_batch_event_t *ev)
-{
-    display_t *d = user;
-    snprintf(d->image, sizeof d->image, "%s", ev->image_name);
-    snprintf(d->style, sizeof d->style, "%s", ev->style_name);
-    d->now = (iid_progress_now_t){d->image, d->style, ev->job->identitynet_strength, ev->job->adapter_strength,
-                                  ev->job->guidance, ev->job->steps, 0};
-    draw_status(d);
-}
-
-static void on_step(void *user, int step, int total)
-{
-    display_t *d = user;
-    d->now.step = step;
-    d->now.steps = total;
-    draw_status(d);
-}
-
-static void on_end(void *user, const iid_batch_event_t *ev)
-{
-    display_t *d = user;
-    const iid_plan_job_t *j = ev->job;
-    iid_error_t err;
-    if (iid__stats_add(&d->stats, ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps,
-                       j->guidance, ev->ok, ev->error, ev->seconds, &err) != IID_OK)
-        d->failed = IID_ERR_NOMEM;
-    d->now.image = NULL;
-    if (d->quiet) return;
-    char line[1024];
-    iid__progress_job_line(line, sizeof line, d->stats.done, d->stats.total, j->job_id, ev->image_name,
-                           ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps, j->guidance,
-                           (unsigned long)j->seed, ev->ok, ev->ok ? ev->file_name : ev->error, ev->seconds);
-    fprintf(d->out, "%s%s\n", d->tty ? "\r\033[K" : "", line);
-    draw_status(d);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- running ----------------------------------------------------------- */
@@ -282,35 +226,34 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     if (!b->quiet)
         printf("instantid batch: seed %llu, %d images, %ld jobs planned\n", (unsigned long long)plan->seed,
                plan->image_count, plan->count);
-    display_t d = {stdout, isatty(fileno(stdout)), b->quiet, {0, 0}, {0}, {0}, "", "", IID_OK};
-    clock_gettime(CLOCK_MONOTONIC, &d.start);
-    iid_batch_observer_t ob = {&d, on_start, on_step, on_end};
-    b->run.observer = &ob;
-    b->run.stop = &stop_requested;
-
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     iid_batch_result_t res;
     long steps = 0;
     iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
     free(todo);
-    if (st == IID_OK) {
-        iid__stats_init(&d.stats, res.selected - res.skipped, steps);
-        if (!b->quiet && res.skipped)
-            printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        st = iid__batch_run(plan, styles, &engine, &b->run, &res, &err);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
+        return 2;
     }
-    if (d.tty && !b->quiet) fprintf(stdout, "\r\033[K");
-    if (st == IID_OK && d.failed != IID_OK) st = iid__fail(&err, d.failed, "out of memory");
-    if (!b->quiet && d.stats.total) iid__progress_summary(stdout, &d.stats, elapsed(&d), res.interrupted);
-    iid__stats_free(&d.stats);
+    if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
+    iid_progress_reporter_t rep;
+    iid__reporter_init(&rep, stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
+                       res.selected - res.skipped, steps);
+    iid_batch_observer_t ob = iid__reporter_observer(&rep);
+    b->run.observer = &ob;
+    b->run.stop = &stop_requested;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    st = iid__batch_run(plan, styles, &engine, &b->run, &res, &err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    iid__reporter_finish(&rep, res.interrupted);
+    if (st == IID_OK && rep.status != IID_OK) st = iid__fail(&err, rep.status, "out of memory");
+    iid__reporter_free(&rep);
     if (st != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;

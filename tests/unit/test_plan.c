@@ -41,6 +41,12 @@ static void test_deterministic(void **state)
         assert_true(j->style >= 0 && j->style < 4);
     }
     for (int i = 0; i < 5; i++) assert_int_equal(seen[i], 1); /* a permutation */
+    /* More loops keep the earlier jobs exactly: a resumed run can extend a batch. */
+    o.loops = 5;
+    assert_int_equal(build(&c, &o, 5), IID_OK);
+    assert_memory_equal(c.jobs, a.jobs, (size_t)a.count * sizeof *a.jobs);
+    iid__plan_free(&c);
+    o.loops = 3;
     o.seed = 1235;
     assert_int_equal(build(&c, &o, 5), IID_OK);
     assert_true(memcmp(a.jobs, c.jobs, (size_t)a.count * sizeof *a.jobs) != 0);

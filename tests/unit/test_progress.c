@@ -85,12 +85,82 @@ static void test_job_lines(void **state)
                               "bob.png: no face found");
 }
 
+static double fake_clock(void *user)
+{
+    return *(double *)user;
+}
+
+/* Drive a reporter through two jobs (one ok, one failed) at fake times. */
+static char *report(int tty, int quiet)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *m = open_memstream(&buf, &size);
+    double now = 100.0;
+    iid_progress_reporter_t r;
+    iid__reporter_init(&r, m, tty, quiet, fake_clock, &now, 2, 80);
+    iid_batch_observer_t ob = iid__reporter_observer(&r);
+    iid_plan_job_t j0 = {0, 0, 0, 0, 1.25, 0.75, 40, 8.0, 42}, j1 = {1, 1, 0, 0, 1.5, 1.0, 40, 9.0, 7};
+    iid_batch_event_t e0 = {&j0, "a.jpg", "Neon", "a_neon_0_42.png", 0, NULL, 0.0};
+    ob.job_start(ob.user, &e0);
+    now = 110.0;
+    ob.job_step(ob.user, 20, 40);
+    now = 120.0;
+    e0.ok = 1;
+    e0.seconds = 20.0;
+    ob.job_end(ob.user, &e0);
+    iid_batch_event_t e1 = {&j1, "b.jpg", "Neon", "b_neon_1_7.png", 0, "b.jpg: no face found", 0.5};
+    ob.job_start(ob.user, &e1);
+    now = 120.5;
+    ob.job_end(ob.user, &e1);
+    iid__reporter_finish(&r, 0);
+    assert_int_equal(r.status, IID_OK);
+    iid__reporter_free(&r);
+    fclose(m);
+    return buf;
+}
+
+static void test_reporter(void **state)
+{
+    (void)state;
+    char *plain = report(0, 0);
+    assert_int_equal(strncmp(plain,
+                             "[1/2] job 0 a.jpg Neon idn=1.25 ad=0.75 steps=40 cfg=8.00 seed=42: ok 20.00s -> "
+                             "a_neon_0_42.png\n"
+                             "[2/2] job 1 b.jpg Neon idn=1.50 ad=1.00 steps=40 cfg=9.00 seed=7: FAILED 0.50s: "
+                             "b.jpg: no face found\n"
+                             "=== batch summary ===\n"
+                             "jobs: 2 of 2 attempted, 1 ok, 1 failed, in 21s\n",
+                             strlen("[1/2] job 0 a.jpg Neon idn=1.25 ad=0.75 steps=40 cfg=8.00 seed=42: ok 20.00s -> "
+                                    "a_neon_0_42.png\n"
+                                    "[2/2] job 1 b.jpg Neon idn=1.50 ad=1.00 steps=40 cfg=9.00 seed=7: FAILED 0.50s: "
+                                    "b.jpg: no face found\n"
+                                    "=== batch summary ===\n"
+                                    "jobs: 2 of 2 attempted, 1 ok, 1 failed, in 21s\n")),
+                     0);
+    assert_null(strchr(plain, '\r'));
+    free(plain);
+    char *tty = report(1, 0);
+    /* The status line is redrawn in place while a job runs... */
+    assert_non_null(strstr(tty, "\r\033[K[0/2 0%] elapsed 10s, left ~?, ok 0 failed 0 | a.jpg Neon idn=1.25 "
+                                "ad=0.75 cfg=8.00 step 20/40"));
+    /* ...cleared before each job line, and redrawn after it with the estimate. */
+    assert_non_null(strstr(tty, "\r\033[K[1/2] job 0 a.jpg"));
+    assert_non_null(strstr(tty, "\r\033[K[1/2 50%] elapsed 20s, left ~20s, 20.0 s/image, ok 1 failed 0"));
+    assert_non_null(strstr(tty, "\r\033[K=== batch summary ==="));
+    free(tty);
+    char *quiet = report(1, 1);
+    assert_string_equal(quiet, "");
+    free(quiet);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_stats_and_eta),
         cmocka_unit_test(test_job_lines),
+        cmocka_unit_test(test_reporter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
