@@ -157,41 +157,41 @@ static iid_status style_set(const iid_plan_options_t *o, const char *const *name
     return IID_OK;
 }
 
+/* Job id -> (loop, image, style, grid point) is a mixed-radix decomposition with
+ * the guidance index fastest and the loop slowest. */
 static void fill_jobs(iid_plan_t *p, const iid_plan_options_t *o, const int *order, const int *set, int n_set,
                       const grid_t *g)
 {
-    long id = 0;
-    int per_image = o->styles_mode == IID_STYLES_RANDOM ? 1 : n_set;
-    for (int loop = 0; loop < o->loops; loop++)
-        for (int im = 0; im < p->image_count; im++)
-            for (int si = 0; si < per_image; si++)
-                for (int a = 0; a < g->n[0]; a++)
-                    for (int b = 0; b < g->n[1]; b++)
-                        for (int c = 0; c < g->n[2]; c++)
-                            for (int d = 0; d < g->n[3]; d++) {
-                                if (id >= p->count) return;
-                                iid_plan_job_t *j = &p->jobs[id];
-                                uint64_t t = (uint64_t)id;
-                                uint64_t s = p->seed ^ iid__splitmix64(&t);
-                                j->job_id = id++;
-                                j->image = order[im];
-                                j->loop = loop;
-                                j->style = o->styles_mode == IID_STYLES_RANDOM
-                                               ? (int)draw_int(&s, 0, (uint64_t)p->style_count - 1)
-                                               : set[si];
-                                if (o->sweep == IID_SWEEP_RANDOM) {
-                                    j->identitynet_strength = draw_uniform(&s, o->identitynet);
-                                    j->adapter_strength = draw_uniform(&s, o->adapter);
-                                    j->steps = (int)draw_int(&s, (uint64_t)o->steps.lo, (uint64_t)o->steps.hi);
-                                    j->guidance = draw_uniform(&s, o->guidance);
-                                } else {
-                                    j->identitynet_strength = g->v[0][a];
-                                    j->adapter_strength = g->v[1][b];
-                                    j->steps = (int)g->v[2][c];
-                                    j->guidance = g->v[3][d];
-                                }
-                                j->seed = (uint32_t)draw_int(&s, 0, UINT32_MAX);
-                            }
+    long per_image = o->styles_mode == IID_STYLES_RANDOM ? 1 : n_set;
+    for (long id = 0; id < p->count; id++) {
+        long x = id, idx[4];
+        for (int k = 3; k >= 0; k--) {
+            idx[k] = x % g->n[k];
+            x /= g->n[k];
+        }
+        long si = x % per_image;
+        x /= per_image;
+        iid_plan_job_t *j = &p->jobs[id];
+        uint64_t t = (uint64_t)id;
+        uint64_t s = p->seed ^ iid__splitmix64(&t);
+        j->job_id = id;
+        j->image = order[x % p->image_count];
+        j->loop = (int)(x / p->image_count);
+        j->style = o->styles_mode == IID_STYLES_RANDOM ? (int)draw_int(&s, 0, (uint64_t)p->style_count - 1)
+                                                       : set[si];
+        if (o->sweep == IID_SWEEP_RANDOM) {
+            j->identitynet_strength = draw_uniform(&s, o->identitynet);
+            j->adapter_strength = draw_uniform(&s, o->adapter);
+            j->steps = (int)draw_int(&s, (uint64_t)o->steps.lo, (uint64_t)o->steps.hi);
+            j->guidance = draw_uniform(&s, o->guidance);
+        } else {
+            j->identitynet_strength = g->v[0][idx[0]];
+            j->adapter_strength = g->v[1][idx[1]];
+            j->steps = (int)g->v[2][idx[2]];
+            j->guidance = g->v[3][idx[3]];
+        }
+        j->seed = (uint32_t)draw_int(&s, 0, UINT32_MAX);
+    }
 }
 
 iid_status iid__plan_build(iid_plan_t *plan, const char *const *images, int n_images,
