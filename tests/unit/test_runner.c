@@ -370,6 +370,23 @@ static void test_dry_run_and_unusable_output(void **state)
     fixture_free(&fx);
 }
 
+static void test_names_and_parameters(void **state)
+{
+    (void)state;
+    char name[256];
+    iid__batch_output_name(name, sizeof name, "in/sub/Anna Smith.final.JPG", "(No style)", 12, 4000000000UL);
+    assert_string_equal(name, "Anna Smith.final_no-style_12_4000000000.png");
+    iid__batch_output_name(name, sizeof name, ".hidden", "Ukiyo-e", 0, 1);
+    assert_string_equal(name, ".hidden_ukiyo-e_0_1.png");
+    iid_plan_job_t j = {7, 0, 0, 0, 1.2, 0.8, 45, 7.5, 99};
+    iid_batch_request_t req = {&j, "in/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL};
+    char *text = iid__batch_parameters_text(&req, 1024, 1280);
+    assert_string_equal(text, "p, q\nNegative prompt: n\nSteps: 45, Sampler: euler, CFG scale: 7.5, Seed: 99, "
+                              "Size: 1024x1280, IdentityNet strength: 1.2, Adapter strength: 0.8, Style: Neon, "
+                              "Job id: 7");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_stop_and_resume),
         cmocka_unit_test(test_shards_merge),
         cmocka_unit_test(test_dry_run_and_unusable_output),
+        cmocka_unit_test(test_names_and_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
