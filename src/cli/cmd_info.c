@@ -222,7 +222,7 @@ static void usage(FILE *f)
                "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
 }
 
-static int run_info(int argc, char **argv)
+int iid_cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
                                          {"sdxl", required_argument, NULL, 's'},
@@ -274,5 +274,3 @@ static int run_info(int argc, char **argv)
     bad |= describe_faces(p.faces);
     return bad ? 1 : 0;
 }
-
-const iid_command_t iid_cmd_info = {"info", "what model files were found, their formats, dtypes and shapes", run_info};

@@ -3,7 +3,10 @@
 
 #include "cli/commands.h"
 
-const iid_command_t *const iid_commands[] = {
-    &iid_cmd_info,
-    NULL,
+const iid_command_t iid_commands[] = {
+    {"batch", "generate portraits for a folder of faces, sweeping settings, logged to CSV", iid_cmd_batch},
+    {"styles", "list the style templates", iid_cmd_styles},
+    {"merge", "merge shard logs into one, ordered by job id", iid_cmd_merge},
+    {"info", "what model files were found, their formats, dtypes and shapes", iid_cmd_info},
+    {NULL, NULL, NULL},
 };

@@ -14,10 +14,12 @@ typedef struct iid_command {
     int (*run)(int argc, char **argv);
 } iid_command_t;
 
-/* NULL-terminated. */
-extern const iid_command_t *const iid_commands[];
+/* Terminated by an entry whose name is NULL. */
+extern const iid_command_t iid_commands[];
 
-/* One descriptor per cmd_<name>.c, listed in commands.c. */
-extern const iid_command_t iid_cmd_info;
+int iid_cmd_batch(int argc, char **argv);  /* cmd_batch.c */
+int iid_cmd_styles(int argc, char **argv); /* cmd_styles.c */
+int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */
+int iid_cmd_info(int argc, char **argv);   /* cmd_info.c */
 
 #endif

@@ -16,7 +16,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n",
             IID_VERSION);
-    for (const iid_command_t *const *c = iid_commands; *c; c++) fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+    for (const iid_command_t *c = iid_commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f, "\n'instantid COMMAND --help' documents each command's options.\n");
 }
 
@@ -30,8 +30,8 @@ int main(int argc, char **argv)
         printf("instantid %s\n", IID_VERSION);
         return 0;
     }
-    for (const iid_command_t *const *c = iid_commands; *c; c++)
-        if (strcmp(argv[1], (*c)->name) == 0) return (*c)->run(argc - 1, argv + 1);
+    for (const iid_command_t *c = iid_commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0) return c->run(argc - 1, argv + 1);
     fprintf(stderr, "instantid: unknown command '%s' (see 'instantid --help')\n", argv[1]);
     return 2;
 }

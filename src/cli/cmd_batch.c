@@ -1,0 +1,317 @@
+/*
+ * cmd_batch.c - `instantid batch`: options -> styles, inputs, plan -> a dry run
+ * or a run of the plan, with progress on the terminal and Ctrl-C handling.
+ *
+ * Exit status: 0 when the batch ran to its end (failed jobs included) or a dry
+ * run printed its plan; 2 when it cannot run at all (bad options, no input
+ * folder or images, unusable styles file, log or output folder, or no
+ * generation engine); 130 after a second Ctrl-C.
+ *
+ * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
+ * first sets a flag that the runner checks between jobs, so the job in flight
+ * finishes and is logged, then the summary is printed; a second one exits at once
+ * (rows already logged are flushed to disk as each job ends).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/inputs.h"
+#include "batch/plan.h"
+#include "batch/progress.h"
+#include "batch/runner.h"
+#include "batch/styles.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+
+static const iid_opt_spec_t batch_opts[] = {
+    {"input", 'i', "DIR", "folder of face images (.png .jpg .jpeg .webp; default sample_images)"},
+    {"recursive", 'r', NULL, "also scan the input folder's subfolders"},
+    {"output", 'o', "DIR", "folder for the generated PNGs (default generated_images)"},
+    {"log", 0, "FILE", "CSV log, appended (default generation_log.csv)"},
+    {"seed", 0, "N", "plan seed: image order, draws and job seeds (default: random, printed)"},
+    {"loops", 0, "N", "passes over the images (default 1)"},
+    {"limit", 0, "N", "stop after the first N jobs of the plan (default: no limit)"},
+    {"size", 0, "WxH", "resize and pad every image to W x H (default: the demo's resize_img rule)"},
+    {"pad-color", 0, "COLOR", "padding for --size: white, black, #RRGGBB or R,G,B (default white)"},
+    {"identitynet-strength", 0, "A[:B]", "IdentityNet strength range (default 1.0:1.5)"},
+    {"adapter-strength", 0, "A[:B]", "face adapter strength range (default 0.7:1.0)"},
+    {"steps", 0, "A[:B]", "denoising steps range, integers (default 40:60)"},
+    {"guidance", 0, "A[:B]", "guidance scale range (default 7.0:12.0)"},
+    {"sweep", 0, "random|grid:K", "a uniform draw per job, or K values per range crossed (default random)"},
+    {"styles", 0, "all|random|NAME,...", "every style per image, one drawn per job, or these (default random)"},
+    {"styles-file", 0, "FILE", "JSON styles that add to or replace the built-in ones"},
+    {"prompt", 0, "TEXT", "prompt, styled by each job's style (default 'human, sharp focus')"},
+    {"negative-prompt", 0, "TEXT", "negative prompt (default the original preprocess.py's list)"},
+    {"resume", 0, NULL, "skip jobs that the log records as successful (needs the same --seed)"},
+    {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
+    {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
+    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
+    {"then-serve", 0, NULL, "start the web UI when the batch is done"},
+    IID_CLI_COMMON_OPTS,
+};
+#define N_BATCH_OPTS ((int)(sizeof batch_opts / sizeof batch_opts[0]))
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (stop_requested) {
+        static const char msg[] = "\ninstantid: stopped\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        _exit(130);
+    }
+    stop_requested = 1;
+    static const char msg[] = "\ninstantid: stopping after the current job (Ctrl-C again to stop now)\n";
+    (void)!write(2, msg, sizeof msg - 1);
+}
+
+/* ---- option conversion ------------------------------------------------- */
+
+static iid_status parse_size(const char *v, iid_batch_size_t *size, iid_error_t *err)
+{
+    int w, h, used = 0;
+    if (sscanf(v, "%dx%d%n", &w, &h, &used) != 2 || v[used] || w < 64 || h < 64 || w > 8192 || h > 8192 ||
+        w % 8 || h % 8)
+        return iid__fail(err, IID_ERR_INVALID, "--size: '%s' is not WxH with sides multiples of 8 from 64 to 8192",
+                         v);
+    size->width = w;
+    size->height = h;
+    return IID_OK;
+}
+
+static iid_status parse_color(const char *v, unsigned char rgb[3], iid_error_t *err)
+{
+    unsigned r, g, b;
+    int used = 0;
+    if (strcmp(v, "white") == 0) r = g = b = 255;
+    else if (strcmp(v, "black") == 0) r = g = b = 0;
+    else if (!((v[0] == '#' && strlen(v) == 7 && sscanf(v + 1, "%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 6) ||
+               (sscanf(v, "%u,%u,%u%n", &r, &g, &b, &used) == 3 && !v[used] && r < 256 && g < 256 && b < 256)))
+        return iid__fail(err, IID_ERR_INVALID, "--pad-color: '%s' is not white, black, #RRGGBB or R,G,B", v);
+    rgb[0] = (unsigned char)r;
+    rgb[1] = (unsigned char)g;
+    rgb[2] = (unsigned char)b;
+    return IID_OK;
+}
+
+static iid_status parse_range_opt(const iid_opts_t *o, const char *name, int integer, iid_range_t *r,
+                                  iid_error_t *err)
+{
+    const char *v = iid_cli_get(o, name);
+    if (!v) return IID_OK;
+    char opt[64];
+    snprintf(opt, sizeof opt, "--%s", name);
+    return iid__range_parse(v, opt, integer, r, err);
+}
+
+/* Everything the batch needs, converted from the options. */
+typedef struct batch_setup {
+    iid_plan_options_t plan;
+    iid_batch_options_t run;
+    const char *input;
+    int recursive, dry_run, quiet, seed_given;
+    char *styles_buf;      /* the --styles list, split in place */
+    const char **style_list;
+} batch_setup_t;
+
+static iid_status split_styles(batch_setup_t *b, const char *v, iid_error_t *err)
+{
+    if (strcmp(v, "random") == 0) b->plan.styles_mode = IID_STYLES_RANDOM;
+    else if (strcmp(v, "all") == 0) b->plan.styles_mode = IID_STYLES_ALL;
+    else {
+        size_t n = 1;
+        for (const char *p = v; *p; p++) n += *p == ',';
+        if (!(b->styles_buf = strdup(v)) || !(b->style_list = calloc(n, sizeof *b->style_list)))
+            return iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        int count = 0;
+        for (char *save = NULL, *t = strtok_r(b->styles_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ') t++;
+            size_t l = strlen(t);
+            while (l && t[l - 1] == ' ') t[--l] = '\0';
+            if (*t) b->style_list[count++] = t;
+        }
+        if (!count) return iid__fail(err, IID_ERR_INVALID, "--styles: '%s' names no style", v);
+        b->plan.styles_mode = IID_STYLES_LIST;
+        b->plan.style_list = b->style_list;
+        b->plan.style_list_count = count;
+    }
+    return IID_OK;
+}
+
+static uint64_t random_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t s = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 32);
+    return iid__splitmix64(&s) & 0xFFFFFFFFULL; /* short enough to retype */
+}
+
+static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
+{
+    iid__plan_options_init(&b->plan);
+    iid__batch_options_init(&b->run);
+    b->input = iid_cli_get(o, "input") ? iid_cli_get(o, "input") : "sample_images";
+    b->recursive = iid_cli_flag(o, "recursive");
+    b->dry_run = iid_cli_flag(o, "dry-run");
+    b->quiet = iid_cli_flag(o, "quiet");
+    if (iid_cli_get(o, "output")) b->run.output_dir = iid_cli_get(o, "output");
+    if (iid_cli_get(o, "log")) b->run.log_path = iid_cli_get(o, "log");
+    if (iid_cli_get(o, "prompt")) b->run.prompt = iid_cli_get(o, "prompt");
+    if (iid_cli_get(o, "negative-prompt")) b->run.negative_prompt = iid_cli_get(o, "negative-prompt");
+    if (iid_cli_get(o, "scheduler")) b->run.scheduler = iid_cli_get(o, "scheduler");
+    b->run.resume = iid_cli_flag(o, "resume");
+
+    b->seed_given = iid_cli_get(o, "seed") != NULL;
+    IID_TRY(iid_cli_u64(o, "seed", &b->plan.seed, err));
+    if (!b->seed_given) b->plan.seed = random_seed();
+    if (b->run.resume && !b->seed_given)
+        return iid__fail(err, IID_ERR_INVALID, "--resume: give the --seed of the run being resumed");
+    long loops = 1, limit = 0, shards = 0, threads = 0;
+    IID_TRY(iid_cli_long(o, "loops", 1, 1000000, &loops, err));
+    IID_TRY(iid_cli_long(o, "limit", 1, 100000000, &limit, err));
+    IID_TRY(iid_cli_long(o, "shards", 1, 1000000, &shards, err));
+    IID_TRY(iid_cli_long(o, "threads", 1, 4096, &threads, err));
+    b->plan.loops = (int)loops;
+    b->plan.limit = limit;
+    IID_TRY(parse_range_opt(o, "identitynet-strength", 0, &b->plan.identitynet, err));
+    IID_TRY(parse_range_opt(o, "adapter-strength", 0, &b->plan.adapter, err));
+    IID_TRY(parse_range_opt(o, "steps", 1, &b->plan.steps, err));
+    IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
+    if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
+    if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
+    if (iid_cli_get(o, "size")) IID_TRY(parse_size(iid_cli_get(o, "size"), &b->run.size, err));
+    if (iid_cli_get(o, "pad-color")) IID_TRY(parse_color(iid_cli_get(o, "pad-color"), b->run.size.pad_rgb, err));
+    const char *unused;
+    IID_TRY(iid_cli_choice(o, "device", "cpu|cuda", &unused, err));
+    IID_TRY(iid_cli_choice(o, "dtype", "f32|f16|bf16", &unused, err));
+    return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
+                              getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
+                              getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
+}
+
+static double monotonic_seconds(void *unused)
+{
+    (void)unused;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+/* The generation engine: the InstantID pipeline implements iid_batch_engine_t
+ * (see runner.h); until it is built into this binary there is none. */
+static iid_status open_engine(const iid_opts_t *o, iid_batch_engine_t *engine, iid_error_t *err)
+{
+    (void)o;
+    memset(engine, 0, sizeof *engine);
+    return iid__fail(err, IID_ERR_UNSUPPORTED,
+                     "the generation engine is not built yet in this version; only --dry-run works");
+}
+
+static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
+{
+    iid_error_t err;
+    iid_batch_engine_t engine;
+    if (open_engine(o, &engine, &err) != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
+        return 2;
+    }
+    if (!b->quiet)
+        printf("instantid batch: seed %llu, %d images, %ld jobs planned\n", (unsigned long long)plan->seed,
+               plan->image_count, plan->count);
+    unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
+    iid_batch_result_t res;
+    long steps = 0;
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
+                         : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
+    free(todo);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
+        return 2;
+    }
+    if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
+    iid_progress_reporter_t rep;
+    iid__reporter_init(&rep, stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
+                       res.selected - res.skipped, steps);
+    iid_batch_observer_t ob = iid__reporter_observer(&rep);
+    b->run.observer = &ob;
+    b->run.stop = &stop_requested;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    st = iid__batch_run(plan, styles, &engine, &b->run, &res, &err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    iid__reporter_finish(&rep, res.interrupted);
+    if (st == IID_OK && rep.status != IID_OK) st = iid__fail(&err, rep.status, "out of memory");
+    iid__reporter_free(&rep);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+int iid_cmd_batch(int argc, char **argv)
+{
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    batch_setup_t b;
+    memset(&b, 0, sizeof b);
+    iid_styles_t styles = {0};
+    iid_path_list_t inputs = {0};
+    iid_plan_t plan = {0};
+    int rc = 2;
+    iid_status st = iid_cli_parse(&o, batch_opts, N_BATCH_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid batch [options]",
+                     "Generate stylised portraits of every face image in a folder, sweeping the settings and "
+                     "logging\nevery attempt to a CSV file. Defaults follow the original preprocess.py.",
+                     batch_opts, N_BATCH_OPTS);
+        iid_cli_free(&o);
+        return 0;
+    }
+    if (st == IID_OK) st = setup(&o, &b, &err);
+    if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
+    if (st == IID_OK && iid_cli_get(&o, "styles-file"))
+        st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
+    if (st == IID_OK) st = iid__scan_images(b.input, b.recursive, &inputs, &err);
+    if (st == IID_OK && inputs.count == 0)
+        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
+                       b.recursive ? "" : " (use --recursive for subfolders)");
+    const char **names = NULL;
+    if (st == IID_OK && !(names = malloc((size_t)styles.count * sizeof *names)))
+        st = iid__fail(&err, IID_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == IID_OK && i < styles.count; i++) names[i] = styles.items[i].name;
+    if (st == IID_OK)
+        st = iid__plan_build(&plan, (const char *const *)inputs.paths, inputs.count, names, styles.count, &b.plan,
+                             &err);
+    free(names);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
+    } else if (b.dry_run) {
+        fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan.seed, plan.count);
+        st = iid__batch_dry_run(stdout, &plan, &b.run, &err);
+        if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
+        rc = st == IID_OK ? 0 : 2;
+    } else {
+        rc = run_batch(&o, &b, &plan, &styles);
+    }
+    iid__plan_free(&plan);
+    iid__path_list_free(&inputs);
+    iid__styles_free(&styles);
+    free(b.styles_buf);
+    free(b.style_list);
+    iid_cli_free(&o);
+    return rc;
+}

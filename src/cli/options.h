@@ -1,0 +1,83 @@
+/*
+ * options.h - command-line options shared by the subcommands: a table of option
+ * specs, a parser for `--name value`, `--name=value`, flags and positionals,
+ * `--config FILE` (an INI file whose keys are the long names without dashes,
+ * `identitynet_strength = 1.0:1.5`), `--help`, and the help text.
+ *
+ * Precedence: the command line wins over the config file, which wins over the
+ * defaults the command applies for options nobody set. In the INI file, keys
+ * outside any section and keys in the section named after the command ([batch])
+ * apply; other sections are for other commands and are ignored. Both '-' and '_'
+ * are accepted in keys. Flags take true/false, yes/no, on/off or 1/0 there.
+ *
+ * The parser stores strings only; each command converts and validates its values
+ * with the typed getters below, whose messages name the option.
+ */
+#ifndef IID_CLI_OPTIONS_H
+#define IID_CLI_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io/ini.h"
+#include "iid.h"
+
+typedef struct iid_opt_spec {
+    const char *name;    /* long name without the dashes, e.g. "identitynet-strength" */
+    char short_name;     /* e.g. 'o' for -o, or 0 */
+    const char *metavar; /* NULL for a flag */
+    const char *help;    /* one line, including the default */
+} iid_opt_spec_t;
+
+/* The options every model-using command takes (DESIGN.md section 1). */
+#define IID_CLI_COMMON_OPTS                                                                            \
+    {"models", 0, "DIR", "models folder (default models/)"},                                             \
+        {"sdxl", 0, "DIR", "SDXL in diffusers layout (default MODELS/sdxl)"},                            \
+        {"controlnet", 0, "DIR", "IdentityNet ControlNet (default MODELS/ControlNetModel)"},             \
+        {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \
+        {"face-models", 0, "DIR", "detector and recogniser (default MODELS/antelopev2)"},                \
+        {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \
+        {"threads", 0, "N", "CPU threads (default: all cores)"},                                         \
+        {"dtype", 0, "f32|f16|bf16", "compute type of the weights"},                                     \
+        {"scheduler", 0, "NAME", "sampler (default euler)"},                                             \
+        {"quiet", 'q', NULL, "print only errors"}
+
+typedef struct iid_opts {
+    const iid_opt_spec_t *specs;
+    int n;
+    const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    char **positional;  /* arguments that are not options, in order */
+    int npositional;
+    int help;           /* --help or -h was given */
+    iid_ini_t ini;      /* owns the strings taken from --config */
+} iid_opts_t;
+
+/* Parse argv[1..argc-1] (argv[0] is the command name, also the INI section).
+ * allow_positional: whether bare arguments are accepted. Fails on an unknown
+ * option, a missing value, a positional where none is allowed, or a bad config
+ * file, naming the option or file:line. o is freeable even on failure. */
+iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int argc, char **argv,
+                         int allow_positional, iid_error_t *err);
+
+void iid_cli_free(iid_opts_t *o);
+
+/* The value of an option, or NULL when neither the command line nor the config
+ * file set it. */
+const char *iid_cli_get(const iid_opts_t *o, const char *name);
+
+/* A flag's value: 1 when set true, else 0. */
+int iid_cli_flag(const iid_opts_t *o, const char *name);
+
+/* Typed getters: leave *out at the caller's default when the option is unset;
+ * fail with "--name: 'x' is not ..." otherwise. */
+iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long max, long *out, iid_error_t *err);
+iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid_error_t *err);
+/* One of the '|'-separated words in choices. */
+iid_status iid_cli_choice(const iid_opts_t *o, const char *name, const char *choices, const char **out,
+                          iid_error_t *err);
+
+/* Print "usage: ...", the description, and one line per option (plus --config
+ * and --help). */
+void iid_cli_help(FILE *f, const char *usage, const char *description, const iid_opt_spec_t *specs, int n);
+
+#endif
