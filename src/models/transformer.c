@@ -229,12 +229,13 @@ static iid_status tblock_forward(const iid_tblock_t *b, float *h, int N, int H, 
         return iid__fail(err, IID_ERR_NOMEM, "feed-forward (%lld tokens, width %d): out of memory", (long long)M, I);
     }
     iid__linear_apply(&b->ff_in, n, (int)M, g); /* (M, 2I) = [hidden | gate] */
-    for (int64_t r = 0; r < M; r++) {
-        float *gate = g + r * 2 * I + I;
-        iid__gelu_erf(gate, I);
+    for (int64_t r = 0; r < M; r++)              /* u (M, I) = gate */
+        memcpy(u + r * I, g + r * 2 * I + I, (size_t)I * sizeof *u);
+    iid__gelu_erf(u, M * I);
+    for (int64_t r = 0; r < M; r++) { /* u = hidden * gelu(gate) */
         const float *hid = g + r * 2 * I;
         float *ur = u + r * I;
-        for (int i = 0; i < I; i++) ur[i] = hid[i] * gate[i];
+        for (int i = 0; i < I; i++) ur[i] = hid[i] * ur[i];
     }
     free(g);
     iid__linear_apply(&b->ff_out, u, (int)M, a);
