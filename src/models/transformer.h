@@ -27,7 +27,8 @@
 typedef struct iid_ip_args {
     int n_tokens;     /* the last n_tokens context tokens are image tokens; 0: none */
     float scale;      /* weight of the image attention */
-    const float *mask; /* (mask_h, mask_w) region mask in [0, 1], or NULL */
+    const float *mask; /* (mask_h, mask_w) region mask in [0, 1], or NULL; InstantID's
+                          control_mask channel 0 / 255 at image resolution */
     int mask_h, mask_w;
 } iid_ip_args_t;
 

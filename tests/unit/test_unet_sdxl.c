@@ -7,6 +7,7 @@
  * when ../shared is absent).
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,86 @@ static void test_controlnet_missing_tensor(void **state)
     free(dir);
 }
 
+/* A float copy of a golden tensor. */
+static float *golden(const iid_safetensors_t *st, const char *name, const iid_st_tensor_t **t)
+{
+    *t = iid__st_find(st, name);
+    assert_non_null(*t);
+    float *buf = malloc((size_t)iid__st_numel(*t) * sizeof *buf);
+    assert_non_null(buf);
+    assert_int_equal(iid__st_read_f32(*t, buf, NULL), IID_OK);
+    return buf;
+}
+
+/* The region-mask hook against the reference: step 0 of the kit's masked
+ * pipeline_full run (IP output times the control mask resized per layer). */
+static void test_ip_region_mask_matches_pipeline(void **state)
+{
+    (void)state;
+    iid_safetensors_t g;
+    const char *file = "conformance/golden/pipeline_full_h64_w64_snow_mask.safetensors";
+    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) skip();
+    iid_json_t j;
+    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/pipeline_full.json"), NULL), IID_OK);
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(j.root, "pipeline_full_h64_w64_snow_mask");
+    assert_non_null(run);
+    float ip_scale = (float)cJSON_GetObjectItem(run, "ip_scale")->valuedouble;
+    iid__json_free(&j);
+    iid_unet_t *u = NULL;
+    iid_safetensors_t ip;
+    assert_int_equal(iid__unet_load(&u, iid_test_shared_path("conformance/models/sdxl/unet"), NULL), IID_OK);
+    assert_int_equal(iid__st_open(&ip, iid_test_shared_path("conformance/models/ip-adapter.safetensors"), NULL), IID_OK);
+    assert_int_equal(iid__unet_load_ip(u, &ip, "ip_adapter.", NULL), IID_OK);
+    const iid_st_tensor_t *lat = iid__st_find(&ip, "image_proj.latents");
+    const iid_st_tensor_t *ts, *tc, *tt, *ti, *tstep, *tout, *tr;
+    float *sample = golden(&g, "step0.latent_model_input", &ts), *ctx = golden(&g, "cond.unet_encoder_hidden_states", &tc);
+    float *text = golden(&g, "cond.text_embeds", &tt), *ids = golden(&g, "cond.time_ids", &ti);
+    float *step = golden(&g, "step0.timestep", &tstep), *want = golden(&g, "step0.unet_out", &tout);
+    iid_residuals_t res = {.n_down = iid__unet_n_skips(&u->trunk.cfg)};
+    res.down = calloc((size_t)res.n_down, sizeof *res.down);
+    for (int i = 0; i <= res.n_down; i++) {
+        char name[64];
+        if (i < res.n_down) snprintf(name, sizeof name, "step0.unet_down_residual%d", i);
+        else snprintf(name, sizeof name, "step0.unet_mid_residual");
+        float *d = golden(&g, name, &tr);
+        iid_fmap_t f = {d, (int)tr->shape[0], (int)tr->shape[1], (int)tr->shape[2], (int)tr->shape[3]};
+        if (i < res.n_down) res.down[i] = f;
+        else res.mid = f;
+    }
+    const iid_st_tensor_t *tm = iid__st_find(&g, "input.control_mask"); /* (H, W, 3) uint8 */
+    assert_non_null(tm);
+    int MH = (int)tm->shape[0], MW = (int)tm->shape[1];
+    float *mask = malloc((size_t)MH * MW * sizeof *mask);
+    for (int p = 0; p < MH * MW; p++) mask[p] = (float)((const uint8_t *)tm->data)[(size_t)p * tm->shape[2]] / 255.0f;
+    iid_unet_inputs_t in;
+    iid__unet_inputs_init(&in);
+    in.sample = sample;
+    in.batch = (int)ts->shape[0];
+    in.height = (int)ts->shape[2];
+    in.width = (int)ts->shape[3];
+    in.cond = (iid_unet_cond_t){step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]};
+    in.residuals = &res;
+    in.ip = (iid_ip_args_t){(int)lat->shape[1], ip_scale, mask, MH, MW};
+    size_t n = (size_t)iid__st_numel(tout);
+    float *out = malloc(n * sizeof *out);
+    iid_error_t err;
+    assert_int_equal(iid__unet_forward(u, &in, out, &err), IID_OK);
+    float max_ref = 0;
+    for (size_t i = 0; i < n; i++) max_ref = fmaxf(max_ref, fabsf(want[i]));
+    float d_mask = iid_test_max_abs_diff(out, want, n);
+    in.ip.mask = NULL;
+    assert_int_equal(iid__unet_forward(u, &in, out, &err), IID_OK);
+    float d_nomask = iid_test_max_abs_diff(out, want, n);
+    print_message("unet_out with mask: max err %.3g, without: %.3g (max |ref| %.3g)\n", d_mask, d_nomask, max_ref);
+    assert_true(d_mask <= 1e-4f * max_ref);
+    assert_true(d_nomask > 1e-3f * max_ref);
+    iid__residuals_free(&res);
+    free(sample), free(ctx), free(text), free(ids), free(step), free(want), free(mask), free(out);
+    iid__st_close(&ip);
+    iid__st_close(&g);
+    iid__unet_free(u);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -239,7 +320,7 @@ int main(void)
         cmocka_unit_test(test_loads_kit_unet),          cmocka_unit_test(test_missing_tensor_is_named),
         cmocka_unit_test(test_wrong_shape_is_named),    cmocka_unit_test(test_config_field_is_named),
         cmocka_unit_test(test_ip_layout_matches_kit),   cmocka_unit_test(test_ip_load_errors),
-        cmocka_unit_test(test_controlnet_missing_tensor),
+        cmocka_unit_test(test_controlnet_missing_tensor), cmocka_unit_test(test_ip_region_mask_matches_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
