@@ -81,6 +81,40 @@ static iid_status expect_string(const iid_json_t *j, const char *key, const char
     return IID_OK;
 }
 
+/* Fields whose non-default values change the maths in ways not implemented: each
+ * must be absent, null, or equal its default (a JSON false / number / string). */
+static iid_status expect_defaults(const iid_json_t *j, iid_error_t *err)
+{
+    static const char *const must_be_null[] = {"class_embed_type", "time_cond_proj_dim", "encoder_hid_dim_type",
+                                               "time_embedding_act_fn", "timestep_post_act", "num_class_embeds",
+                                               "encoder_hid_dim"};
+    static const char *const must_be_false[] = {"center_input_sample", "dual_cross_attention", "only_cross_attention",
+                                                "resnet_skip_time_act", "class_embeddings_concat",
+                                                "mid_block_only_cross_attention"};
+    static const struct { const char *key; double value; } numbers[] = {
+        {"conv_in_kernel", 3}, {"conv_out_kernel", 3}, {"mid_block_scale_factor", 1},
+        {"resnet_out_scale_factor", 1}, {"downsample_padding", 1}};
+    for (size_t i = 0; i < sizeof must_be_null / sizeof must_be_null[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->root, must_be_null[i]);
+        if (v && !cJSON_IsNull(v))
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field '%s' must be null (not supported)", j->path,
+                             must_be_null[i]);
+    }
+    for (size_t i = 0; i < sizeof must_be_false / sizeof must_be_false[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->root, must_be_false[i]);
+        if (v && !cJSON_IsNull(v) && !cJSON_IsFalse(v))
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field '%s' must be false (not supported)", j->path,
+                             must_be_false[i]);
+    }
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->root, numbers[i].key);
+        if (v && !cJSON_IsNull(v) && (!cJSON_IsNumber(v) || v->valuedouble != numbers[i].value))
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field '%s' must be %g (not supported)", j->path,
+                             numbers[i].key, numbers[i].value);
+    }
+    return IID_OK;
+}
+
 static iid_status parse_config(iid_unet_config_t *c, const iid_json_t *j, iid_error_t *err)
 {
     memset(c, 0, sizeof *c);
@@ -120,6 +154,7 @@ static iid_status parse_config(iid_unet_config_t *c, const iid_json_t *j, iid_er
     IID_TRY(expect_string(j, "time_embedding_type", "positional", err));
     IID_TRY(expect_string(j, "resnet_time_scale_shift", "default", err));
     IID_TRY(expect_string(j, "mid_block_type", "UNetMidBlock2DCrossAttn", err));
+    IID_TRY(expect_defaults(j, err));
     const cJSON *up = cJSON_GetObjectItemCaseSensitive(j->root, "up_block_types");
     if (up && !cJSON_IsNull(up)) {
         int nu = 0;

@@ -147,6 +147,32 @@ static void test_config_field_is_named(void **state)
     assert_non_null(strstr(err.msg, "'block_out_channels'"));
 }
 
+/* Config values the implementation does not model are refused by name. */
+static void test_unsupported_config_values(void **state)
+{
+    (void)state;
+    const char *edits[][2] = {{"class_embed_type", "\"timestep\""}, {"conv_in_kernel", "7"},
+                              {"act_fn", "\"gelu\""}, {"down_block_types", "[\"DownBlock2D\", \"AttnDownBlock2D\", \"DownBlock2D\"]"}};
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        iid_json_t j;
+        assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/models/sdxl/unet/config.json"), NULL), IID_OK);
+        cJSON_ReplaceItemInObjectCaseSensitive(j.root, edits[e][0], cJSON_Parse(edits[e][1]));
+        char *text = cJSON_Print(j.root);
+        iid__json_free(&j);
+        char *dir = iid_test_tempdir();
+        char *path = iid_test_write(dir, "config.json", text, strlen(text));
+        iid_unet_config_t cfg;
+        iid_error_t err;
+        assert_int_equal(iid__unet_config_load(&cfg, path, &err), IID_ERR_UNSUPPORTED);
+        assert_non_null(strstr(err.msg, "config.json"));
+        assert_non_null(strstr(err.msg, edits[e][0]));
+        free(path);
+        free(text);
+        iid_test_rmtree(dir);
+        free(dir);
+    }
+}
+
 /* The processor index of every attn2, from the config, against the kit's layout. */
 static void test_ip_layout_matches_kit(void **state)
 {
@@ -319,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loads_kit_unet),          cmocka_unit_test(test_missing_tensor_is_named),
         cmocka_unit_test(test_wrong_shape_is_named),    cmocka_unit_test(test_config_field_is_named),
+        cmocka_unit_test(test_unsupported_config_values),
         cmocka_unit_test(test_ip_layout_matches_kit),   cmocka_unit_test(test_ip_load_errors),
         cmocka_unit_test(test_controlnet_missing_tensor), cmocka_unit_test(test_ip_region_mask_matches_pipeline),
     };
