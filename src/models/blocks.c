@@ -91,25 +91,73 @@ void iid__conv_free(iid_conv_t *c)
     memset(c, 0, sizeof *c);
 }
 
-iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
-                           iid_error_t *err)
+/* One band of output rows [oy0, oy0 + nb) of image n: the input rows it reads
+ * (zero rows where they fall in the padding) are gathered into bin, convolved
+ * without vertical padding into bout, and scattered into y. */
+static int conv_band(const iid_conv_t *c, const float *x, int n, int H, int W, int oy0, int nb, int oh, int ow,
+                     float *bin, float *bout, float *y)
+{
+    int k = c->k, pad = k / 2, rows = (nb - 1) * c->stride + k, iy0 = oy0 * c->stride - pad;
+    for (int ch = 0; ch < c->in; ch++) {
+        const float *plane = x + ((size_t)n * c->in + ch) * H * W;
+        for (int r = 0; r < rows; r++) {
+            float *dst = bin + ((size_t)ch * rows + r) * W;
+            int iy = iy0 + r;
+            if (iy >= 0 && iy < H) memcpy(dst, plane + (size_t)iy * W, (size_t)W * sizeof *dst);
+            else memset(dst, 0, (size_t)W * sizeof *dst);
+        }
+    }
+    iid_conv2d_shape_t s = {.N = 1, .C = c->in, .H = rows, .W = W, .K = c->out, .R = k, .S = k, .stride_h = c->stride,
+                            .stride_w = c->stride, .pad_h = 0, .pad_w = pad, .dil_h = 1, .dil_w = 1, .groups = 1};
+    if (iid__conv2d(bout, bin, c->w, c->b, &s) != 0) return -1; /* (1, out, nb, ow) */
+    for (int ko = 0; ko < c->out; ko++)
+        memcpy(y + (((size_t)n * c->out + ko) * oh + oy0) * ow, bout + (size_t)ko * nb * ow, (size_t)nb * ow * sizeof *y);
+    return 0;
+}
+
+iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
+                                   int *OW, size_t scratch_limit, iid_error_t *err)
 {
     iid_conv2d_shape_t s = {.N = N, .C = c->in, .H = H, .W = W, .K = c->out, .R = c->k, .S = c->k,
                             .stride_h = c->stride, .stride_w = c->stride, .pad_h = c->k / 2, .pad_w = c->k / 2,
                             .dil_h = 1, .dil_w = 1, .groups = 1};
     int oh = iid__conv_out_size(H, c->k, c->stride, c->k / 2, 1);
     int ow = iid__conv_out_size(W, c->k, c->stride, c->k / 2, 1);
+    if (OH) *OH = oh;
+    if (OW) *OW = ow;
     *y = malloc((size_t)N * c->out * oh * ow * sizeof **y);
     if (!*y) return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of memory", c->in, c->out, H, W);
-    if (iid__conv2d(*y, x, c->w, c->b, &s) != 0) {
+    size_t row_bytes = (size_t)c->in * c->k * c->k * ow * sizeof(float); /* unfold of one output row */
+    int direct = c->k == 1 && c->stride == 1;
+    int rb = direct || row_bytes * oh <= scratch_limit ? oh : (int)(scratch_limit / row_bytes);
+    if (rb < 1) rb = 1;
+    int rc = 0;
+    if (rb >= oh) {
+        rc = iid__conv2d(*y, x, c->w, c->b, &s);
+    } else {
+        int rows = (rb - 1) * c->stride + c->k;
+        float *bin = malloc((size_t)c->in * rows * W * sizeof *bin);
+        float *bout = malloc((size_t)c->out * rb * ow * sizeof *bout);
+        rc = bin && bout ? 0 : -1;
+        for (int n = 0; n < N && rc == 0; n++)
+            for (int oy0 = 0; oy0 < oh && rc == 0; oy0 += rb)
+                rc = conv_band(c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, *y);
+        free(bin);
+        free(bout);
+    }
+    if (rc != 0) {
         free(*y);
         *y = NULL;
         return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of scratch memory", c->in, c->out,
                          H, W);
     }
-    if (OH) *OH = oh;
-    if (OW) *OW = ow;
     return IID_OK;
+}
+
+iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
+                           iid_error_t *err)
+{
+    return iid__conv_apply_limited(c, x, N, H, W, y, OH, OW, IID_CONV_SCRATCH_LIMIT, err);
 }
 
 /* ---- norms --------------------------------------------------------------- */

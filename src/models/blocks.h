@@ -69,9 +69,17 @@ typedef struct iid_conv {
 iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
                           int stride, iid_error_t *err);
 void iid__conv_free(iid_conv_t *c);
-/* x (N, in, H, W) -> *y (N, out, OH, OW), malloc'd; OH/OW returned when non-NULL. */
+/* x (N, in, H, W) -> *y (N, out, OH, OW), malloc'd; OH/OW returned when non-NULL.
+ * When the convolution's unfolded input would exceed IID_CONV_SCRATCH_LIMIT bytes
+ * (large images: a 1024x1024 VAE layer unfolds to gigabytes) it runs in bands of
+ * output rows, each with its own small unfold; the result is the same up to
+ * float summation order. */
 iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
                            iid_error_t *err);
+#define IID_CONV_SCRATCH_LIMIT ((size_t)256 << 20)
+/* iid__conv_apply with an explicit scratch limit in bytes (tests use tiny ones). */
+iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
+                                   int *OW, size_t scratch_limit, iid_error_t *err);
 
 /* Affine parameters of a GroupNorm or LayerNorm over c channels. */
 typedef struct iid_norm {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/blocks.h"
 #include "models/transformer.h"
 #include "support.h"
 
@@ -100,11 +101,39 @@ static void test_ip_branch_and_mask(void **state)
     free(ctx);
 }
 
+/* Convolutions run in bands of output rows when their unfold is too large:
+ * same values as one unfold, for 3x3 stride 1 and stride 2 and odd sizes. */
+static void test_conv_bands_match_whole(void **state)
+{
+    (void)state;
+    int N = 2, C = 5, K = 7, H = 13, W = 11;
+    float *x = rnd((size_t)N * C * H * W, 21);
+    for (int stride = 1; stride <= 2; stride++) {
+        iid_conv_t c = {rnd((size_t)K * C * 9, 22), rnd((size_t)K, 23), C, K, 3, stride};
+        float *whole = NULL, *band = NULL;
+        int oh, ow, oh2, ow2;
+        iid_error_t err;
+        assert_int_equal(iid__conv_apply_limited(&c, x, N, H, W, &whole, &oh, &ow, (size_t)1 << 30, &err), IID_OK);
+        const size_t limits[] = {1, 4096, 10000, 20000}; /* 1, 2, 5 and 10 output rows per band at stride 1 */
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            assert_int_equal(iid__conv_apply_limited(&c, x, N, H, W, &band, &oh2, &ow2, limits[l], &err), IID_OK);
+            assert_int_equal(oh, oh2);
+            assert_int_equal(ow, ow2);
+            assert_true(iid_test_max_abs_diff(whole, band, (size_t)N * K * oh * ow) < 1e-5f);
+            free(band);
+        }
+        free(whole);
+        iid__conv_free(&c);
+    }
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timestep_embedding_hand),
         cmocka_unit_test(test_ip_branch_and_mask),
+        cmocka_unit_test(test_conv_bands_match_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
