@@ -210,3 +210,50 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
     free(emb_act);
     return s;
 }
+
+/* ---- region mask ------------------------------------------------------------- */
+
+/* Source index and weight of output pixel d for torch's bilinear resize
+ * (align_corners false): src = (d + 0.5) * in/out - 0.5, clamped at 0. */
+static void bilinear_src(int d, int in, int out, int *i0, int *i1, float *l1)
+{
+    float scale = (float)in / (float)out;
+    float src = scale * ((float)d + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < in - 1 ? 1 : 0);
+    *l1 = src - (float)*i0;
+}
+
+/* m (h, w) = bilinear resize of mask (mh, mw). */
+static void resize_bilinear(float *m, int h, int w, const float *mask, int mh, int mw)
+{
+    for (int y = 0; y < h; y++) {
+        int y0, y1;
+        float ly;
+        bilinear_src(y, mh, h, &y0, &y1, &ly);
+        for (int x = 0; x < w; x++) {
+            int x0, x1;
+            float lx;
+            bilinear_src(x, mw, w, &x0, &x1, &lx);
+            const float *r0 = mask + (size_t)y0 * mw, *r1 = mask + (size_t)y1 * mw;
+            m[(size_t)y * w + x] = (1.0f - ly) * ((1.0f - lx) * r0[x0] + lx * r0[x1]) +
+                                   ly * ((1.0f - lx) * r1[x0] + lx * r1[x1]);
+        }
+    }
+}
+
+iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err)
+{
+    for (int i = 0; i <= r->n_down; i++) {
+        iid_fmap_t *f = i < r->n_down ? &r->down[i] : &r->mid;
+        size_t hw = (size_t)f->h * f->w;
+        float *m = malloc((hw ? hw : 1) * sizeof *m);
+        if (!m) return iid__fail(err, IID_ERR_NOMEM, "controlnet residual mask: out of memory");
+        resize_bilinear(m, f->h, f->w, mask, mask_h, mask_w);
+        for (size_t p = 0; p < (size_t)f->n * f->c; p++)
+            for (size_t q = 0; q < hw; q++) f->data[p * hw + q] *= m[q];
+        free(m);
+    }
+    return IID_OK;
+}

@@ -10,6 +10,7 @@
  *   in.scale = 0.8f;
  *   iid_residuals_t res;
  *   iid__controlnet_forward(cn, &in, &res, &err);   // feed &res to the UNet
+ *   iid__residuals_apply_mask(&res, mask, 8 * h, 8 * w, &err);  // optional face region
  *   iid__residuals_free(&res);
  *   iid__controlnet_free(cn);
  *
@@ -56,5 +57,11 @@ typedef struct iid_controlnet_inputs {
  * iid__residuals_free, also after a failure). */
 iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in, iid_residuals_t *out,
                                    iid_error_t *err);
+
+/* InstantID's region control on the residuals: every down map and the mid map is
+ * multiplied by mask (mask_h, mask_w; control_mask channel 0 / 255 at image
+ * resolution) resized bilinearly (align_corners false, torch's rule) to the map's
+ * own height and width, broadcast over batch and channels. Fails on memory. */
+iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err);
 
 #endif

@@ -11,7 +11,8 @@
  *   in.sample = latents; in.batch = 2; in.height = h; in.width = w;
  *   in.cond = (iid_unet_cond_t){t, ctx, 77 + 16, pooled, 1280, time_ids, 6};
  *   in.residuals = &controlnet_out;                       // optional
- *   in.ip = (iid_ip_args_t){16, 0.8f, NULL, 0, 0};        // last 16 tokens: face
+ *   in.ip = (iid_ip_args_t){16, 0.8f, NULL, 0, 0};        // last 16 tokens: face;
+ *                                                         // mask, 8h, 8w: region control
  *   iid__unet_forward(u, &in, noise_pred, &err);          // (B, out_channels, h, w)
  *   iid__unet_free(u);
  *

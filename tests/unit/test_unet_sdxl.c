@@ -339,6 +339,57 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     iid__unet_free(u);
 }
 
+/* The ControlNet residual mask against the reference: the masked pipeline_full
+ * run's controlnet_down<i> / controlnet_mid become unet_down_residual<i> /
+ * unet_mid_residual. */
+static void test_residual_mask_matches_pipeline(void **state)
+{
+    (void)state;
+    iid_safetensors_t g;
+    const char *file = "conformance/golden/pipeline_full_h64_w64_snow_mask.safetensors";
+    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) skip();
+    const iid_st_tensor_t *tm = iid__st_find(&g, "input.control_mask"), *t;
+    assert_non_null(tm);
+    int MH = (int)tm->shape[0], MW = (int)tm->shape[1];
+    float *mask = malloc((size_t)MH * MW * sizeof *mask);
+    for (int p = 0; p < MH * MW; p++) mask[p] = (float)((const uint8_t *)tm->data)[(size_t)p * tm->shape[2]] / 255.0f;
+    int n = 0;
+    while (1) {
+        char name[64];
+        snprintf(name, sizeof name, "step0.controlnet_down%d", n);
+        if (!iid__st_find(&g, name)) break;
+        n++;
+    }
+    assert_true(n > 0);
+    iid_residuals_t res = {.n_down = n, .down = calloc((size_t)n, sizeof(iid_fmap_t))};
+    for (int i = 0; i <= n; i++) {
+        char name[64];
+        if (i < n) snprintf(name, sizeof name, "step0.controlnet_down%d", i);
+        else snprintf(name, sizeof name, "step0.controlnet_mid");
+        float *d = golden(&g, name, &t);
+        iid_fmap_t f = {d, (int)t->shape[0], (int)t->shape[1], (int)t->shape[2], (int)t->shape[3]};
+        if (i < n) res.down[i] = f;
+        else res.mid = f;
+    }
+    assert_int_equal(iid__residuals_apply_mask(&res, mask, MH, MW, NULL), IID_OK);
+    for (int i = 0; i <= n; i++) {
+        char name[64];
+        if (i < n) snprintf(name, sizeof name, "step0.unet_down_residual%d", i);
+        else snprintf(name, sizeof name, "step0.unet_mid_residual");
+        float *want = golden(&g, name, &t);
+        const iid_fmap_t *f = i < n ? &res.down[i] : &res.mid;
+        size_t cnt = iid__fmap_numel(f);
+        assert_int_equal(cnt, (size_t)iid__st_numel(t));
+        float max_ref = 0;
+        for (size_t q = 0; q < cnt; q++) max_ref = fmaxf(max_ref, fabsf(want[q]));
+        assert_true(iid_test_max_abs_diff(f->data, want, cnt) <= 1e-5f * max_ref);
+        free(want);
+    }
+    iid__residuals_free(&res);
+    free(mask);
+    iid__st_close(&g);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -348,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_config_values),
         cmocka_unit_test(test_ip_layout_matches_kit),   cmocka_unit_test(test_ip_load_errors),
         cmocka_unit_test(test_controlnet_missing_tensor), cmocka_unit_test(test_ip_region_mask_matches_pipeline),
+        cmocka_unit_test(test_residual_mask_matches_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
