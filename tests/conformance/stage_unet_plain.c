@@ -1,4 +1,7 @@
-/* stage_unet_plain.c - conformance stage 'unet_plain': not implemented yet. */
+/* stage_unet_plain.c - conformance stage 'unet_plain': the UNet with plain
+ * attention over text tokens only, no ControlNet residuals (see stage_unet.c). */
 #include "conformance.h"
 
-void stage_unet_plain(conf_ctx_t *c) { conf_skip(c, "unet_plain", "-", "-", "not implemented yet (issue #3)"); }
+void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip);
+
+void stage_unet_plain(conf_ctx_t *c) { conf_unet_cases(c, "unet_plain", "unet_plain.safetensors", 0); }

@@ -1,0 +1,324 @@
+/*
+ * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets, the ResNet
+ * block and the timestep embedding shared by the UNet, the ControlNet and the VAE.
+ *
+ * Loading builds each tensor name from the caller's prefix, checks the shape the
+ * config implies (iid__st_load_f32 names file and tensor on a mismatch) and keeps
+ * an f32 copy. Forward passes allocate their outputs and free every temporary
+ * before returning, on success and on failure alike.
+ */
+#include "models/blocks.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+#define NAME_MAX_LEN 512
+
+iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
+                           const char *fmt, ...)
+{
+    char name[NAME_MAX_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return iid__fail(err, IID_ERR_RANGE, "%s: tensor name longer than %d bytes", st->path, NAME_MAX_LEN - 1);
+    return iid__st_load_f32(st, name, ndim, shape, out, err);
+}
+
+void iid__namef(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- Linear -------------------------------------------------------------- */
+
+iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, const char *prefix, int in, int out,
+                            int with_bias, iid_error_t *err)
+{
+    memset(l, 0, sizeof *l);
+    l->in = in;
+    l->out = out;
+    int64_t ws[2] = {out, in}, bs[1] = {out};
+    IID_TRY(iid__param_load(st, &l->w, 2, ws, err, "%s.weight", prefix));
+    if (with_bias) IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
+    return IID_OK;
+}
+
+void iid__linear_free(iid_linear_w_t *l)
+{
+    if (!l) return;
+    free(l->w);
+    free(l->b);
+    memset(l, 0, sizeof *l);
+}
+
+void iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y)
+{
+    iid__linear(y, x, l->w, l->b, M, l->in, l->out);
+}
+
+/* ---- Conv2d -------------------------------------------------------------- */
+
+iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
+                          int stride, iid_error_t *err)
+{
+    memset(c, 0, sizeof *c);
+    c->in = in;
+    c->out = out;
+    c->k = k;
+    c->stride = stride;
+    int64_t ws[4] = {out, in, k, k}, bs[1] = {out};
+    IID_TRY(iid__param_load(st, &c->w, 4, ws, err, "%s.weight", prefix));
+    IID_TRY(iid__param_load(st, &c->b, 1, bs, err, "%s.bias", prefix));
+    return IID_OK;
+}
+
+void iid__conv_free(iid_conv_t *c)
+{
+    if (!c) return;
+    free(c->w);
+    free(c->b);
+    memset(c, 0, sizeof *c);
+}
+
+/* One band of output rows [oy0, oy0 + nb) of image n: the input rows it reads
+ * (zero rows where they fall in the padding) are gathered into bin, convolved
+ * without vertical padding into bout, and scattered into y. */
+static int conv_band(const iid_conv_t *c, const float *x, int n, int H, int W, int oy0, int nb, int oh, int ow,
+                     float *bin, float *bout, float *y)
+{
+    int k = c->k, pad = k / 2, rows = (nb - 1) * c->stride + k, iy0 = oy0 * c->stride - pad;
+    for (int ch = 0; ch < c->in; ch++) {
+        const float *plane = x + ((size_t)n * c->in + ch) * H * W;
+        for (int r = 0; r < rows; r++) {
+            float *dst = bin + ((size_t)ch * rows + r) * W;
+            int iy = iy0 + r;
+            if (iy >= 0 && iy < H) memcpy(dst, plane + (size_t)iy * W, (size_t)W * sizeof *dst);
+            else memset(dst, 0, (size_t)W * sizeof *dst);
+        }
+    }
+    iid_conv2d_shape_t s = {.N = 1, .C = c->in, .H = rows, .W = W, .K = c->out, .R = k, .S = k, .stride_h = c->stride,
+                            .stride_w = c->stride, .pad_h = 0, .pad_w = pad, .dil_h = 1, .dil_w = 1, .groups = 1};
+    if (iid__conv2d(bout, bin, c->w, c->b, &s) != 0) return -1; /* (1, out, nb, ow) */
+    for (int ko = 0; ko < c->out; ko++)
+        memcpy(y + (((size_t)n * c->out + ko) * oh + oy0) * ow, bout + (size_t)ko * nb * ow, (size_t)nb * ow * sizeof *y);
+    return 0;
+}
+
+iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
+                                   int *OW, size_t scratch_limit, iid_error_t *err)
+{
+    iid_conv2d_shape_t s = {.N = N, .C = c->in, .H = H, .W = W, .K = c->out, .R = c->k, .S = c->k,
+                            .stride_h = c->stride, .stride_w = c->stride, .pad_h = c->k / 2, .pad_w = c->k / 2,
+                            .dil_h = 1, .dil_w = 1, .groups = 1};
+    int oh = iid__conv_out_size(H, c->k, c->stride, c->k / 2, 1);
+    int ow = iid__conv_out_size(W, c->k, c->stride, c->k / 2, 1);
+    if (OH) *OH = oh;
+    if (OW) *OW = ow;
+    *y = malloc((size_t)N * c->out * oh * ow * sizeof **y);
+    if (!*y) return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of memory", c->in, c->out, H, W);
+    size_t row_bytes = (size_t)c->in * c->k * c->k * ow * sizeof(float); /* unfold of one output row */
+    int direct = c->k == 1 && c->stride == 1;
+    int rb = direct || row_bytes * oh <= scratch_limit ? oh : (int)(scratch_limit / row_bytes);
+    if (rb < 1) rb = 1;
+    int rc = 0;
+    if (rb >= oh) {
+        rc = iid__conv2d(*y, x, c->w, c->b, &s);
+    } else {
+        int rows = (rb - 1) * c->stride + c->k;
+        float *bin = malloc((size_t)c->in * rows * W * sizeof *bin);
+        float *bout = malloc((size_t)c->out * rb * ow * sizeof *bout);
+        rc = bin && bout ? 0 : -1;
+        for (int n = 0; n < N && rc == 0; n++)
+            for (int oy0 = 0; oy0 < oh && rc == 0; oy0 += rb)
+                rc = conv_band(c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, *y);
+        free(bin);
+        free(bout);
+    }
+    if (rc != 0) {
+        free(*y);
+        *y = NULL;
+        return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of scratch memory", c->in, c->out,
+                         H, W);
+    }
+    return IID_OK;
+}
+
+iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
+                           iid_error_t *err)
+{
+    return iid__conv_apply_limited(c, x, N, H, W, y, OH, OW, IID_CONV_SCRATCH_LIMIT, err);
+}
+
+/* ---- norms --------------------------------------------------------------- */
+
+iid_status iid__norm_load(iid_norm_t *n, const iid_safetensors_t *st, const char *prefix, int c, iid_error_t *err)
+{
+    memset(n, 0, sizeof *n);
+    n->c = c;
+    int64_t s[1] = {c};
+    IID_TRY(iid__param_load(st, &n->w, 1, s, err, "%s.weight", prefix));
+    IID_TRY(iid__param_load(st, &n->b, 1, s, err, "%s.bias", prefix));
+    return IID_OK;
+}
+
+void iid__norm_free(iid_norm_t *n)
+{
+    if (!n) return;
+    free(n->w);
+    free(n->b);
+    memset(n, 0, sizeof *n);
+}
+
+/* ---- ResnetBlock2D ------------------------------------------------------- */
+
+iid_status iid__resnet_load(iid_resnet_t *r, const iid_safetensors_t *st, const char *prefix, int in, int out,
+                            int temb_dim, int groups, float eps, iid_error_t *err)
+{
+    char name[NAME_MAX_LEN];
+    memset(r, 0, sizeof *r);
+    r->in = in;
+    r->out = out;
+    r->groups = groups;
+    r->eps = eps;
+    if (groups <= 0 || in % groups || out % groups)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: resnet '%s': %d and %d channels do not split into %d groups",
+                         st->path, prefix, in, out, groups);
+    iid__namef(name, sizeof name, "%s.norm1", prefix);
+    IID_TRY(iid__norm_load(&r->norm1, st, name, in, err));
+    iid__namef(name, sizeof name, "%s.conv1", prefix);
+    IID_TRY(iid__conv_load(&r->conv1, st, name, in, out, 3, 1, err));
+    if (temb_dim > 0) {
+        iid__namef(name, sizeof name, "%s.time_emb_proj", prefix);
+        IID_TRY(iid__linear_load(&r->temb, st, name, temb_dim, out, 1, err));
+        r->has_temb = 1;
+    }
+    iid__namef(name, sizeof name, "%s.norm2", prefix);
+    IID_TRY(iid__norm_load(&r->norm2, st, name, out, err));
+    iid__namef(name, sizeof name, "%s.conv2", prefix);
+    IID_TRY(iid__conv_load(&r->conv2, st, name, out, out, 3, 1, err));
+    if (in != out) {
+        iid__namef(name, sizeof name, "%s.conv_shortcut", prefix);
+        IID_TRY(iid__conv_load(&r->shortcut, st, name, in, out, 1, 1, err));
+        r->has_shortcut = 1;
+    }
+    return IID_OK;
+}
+
+void iid__resnet_free(iid_resnet_t *r)
+{
+    if (!r) return;
+    iid__norm_free(&r->norm1);
+    iid__norm_free(&r->norm2);
+    iid__conv_free(&r->conv1);
+    iid__conv_free(&r->conv2);
+    iid__conv_free(&r->shortcut);
+    iid__linear_free(&r->temb);
+    memset(r, 0, sizeof *r);
+}
+
+iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const float *temb_act, int N, int H, int W,
+                               float **y, iid_error_t *err)
+{
+    *y = NULL;
+    int64_t HW = (int64_t)H * W;
+    float *t = malloc((size_t)N * r->in * HW * sizeof *t);
+    if (!t) return iid__fail(err, IID_ERR_NOMEM, "resnet (%d -> %d channels): out of memory", r->in, r->out);
+    /* (N, in, H, W) */
+    iid__group_norm(t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps);
+    iid__silu(t, (int64_t)N * r->in * HW);
+    float *h = NULL;
+    iid_status s = iid__conv_apply(&r->conv1, t, N, H, W, &h, NULL, NULL, err);
+    free(t);
+    if (s != IID_OK) return s;
+    /* h (N, out, H, W) += time_emb_proj(SiLU(emb)) broadcast over H, W */
+    if (r->has_temb && temb_act) {
+        float *e = malloc((size_t)N * r->out * sizeof *e);
+        if (!e) {
+            free(h);
+            return iid__fail(err, IID_ERR_NOMEM, "resnet time embedding: out of memory");
+        }
+        iid__linear_apply(&r->temb, temb_act, N, e); /* (N, out) */
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < r->out; c++) {
+                float v = e[(size_t)n * r->out + c];
+                float *p = h + ((size_t)n * r->out + c) * HW;
+                for (int64_t i = 0; i < HW; i++) p[i] += v;
+            }
+        free(e);
+    }
+    iid__group_norm(h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps);
+    iid__silu(h, (int64_t)N * r->out * HW);
+    float *o = NULL;
+    s = iid__conv_apply(&r->conv2, h, N, H, W, &o, NULL, NULL, err);
+    free(h);
+    if (s != IID_OK) return s;
+    /* out = shortcut(x) + h */
+    if (r->has_shortcut) {
+        float *sc = NULL;
+        s = iid__conv_apply(&r->shortcut, x, N, H, W, &sc, NULL, NULL, err);
+        if (s != IID_OK) {
+            free(o);
+            return s;
+        }
+        iid__add(o, sc, (int64_t)N * r->out * HW);
+        free(sc);
+    } else {
+        iid__add(o, x, (int64_t)N * r->out * HW);
+    }
+    *y = o;
+    return IID_OK;
+}
+
+/* ---- timestep embedding --------------------------------------------------- */
+
+void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift)
+{
+    int half = dim / 2;
+    /* float32 arithmetic in the order diffusers' get_timestep_embedding uses */
+    const float neg_log = (float)(-log(10000.0));
+    for (int b = 0; b < n; b++) {
+        float *e = emb + (size_t)b * dim;
+        for (int i = 0; i < half; i++) {
+            float expo = neg_log * (float)i;
+            expo = expo / ((float)half - shift);
+            float arg = t[b] * expf(expo);
+            float sn = sinf(arg), cs = cosf(arg);
+            e[i] = flip_sin_to_cos ? cs : sn;
+            e[half + i] = flip_sin_to_cos ? sn : cs;
+        }
+        if (dim % 2) e[dim - 1] = 0.0f;
+    }
+}
+
+/* ---- layout -------------------------------------------------------------- */
+
+void iid__nchw_to_tokens(float *dst, const float *src, int N, int C, int64_t HW)
+{
+    for (int n = 0; n < N; n++) {
+        const float *s = src + (size_t)n * C * HW;
+        float *d = dst + (size_t)n * C * HW;
+        for (int c = 0; c < C; c++)
+            for (int64_t i = 0; i < HW; i++) d[i * C + c] = s[c * HW + i];
+    }
+}
+
+void iid__tokens_to_nchw(float *dst, const float *src, int N, int C, int64_t HW)
+{
+    for (int n = 0; n < N; n++) {
+        const float *s = src + (size_t)n * C * HW;
+        float *d = dst + (size_t)n * C * HW;
+        for (int64_t i = 0; i < HW; i++)
+            for (int c = 0; c < C; c++) d[c * HW + i] = s[i * C + c];
+    }
+}

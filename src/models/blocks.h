@@ -1,0 +1,128 @@
+/*
+ * blocks.h - the layers the image networks (SDXL UNet, ControlNet, VAE decoder)
+ * are assembled from: weight binding by checkpoint name, Linear / Conv2d /
+ * GroupNorm parameter sets, the ResNet block, and the sinusoidal timestep
+ * embedding. Attention and Transformer2D live in transformer.h.
+ *
+ * Weights: every parameter is looked up by its diffusers name (built from the
+ * block tree's prefix, e.g. "down_blocks.1.resnets.0.conv1.weight"), its shape is
+ * checked against what the config implies, and it is copied to f32 (F16/BF16 are
+ * converted). A missing or mis-shaped tensor fails the load with a message naming
+ * the file and the tensor.
+ *
+ * Activations: forward functions take NCHW f32 buffers with explicit sizes and
+ * return freshly malloc'd outputs; the caller frees them. Every struct's _free()
+ * accepts a zeroed or partially loaded struct, so a failed load is cleaned up by
+ * calling _free() once.
+ */
+#ifndef IID_MODELS_BLOCKS_H
+#define IID_MODELS_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "io/safetensors.h"
+
+#if defined(__GNUC__)
+#define IID_PRINTF_FMT(f, a) __attribute__((format(printf, f, a)))
+#else
+#define IID_PRINTF_FMT(f, a)
+#endif
+
+/* A feature map (N, C, H, W) that owns its data. */
+typedef struct iid_fmap {
+    float *data;
+    int n, c, h, w;
+} iid_fmap_t;
+
+/* Elements of a feature map. */
+static inline size_t iid__fmap_numel(const iid_fmap_t *f) { return (size_t)f->n * f->c * f->h * f->w; }
+
+/* snprintf for tensor names (truncation is caught later as a missing tensor). */
+void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4);
+
+/* Load the tensor named by fmt/... with the given shape as a malloc'd f32 copy. */
+iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
+                           const char *fmt, ...) IID_PRINTF_FMT(6, 7);
+
+/* y = x W^T + b over rows: W (out, in), b (out) or NULL. */
+typedef struct iid_linear_w {
+    float *w, *b;
+    int in, out;
+} iid_linear_w_t;
+
+/* Binds "<prefix>.weight" (out, in) and, when with_bias, "<prefix>.bias" (out). */
+iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, const char *prefix, int in, int out,
+                            int with_bias, iid_error_t *err);
+void iid__linear_free(iid_linear_w_t *l);
+/* x (M, in) -> y (M, out); y is caller-allocated. */
+void iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y);
+
+/* A 2-D convolution with a square kernel, padding k/2 and a bias. */
+typedef struct iid_conv {
+    float *w, *b;
+    int in, out, k, stride;
+} iid_conv_t;
+
+/* Binds "<prefix>.weight" (out, in, k, k) and "<prefix>.bias" (out). */
+iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
+                          int stride, iid_error_t *err);
+void iid__conv_free(iid_conv_t *c);
+/* x (N, in, H, W) -> *y (N, out, OH, OW), malloc'd; OH/OW returned when non-NULL.
+ * When the convolution's unfolded input would exceed IID_CONV_SCRATCH_LIMIT bytes
+ * (large images: a 1024x1024 VAE layer unfolds to gigabytes) it runs in bands of
+ * output rows, each with its own small unfold; the result is the same up to
+ * float summation order. */
+iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
+                           iid_error_t *err);
+#define IID_CONV_SCRATCH_LIMIT ((size_t)256 << 20)
+/* iid__conv_apply with an explicit scratch limit in bytes (tests use tiny ones). */
+iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
+                                   int *OW, size_t scratch_limit, iid_error_t *err);
+
+/* Affine parameters of a GroupNorm or LayerNorm over c channels. */
+typedef struct iid_norm {
+    float *w, *b;
+    int c;
+} iid_norm_t;
+
+/* Binds "<prefix>.weight" and "<prefix>.bias", both (c). */
+iid_status iid__norm_load(iid_norm_t *n, const iid_safetensors_t *st, const char *prefix, int c, iid_error_t *err);
+void iid__norm_free(iid_norm_t *n);
+
+/* diffusers ResnetBlock2D:
+ *   h = conv1(SiLU(norm1(x)));  h += time_emb_proj(SiLU(emb)) (when it has one);
+ *   h = conv2(SiLU(norm2(h)));  out = shortcut(x) + h
+ * shortcut is the 1x1 conv_shortcut when in != out, else identity. */
+typedef struct iid_resnet {
+    int in, out, groups;
+    float eps;
+    iid_norm_t norm1, norm2;
+    iid_conv_t conv1, conv2, shortcut;
+    int has_shortcut;
+    iid_linear_w_t temb;
+    int has_temb;
+} iid_resnet_t;
+
+/* temb_dim 0 means no time embedding (the VAE). groups from the config's
+ * norm_num_groups; eps the block's GroupNorm epsilon. */
+iid_status iid__resnet_load(iid_resnet_t *r, const iid_safetensors_t *st, const char *prefix, int in, int out,
+                            int temb_dim, int groups, float eps, iid_error_t *err);
+void iid__resnet_free(iid_resnet_t *r);
+/* x (N, in, H, W) -> *y (N, out, H, W), malloc'd. temb_act (N, temb_dim) is
+ * SiLU(emb), shared by every block of a forward; NULL when the block has none. */
+iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const float *temb_act, int N, int H, int W,
+                               float **y, iid_error_t *err);
+
+/* Sinusoidal timestep embedding of width dim (even) for n timesteps, in float32
+ * as diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
+ * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos.
+ * emb (n, dim). */
+void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
+
+/* dst (N, HW, C) = src (N, C, HW) transposed per image, and the inverse. */
+void iid__nchw_to_tokens(float *dst, const float *src, int N, int C, int64_t HW);
+void iid__tokens_to_nchw(float *dst, const float *src, int N, int C, int64_t HW);
+
+#endif

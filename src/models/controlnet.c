@@ -1,0 +1,259 @@
+/*
+ * controlnet.c - IdentityNet (diffusers ControlNetModel): conditioning
+ * embedding, the shared trunk, and the 1x1 output convolutions. See
+ * controlnet.h for the maths.
+ *
+ * The config adds conditioning_channels and conditioning_embedding_out_channels
+ * to the UNet fields (read by unet_trunk.c); the 1x1 convs are sized from the
+ * skip tensors the trunk produces: skip 0 is conv_in (block_out[0]); block i
+ * adds layers[i] maps of block_out[i] and, unless it is the last, one more
+ * (its downsampler's output).
+ */
+#include "models/controlnet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/json.h"
+#include "ops/ops.h"
+
+#define MAX_COND_CHANNELS 16
+
+/* Channel count of every skip tensor, in order. */
+static void skip_channels(const iid_unet_config_t *c, int *ch)
+{
+    int k = 0;
+    ch[k++] = c->block_out[0];
+    for (int i = 0; i < c->n_blocks; i++) {
+        for (int l = 0; l < c->layers[i]; l++) ch[k++] = c->block_out[i];
+        if (i < c->n_blocks - 1) ch[k++] = c->block_out[i];
+    }
+}
+
+static iid_status read_cond_config(const char *path, int *cond_channels, int *boc, int *n_boc, iid_error_t *err)
+{
+    iid_json_t j;
+    IID_TRY(iid__json_load(&j, path, err));
+    long long cc = 3, v[MAX_COND_CHANNELS];
+    iid_status s = iid__json_int_opt(&j, "conditioning_channels", &cc, err);
+    if (s == IID_OK) s = iid__json_int_array(&j, "conditioning_embedding_out_channels", v, MAX_COND_CHANNELS, n_boc, 0, err);
+    const char *order = NULL;
+    if (s == IID_OK) s = iid__json_string_opt(&j, "controlnet_conditioning_channel_order", &order, err);
+    if (s == IID_OK && order && strcmp(order, "rgb") != 0)
+        s = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field 'controlnet_conditioning_channel_order' is '%s', only 'rgb' is supported",
+                      path, order);
+    int pool = 0;
+    if (s == IID_OK) s = iid__json_bool_opt(&j, "global_pool_conditions", &pool, err);
+    if (s == IID_OK && pool)
+        s = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field 'global_pool_conditions' true is not supported", path);
+    if (s == IID_OK && (cc < 1 || cc > 64 || *n_boc < 1))
+        s = iid__fail(err, IID_ERR_FORMAT, "%s: conditioning_channels must be 1..64 and conditioning_embedding_out_channels non-empty",
+                      path);
+    for (int i = 0; s == IID_OK && i < *n_boc; i++) {
+        if (v[i] < 1 || v[i] > (1 << 16))
+            s = iid__fail(err, IID_ERR_FORMAT, "%s: conditioning_embedding_out_channels[%d] = %lld is out of range", path,
+                          i, v[i]);
+        boc[i] = (int)v[i];
+    }
+    *cond_channels = (int)cc;
+    iid__json_free(&j);
+    return s;
+}
+
+static iid_status bind(iid_controlnet_t *cn, const iid_safetensors_t *st, const int *boc, int n_boc, iid_error_t *err)
+{
+    const iid_unet_config_t *c = &cn->trunk.cfg;
+    char name[128];
+    IID_TRY(iid__conv_load(&cn->cond_in, st, "controlnet_cond_embedding.conv_in", cn->cond_channels, boc[0], 3, 1, err));
+    cn->cond_blocks = calloc((size_t)(2 * n_boc), sizeof *cn->cond_blocks);
+    if (!cn->cond_blocks) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    for (int i = 0; i + 1 < n_boc; i++) {
+        cn->n_cond_blocks = 2 * i + 1;
+        iid__namef(name, sizeof name, "controlnet_cond_embedding.blocks.%d", 2 * i);
+        IID_TRY(iid__conv_load(&cn->cond_blocks[2 * i], st, name, boc[i], boc[i], 3, 1, err));
+        cn->n_cond_blocks = 2 * i + 2;
+        iid__namef(name, sizeof name, "controlnet_cond_embedding.blocks.%d", 2 * i + 1);
+        IID_TRY(iid__conv_load(&cn->cond_blocks[2 * i + 1], st, name, boc[i], boc[i + 1], 3, 2, err));
+    }
+    IID_TRY(iid__conv_load(&cn->cond_out, st, "controlnet_cond_embedding.conv_out", boc[n_boc - 1], c->block_out[0], 3, 1,
+                           err));
+    int ns = iid__unet_n_skips(c);
+    int *ch = malloc((size_t)ns * sizeof *ch);
+    cn->down_out = calloc((size_t)ns, sizeof *cn->down_out);
+    if (!ch || !cn->down_out) {
+        free(ch);
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    }
+    skip_channels(c, ch);
+    iid_status s = IID_OK;
+    for (int i = 0; i < ns && s == IID_OK; i++) {
+        cn->n_down = i + 1;
+        iid__namef(name, sizeof name, "controlnet_down_blocks.%d", i);
+        s = iid__conv_load(&cn->down_out[i], st, name, ch[i], ch[i], 1, 1, err);
+    }
+    free(ch);
+    IID_TRY(s);
+    int C = c->block_out[c->n_blocks - 1];
+    return iid__conv_load(&cn->mid_out, st, "controlnet_mid_block", C, C, 1, 1, err);
+}
+
+void iid__controlnet_free(iid_controlnet_t *cn)
+{
+    if (!cn) return;
+    iid__unet_trunk_free(&cn->trunk);
+    iid__conv_free(&cn->cond_in);
+    for (int i = 0; i < cn->n_cond_blocks; i++) iid__conv_free(&cn->cond_blocks[i]);
+    free(cn->cond_blocks);
+    iid__conv_free(&cn->cond_out);
+    for (int i = 0; i < cn->n_down; i++) iid__conv_free(&cn->down_out[i]);
+    free(cn->down_out);
+    iid__conv_free(&cn->mid_out);
+    free(cn);
+}
+
+iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err)
+{
+    char path[4096];
+    iid_unet_config_t cfg;
+    int boc[MAX_COND_CHANNELS], n_boc = 0, cond_channels = 0;
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    IID_TRY(iid__unet_config_load(&cfg, path, err));
+    IID_TRY(read_cond_config(path, &cond_channels, boc, &n_boc, err));
+    snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
+    iid_safetensors_t st;
+    IID_TRY(iid__st_open(&st, path, err));
+    iid_controlnet_t *cn = calloc(1, sizeof *cn);
+    iid_status s = cn ? iid__unet_trunk_load(&cn->trunk, &cfg, &st, err) : iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+    if (s == IID_OK) {
+        cn->cond_channels = cond_channels;
+        s = bind(cn, &st, boc, n_boc, err);
+    }
+    iid__st_close(&st);
+    if (s != IID_OK) {
+        iid__controlnet_free(cn);
+        return s;
+    }
+    *out = cn;
+    return IID_OK;
+}
+
+/* *emb (B, block_out[0], OH, OW): the conditioning embedding of the image. */
+static iid_status cond_embed(const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in, float **emb, int *OH,
+                             int *OW, iid_error_t *err)
+{
+    int B = in->batch, H = in->image_h, W = in->image_w;
+    float *x = NULL;
+    IID_TRY(iid__conv_apply(&cn->cond_in, in->image, B, H, W, &x, &H, &W, err));
+    iid__silu(x, (int64_t)B * cn->cond_in.out * H * W);
+    for (int i = 0; i < cn->n_cond_blocks; i++) {
+        float *y = NULL;
+        iid_status s = iid__conv_apply(&cn->cond_blocks[i], x, B, H, W, &y, &H, &W, err);
+        free(x);
+        IID_TRY(s);
+        iid__silu(y, (int64_t)B * cn->cond_blocks[i].out * H * W);
+        x = y;
+    }
+    iid_status s = iid__conv_apply(&cn->cond_out, x, B, H, W, emb, OH, OW, err);
+    free(x);
+    return s;
+}
+
+iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in, iid_residuals_t *out,
+                                   iid_error_t *err)
+{
+    const iid_unet_config_t *c = &cn->trunk.cfg;
+    int B = in->batch, ns = cn->n_down, f = 1 << iid__unet_n_downsamples(c);
+    memset(out, 0, sizeof *out);
+    if (!in->sample || !in->image || !in->cond.context || !in->cond.text_embeds)
+        return iid__fail(err, IID_ERR_INVALID, "controlnet: sample, image, context and text_embeds are required");
+    if (B <= 0 || in->height <= 0 || in->width <= 0 || in->height % f || in->width % f)
+        return iid__fail(err, IID_ERR_INVALID, "controlnet: latent %dx%d (batch %d) must be positive multiples of %d",
+                         in->height, in->width, B, f);
+    float *emb_act = NULL, *cemb = NULL;
+    int eh = 0, ew = 0;
+    out->down = calloc((size_t)ns, sizeof *out->down);
+    if (!out->down) return iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
+    out->n_down = ns;
+    iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
+    iid_status s = skips ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
+    if (s == IID_OK) s = cond_embed(cn, in, &cemb, &eh, &ew, err);
+    if (s == IID_OK && (eh != in->height || ew != in->width))
+        s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d", in->image_h,
+                      in->image_w, eh, ew, in->height, in->width);
+    if (s == IID_OK) s = iid__unet_trunk_embed(&cn->trunk, B, &in->cond, &emb_act, err);
+    if (s == IID_OK)
+        s = iid__unet_trunk_down(&cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
+                                 err);
+    free(cemb);
+    iid_fmap_t mid = {0};
+    if (s == IID_OK) s = iid__unet_trunk_mid(&cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
+    /* each output: 1x1 conv, times the conditioning scale */
+    for (int i = 0; i <= ns && s == IID_OK; i++) {
+        const iid_fmap_t *x = i < ns ? &skips[i] : &mid;
+        iid_fmap_t *o = i < ns ? &out->down[i] : &out->mid;
+        const iid_conv_t *conv = i < ns ? &cn->down_out[i] : &cn->mid_out;
+        s = iid__conv_apply(conv, x->data, x->n, x->h, x->w, &o->data, NULL, NULL, err);
+        if (s == IID_OK) {
+            *o = (iid_fmap_t){o->data, x->n, conv->out, x->h, x->w};
+            iid__scale(o->data, in->scale, (int64_t)iid__fmap_numel(o));
+        }
+        if (i < ns) {
+            free(skips[i].data);
+            skips[i].data = NULL;
+        }
+    }
+    for (int i = 0; skips && i < ns; i++) free(skips[i].data);
+    free(skips);
+    free(mid.data);
+    free(emb_act);
+    return s;
+}
+
+/* ---- region mask ------------------------------------------------------------- */
+
+/* Source index and weight of output pixel d for torch's bilinear resize
+ * (align_corners false): src = (d + 0.5) * in/out - 0.5, clamped at 0. */
+static void bilinear_src(int d, int in, int out, int *i0, int *i1, float *l1)
+{
+    float scale = (float)in / (float)out;
+    float src = scale * ((float)d + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < in - 1 ? 1 : 0);
+    *l1 = src - (float)*i0;
+}
+
+/* m (h, w) = bilinear resize of mask (mh, mw). */
+static void resize_bilinear(float *m, int h, int w, const float *mask, int mh, int mw)
+{
+    for (int y = 0; y < h; y++) {
+        int y0, y1;
+        float ly;
+        bilinear_src(y, mh, h, &y0, &y1, &ly);
+        for (int x = 0; x < w; x++) {
+            int x0, x1;
+            float lx;
+            bilinear_src(x, mw, w, &x0, &x1, &lx);
+            const float *r0 = mask + (size_t)y0 * mw, *r1 = mask + (size_t)y1 * mw;
+            m[(size_t)y * w + x] = (1.0f - ly) * ((1.0f - lx) * r0[x0] + lx * r0[x1]) +
+                                   ly * ((1.0f - lx) * r1[x0] + lx * r1[x1]);
+        }
+    }
+}
+
+iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err)
+{
+    for (int i = 0; i <= r->n_down; i++) {
+        iid_fmap_t *f = i < r->n_down ? &r->down[i] : &r->mid;
+        size_t hw = (size_t)f->h * f->w;
+        float *m = malloc((hw ? hw : 1) * sizeof *m);
+        if (!m) return iid__fail(err, IID_ERR_NOMEM, "controlnet residual mask: out of memory");
+        resize_bilinear(m, f->h, f->w, mask, mask_h, mask_w);
+        for (size_t p = 0; p < (size_t)f->n * f->c; p++)
+            for (size_t q = 0; q < hw; q++) f->data[p * hw + q] *= m[q];
+        free(m);
+    }
+    return IID_OK;
+}

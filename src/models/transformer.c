@@ -1,0 +1,326 @@
+/*
+ * transformer.c - attention (with InstantID's decoupled IP branch), the
+ * BasicTransformerBlock and Transformer2DModel. See transformer.h for the maths.
+ *
+ * Layout: inside a Transformer2D the activations are tokens (N, HW, C); every
+ * projection is one GEMM over all N*HW rows, and the attention itself is the
+ * tiled iid__attention, called per image because the text keys of one image are
+ * a slice of its context rows.
+ */
+#include "models/transformer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+#define TRANSFORMER_GN_EPS 1e-6f /* Transformer2DModel's GroupNorm */
+#define BLOCK_LN_EPS 1e-5f       /* BasicTransformerBlock's LayerNorms */
+
+/* ---- attention ----------------------------------------------------------- */
+
+iid_status iid__attention_load(iid_attention_t *a, const iid_safetensors_t *st, const char *prefix, int dim,
+                               int ctx_dim, int heads, int qkv_bias, iid_error_t *err)
+{
+    char name[512];
+    memset(a, 0, sizeof *a);
+    a->dim = dim;
+    a->ctx_dim = ctx_dim;
+    a->heads = heads;
+    if (heads <= 0 || dim % heads)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: attention '%s': %d channels do not split into %d heads", st->path,
+                         prefix, dim, heads);
+    iid__namef(name, sizeof name, "%s.to_q", prefix);
+    IID_TRY(iid__linear_load(&a->q, st, name, dim, dim, qkv_bias, err));
+    iid__namef(name, sizeof name, "%s.to_k", prefix);
+    IID_TRY(iid__linear_load(&a->k, st, name, ctx_dim, dim, qkv_bias, err));
+    iid__namef(name, sizeof name, "%s.to_v", prefix);
+    IID_TRY(iid__linear_load(&a->v, st, name, ctx_dim, dim, qkv_bias, err));
+    iid__namef(name, sizeof name, "%s.to_out.0", prefix);
+    IID_TRY(iid__linear_load(&a->out, st, name, dim, dim, 1, err));
+    return IID_OK;
+}
+
+iid_status iid__attention_load_ip(iid_attention_t *a, const iid_safetensors_t *st, const char *prefix, int n,
+                                  iid_error_t *err)
+{
+    char name[512];
+    iid__namef(name, sizeof name, "%s%d.to_k_ip", prefix, n);
+    IID_TRY(iid__linear_load(&a->k_ip, st, name, a->ctx_dim, a->dim, 0, err));
+    iid__namef(name, sizeof name, "%s%d.to_v_ip", prefix, n);
+    IID_TRY(iid__linear_load(&a->v_ip, st, name, a->ctx_dim, a->dim, 0, err));
+    a->has_ip = 1;
+    return IID_OK;
+}
+
+void iid__attention_free(iid_attention_t *a)
+{
+    if (!a) return;
+    iid__linear_free(&a->q);
+    iid__linear_free(&a->k);
+    iid__linear_free(&a->v);
+    iid__linear_free(&a->out);
+    iid__linear_free(&a->k_ip);
+    iid__linear_free(&a->v_ip);
+    memset(a, 0, sizeof *a);
+}
+
+/* The region mask at the token grid (gh, gw): torch's F.interpolate(mode
+ * 'nearest', scale_factor = 1/sqrt(mh*mw/T)). m (gh*gw). */
+static iid_status resize_mask(float *m, const iid_ip_args_t *ip, int gh, int gw, iid_error_t *err)
+{
+    double ratio = sqrt((double)ip->mask_h * ip->mask_w / ((double)gh * gw));
+    double sf = 1.0 / ratio;
+    int oh = (int)floor(ip->mask_h * sf), ow = (int)floor(ip->mask_w * sf);
+    if (oh != gh || ow != gw)
+        return iid__fail(err, IID_ERR_INVALID, "ip mask %dx%d resizes to %dx%d, the attention grid is %dx%d", ip->mask_h,
+                         ip->mask_w, oh, ow, gh, gw);
+    float inv = (float)(1.0 / sf);
+    for (int y = 0; y < gh; y++) {
+        int sy = (int)floorf((float)y * inv);
+        if (sy > ip->mask_h - 1) sy = ip->mask_h - 1;
+        for (int x = 0; x < gw; x++) {
+            int sx = (int)floorf((float)x * inv);
+            if (sx > ip->mask_w - 1) sx = ip->mask_w - 1;
+            m[(size_t)y * gw + x] = ip->mask[(size_t)sy * ip->mask_w + sx];
+        }
+    }
+    return IID_OK;
+}
+
+/* o (B, T, C) += scale * mask * attn(q, to_k_ip(ip), to_v_ip(ip)) */
+static iid_status add_ip_branch(const iid_attention_t *a, const float *q, int B, int T, const float *ctx, int Tc,
+                                const iid_ip_args_t *ip, int gh, int gw, float *o, iid_error_t *err)
+{
+    int C = a->dim, Cc = a->ctx_dim, n = ip->n_tokens, Tt = Tc - n;
+    float *kip = malloc((size_t)B * n * C * sizeof *kip);
+    float *vip = malloc((size_t)B * n * C * sizeof *vip);
+    float *oip = malloc((size_t)B * T * C * sizeof *oip);
+    float *m = ip->mask ? malloc((size_t)T * sizeof *m) : NULL;
+    iid_status s = IID_OK;
+    if (!kip || !vip || !oip || (ip->mask && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+    if (s == IID_OK && m) s = resize_mask(m, ip, gh, gw, err);
+    if (s == IID_OK) {
+        for (int b = 0; b < B; b++) { /* (n, Cc) image rows of image b -> (n, C) */
+            const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
+            iid__linear_apply(&a->k_ip, rows, n, kip + (size_t)b * n * C);
+            iid__linear_apply(&a->v_ip, rows, n, vip + (size_t)b * n * C);
+        }
+        iid_attn_shape_t sh = {.B = B, .H = a->heads, .Tq = T, .Tk = n, .D = C / a->heads, .q_stride = C,
+                               .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
+        if (iid__attention(oip, q, kip, vip, &sh) != 0) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+    }
+    if (s == IID_OK) {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                float mk = m ? m[t] : 1.0f;
+                float *dst = o + ((size_t)b * T + t) * C;
+                const float *src = oip + ((size_t)b * T + t) * C;
+                for (int c = 0; c < C; c++) dst[c] += ip->scale * (src[c] * mk);
+            }
+    }
+    free(kip);
+    free(vip);
+    free(oip);
+    free(m);
+    return s;
+}
+
+iid_status iid__attention_forward(const iid_attention_t *a, const float *x, int B, int T, const float *ctx, int Tc,
+                                  const iid_ip_args_t *ip, int grid_h, int grid_w, float *y, iid_error_t *err)
+{
+    int C = a->dim;
+    int self = ctx == NULL;
+    const float *src = self ? x : ctx;
+    int Tk = self ? T : Tc;
+    int n_ip = (!self && a->has_ip && ip && ip->n_tokens > 0) ? ip->n_tokens : 0;
+    int Tt = Tk - n_ip; /* text keys per image */
+    if (Tt <= 0)
+        return iid__fail(err, IID_ERR_INVALID, "attention: context of %d tokens leaves no text after %d image tokens", Tk,
+                         n_ip);
+    float *q = malloc((size_t)B * T * C * sizeof *q);
+    float *k = malloc((size_t)B * Tk * C * sizeof *k);
+    float *v = malloc((size_t)B * Tk * C * sizeof *v);
+    float *o = malloc((size_t)B * T * C * sizeof *o);
+    iid_status s = IID_OK;
+    if (!q || !k || !v || !o) s = iid__fail(err, IID_ERR_NOMEM, "attention (%d tokens, %d channels): out of memory", T, C);
+    if (s == IID_OK) {
+        iid__linear_apply(&a->q, x, B * T, q);   /* (B, T, C) */
+        iid__linear_apply(&a->k, src, B * Tk, k); /* (B, Tk, C) */
+        iid__linear_apply(&a->v, src, B * Tk, v);
+        iid_attn_shape_t sh = {.B = 1, .H = a->heads, .Tq = T, .Tk = Tt, .D = C / a->heads, .q_stride = C,
+                               .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
+        for (int b = 0; b < B && s == IID_OK; b++)
+            if (iid__attention(o + (size_t)b * T * C, q + (size_t)b * T * C, k + (size_t)b * Tk * C,
+                               v + (size_t)b * Tk * C, &sh) != 0)
+                s = iid__fail(err, IID_ERR_NOMEM, "attention: out of scratch memory");
+    }
+    free(k);
+    free(v);
+    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(a, q, B, T, ctx, Tc, ip, grid_h, grid_w, o, err);
+    if (s == IID_OK) iid__linear_apply(&a->out, o, B * T, y);
+    free(q);
+    free(o);
+    return s;
+}
+
+/* ---- transformer block ---------------------------------------------------- */
+
+static iid_status tblock_load(iid_tblock_t *b, const iid_safetensors_t *st, const char *prefix, int C, int heads,
+                              int ctx_dim, iid_error_t *err)
+{
+    char name[512];
+    iid__namef(name, sizeof name, "%s.norm1", prefix);
+    IID_TRY(iid__norm_load(&b->norm1, st, name, C, err));
+    iid__namef(name, sizeof name, "%s.attn1", prefix);
+    IID_TRY(iid__attention_load(&b->attn1, st, name, C, C, heads, 0, err));
+    iid__namef(name, sizeof name, "%s.norm2", prefix);
+    IID_TRY(iid__norm_load(&b->norm2, st, name, C, err));
+    iid__namef(name, sizeof name, "%s.attn2", prefix);
+    IID_TRY(iid__attention_load(&b->attn2, st, name, C, ctx_dim, heads, 0, err));
+    iid__namef(name, sizeof name, "%s.norm3", prefix);
+    IID_TRY(iid__norm_load(&b->norm3, st, name, C, err));
+    /* GEGLU width from the checkpoint: proj (2 * inner, C) */
+    iid__namef(name, sizeof name, "%s.ff.net.0.proj.weight", prefix);
+    const iid_st_tensor_t *pw = iid__st_find(st, name);
+    if (!pw) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: tensor '%s' is missing", st->path, name);
+    if (pw->ndim != 2 || pw->shape[0] % 2 || pw->shape[0] <= 0 || pw->shape[0] > (1 << 20))
+        return iid__fail(err, IID_ERR_FORMAT, "%s: tensor '%s' must be (2 * inner, %d)", st->path, name, C);
+    b->ff_inner = (int)(pw->shape[0] / 2);
+    iid__namef(name, sizeof name, "%s.ff.net.0.proj", prefix);
+    IID_TRY(iid__linear_load(&b->ff_in, st, name, C, 2 * b->ff_inner, 1, err));
+    iid__namef(name, sizeof name, "%s.ff.net.2", prefix);
+    IID_TRY(iid__linear_load(&b->ff_out, st, name, b->ff_inner, C, 1, err));
+    return IID_OK;
+}
+
+static void tblock_free(iid_tblock_t *b)
+{
+    iid__norm_free(&b->norm1);
+    iid__norm_free(&b->norm2);
+    iid__norm_free(&b->norm3);
+    iid__attention_free(&b->attn1);
+    iid__attention_free(&b->attn2);
+    iid__linear_free(&b->ff_in);
+    iid__linear_free(&b->ff_out);
+}
+
+/* h (M, C) tokens of N images on an (H, W) grid; scratch n, a (M, C). */
+static iid_status tblock_forward(const iid_tblock_t *b, float *h, int N, int H, int W, const float *ctx, int Tc,
+                                 const iid_ip_args_t *ip, float *n, float *a, iid_error_t *err)
+{
+    int C = b->norm1.c, T = H * W;
+    int64_t M = (int64_t)N * T;
+    iid__layer_norm(n, h, b->norm1.w, b->norm1.b, M, C, BLOCK_LN_EPS);
+    IID_TRY(iid__attention_forward(&b->attn1, n, N, T, NULL, 0, NULL, H, W, a, err));
+    iid__add(h, a, M * C);
+    iid__layer_norm(n, h, b->norm2.w, b->norm2.b, M, C, BLOCK_LN_EPS);
+    IID_TRY(iid__attention_forward(&b->attn2, n, N, T, ctx, Tc, ip, H, W, a, err));
+    iid__add(h, a, M * C);
+    iid__layer_norm(n, h, b->norm3.w, b->norm3.b, M, C, BLOCK_LN_EPS);
+    int I = b->ff_inner;
+    float *g = malloc((size_t)M * 2 * I * sizeof *g);
+    float *u = malloc((size_t)M * I * sizeof *u);
+    if (!g || !u) {
+        free(g);
+        free(u);
+        return iid__fail(err, IID_ERR_NOMEM, "feed-forward (%lld tokens, width %d): out of memory", (long long)M, I);
+    }
+    iid__linear_apply(&b->ff_in, n, (int)M, g); /* (M, 2I) = [hidden | gate] */
+    for (int64_t r = 0; r < M; r++)              /* u (M, I) = gate */
+        memcpy(u + r * I, g + r * 2 * I + I, (size_t)I * sizeof *u);
+    iid__gelu_erf(u, M * I);
+    for (int64_t r = 0; r < M; r++) { /* u = hidden * gelu(gate) */
+        const float *hid = g + r * 2 * I;
+        float *ur = u + r * I;
+        for (int i = 0; i < I; i++) ur[i] = hid[i] * ur[i];
+    }
+    free(g);
+    iid__linear_apply(&b->ff_out, u, (int)M, a);
+    free(u);
+    iid__add(h, a, M * C);
+    return IID_OK;
+}
+
+/* ---- Transformer2DModel ---------------------------------------------------- */
+
+static iid_status proj_load(iid_linear_w_t *l, const iid_safetensors_t *st, const char *prefix, int C, int linear,
+                            iid_error_t *err)
+{
+    if (linear) return iid__linear_load(l, st, prefix, C, C, 1, err);
+    /* a 1x1 convolution: the same (C, C) matrix stored as (C, C, 1, 1) */
+    memset(l, 0, sizeof *l);
+    l->in = l->out = C;
+    int64_t ws[4] = {C, C, 1, 1}, bs[1] = {C};
+    IID_TRY(iid__param_load(st, &l->w, 4, ws, err, "%s.weight", prefix));
+    IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
+    return IID_OK;
+}
+
+iid_status iid__transformer_load(iid_transformer_t *t, const iid_safetensors_t *st, const char *prefix, int channels,
+                                 int n_blocks, int heads, int ctx_dim, int groups, int linear_proj, iid_error_t *err)
+{
+    char name[512];
+    memset(t, 0, sizeof *t);
+    t->channels = channels;
+    t->groups = groups;
+    t->heads = heads;
+    t->linear_proj = linear_proj;
+    if (groups <= 0 || channels % groups)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: '%s': %d channels do not split into %d groups", st->path, prefix,
+                         channels, groups);
+    iid__namef(name, sizeof name, "%s.norm", prefix);
+    IID_TRY(iid__norm_load(&t->norm, st, name, channels, err));
+    iid__namef(name, sizeof name, "%s.proj_in", prefix);
+    IID_TRY(proj_load(&t->proj_in, st, name, channels, linear_proj, err));
+    iid__namef(name, sizeof name, "%s.proj_out", prefix);
+    IID_TRY(proj_load(&t->proj_out, st, name, channels, linear_proj, err));
+    t->blocks = calloc((size_t)(n_blocks > 0 ? n_blocks : 1), sizeof *t->blocks);
+    if (!t->blocks) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    for (int i = 0; i < n_blocks; i++) {
+        t->n_blocks = i + 1; /* so _free() releases what was bound */
+        iid__namef(name, sizeof name, "%s.transformer_blocks.%d", prefix, i);
+        IID_TRY(tblock_load(&t->blocks[i], st, name, channels, heads, ctx_dim, err));
+    }
+    return IID_OK;
+}
+
+void iid__transformer_free(iid_transformer_t *t)
+{
+    if (!t) return;
+    iid__norm_free(&t->norm);
+    iid__linear_free(&t->proj_in);
+    iid__linear_free(&t->proj_out);
+    for (int i = 0; i < t->n_blocks; i++) tblock_free(&t->blocks[i]);
+    free(t->blocks);
+    memset(t, 0, sizeof *t);
+}
+
+iid_status iid__transformer_forward(const iid_transformer_t *t, float *x, int N, int H, int W, const float *ctx, int Tc,
+                                    const iid_ip_args_t *ip, iid_error_t *err)
+{
+    int C = t->channels;
+    int64_t HW = (int64_t)H * W, M = N * HW;
+    size_t bytes = (size_t)M * C * sizeof(float);
+    float *s1 = malloc(bytes), *h = malloc(bytes), *s2 = malloc(bytes);
+    iid_status s = IID_OK;
+    if (!s1 || !h || !s2) s = iid__fail(err, IID_ERR_NOMEM, "transformer (%dx%d, %d channels): out of memory", H, W, C);
+    if (s == IID_OK) {
+        iid__group_norm(s2, x, t->norm.w, t->norm.b, N, C, HW, t->groups, TRANSFORMER_GN_EPS); /* (N, C, H, W) */
+        iid__nchw_to_tokens(s1, s2, N, C, HW);                                                /* (N, HW, C) */
+        iid__linear_apply(&t->proj_in, s1, (int)M, h);
+        for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
+            s = tblock_forward(&t->blocks[i], h, N, H, W, ctx, Tc, ip, s1, s2, err);
+    }
+    if (s == IID_OK) {
+        iid__linear_apply(&t->proj_out, h, (int)M, s1); /* (N, HW, C) */
+        iid__tokens_to_nchw(s2, s1, N, C, HW);          /* (N, C, H, W) */
+        iid__add(x, s2, M * C);
+    }
+    free(s1);
+    free(h);
+    free(s2);
+    return s;
+}

@@ -1,0 +1,326 @@
+/*
+ * unet_sdxl.c - the SDXL UNet: up path, head, IP-Adapter binding and the forward
+ * pass (the shared trunk is in unet_trunk.c).
+ *
+ * Up block i (diffusers order, widest resolution last) has layers[n-1-i] + 1
+ * resnets; resnet j takes [h | skip]: h has block_out_rev[i-1] channels for j == 0
+ * (the previous up block's output) and block_out_rev[i] after; the skip has
+ * block_out_rev[i] channels except for the last resnet, whose skip comes from the
+ * block below (block_out_rev[i+1]). Those widths are what the checkpoint's norm1
+ * and conv1 shapes are checked against, and the forward checks each concat
+ * against them again.
+ *
+ * Memory: a skip is freed as soon as its up resnet has consumed it; the up
+ * path's input is freed after each block.
+ */
+#include "models/unet_sdxl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+/* ---- IP-Adapter layout ----------------------------------------------------- */
+
+/* Appends the attn2 slots of one attention's transformer blocks. */
+static void layout_attention(iid_ip_slot_t *slots, int cap, int *count, int *n, int part, int block, int attn,
+                             int tblocks, int hidden, int cross)
+{
+    for (int k = 0; k < tblocks; k++) {
+        (*n)++; /* attn1: a plain self-attention processor */
+        (*n)++; /* attn2: the cross-attention that carries the IP branch */
+        if (*count < cap)
+            slots[*count] = (iid_ip_slot_t){.index = *n, .part = part, .block = block, .attn = attn, .tblock = k,
+                                            .hidden = hidden, .cross = cross};
+        (*count)++;
+    }
+}
+
+int iid__unet_ip_layout(const iid_unet_config_t *cfg, iid_ip_slot_t *slots, int cap)
+{
+    int count = 0, n = -1, nb = cfg->n_blocks;
+    for (int i = 0; i < nb; i++)
+        if (cfg->down_attn[i])
+            for (int a = 0; a < cfg->layers[i]; a++)
+                layout_attention(slots, cap, &count, &n, 0, i, a, cfg->tlayers[i], cfg->block_out[i], cfg->cross_dim);
+    for (int i = 0; cfg->has_up && i < nb; i++)
+        if (cfg->up_attn[i])
+            for (int a = 0; a < cfg->layers[nb - 1 - i] + 1; a++)
+                layout_attention(slots, cap, &count, &n, 1, i, a, cfg->up_tlayers[i], cfg->block_out[nb - 1 - i],
+                                 cfg->cross_dim);
+    layout_attention(slots, cap, &count, &n, 2, 0, 0, cfg->tlayers[nb - 1], cfg->block_out[nb - 1], cfg->cross_dim);
+    return count;
+}
+
+void iid__unet_ip_slot_name(const iid_ip_slot_t *s, char *buf, size_t cap)
+{
+    if (s->part == 2)
+        snprintf(buf, cap, "mid_block.attentions.%d.transformer_blocks.%d.attn2.processor", s->attn, s->tblock);
+    else
+        snprintf(buf, cap, "%s.%d.attentions.%d.transformer_blocks.%d.attn2.processor",
+                 s->part == 0 ? "down_blocks" : "up_blocks", s->block, s->attn, s->tblock);
+}
+
+static iid_attention_t *slot_attention(iid_unet_t *u, const iid_ip_slot_t *s)
+{
+    iid_transformer_t *t = s->part == 0   ? &u->trunk.down[s->block].attns[s->attn]
+                           : s->part == 1 ? &u->up[s->block].attns[s->attn]
+                                          : &u->trunk.mid_attn;
+    return &t->blocks[s->tblock].attn2;
+}
+
+static void drop_ip(iid_unet_t *u, const iid_ip_slot_t *slots, int n)
+{
+    for (int i = 0; i < n; i++) {
+        iid_attention_t *a = slot_attention(u, &slots[i]);
+        iid__linear_free(&a->k_ip);
+        iid__linear_free(&a->v_ip);
+        a->has_ip = 0;
+    }
+    u->has_ip = 0;
+}
+
+iid_status iid__unet_load_ip(iid_unet_t *u, const iid_safetensors_t *st, const char *prefix, iid_error_t *err)
+{
+    int n = iid__unet_ip_layout(&u->trunk.cfg, NULL, 0);
+    iid_ip_slot_t *slots = malloc((size_t)(n ? n : 1) * sizeof *slots);
+    if (!slots) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    iid__unet_ip_layout(&u->trunk.cfg, slots, n);
+    iid_status s = IID_OK;
+    for (int i = 0; i < n && s == IID_OK; i++)
+        s = iid__attention_load_ip(slot_attention(u, &slots[i]), st, prefix, slots[i].index, err);
+    if (s == IID_OK) {
+        /* the file must not hold IP layers the UNet has no place for */
+        int in_file = 0;
+        size_t lp = strlen(prefix);
+        for (int i = 0; i < st->count; i++) {
+            const char *name = st->tensors[i].name;
+            size_t ln = strlen(name);
+            if (strncmp(name, prefix, lp) == 0 && ln >= 15 && strcmp(name + ln - 15, ".to_k_ip.weight") == 0) in_file++;
+        }
+        if (in_file != n)
+            s = iid__fail(err, IID_ERR_FORMAT, "%s: holds %d '%s<n>.to_k_ip.weight' layers, the UNet has %d cross-attentions",
+                          st->path, in_file, prefix, n);
+    }
+    if (s != IID_OK) drop_ip(u, slots, n);
+    else u->has_ip = 1;
+    free(slots);
+    return s;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static iid_status load_up_block(iid_up_block_t *b, const iid_unet_config_t *c, const iid_safetensors_t *st, int i,
+                                iid_error_t *err)
+{
+    char name[256];
+    int nb = c->n_blocks, rev = nb - 1 - i;
+    int out = c->block_out[rev];
+    int prev = i == 0 ? c->block_out[nb - 1] : c->block_out[rev + 1];
+    int below = c->block_out[rev > 0 ? rev - 1 : 0];
+    int L = c->layers[rev] + 1;
+    b->has_attn = c->up_attn[i];
+    b->has_up = i < nb - 1;
+    b->resnets = calloc((size_t)L, sizeof *b->resnets);
+    b->attns = b->has_attn ? calloc((size_t)L, sizeof *b->attns) : NULL;
+    if (!b->resnets || (b->has_attn && !b->attns)) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    for (int l = 0; l < L; l++) {
+        b->n_layers = l + 1;
+        int skip = l == L - 1 ? below : out, h = l == 0 ? prev : out;
+        iid__namef(name, sizeof name, "up_blocks.%d.resnets.%d", i, l);
+        IID_TRY(iid__resnet_load(&b->resnets[l], st, name, h + skip, out, c->temb_dim, c->groups, c->eps, err));
+        if (b->has_attn) {
+            iid__namef(name, sizeof name, "up_blocks.%d.attentions.%d", i, l);
+            IID_TRY(iid__transformer_load(&b->attns[l], st, name, out, c->up_tlayers[i], c->heads[rev], c->cross_dim,
+                                          c->groups, c->linear_proj, err));
+        }
+    }
+    if (b->has_up) {
+        iid__namef(name, sizeof name, "up_blocks.%d.upsamplers.0.conv", i);
+        IID_TRY(iid__conv_load(&b->up, st, name, out, out, 3, 1, err));
+    }
+    return IID_OK;
+}
+
+static void free_up_block(iid_up_block_t *b)
+{
+    for (int l = 0; l < b->n_layers; l++) {
+        iid__resnet_free(&b->resnets[l]);
+        if (b->attns) iid__transformer_free(&b->attns[l]);
+    }
+    free(b->resnets);
+    free(b->attns);
+    iid__conv_free(&b->up);
+    memset(b, 0, sizeof *b);
+}
+
+void iid__unet_free(iid_unet_t *u)
+{
+    if (!u) return;
+    iid__unet_trunk_free(&u->trunk);
+    for (int i = 0; i < IID_UNET_MAX_BLOCKS; i++) free_up_block(&u->up[i]);
+    iid__norm_free(&u->norm_out);
+    iid__conv_free(&u->conv_out);
+    free(u);
+}
+
+iid_status iid__unet_load_from(iid_unet_t **out, const iid_unet_config_t *cfg, const iid_safetensors_t *st,
+                               iid_error_t *err)
+{
+    *out = NULL;
+    if (!cfg->has_up)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: the UNet config lists no up_block_types", st->path);
+    iid_unet_t *u = calloc(1, sizeof *u);
+    if (!u) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    iid_status s = iid__unet_trunk_load(&u->trunk, cfg, st, err);
+    for (int i = 0; i < cfg->n_blocks && s == IID_OK; i++) s = load_up_block(&u->up[i], cfg, st, i, err);
+    if (s == IID_OK) s = iid__norm_load(&u->norm_out, st, "conv_norm_out", cfg->block_out[0], err);
+    if (s == IID_OK) s = iid__conv_load(&u->conv_out, st, "conv_out", cfg->block_out[0], cfg->out_channels, 3, 1, err);
+    if (s != IID_OK) {
+        iid__unet_free(u);
+        return s;
+    }
+    *out = u;
+    return IID_OK;
+}
+
+iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err)
+{
+    char path[4096];
+    iid_unet_config_t cfg;
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    IID_TRY(iid__unet_config_load(&cfg, path, err));
+    snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
+    iid_safetensors_t st;
+    IID_TRY(iid__st_open(&st, path, err));
+    iid_status s = iid__unet_load_from(out, &cfg, &st, err);
+    iid__st_close(&st);
+    return s;
+}
+
+/* ---- forward --------------------------------------------------------------- */
+
+void iid__unet_inputs_init(iid_unet_inputs_t *in) { memset(in, 0, sizeof *in); }
+
+static iid_status check_inputs(const iid_unet_t *u, const iid_unet_inputs_t *in, iid_error_t *err)
+{
+    const iid_unet_config_t *c = &u->trunk.cfg;
+    int f = 1 << iid__unet_n_downsamples(c);
+    if (!in->sample || !in->cond.context || !in->cond.text_embeds || (!in->cond.time_ids && in->cond.n_time_ids))
+        return iid__fail(err, IID_ERR_INVALID, "unet: sample, context, text_embeds and time_ids are required");
+    if (in->batch <= 0 || in->height <= 0 || in->width <= 0 || in->height % f || in->width % f)
+        return iid__fail(err, IID_ERR_INVALID, "unet: latent %dx%d (batch %d) must be positive multiples of %d",
+                         in->height, in->width, in->batch, f);
+    if (in->ip.n_tokens > 0 && !u->has_ip)
+        return iid__fail(err, IID_ERR_INVALID, "unet: %d image tokens given but no IP-Adapter weights are loaded",
+                         in->ip.n_tokens);
+    if (in->ip.n_tokens < 0 || in->ip.n_tokens >= in->cond.context_tokens)
+        return iid__fail(err, IID_ERR_INVALID, "unet: %d image tokens in a context of %d tokens", in->ip.n_tokens,
+                         in->cond.context_tokens);
+    return IID_OK;
+}
+
+/* skips[i] += residual i, and checks every shape. */
+static iid_status add_residuals(const iid_residuals_t *r, iid_fmap_t *skips, int n, iid_fmap_t *mid, iid_error_t *err)
+{
+    if (r->n_down != n)
+        return iid__fail(err, IID_ERR_INVALID, "unet: %d down residuals given, the down path has %d skips", r->n_down, n);
+    for (int i = 0; i <= n; i++) {
+        const iid_fmap_t *a = i < n ? &r->down[i] : &r->mid;
+        iid_fmap_t *b = i < n ? &skips[i] : mid;
+        if (!a->data || a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w)
+            return iid__fail(err, IID_ERR_INVALID, "unet: %s residual %d is (%d, %d, %d, %d), expected (%d, %d, %d, %d)",
+                             i < n ? "down" : "mid", i, a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
+    }
+    for (int i = 0; i < n; i++) iid__add(skips[i].data, r->down[i].data, (int64_t)iid__fmap_numel(&skips[i]));
+    iid__add(mid->data, r->mid.data, (int64_t)iid__fmap_numel(mid));
+    return IID_OK;
+}
+
+/* One up resnet: h = resnet([h | skip]); frees the old h and the skip. */
+static iid_status up_resnet(const iid_resnet_t *r, iid_fmap_t *h, iid_fmap_t *skip, const float *emb_act,
+                            iid_error_t *err)
+{
+    if (skip->h != h->h || skip->w != h->w || h->c + skip->c != r->in)
+        return iid__fail(err, IID_ERR_INVALID, "unet: up resnet expects %d channels, got %d + %d skip at %dx%d vs %dx%d",
+                         r->in, h->c, skip->c, h->h, h->w, skip->h, skip->w);
+    size_t HW = (size_t)h->h * h->w;
+    float *cat = malloc((size_t)h->n * r->in * HW * sizeof *cat);
+    if (!cat) return iid__fail(err, IID_ERR_NOMEM, "unet: up concat: out of memory");
+    for (int b = 0; b < h->n; b++) { /* (1, h.c + skip.c, H, W): hidden first */
+        memcpy(cat + (size_t)b * r->in * HW, h->data + (size_t)b * h->c * HW, (size_t)h->c * HW * sizeof *cat);
+        memcpy(cat + ((size_t)b * r->in + h->c) * HW, skip->data + (size_t)b * skip->c * HW,
+               (size_t)skip->c * HW * sizeof *cat);
+    }
+    free(skip->data);
+    skip->data = NULL;
+    free(h->data);
+    h->data = NULL;
+    iid_status s = iid__resnet_forward(r, cat, emb_act, h->n, h->h, h->w, &h->data, err);
+    free(cat);
+    h->c = r->out;
+    return s;
+}
+
+static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, const float *emb_act, iid_fmap_t *skips,
+                          int ns, iid_fmap_t *h, iid_error_t *err)
+{
+    const iid_unet_config_t *c = &u->trunk.cfg;
+    for (int i = 0; i < c->n_blocks; i++) {
+        const iid_up_block_t *b = &u->up[i];
+        for (int l = 0; l < b->n_layers; l++) {
+            IID_TRY(up_resnet(&b->resnets[l], h, &skips[--ns], emb_act, err));
+            if (b->has_attn)
+                IID_TRY(iid__transformer_forward(&b->attns[l], h->data, h->n, h->h, h->w, in->cond.context,
+                                                 in->cond.context_tokens, &in->ip, err));
+        }
+        if (b->has_up) { /* (N, C, H, W) -> nearest 2x -> conv3x3 */
+            float *x2 = malloc(iid__fmap_numel(h) * 4 * sizeof *x2);
+            if (!x2) return iid__fail(err, IID_ERR_NOMEM, "unet: upsampler: out of memory");
+            iid__upsample_nearest2x(x2, h->data, h->n, h->c, h->h, h->w);
+            free(h->data);
+            h->data = NULL;
+            h->h *= 2;
+            h->w *= 2;
+            iid_status s = iid__conv_apply(&b->up, x2, h->n, h->h, h->w, &h->data, NULL, NULL, err);
+            free(x2);
+            IID_TRY(s);
+        }
+    }
+    return IID_OK;
+}
+
+iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, float *out, iid_error_t *err)
+{
+    IID_TRY(check_inputs(u, in, err));
+    const iid_unet_config_t *c = &u->trunk.cfg;
+    int B = in->batch, ns = iid__unet_n_skips(c);
+    float *emb_act = NULL, *y = NULL;
+    iid_fmap_t h = {0};
+    iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
+    if (!skips) return iid__fail(err, IID_ERR_NOMEM, "unet: out of memory");
+    const iid_ip_args_t *ip = in->ip.n_tokens > 0 ? &in->ip : NULL;
+    iid_status s = iid__unet_trunk_embed(&u->trunk, B, &in->cond, &emb_act, err);
+    if (s == IID_OK)
+        s = iid__unet_trunk_down(&u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
+                                 err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(&u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
+    if (s == IID_OK && in->residuals) s = add_residuals(in->residuals, skips, ns, &h, err);
+    if (s == IID_OK) s = up_path(u, in, emb_act, skips, ns, &h, err);
+    if (s == IID_OK) {
+        /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */
+        int64_t HW = (int64_t)h.h * h.w;
+        iid__group_norm(h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups, c->eps);
+        iid__silu(h.data, (int64_t)iid__fmap_numel(&h));
+        s = iid__conv_apply(&u->conv_out, h.data, B, h.h, h.w, &y, NULL, NULL, err);
+    }
+    if (s == IID_OK) memcpy(out, y, (size_t)B * c->out_channels * in->height * in->width * sizeof *out);
+    free(y);
+    free(h.data);
+    for (int i = 0; i < ns; i++) free(skips[i].data);
+    free(skips);
+    free(emb_act);
+    return s;
+}

@@ -1,0 +1,334 @@
+/*
+ * vae_decoder.c - AutoencoderKL's decoder, tiled decoding and the image
+ * conversions (see vae_decoder.h).
+ *
+ * Up block i runs at block_out reversed: it has block_out_rev[i] channels; its
+ * first resnet takes block_out_rev[i-1] (block_out_rev[0] for i = 0). The mid
+ * attention is diffusers' Attention with one head (attention_head_dim equals the
+ * channel count), a GroupNorm in front, biases on q, k, v and out, and the input
+ * added back.
+ */
+#include "models/vae_decoder.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/json.h"
+#include "ops/ops.h"
+
+#define VAE_EPS 1e-6f
+
+/* ---- config and weights ------------------------------------------------------ */
+
+static iid_status parse_config(iid_vae_decoder_t *v, const iid_json_t *j, iid_error_t *err)
+{
+    long long boc[IID_VAE_MAX_BLOCKS], x;
+    int n = 0;
+    IID_TRY(iid__json_int_array(j, "block_out_channels", boc, IID_VAE_MAX_BLOCKS, &n, 0, err));
+    if (n < 1) return iid__fail(err, IID_ERR_FORMAT, "%s: field 'block_out_channels' is empty", j->path);
+    v->n_blocks = n;
+    for (int i = 0; i < n; i++) {
+        if (boc[i] < 1 || boc[i] > (1 << 16))
+            return iid__fail(err, IID_ERR_FORMAT, "%s: block_out_channels[%d] = %lld is out of range", j->path, i, boc[i]);
+        v->block_out[i] = (int)boc[i];
+    }
+    struct { const char *key; int *dst; int lo, hi; } ints[] = {
+        {"layers_per_block", &v->layers_per_block, 1, 64},
+        {"norm_num_groups", &v->groups, 1, 1 << 16},
+        {"latent_channels", &v->latent_channels, 1, 1 << 10},
+        {"out_channels", &v->out_channels, 1, 1 << 10},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        IID_TRY(iid__json_int(j, ints[i].key, &x, err));
+        if (x < ints[i].lo || x > ints[i].hi)
+            return iid__fail(err, IID_ERR_FORMAT, "%s: field '%s' = %lld is out of range", j->path, ints[i].key, x);
+        *ints[i].dst = (int)x;
+    }
+    double sf;
+    IID_TRY(iid__json_double(j, "scaling_factor", &sf, err));
+    if (!(sf > 0)) return iid__fail(err, IID_ERR_FORMAT, "%s: field 'scaling_factor' must be positive", j->path);
+    v->scaling_factor = (float)sf;
+    const char *act = NULL;
+    IID_TRY(iid__json_string_opt(j, "act_fn", &act, err));
+    if (act && strcmp(act, "silu") != 0)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field 'act_fn' is '%s', only 'silu' is supported", j->path, act);
+    const char *unsupported[] = {"shift_factor", "latents_mean", "latents_std"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j->root, unsupported[i]);
+        if (f && !cJSON_IsNull(f))
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field '%s' is not supported", j->path, unsupported[i]);
+    }
+    v->upscale = 1 << (n - 1);
+    return IID_OK;
+}
+
+static iid_status bind(iid_vae_decoder_t *v, const iid_safetensors_t *st, iid_error_t *err)
+{
+    char name[128];
+    int n = v->n_blocks, C = v->block_out[n - 1], lc = v->latent_channels;
+    IID_TRY(iid__conv_load(&v->post_quant, st, "post_quant_conv", lc, lc, 1, 1, err));
+    IID_TRY(iid__conv_load(&v->conv_in, st, "decoder.conv_in", lc, C, 3, 1, err));
+    for (int r = 0; r < 2; r++) {
+        iid__namef(name, sizeof name, "decoder.mid_block.resnets.%d", r);
+        IID_TRY(iid__resnet_load(&v->mid_res[r], st, name, C, C, 0, v->groups, VAE_EPS, err));
+    }
+    IID_TRY(iid__norm_load(&v->mid_norm, st, "decoder.mid_block.attentions.0.group_norm", C, err));
+    IID_TRY(iid__attention_load(&v->mid_attn, st, "decoder.mid_block.attentions.0", C, C, 1, 1, err));
+    for (int i = 0; i < n; i++) {
+        iid_vae_up_block_t *b = &v->up[i];
+        int out = v->block_out[n - 1 - i], prev = v->block_out[i == 0 ? n - 1 : n - i];
+        int L = v->layers_per_block + 1;
+        b->resnets = calloc((size_t)L, sizeof *b->resnets);
+        if (!b->resnets) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+        for (int l = 0; l < L; l++) {
+            b->n_layers = l + 1;
+            iid__namef(name, sizeof name, "decoder.up_blocks.%d.resnets.%d", i, l);
+            IID_TRY(iid__resnet_load(&b->resnets[l], st, name, l == 0 ? prev : out, out, 0, v->groups, VAE_EPS, err));
+        }
+        b->has_up = i < n - 1;
+        if (b->has_up) {
+            iid__namef(name, sizeof name, "decoder.up_blocks.%d.upsamplers.0.conv", i);
+            IID_TRY(iid__conv_load(&b->up, st, name, out, out, 3, 1, err));
+        }
+    }
+    IID_TRY(iid__norm_load(&v->norm_out, st, "decoder.conv_norm_out", v->block_out[0], err));
+    return iid__conv_load(&v->conv_out, st, "decoder.conv_out", v->block_out[0], v->out_channels, 3, 1, err);
+}
+
+void iid__vae_free(iid_vae_decoder_t *v)
+{
+    if (!v) return;
+    iid__conv_free(&v->post_quant);
+    iid__conv_free(&v->conv_in);
+    iid__resnet_free(&v->mid_res[0]);
+    iid__resnet_free(&v->mid_res[1]);
+    iid__norm_free(&v->mid_norm);
+    iid__attention_free(&v->mid_attn);
+    for (int i = 0; i < IID_VAE_MAX_BLOCKS; i++) {
+        for (int l = 0; l < v->up[i].n_layers; l++) iid__resnet_free(&v->up[i].resnets[l]);
+        free(v->up[i].resnets);
+        iid__conv_free(&v->up[i].up);
+    }
+    iid__norm_free(&v->norm_out);
+    iid__conv_free(&v->conv_out);
+    free(v);
+}
+
+iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err)
+{
+    char path[4096];
+    *out = NULL;
+    iid_vae_decoder_t *v = calloc(1, sizeof *v);
+    if (!v) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    iid_json_t j;
+    iid_status s = iid__json_load(&j, path, err);
+    if (s == IID_OK) {
+        s = parse_config(v, &j, err);
+        iid__json_free(&j);
+    }
+    if (s == IID_OK) {
+        iid_safetensors_t st;
+        snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
+        s = iid__st_open(&st, path, err);
+        if (s == IID_OK) {
+            s = bind(v, &st, err);
+            iid__st_close(&st);
+        }
+    }
+    if (s != IID_OK) {
+        iid__vae_free(v);
+        return s;
+    }
+    *out = v;
+    return IID_OK;
+}
+
+/* ---- decode ----------------------------------------------------------------- */
+
+void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n)
+{
+    for (size_t i = 0; i < n; i++) z[i] = latents[i] / v->scaling_factor;
+}
+
+/* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
+static iid_status mid_attention(const iid_vae_decoder_t *v, float *x, int B, int H, int W, iid_error_t *err)
+{
+    int C = v->mid_norm.c;
+    int64_t HW = (int64_t)H * W;
+    size_t bytes = (size_t)B * C * HW * sizeof(float);
+    float *a = malloc(bytes), *t = malloc(bytes);
+    iid_status s = (a && t) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae mid attention (%dx%d): out of memory", H, W);
+    if (s == IID_OK) {
+        iid__group_norm(a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS);
+        iid__nchw_to_tokens(t, a, B, C, HW); /* (B, HW, C) */
+        s = iid__attention_forward(&v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
+    }
+    if (s == IID_OK) {
+        iid__tokens_to_nchw(t, a, B, C, HW);
+        iid__add(x, t, (int64_t)B * C * HW);
+    }
+    free(a);
+    free(t);
+    return s;
+}
+
+/* h (B, C, H, W) <- resnet(h), freeing the input. */
+static iid_status resnet_step(const iid_resnet_t *r, float **h, int B, int H, int W, iid_error_t *err)
+{
+    float *y = NULL;
+    iid_status s = iid__resnet_forward(r, *h, NULL, B, H, W, &y, err);
+    free(*h);
+    *h = y;
+    return s;
+}
+
+static iid_status conv_step(const iid_conv_t *c, float **h, int B, int H, int W, iid_error_t *err)
+{
+    float *y = NULL;
+    iid_status s = iid__conv_apply(c, *h, B, H, W, &y, NULL, NULL, err);
+    free(*h);
+    *h = y;
+    return s;
+}
+
+iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err)
+{
+    if (B <= 0 || h <= 0 || w <= 0) return iid__fail(err, IID_ERR_INVALID, "vae: latent %dx%d batch %d", h, w, B);
+    float *x = NULL;
+    int H = h, W = w;
+    /* (B, lc, h, w) -> post_quant_conv -> conv_in -> (B, C, h, w) */
+    IID_TRY(iid__conv_apply(&v->post_quant, z, B, H, W, &x, NULL, NULL, err));
+    iid_status s = conv_step(&v->conv_in, &x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(&v->mid_res[0], &x, B, H, W, err);
+    if (s == IID_OK) s = mid_attention(v, x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(&v->mid_res[1], &x, B, H, W, err);
+    for (int i = 0; i < v->n_blocks && s == IID_OK; i++) {
+        const iid_vae_up_block_t *b = &v->up[i];
+        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(&b->resnets[l], &x, B, H, W, err);
+        if (s == IID_OK && b->has_up) { /* nearest 2x, then conv3x3 */
+            int C = b->up.in;
+            float *x2 = malloc((size_t)B * C * H * W * 4 * sizeof *x2);
+            if (!x2) {
+                s = iid__fail(err, IID_ERR_NOMEM, "vae upsampler (%dx%d): out of memory", 2 * H, 2 * W);
+                break;
+            }
+            iid__upsample_nearest2x(x2, x, B, C, H, W);
+            free(x);
+            x = x2;
+            H *= 2;
+            W *= 2;
+            s = conv_step(&b->up, &x, B, H, W, err);
+        }
+    }
+    if (s == IID_OK) {
+        /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
+        int C0 = v->block_out[0];
+        iid__group_norm(x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS);
+        iid__silu(x, (int64_t)B * C0 * H * W);
+        s = conv_step(&v->conv_out, &x, B, H, W, err);
+    }
+    if (s == IID_OK) memcpy(out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
+    free(x);
+    return s;
+}
+
+/* ---- tiled decode ------------------------------------------------------------ */
+
+/* Tile starts along one axis: every step = tile - overlap, the last flush with the end. */
+static int tile_starts(int n, int tile, int overlap, int *starts, int cap)
+{
+    int k = 0, step = tile - overlap;
+    for (int p = 0;; p += step) {
+        if (p + tile >= n) {
+            if (k < cap) starts[k] = n > tile ? n - tile : 0;
+            return k + 1;
+        }
+        if (k < cap) starts[k] = p;
+        k++;
+    }
+}
+
+/* Blend weight of pixel p of a tile of L pixels with ramps of r pixels on the
+ * sides that have a neighbour. */
+static float ramp(int p, int L, int r, int lead, int trail)
+{
+    float wgt = 1.0f;
+    if (lead && p < r) wgt = fminf(wgt, ((float)p + 0.5f) / (float)r);
+    if (trail && L - 1 - p < r) wgt = fminf(wgt, ((float)(L - 1 - p) + 0.5f) / (float)r);
+    return wgt;
+}
+
+iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
+                                 float *out, iid_error_t *err)
+{
+    if (tile < 1 || overlap < 0 || overlap >= tile)
+        return iid__fail(err, IID_ERR_INVALID, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
+    if (h <= tile && w <= tile) return iid__vae_decode(v, z, B, h, w, out, err);
+    int ny = tile_starts(h, tile, overlap, NULL, 0), nx = tile_starts(w, tile, overlap, NULL, 0);
+    int *ys = malloc((size_t)ny * sizeof *ys), *xs = malloc((size_t)nx * sizeof *xs);
+    int th = h < tile ? h : tile, tw = w < tile ? w : tile, f = v->upscale, lc = v->latent_channels;
+    int C = v->out_channels, OH = h * f, OW = w * f, TH = th * f, TW = tw * f;
+    float *zt = malloc((size_t)B * lc * th * tw * sizeof *zt);
+    float *dt = malloc((size_t)B * C * TH * TW * sizeof *dt);
+    float *wsum = calloc((size_t)OH * OW, sizeof *wsum);
+    iid_status s = (ys && xs && zt && dt && wsum) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
+    if (s == IID_OK) {
+        tile_starts(h, tile, overlap, ys, ny);
+        tile_starts(w, tile, overlap, xs, nx);
+        memset(out, 0, (size_t)B * C * OH * OW * sizeof *out);
+    }
+    for (int ty = 0; ty < ny && s == IID_OK; ty++) {
+        for (int tx = 0; tx < nx && s == IID_OK; tx++) {
+            int y0 = ys[ty], x0 = xs[tx];
+            /* zt (B, lc, th, tw) = z[:, :, y0:y0+th, x0:x0+tw] */
+            for (int p = 0; p < B * lc; p++)
+                for (int y = 0; y < th; y++)
+                    memcpy(zt + ((size_t)p * th + y) * tw, z + ((size_t)p * h + y0 + y) * w + x0, (size_t)tw * sizeof *zt);
+            s = iid__vae_decode(v, zt, B, th, tw, dt, err);
+            if (s != IID_OK) break;
+            int r = overlap * f;
+            for (int y = 0; y < TH; y++) {
+                float wy = ramp(y, TH, r, ty > 0, ty < ny - 1);
+                for (int x = 0; x < TW; x++) {
+                    float wgt = wy * ramp(x, TW, r, tx > 0, tx < nx - 1);
+                    size_t o = (size_t)(y0 * f + y) * OW + x0 * f + x;
+                    wsum[o] += wgt;
+                    for (int p = 0; p < B * C; p++) out[(size_t)p * OH * OW + o] += wgt * dt[((size_t)p * TH + y) * TW + x];
+                }
+            }
+        }
+    }
+    if (s == IID_OK)
+        for (int p = 0; p < B * C; p++)
+            for (size_t o = 0; o < (size_t)OH * OW; o++) out[(size_t)p * OH * OW + o] /= wsum[o];
+    free(ys);
+    free(xs);
+    free(zt);
+    free(dt);
+    free(wsum);
+    return s;
+}
+
+/* ---- image conversions ------------------------------------------------------- */
+
+void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W)
+{
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int64_t i = 0; i < (int64_t)H * W; i++) {
+                float vv = x[((size_t)b * C + c) * H * W + i] / 2.0f + 0.5f;
+                vv = vv < 0.0f ? 0.0f : (vv > 1.0f ? 1.0f : vv);
+                out[((size_t)b * H * W + i) * C + c] = vv;
+            }
+}
+
+void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float vv = rintf(img[i] * 255.0f); /* the default rounding mode: half to even */
+        out[i] = (uint8_t)(vv < 0.0f ? 0.0f : (vv > 255.0f ? 255.0f : vv));
+    }
+}
