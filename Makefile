@@ -1,14 +1,29 @@
 # Everyday targets over the CMake build in build/.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+MODELS ?= models
 
-.PHONY: all build test conformance asan fuzz clean
+.PHONY: all build test conformance asan fuzz clean run models
 
 all: build
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Everything from a fresh checkout: packages (apt-get, needs root or sudo), the build,
+# the published weights (~11.4 GB, pinned and checksummed), then a batch over the sample
+# portraits with the original preprocess.py defaults.
+run:
+	scripts/install-deps.sh
+	$(MAKE) build
+	scripts/download-models.sh --models $(MODELS)
+	$(BUILD)/instantid batch --models $(MODELS) --input sample_images \
+	  --output generated_images --log generation_log.csv
+
+# Only the weights (resumes; skips files already present and verified).
+models:
+	scripts/download-models.sh --models $(MODELS)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure

@@ -10,4 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
   libpng-dev libjpeg-dev libwebp-dev libexif-dev \
   libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev \
-  libcmocka-dev
+  libcmocka-dev \
+  curl ca-certificates
