@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conformance.h"
+#include "io/json.h"
 
 const char *conf_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap)
 {
@@ -209,4 +210,22 @@ int conf_for_each_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *s
     }
     free(cases);
     return n;
+}
+
+int conf_resampler_heads(conf_ctx_t *c, const char *stage, int *heads)
+{
+    char path[4096];
+    iid_json_t j;
+    iid_error_t err;
+    if (iid__json_load(&j, conf_path(c, "golden/ip_adapter_layout.json", path, sizeof path), &err) != IID_OK) {
+        conf_skip(c, stage, "-", "-", "%s", err.msg);
+        return -1;
+    }
+    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(hp, "heads");
+    int ok = cJSON_IsNumber(h) && h->valuedouble >= 1;
+    if (ok) *heads = (int)h->valuedouble;
+    else conf_fail(c, stage, "-", "-", "%s: resampler_hyperparameters.heads missing", path);
+    iid__json_free(&j);
+    return ok ? 0 : -1;
 }

@@ -59,6 +59,11 @@ int conf_open_golden(conf_ctx_t *c, const char *stage, const char *file, iid_saf
 typedef void (*conf_case_fn)(conf_ctx_t *c, const iid_safetensors_t *st, const char *kase, void *user);
 int conf_for_each_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *suffix, conf_case_fn fn, void *user);
 
+/* resampler_hyperparameters.heads of golden/ip_adapter_layout.json (the head split
+ * the Resampler's shapes cannot tell). SKIPs or FAILs the stage and returns
+ * non-zero when it cannot be read. */
+int conf_resampler_heads(conf_ctx_t *c, const char *stage, int *heads);
+
 /* A stage: name as the kit's golden family and its entry point. */
 typedef struct conf_stage {
     const char *name;

@@ -1,4 +1,10 @@
-/* stage_pipeline_full.c - conformance stage 'pipeline_full': not implemented yet. */
-#include "conformance.h"
+/* stage_pipeline_full.c - conformance stage 'pipeline_full': the demo's pipeline
+ * (weighted long prompts, optional face-region mask), run by run
+ * (golden/pipeline_full_<run>.safetensors). */
+#include "pipeline_run.h"
 
-void stage_pipeline_full(conf_ctx_t *c) { conf_skip(c, "pipeline_full", "-", "-", "not implemented yet (issue #3)"); }
+void stage_pipeline_full(conf_ctx_t *c)
+{
+    conf_pipeline_spec_t spec = {"pipeline_full", "pipeline_full_", NULL, "pipeline_full.json", IID_PROMPT_WEIGHTED};
+    conf_run_pipelines(c, &spec);
+}

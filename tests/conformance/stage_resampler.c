@@ -106,29 +106,10 @@ static void helper_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
     free(x), free(out);
 }
 
-/* resampler_hyperparameters.heads of golden/ip_adapter_layout.json. */
-static int layout_heads(conf_ctx_t *c, int *heads)
-{
-    char path[4096];
-    iid_json_t j;
-    iid_error_t err;
-    if (iid__json_load(&j, conf_path(c, "golden/ip_adapter_layout.json", path, sizeof path), &err) != IID_OK) {
-        conf_skip(c, STAGE, "-", "-", "%s", err.msg);
-        return -1;
-    }
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(hp, "heads");
-    int ok = cJSON_IsNumber(h) && h->valuedouble >= 1;
-    if (ok) *heads = (int)h->valuedouble;
-    else conf_fail(c, STAGE, "-", "-", "%s: resampler_hyperparameters.heads missing", path);
-    iid__json_free(&j);
-    return ok ? 0 : -1;
-}
-
 void stage_resampler(conf_ctx_t *c)
 {
     int heads;
-    if (layout_heads(c, &heads) != 0) return;
+    if (conf_resampler_heads(c, STAGE, &heads) != 0) return;
     char path[4096];
     iid_error_t err;
     iid_error_clear(&err);
