@@ -132,9 +132,9 @@ iid_status iid__face_recog_blob(const uint8_t *crop_bgr, int w, int h, float mea
     int64_t shape[4] = {1, 3, h, w};
     IID_TRY(iid__tensor_alloc(blob, IID_DTYPE_F32, 4, shape, err));
     float *b = blob->data;
-    double scale = 1.0 / std;
+    float scale = (float)(1.0 / std); /* OpenCV's blobFromImage: subtract, then scale in float */
     for (int c = 0; c < 3; c++)
         for (int64_t i = 0; i < (int64_t)w * h; i++)
-            b[c * (int64_t)w * h + i] = (float)(((float)crop_bgr[i * 3 + (2 - c)] - mean) * scale);
+            b[c * (int64_t)w * h + i] = ((float)crop_bgr[i * 3 + (2 - c)] - mean) * scale;
     return IID_OK;
 }

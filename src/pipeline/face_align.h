@@ -45,7 +45,8 @@ void iid__affine_invert(const double M[6], double inv[6]);
 void iid__warp_affine_u8(uint8_t *dst, int dw, int dh, const uint8_t *src, int sw, int sh, int ch, const double M[6]);
 
 /* The recogniser blob (1, 3, h, w) from an 8-bit BGR HWC crop:
- * (crop[y][x][2 - c] - mean) / std, RGB planes. *blob is allocated. */
+ * (crop[y][x][2 - c] - mean) * (float)(1 / std), RGB planes, in float32 as OpenCV's
+ * blobFromImage computes it (bit-exact with the kit's blob). *blob is allocated. */
 iid_status iid__face_recog_blob(const uint8_t *crop_bgr, int w, int h, float mean, float std, iid_tensor_t *blob,
                                 iid_error_t *err);
 
