@@ -7,7 +7,7 @@
  *   pb_t node = {0}; pb_str(&node, 1, "x"); pb_str(&node, 2, "y"); pb_str(&node, 4, "Relu");
  *   pb_t graph = {0}; pb_msg(&graph, 1, &node);
  *
- * Field numbers are onnx.proto's. Header-only (static functions) so each test
+ * Field numbers are onnx.proto's. Header-only (static inline functions) so each test
  * that needs it includes it without another library.
  */
 #ifndef IID_TEST_ONNX_BUILDER_H
@@ -22,7 +22,7 @@ typedef struct pb {
     size_t n, cap;
 } pb_t;
 
-static void pb_bytes(pb_t *b, const void *d, size_t n)
+static inline void pb_bytes(pb_t *b, const void *d, size_t n)
 {
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2 + 64;
@@ -33,7 +33,7 @@ static void pb_bytes(pb_t *b, const void *d, size_t n)
     b->n += n;
 }
 
-static void pb_varint(pb_t *b, uint64_t v)
+static inline void pb_varint(pb_t *b, uint64_t v)
 {
     do {
         unsigned char c = (unsigned char)(v & 0x7f);
@@ -43,31 +43,31 @@ static void pb_varint(pb_t *b, uint64_t v)
     } while (v);
 }
 
-static void pb_key(pb_t *b, unsigned field, unsigned wire) { pb_varint(b, (uint64_t)field << 3 | wire); }
+static inline void pb_key(pb_t *b, unsigned field, unsigned wire) { pb_varint(b, (uint64_t)field << 3 | wire); }
 
-static void pb_int(pb_t *b, unsigned field, int64_t v)
+static inline void pb_int(pb_t *b, unsigned field, int64_t v)
 {
     pb_key(b, field, 0);
     pb_varint(b, (uint64_t)v);
 }
 
-static void pb_float(pb_t *b, unsigned field, float v)
+static inline void pb_float(pb_t *b, unsigned field, float v)
 {
     pb_key(b, field, 5);
     pb_bytes(b, &v, 4);
 }
 
-static void pb_blob(pb_t *b, unsigned field, const void *d, size_t n)
+static inline void pb_blob(pb_t *b, unsigned field, const void *d, size_t n)
 {
     pb_key(b, field, 2);
     pb_varint(b, n);
     pb_bytes(b, d, n);
 }
 
-static void pb_str(pb_t *b, unsigned field, const char *s) { pb_blob(b, field, s, strlen(s)); }
+static inline void pb_str(pb_t *b, unsigned field, const char *s) { pb_blob(b, field, s, strlen(s)); }
 
 /* Append msg as a nested message and free it. */
-static void pb_msg(pb_t *b, unsigned field, pb_t *msg)
+static inline void pb_msg(pb_t *b, unsigned field, pb_t *msg)
 {
     pb_blob(b, field, msg->p, msg->n);
     free(msg->p);
@@ -75,7 +75,7 @@ static void pb_msg(pb_t *b, unsigned field, pb_t *msg)
 }
 
 /* TensorProto with float raw_data. */
-static void pb_tensor_f32(pb_t *t, const char *name, const int64_t *dims, int nd, const float *v, size_t n)
+static inline void pb_tensor_f32(pb_t *t, const char *name, const int64_t *dims, int nd, const float *v, size_t n)
 {
     for (int i = 0; i < nd; i++) pb_int(t, 1, dims[i]);
     pb_int(t, 2, 1);
@@ -84,7 +84,7 @@ static void pb_tensor_f32(pb_t *t, const char *name, const int64_t *dims, int nd
 }
 
 /* ValueInfoProto of a float tensor with the given dims (-1 = symbolic "N"). */
-static void pb_value_info(pb_t *vi, const char *name, const int64_t *dims, int nd)
+static inline void pb_value_info(pb_t *vi, const char *name, const int64_t *dims, int nd)
 {
     pb_t shape = {0}, tt = {0}, type = {0};
     for (int i = 0; i < nd; i++) {
