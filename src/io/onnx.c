@@ -305,6 +305,8 @@ static iid_status read_tensor(const reader_t *parent, slice_t msg, iid_onnx_tens
     IID_TRY(read_repeated(&r, msg, TENSOR_DIMS, WT_VARINT, 8, "dims", (void **)&dims, &ndim));
     int64_t dtype_code = 0, location = 0;
     slice_t raw = {NULL, 0};
+    void *vals = NULL; /* typed values, when there is no raw_data */
+    int nvals = 0;
     int has_raw = 0, external = 0, more, wire;
     uint32_t f = 0;
     iid_status st = IID_OK;
@@ -349,44 +351,42 @@ static iid_status read_tensor(const reader_t *parent, slice_t msg, iid_onnx_tens
         }
         numel *= dims[i];
     }
-    if ((st = iid__tensor_alloc(&out->value, dt, ndim, dims, r.err)) != IID_OK) goto done;
+    /* Check the stored size against the dims before allocating anything. */
     size_t es = iid__dtype_size(dt);
-    size_t file_es = (dtype_code == IID_ONNX_INT8 || dtype_code == IID_ONNX_INT16) ? (size_t)(dtype_code == 3 ? 1 : 2)
-                                                                                   : es;
+    size_t file_es = dtype_code == IID_ONNX_INT8 ? 1 : dtype_code == IID_ONNX_INT16 ? 2 : es;
+    size_t width = 8;
     if (has_raw) {
         if (raw.n != (size_t)numel * file_es) {
             st = iid__fail(r.err, IID_ERR_FORMAT, "%s: tensor '%s': raw_data holds %zu bytes, dims need %zu", r.label,
                            tname, raw.n, (size_t)numel * file_es);
             goto done;
         }
-        if (file_es == es) {
-            if (raw.n) memcpy(out->value.data, raw.p, raw.n);
-        } else { /* sign-extend INT8/INT16 into I32 */
-            for (int64_t i = 0; i < numel; i++) {
-                int32_t v = file_es == 1 ? (int8_t)raw.p[i] : (int16_t)(raw.p[2 * i] | raw.p[2 * i + 1] << 8);
-                ((int32_t *)out->value.data)[i] = v;
-            }
+    } else { /* typed repeated field: which one depends on the dtype */
+        uint32_t field = TENSOR_INT32S;
+        int wt = WT_VARINT;
+        if (dt == IID_DTYPE_F32) field = TENSOR_FLOATS, wt = WT_I32, width = 4;
+        else if (dt == IID_DTYPE_F64) field = TENSOR_DOUBLES, wt = WT_I64;
+        else if (dt == IID_DTYPE_I64) field = TENSOR_INT64S;
+        if ((st = read_repeated(&r, msg, field, wt, width, "typed data", &vals, &nvals)) != IID_OK) goto done;
+        if (nvals != numel) {
+            st = iid__fail(r.err, IID_ERR_FORMAT, "%s: tensor '%s': %d stored values, dims need %lld", r.label, tname,
+                           nvals, (long long)numel);
+            goto done;
         }
-        goto done;
     }
-    /* Typed repeated fields: which one depends on the dtype. */
-    uint32_t field = TENSOR_INT32S;
-    int wt = WT_VARINT;
-    size_t width = 8;
-    if (dt == IID_DTYPE_F32) field = TENSOR_FLOATS, wt = WT_I32, width = 4;
-    else if (dt == IID_DTYPE_F64) field = TENSOR_DOUBLES, wt = WT_I64;
-    else if (dt == IID_DTYPE_I64) field = TENSOR_INT64S;
-    void *vals = NULL;
-    int nvals = 0;
-    if ((st = read_repeated(&r, msg, field, wt, width, "typed data", &vals, &nvals)) != IID_OK) goto done;
-    if (nvals != numel) {
-        st = iid__fail(r.err, IID_ERR_FORMAT, "%s: tensor '%s': %d stored values, dims need %lld", r.label, tname, nvals,
-                       (long long)numel);
-    } else {
+    if ((st = iid__tensor_alloc(&out->value, dt, ndim, dims, r.err)) != IID_OK) goto done;
+    if (!has_raw) {
         store_typed(&out->value, vals, width, numel);
+    } else if (file_es == es) {
+        if (raw.n) memcpy(out->value.data, raw.p, raw.n);
+    } else { /* sign-extend INT8/INT16 into I32 */
+        for (int64_t i = 0; i < numel; i++) {
+            int32_t v = file_es == 1 ? (int8_t)raw.p[i] : (int16_t)(raw.p[2 * i] | raw.p[2 * i + 1] << 8);
+            ((int32_t *)out->value.data)[i] = v;
+        }
     }
-    free(vals);
 done:
+    free(vals);
     free(dims);
     return st;
 }

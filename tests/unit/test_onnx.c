@@ -205,8 +205,9 @@ static void test_malformed(void **state)
     assert_int_equal(parse_bytes(empty, sizeof empty, &err), IID_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "no graph"));
 
-    /* Tensors: raw_data size against dims, external data, unknown dtype, rank. */
-    for (int k = 0; k < 4; k++) {
+    /* Tensors: raw_data size against dims, external data, unknown dtype, rank, and
+     * huge dims with little data (refused before any allocation). */
+    for (int k = 0; k < 5; k++) {
         pb_t model = {0}, graph = {0}, t = {0};
         float v[2] = {1, 2};
         int64_t dims[9] = {3, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -220,9 +221,11 @@ static void test_malformed(void **state)
             pb_str(&t, 8, "w");
         }
         if (k == 3) pb_tensor_f32(&t, "w", dims + 1, 9 - 1, v, 1), pb_int(&t, 1, 1);
+        int64_t huge[2] = {(int64_t)1 << 17, (int64_t)1 << 16};
+        if (k == 4) pb_tensor_f32(&t, "w", huge, 2, v, 1);
         pb_msg(&graph, 5, &t);
         pb_msg(&model, 7, &graph);
-        iid_status want[4] = {IID_ERR_FORMAT, IID_ERR_UNSUPPORTED, IID_ERR_UNSUPPORTED, IID_ERR_FORMAT};
+        iid_status want[5] = {IID_ERR_FORMAT, IID_ERR_UNSUPPORTED, IID_ERR_UNSUPPORTED, IID_ERR_FORMAT, IID_ERR_FORMAT};
         assert_int_equal(parse_bytes(model.p, model.n, &err), want[k]);
         assert_non_null(strstr(err.msg, "tensor 'w'"));
         free(model.p);
