@@ -230,6 +230,7 @@ static void test_model_roles(void **state)
     assert_int_equal(iid__face_models_load(&fm, dir, &err), IID_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "z_detector.onnx"));
     iid_test_rmtree(dir);
+    free(dir);
 }
 
 int main(void)

@@ -291,6 +291,7 @@ static void test_shape_gather_unsqueeze(void **state)
     const iid_tensor_t *ua13[2] = {&u, &AX};
     assert_int_equal(run("Squeeze", NULL, 0, 13, ua13, 2, &sq), IID_OK);
     assert_int_equal(sq.ndim, 0);
+    iid__tensor_free(&g);
     int64_t big = 3;
     iid_tensor_t Ibig = ti(0, NULL, &big);
     const iid_tensor_t *oob[2] = {&shp, &Ibig};
