@@ -18,6 +18,7 @@
 typedef struct faces_image {
     char stem[256];  /* "two_faces_obama_biden": the golden files' base name */
     char image[512]; /* "faces/two_faces_obama_biden.jpg", relative to images_root */
+    double det_scale; /* the letterbox's new_h / H from index.json (NAN if absent) */
 } faces_image_t;
 
 /* <kit>/faces/<rel> into buf. */
@@ -45,9 +46,11 @@ int faces_load_net(conf_ctx_t *c, const char *stage, const char *file, iid_onnx_
 int faces_decode_photo(const conf_ctx_t *c, const faces_image_t *img, uint8_t **bgr, int *w, int *h, char *reason,
                        size_t cap);
 
-/* The detector blob (1, 3, size, size) of an index entry and its det_scale: the
- * decoded photo letterboxed as insightface does. Like faces_decode_photo it
- * returns -1 with a reason until the image layer (decoder + letterbox) is merged. */
+/* The detector blob (1, 3, size, size) of an index entry and its det_scale. The
+ * kit's stored blob (golden/raw/<stem>.input.safetensors) is used when there is
+ * one, with index.json's det_scale; otherwise the decoded photo letterboxed as
+ * insightface does, which returns -1 with a reason until the image layer
+ * (decoder + letterbox) is merged. */
 int faces_detector_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob,
                         double *det_scale, char *reason, size_t cap);
 

@@ -99,7 +99,7 @@ static void warp_reference(conf_ctx_t *c)
     }
     conf_result(c, ok && d <= 1e-9, STAGE, "warp_reference", "M_inverse", d, d);
     const char *image = iid__st_meta(&st, "image");
-    faces_image_t img = {{0}, {0}};
+    faces_image_t img = {{0}, {0}, NAN};
     snprintf(img.image, sizeof img.image, "%s", image ? image : "");
     snprintf(img.stem, sizeof img.stem, "warp_reference");
     uint8_t *bgr;

@@ -9,8 +9,10 @@
  * the decoding of OUR outputs (boxes and keypoints within 0.01 px, scores 1e-4,
  * same candidates, NMS keep list and largest face).
  * Photo cases (every image of index.json for every model folder in golden/detect):
- * need the decoded, letterboxed photo; they SKIP until the image layer is merged
- * (faces_detector_blob in faces_kit.c is the one place to plug it in).
+ * the detector blob comes from the kit's stored blob where there is one (so every
+ * detector runs on it), otherwise from the decoded, letterboxed photo; those SKIP
+ * until the image layer is merged (faces_detector_blob in faces_kit.c is the one
+ * place to plug it in).
  */
 #include <math.h>
 #include <stdio.h>
