@@ -438,7 +438,8 @@ static iid_status read_attr(const reader_t *parent, slice_t msg, iid_onnx_attr_t
     }
     IID_TRY(st);
     if (!a->name) return bad(&r, "attribute without a name");
-    if (has_type && (type < 0 || type > IID_ONNX_ATTR_STRINGS + 6)) return bad(&r, "attribute type out of range");
+    if (has_type && (type < 0 || type > 14)) /* onnx.proto's AttributeType ends at TYPE_PROTOS = 14 */
+        return bad(&r, "attribute type out of range");
     a->type = has_type ? (iid_onnx_attr_type_t)type : (iid_onnx_attr_type_t)inferred;
     return IID_OK;
 }

@@ -174,9 +174,9 @@ static iid_status schedule(iid_onnx_net_t *net, iid_error_t *err)
             s->out = -1;
             for (int k = 0; k < nd->n_outputs; k++) {
                 if (!nd->outputs[k][0]) continue;
-                if (s->out >= 0) {
-                    st = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: node '%s' (%s): more than one output is used",
-                                   net->model.path, nd->name, nd->op_type);
+                if (k > 0) { /* kernels compute only the first output (BN's statistics, Dropout's mask) */
+                    st = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: node '%s' (%s): output %d is used; only the first is "
+                                   "supported", net->model.path, nd->name, nd->op_type, k);
                     break;
                 }
                 s->out = find_value(net, nd->outputs[k]);
