@@ -85,8 +85,9 @@ static iid_status collect_values(iid_onnx_net_t *net, iid_error_t *err)
     net->input_ids = calloc((size_t)g->n_inputs + 1, sizeof(int));
     net->input_info = calloc((size_t)g->n_inputs + 1, sizeof *net->input_info);
     net->output_ids = calloc((size_t)g->n_outputs + 1, sizeof(int));
+    net->kept = calloc(cap, 1);
     if (!net->names || !net->values || !net->is_const || !net->sorted || !net->input_ids || !net->input_info ||
-        !net->output_ids)
+        !net->output_ids || !net->kept)
         return nomem(net, err);
     int n = 0;
     for (int i = 0; i < g->n_initializers; i++) {
@@ -268,10 +269,11 @@ iid_status iid__onnx_net_load(iid_onnx_net_t *net, const char *path, iid_error_t
     return iid__onnx_net_init(net, &m, err);
 }
 
-static void release_intermediates(iid_onnx_net_t *net)
+/* Free what a run left in the table; kept values survive unless all is set. */
+static void release_intermediates(iid_onnx_net_t *net, int all)
 {
     for (int v = 0; v < net->n_values; v++)
-        if (!net->is_const[v]) iid__tensor_free(&net->values[v]);
+        if (!net->is_const[v] && (all || !net->kept[v] || !net->values[v].owns)) iid__tensor_free(&net->values[v]);
 }
 
 static iid_status bind_input(iid_onnx_net_t *net, int i, const iid_tensor_t *t, iid_error_t *err)
@@ -310,7 +312,8 @@ iid_status iid__onnx_net_run(iid_onnx_net_t *net, const iid_tensor_t *const *inp
         iid__tensor_free(&net->values[s->out]);
         st = s->op->run(&ctx, a, s->n_in, &net->values[s->out]);
         if (a != args) free(a);
-        for (int k = 0; k < s->n_free && st == IID_OK; k++) iid__tensor_free(&net->values[s->free_ids[k]]);
+        for (int k = 0; k < s->n_free && st == IID_OK; k++)
+            if (!net->kept[s->free_ids[k]]) iid__tensor_free(&net->values[s->free_ids[k]]);
     }
     for (int i = 0; i < net->n_outputs && st == IID_OK; i++) {
         iid_tensor_t *v = &net->values[net->output_ids[i]];
@@ -324,8 +327,26 @@ iid_status iid__onnx_net_run(iid_onnx_net_t *net, const iid_tensor_t *const *inp
                 for (int k = 0; k < i; k++) iid__tensor_free(&outputs[k]);
         }
     }
-    release_intermediates(net);
+    release_intermediates(net, st != IID_OK);
     return st;
+}
+
+iid_status iid__onnx_net_keep(iid_onnx_net_t *net, const char *name, iid_error_t *err)
+{
+    int id = find_value(net, name);
+    if (id < 0) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no value called '%s'", net->model.path, name);
+    net->kept[id] = 1;
+    return IID_OK;
+}
+
+iid_status iid__onnx_net_take(iid_onnx_net_t *net, const char *name, iid_tensor_t *out, iid_error_t *err)
+{
+    int id = find_value(net, name);
+    if (id < 0 || !net->kept[id] || !net->values[id].owns)
+        return iid__fail(err, IID_ERR_NOT_FOUND, "%s: value '%s' was not kept or not computed", net->model.path, name);
+    *out = net->values[id];
+    memset(&net->values[id], 0, sizeof net->values[id]);
+    return IID_OK;
 }
 
 const char *iid__onnx_net_output_name(const iid_onnx_net_t *net, int i)
@@ -336,7 +357,7 @@ const char *iid__onnx_net_output_name(const iid_onnx_net_t *net, int i)
 void iid__onnx_net_free(iid_onnx_net_t *net)
 {
     if (!net) return;
-    if (net->values) release_intermediates(net);
+    if (net->values) release_intermediates(net, 1);
     for (int i = 0; net->steps && i < net->n_steps; i++) {
         free(net->steps[i].in);
         free(net->steps[i].free_ids);
@@ -349,6 +370,7 @@ void iid__onnx_net_free(iid_onnx_net_t *net)
     free(net->input_ids);
     free(net->input_info);
     free(net->output_ids);
+    free(net->kept);
     iid__onnx_free(&net->model);
     memset(net, 0, sizeof *net);
 }

@@ -54,6 +54,7 @@ typedef struct iid_onnx_net {
     const iid_onnx_value_info_t **input_info;
     int n_outputs;
     int *output_ids;
+    unsigned char *kept;    /* values iid__onnx_net_keep() asked to keep */
 } iid_onnx_net_t;
 
 /* Prepare a net from *model, taking ownership of its contents (the caller's struct
@@ -69,6 +70,15 @@ iid_status iid__onnx_net_load(iid_onnx_net_t *net, const char *path, iid_error_t
  * iid__tensor_free). On failure no outputs are returned and err names the node. */
 iid_status iid__onnx_net_run(iid_onnx_net_t *net, const iid_tensor_t *const *inputs, iid_tensor_t *outputs,
                              iid_error_t *err);
+
+/* Debugging and intermediate checks: keep the value called name after each run
+ * instead of freeing it at its last use. IID_ERR_NOT_FOUND when no value has that
+ * name. */
+iid_status iid__onnx_net_keep(iid_onnx_net_t *net, const char *name, iid_error_t *err);
+
+/* Move a kept value out after a run (the caller frees it). IID_ERR_NOT_FOUND when
+ * the value was not kept or not computed by the last run. */
+iid_status iid__onnx_net_take(iid_onnx_net_t *net, const char *name, iid_tensor_t *out, iid_error_t *err);
 
 /* Release everything; NULL is a no-op. */
 void iid__onnx_net_free(iid_onnx_net_t *net);

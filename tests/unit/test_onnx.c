@@ -127,6 +127,17 @@ static void test_run_sorted_graph(void **state)
         assert_memory_equal(y.data, want, sizeof want);
         iid__tensor_free(&y);
     }
+    /* An intermediate kept for inspection survives the run and can be taken once. */
+    assert_int_equal(iid__onnx_net_keep(&net, "m", &err), IID_OK);
+    assert_int_equal(iid__onnx_net_keep(&net, "nothing", &err), IID_ERR_NOT_FOUND);
+    assert_int_equal(iid__onnx_net_run(&net, in, &y, &err), IID_OK);
+    iid_tensor_t m_val;
+    assert_int_equal(iid__onnx_net_take(&net, "m", &m_val, &err), IID_OK);
+    float m_want[6] = {-1, 2, 6, 3, -8, 1.5f};
+    assert_memory_equal(m_val.data, m_want, sizeof m_want);
+    assert_int_equal(iid__onnx_net_take(&net, "m", &m_val, &err) == IID_OK ? 1 : 0, 0);
+    iid__tensor_free(&m_val);
+    iid__tensor_free(&y);
     int64_t bad[2] = {2, 4}; /* the declared width is 3 */
     iid__tensor_view(&x, IID_DTYPE_F32, 2, bad, xv);
     assert_int_equal(iid__onnx_net_run(&net, in, &y, &err), IID_ERR_INVALID);
