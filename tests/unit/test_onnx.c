@@ -187,6 +187,64 @@ static void test_cycle_and_undefined(void **state)
     }
 }
 
+/* y = Reshape(x, Constant(int32 [3, 2] stored as int32_data)): constants are
+ * converted to I64; a node whose second output is used is refused. */
+static void test_constant_and_outputs(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        pb_t model = {0}, graph = {0}, cn = {0}, rn = {0}, attr = {0}, t = {0}, in = {0}, out = {0}, packed = {0};
+        int64_t xd[1] = {6}, yd[2] = {3, 2};
+        pb_int(&t, 1, 2);
+        pb_int(&t, 2, 6); /* INT32 */
+        pb_varint(&packed, 3);
+        pb_varint(&packed, 2);
+        pb_msg(&t, 5, &packed);
+        pb_str(&attr, 1, "value");
+        pb_msg(&attr, 5, &t);
+        pb_int(&attr, 20, 4);
+        pb_str(&cn, 2, "shape");
+        pb_str(&cn, 3, "const0");
+        pb_str(&cn, 4, "Constant");
+        pb_msg(&cn, 5, &attr);
+        pb_msg(&graph, 1, &cn);
+        pb_str(&rn, 1, "x");
+        pb_str(&rn, 1, "shape");
+        pb_str(&rn, 2, k == 0 ? "y" : "");
+        if (k == 1) pb_str(&rn, 2, "y"); /* the second output */
+        pb_str(&rn, 3, "reshape0");
+        pb_str(&rn, 4, "Reshape");
+        pb_msg(&graph, 1, &rn);
+        pb_value_info(&in, "x", xd, 1);
+        pb_msg(&graph, 11, &in);
+        pb_value_info(&out, "y", yd, 2);
+        pb_msg(&graph, 12, &out);
+        pb_msg(&model, 7, &graph);
+        iid_onnx_model_t m;
+        iid_onnx_net_t net;
+        iid_error_t err;
+        assert_int_equal(iid__onnx_parse(&m, model.p, model.n, "c.onnx", &err), IID_OK);
+        if (k == 1) {
+            assert_int_equal(iid__onnx_net_init(&net, &m, &err), IID_ERR_UNSUPPORTED);
+            assert_non_null(strstr(err.msg, "node 'reshape0' (Reshape): output 1"));
+            free(model.p);
+            continue;
+        }
+        assert_int_equal(iid__onnx_net_init(&net, &m, &err), IID_OK);
+        float xv[6] = {1, 2, 3, 4, 5, 6};
+        iid_tensor_t x, y;
+        iid__tensor_view(&x, IID_DTYPE_F32, 1, xd, xv);
+        const iid_tensor_t *ins[1] = {&x};
+        assert_int_equal(iid__onnx_net_run(&net, ins, &y, &err), IID_OK);
+        assert_int_equal(y.ndim, 2);
+        assert_int_equal(y.shape[0], 3);
+        assert_memory_equal(y.data, xv, sizeof xv);
+        iid__tensor_free(&y);
+        iid__onnx_net_free(&net);
+        free(model.p);
+    }
+}
+
 static iid_status parse_bytes(const void *p, size_t n, iid_error_t *err)
 {
     iid_onnx_model_t m;
@@ -266,7 +324,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_fields),       cmocka_unit_test(test_run_sorted_graph),
         cmocka_unit_test(test_unknown_operator),   cmocka_unit_test(test_cycle_and_undefined),
-        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_kit_models),
+        cmocka_unit_test(test_constant_and_outputs), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_kit_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
