@@ -93,4 +93,30 @@ int iid__conv2d(float *out, const float *in, const float *w, const float *b, con
 /* Nearest-neighbour 2x: in (N, C, H, W) -> out (N, C, 2H, 2W). */
 void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W);
 
+/* ---- pooling and per-channel affine ------------------------------------- */
+
+typedef struct iid_pool2d_shape {
+    int N, C, H, W;            /* input (N, C, H, W) */
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_t, pad_l, pad_b, pad_r; /* implicit padding, never part of a max */
+    int ceil_mode;             /* round the output size up (a last partial window) */
+    int count_include_pad;     /* average: divide by kh*kw instead of the in-image count */
+} iid_pool2d_shape_t;
+
+/* Output size along one axis: floor or ceil of (in + pads - k) / stride + 1; in
+ * ceil mode a last window that would start inside the end padding is dropped
+ * (the PyTorch and ONNX rule). */
+int iid__pool_out_size(int in, int k, int stride, int pad_begin, int pad_end, int ceil_mode);
+/* out (N, C, OH, OW) = max over each window's in-image values. */
+void iid__maxpool2d_ref(float *out, const float *in, const iid_pool2d_shape_t *s);
+/* out (N, C, OH, OW) = mean over each window; without count_include_pad the
+ * divisor is the number of in-image values the window covers. */
+void iid__avgpool2d_ref(float *out, const float *in, const iid_pool2d_shape_t *s);
+
+/* Inference batch normalisation: y = (x - mean) / sqrt(var + eps) * scale + bias
+ * per channel. x, y (N, C, HW); scale, bias, mean, var (C). y may equal x. */
+void iid__batch_norm_ref(float *y, const float *x, const float *scale, const float *bias, const float *mean,
+                         const float *var, int N, int C, int64_t HW, float eps);
+
 #endif

@@ -50,6 +50,12 @@ static void verdict(conf_ctx_t *c, int ok, const char *stage, const char *kase, 
     else c->failed++;
 }
 
+void conf_result(conf_ctx_t *c, int ok, const char *stage, const char *kase, const char *tensor, double max_abs,
+                 double rel)
+{
+    verdict(c, ok, stage, kase, tensor, max_abs, rel);
+}
+
 static float *golden_f32(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, size_t n,
                          const iid_st_tensor_t *ref)
 {
@@ -90,6 +96,23 @@ int conf_check_f32(conf_ctx_t *c, const char *stage, const char *kase, const cha
     if (nan) max_abs = rel = INFINITY;
     int ok = !nan && max_abs <= tol * (max_ref > 0 ? max_ref : 1.0);
     verdict(c, ok, stage, kase, tensor, max_abs, rel);
+    return ok;
+}
+
+int conf_check_f32_abs(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const float *got,
+                       size_t n, const iid_st_tensor_t *ref, double tol)
+{
+    float *want = golden_f32(c, stage, kase, tensor, n, ref);
+    if (!want) return 0;
+    double max_abs = 0.0, max_ref = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= max_abs)) max_abs = d; /* NaN sticks */
+        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
+    }
+    free(want);
+    int ok = max_abs <= tol;
+    verdict(c, ok, stage, kase, tensor, max_abs, max_ref > 0 ? max_abs / max_ref : max_abs);
     return ok;
 }
 

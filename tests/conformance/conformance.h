@@ -38,6 +38,13 @@ void conf_fail(conf_ctx_t *c, const char *stage, const char *kase, const char *t
  * The golden tensor's element count must equal n. Returns 1 on PASS. */
 int conf_check_f32(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const float *got,
                    size_t n, const iid_st_tensor_t *ref, double tol);
+/* Absolute check: PASS when max |got - ref| <= tol (the face kit's tolerances are
+ * absolute: pixels, score units, embedding values). */
+int conf_check_f32_abs(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor, const float *got,
+                       size_t n, const iid_st_tensor_t *ref, double tol);
+/* Report a comparison the stage computed itself, as one PASS/FAIL line. */
+void conf_result(conf_ctx_t *c, int ok, const char *stage, const char *kase, const char *tensor, double max_abs,
+                 double rel);
 /* Elementwise relative check: |got - ref| <= tol * max(|ref|, tiny). */
 int conf_check_f32_elementwise(conf_ctx_t *c, const char *stage, const char *kase, const char *tensor,
                                const float *got, size_t n, const iid_st_tensor_t *ref, double tol);

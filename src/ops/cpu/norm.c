@@ -55,3 +55,17 @@ void iid__group_norm(float *y, const float *x, const float *w, const float *b, i
         }
     }
 }
+
+void iid__batch_norm_ref(float *y, const float *x, const float *scale, const float *bias, const float *mean,
+                         const float *var, int N, int C, int64_t HW, float eps)
+{
+    for (int n = 0; n < N; n++) {
+        for (int c = 0; c < C; c++) {
+            float inv = 1.0f / sqrtf(var[c] + eps);
+            float a = scale[c] * inv, b = bias[c] - mean[c] * a;
+            const float *xc = x + ((int64_t)n * C + c) * HW;
+            float *yc = y + ((int64_t)n * C + c) * HW;
+            for (int64_t i = 0; i < HW; i++) yc[i] = xc[i] * a + b;
+        }
+    }
+}
