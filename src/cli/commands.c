@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 
 const iid_command_t *const iid_commands[] = {
+    &iid_cmd_serve,
     &iid_cmd_info,
     NULL,
 };

@@ -19,5 +19,6 @@ extern const iid_command_t *const iid_commands[];
 
 /* One descriptor per cmd_<name>.c, listed in commands.c. */
 extern const iid_command_t iid_cmd_info;
+extern const iid_command_t iid_cmd_serve;
 
 #endif

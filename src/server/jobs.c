@@ -204,7 +204,7 @@ int iid__jobs_full(iid_job_queue_t *q)
     return full;
 }
 
-iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, iid_error_t *err)
+iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[32], iid_error_t *err)
 {
     pthread_mutex_lock(&q->lock);
     if (q->n_waiting >= q->queue_cap || q->stopping || !q->worker_started) {
@@ -213,6 +213,7 @@ iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, iid_error_t *err
         return iid__fail(err, IID_ERR_RANGE, "the queue is full (%d jobs waiting); try again later", cap);
     }
     snprintf(job->id, sizeof job->id, "%08x%04x", q->id_salt, ++q->id_counter & 0xffffu);
+    memcpy(id, job->id, sizeof job->id);
     job->state = IID_JOB_QUEUED;
     job->next = NULL;
     if (q->tail) q->tail->next = job;

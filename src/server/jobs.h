@@ -53,9 +53,10 @@ void iid__job_free(iid_job_t *job);
 iid_status iid__jobs_start(iid_job_queue_t *q, const iid_server_engine_t *engine, const char *output_dir,
                            int queue_cap, int max_records, iid_error_t *err);
 
-/* Queue a job. On IID_OK the queue owns it and its id is set; IID_ERR_RANGE means
- * the queue is full (the caller still owns the job). */
-iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, iid_error_t *err);
+/* Queue a job. On IID_OK the queue owns it (the caller must not touch it again:
+ * it may already have run) and its id is copied to id; IID_ERR_RANGE means the
+ * queue is full (the caller still owns the job). */
+iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[32], iid_error_t *err);
 
 /* True when a submission now would be refused. */
 int iid__jobs_full(iid_job_queue_t *q);

@@ -8,7 +8,9 @@
  * first call when it cannot succeed (no engine, queue full, a Content-Length over
  * the limit: no body byte is read then); otherwise its body streams into an
  * upload collector (upload.h) and the job is queued on the last call. A body
- * that turns out too large is answered 413 at once and the connection closed.
+ * that turns out too large while streaming is drained unparsed and answered 413
+ * when it ends (libmicrohttpd cannot answer mid-body); a client that sends more
+ * than DRAIN_SLACK beyond the limit is disconnected.
  *
  * Nothing here blocks on the engine: jobs run on the queue's worker thread.
  */
@@ -109,9 +111,13 @@ static int authorized(const iid_server_t *s, struct MHD_Connection *c)
 
 /* ---- POST /api/generate ------------------------------------------------- */
 
+/* How much more than max_upload a failing upload may send before we hang up. */
+#define DRAIN_SLACK ((size_t)4 << 20)
+
 typedef struct conn_state {
     iid_upload_t *upload;
     unsigned fail_status; /* nonzero: answer this once the body has ended */
+    size_t drained;       /* body bytes dropped since then */
     char fail_msg[IID_ERROR_MSG_MAX];
 } conn_state_t;
 
@@ -148,34 +154,31 @@ static enum MHD_Result continue_generate(iid_server_t *s, struct MHD_Connection 
     if (*size) {
         size_t n = *size;
         *size = 0;
-        if (cs->fail_status) return MHD_YES; /* drain what the client still sends */
+        if (cs->fail_status) {
+            /* libmicrohttpd cannot answer before the body has ended: drain it,
+             * but drop a client that keeps sending far beyond the limit. */
+            cs->drained += n;
+            return cs->drained > s->opts.max_upload + DRAIN_SLACK ? MHD_NO : MHD_YES;
+        }
         iid_status st = iid__upload_feed(cs->upload, data, n, &err);
         if (st == IID_OK) return MHD_YES;
-        if (st == IID_ERR_RANGE) {
-            /* Answer now and close, rather than read the rest of an oversized body. */
-            if (iid__http_error(c, 413, err.msg) == MHD_YES) {
-                cs->fail_status = 413;
-                return MHD_YES;
-            }
-            return MHD_NO;
-        }
-        cs->fail_status = st == IID_ERR_NOMEM ? 500 : 400;
+        cs->fail_status = st == IID_ERR_RANGE ? 413 : st == IID_ERR_NOMEM ? 500 : 400;
         snprintf(cs->fail_msg, sizeof cs->fail_msg, "%s", err.msg);
         return MHD_YES;
     }
-    if (cs->fail_status == 413) return MHD_YES; /* already answered */
     if (cs->fail_status) return iid__http_error(c, cs->fail_status, cs->fail_msg);
     iid_engine_catalog_t cat;
     iid__server_catalog(s, &cat);
     iid_job_t *job;
     iid_status st = iid__upload_finish(cs->upload, &cat, &job, &err);
     if (st != IID_OK) return iid__http_error(c, st == IID_ERR_RANGE ? 413 : st == IID_ERR_NOMEM ? 500 : 400, err.msg);
-    if (iid__jobs_submit(&s->jobs, job, &err) != IID_OK) {
+    char id[sizeof job->id];
+    if (iid__jobs_submit(&s->jobs, job, id, &err) != IID_OK) {
         iid__job_free(job);
         return iid__http_error(c, 503, err.msg);
     }
     cJSON *o = cJSON_CreateObject();
-    if (o && !cJSON_AddStringToObject(o, "id", job->id)) {
+    if (o && !cJSON_AddStringToObject(o, "id", id)) {
         cJSON_Delete(o);
         o = NULL;
     }
