@@ -73,6 +73,7 @@ enum MHD_Result iid__route_styles(iid_server_t *s, struct MHD_Connection *c)
     cJSON_AddItemToObject(o, "styles", styles);
     cJSON_AddItemToObject(o, "schedulers", schedulers);
     int ok = cJSON_AddBoolToObject(o, "engine", s->engine.generate != NULL) &&
+             cJSON_AddNumberToObject(o, "max_upload", (double)s->opts.max_upload) &&
              (def_style ? cJSON_AddStringToObject(o, "default_style", def_style)
                         : cJSON_AddNullToObject(o, "default_style")) &&
              (def_sched ? cJSON_AddStringToObject(o, "default_scheduler", def_sched)

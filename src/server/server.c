@@ -109,6 +109,35 @@ static int authorized(const iid_server_t *s, struct MHD_Connection *c)
     return query && same_secret(query, token);
 }
 
+/* The Host header without its port ("[::1]:7860" -> "[::1]"), in buf. */
+static const char *host_name(const char *host, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", host);
+    char *colon = strrchr(buf, ':');
+    if (colon && !strchr(colon, ']')) *colon = '\0';
+    return buf;
+}
+
+/* Without a token the server trusts whoever can reach it, which on a loopback
+ * address is this machine. Two browser attacks get around that, and both are
+ * refused here: DNS rebinding (a page on evil.example whose name now resolves to
+ * 127.0.0.1: its requests carry Host: evil.example) and cross-site form posts (a
+ * page on another origin submitting to /api/generate: its Origin differs). */
+static int same_site(const iid_server_t *s, struct MHD_Connection *c, const char *method)
+{
+    if (s->opts.token && *s->opts.token) return 1;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host) return 1; /* HTTP/1.0 clients: not a browser */
+    char name[256];
+    host_name(host, name, sizeof name);
+    if (strcmp(name, "127.0.0.1") != 0 && strcmp(name, "localhost") != 0 && strcmp(name, "[::1]") != 0 &&
+        strcmp(name, s->opts.host) != 0)
+        return 0;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!origin || strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return 1;
+    return strncmp(origin, "http://", 7) == 0 && strcmp(origin + 7, host) == 0;
+}
+
 /* ---- POST /api/generate ------------------------------------------------- */
 
 /* How much more than max_upload a failing upload may send before we hang up. */
@@ -208,6 +237,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     iid_server_t *s = cls;
     if (*con_cls) return continue_generate(s, c, *con_cls, upload_data, upload_data_size);
     int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/");
+    if (!same_site(s, c, method)) return iid__http_error(c, 403, "request from another site (Host or Origin)");
     if ((is_api || is_files) && !authorized(s, c)) return iid__http_error(c, 401, "missing or wrong token");
     if (strcmp(url, "/api/generate") == 0) {
         if (strcmp(method, "POST") != 0) return iid__http_error(c, 405, "use POST");

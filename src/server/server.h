@@ -9,7 +9,8 @@
  * Endpoints:
  *   GET  /                  the page (web/index.html, compiled into the binary)
  *   GET  /api/styles        {"engine": bool, "styles": [...], "default_style": s,
- *                            "schedulers": [...], "default_scheduler": s}
+ *                            "schedulers": [...], "default_scheduler": s,
+ *                            "max_upload": bytes}
  *   POST /api/generate      multipart/form-data: face (file), pose (optional file),
  *                           prompt, negative_prompt, style, identitynet_strength,
  *                           adapter_strength, steps, guidance, seed, width, height,
@@ -32,7 +33,9 @@
  * Security: the default host is 127.0.0.1. Any other than a loopback address
  * requires a token; when a token is set, every /api/ and /files/ request must carry
  * it as "Authorization: Bearer T" or "?token=T" (the page itself is public; it
- * reads the token from its own URL).
+ * reads the token from its own URL). Without a token, requests whose Host header
+ * is not a loopback name (DNS rebinding) and POSTs from another Origin (cross-site
+ * forms) are refused with 403.
  */
 #ifndef IID_SERVER_SERVER_H
 #define IID_SERVER_SERVER_H

@@ -182,8 +182,9 @@ static void response_free(response_t *r)
 static void http_get(int port, const char *path, const char *extra_headers, response_t *r)
 {
     char req[4096];
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", path,
-             extra_headers ? extra_headers : "");
+    int own_host = extra_headers && strstr(extra_headers, "Host:");
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%sConnection: close\r\n%s\r\n", path,
+             own_host ? "" : "Host: 127.0.0.1\r\n", extra_headers ? extra_headers : "");
     int fd = connect_to(port);
     assert_true(send_all(fd, req, strlen(req)));
     read_response(fd, r);
@@ -332,6 +333,13 @@ static void test_styles_and_page(void **state)
     assert_non_null(strstr(r.head, "Content-Security-Policy"));
     assert_non_null(strstr(r.body, "/api/generate"));
     response_free(&r);
+    /* DNS rebinding: a foreign Host. Cross-site form: a foreign Origin. */
+    http_get(t->port, "/api/styles", "Host: evil.example:7860\r\n", &r);
+    assert_int_equal(r.status, 403);
+    response_free(&r);
+    http_get(t->port, "/api/styles", "Host: localhost:7860\r\n", &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
     http_get(t->port, "/nope", NULL, &r);
     assert_int_equal(r.status, 404);
     response_free(&r);
@@ -418,7 +426,7 @@ static void test_bad_form_fields(void **state)
     response_free(&r);
     free(body.data);
     /* Not a form at all. */
-    const char raw[] = "POST /api/generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    const char raw[] = "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
                        "Content-Length: 5\r\n\r\nhello";
     int fd = connect_to(t->port);
     assert_true(send_all(fd, raw, sizeof raw - 1));
@@ -429,6 +437,13 @@ static void test_bad_form_fields(void **state)
     http_get(t->port, "/api/generate", NULL, &r);
     assert_int_equal(r.status, 405);
     response_free(&r);
+    /* A form posted from another site's page. */
+    const char *ok_fields[] = {"steps", "2", NULL};
+    body = form(ok_fields, "me.png", face, n);
+    post_form(t->port, &body, "Origin: http://evil.example\r\n", &r);
+    assert_int_equal(r.status, 403);
+    response_free(&r);
+    free(body.data);
     free(face);
     assert_int_equal(t->fake.generated, 0);
     server_free(t);
@@ -487,7 +502,7 @@ static void test_oversized_uploads_413(void **state)
     /* Content-Length over the limit: refused before any body byte is sent. */
     char head[512];
     snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
              "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %d\r\n\r\n",
              64 * 1024 + 1);
     int fd = connect_to(t->port);
@@ -500,7 +515,7 @@ static void test_oversized_uploads_413(void **state)
     /* Chunked, no length given: counted while streaming, answered 413 when the
      * body ends. */
     snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
              "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nTransfer-Encoding: chunked\r\n\r\n");
     fd = connect_to(t->port);
     assert_true(send_all(fd, head, strlen(head)));
@@ -536,7 +551,7 @@ static void test_queue_full_503(void **state)
     server_start(t);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
-    const char *fields[] = {"steps", "50", NULL}; /* a second per job */
+    const char *fields[] = {"steps", "100", NULL}; /* two seconds per job */
     buf_t body = form(fields, "me.png", face, n);
     int accepted = 0, refused = 0;
     for (int i = 0; i < 20; i++) {
