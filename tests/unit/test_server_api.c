@@ -724,6 +724,7 @@ static void test_log_json(void **state)
     free(iid_test_write(t->out, "a_Neon_0_7.png", "\x89PNG\r\n\x1a\n", 8));
     free(iid_test_write(t->out, "a.png", "\x89PNG\r\n\x1a\n", 8));
     free(iid_test_write(t->dir, "secret.png", "\x89PNG\r\n\x1a\n", 8));
+    free(iid_test_write(t->out, "face #1.png", "\x89PNG\r\n\x1a\n", 8));
     char abs_new[4200];
     snprintf(abs_new, sizeof abs_new, "%s/a_Neon_0_7.png", t->out);
     char csv[8192];
@@ -733,6 +734,7 @@ static void test_log_json(void **state)
              "/elsewhere/b.jpg,,1.0,False,\"no face found in \"\"b.jpg\"\", sorry\",Snow,\"two\r\nlines\"\r\n"
              "a.png,%s,1.3,True,,Mars,p\r\n"
              "c.png,../secret.png,1.3,True,,Mars,p\r\n"
+             "face #1.png,,1.0,False,oops,Mars,p\r\n"
              "d.png,half-written-row,1.",
              abs_new);
     free(iid_test_write(t->dir, "generation_log.csv", csv, strlen(csv)));
@@ -741,7 +743,7 @@ static void test_log_json(void **state)
     assert_int_equal(cJSON_GetArraySize(cols), 7);
     assert_string_equal(cJSON_GetArrayItem(cols, 6)->valuestring, "prompt");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
-    assert_int_equal(cJSON_GetArraySize(rows), 4); /* the half-written row is not shown */
+    assert_int_equal(cJSON_GetArraySize(rows), 5); /* the half-written row is not shown */
     const cJSON *r0 = cJSON_GetArrayItem(rows, 0), *r1 = cJSON_GetArrayItem(rows, 1);
     const cJSON *v0 = cJSON_GetObjectItemCaseSensitive(r0, "values");
     const cJSON *v1 = cJSON_GetObjectItemCaseSensitive(r1, "values");
@@ -756,7 +758,43 @@ static void test_log_json(void **state)
     assert_string_equal(jstr(cJSON_GetArrayItem(rows, 2), "result"), "/files/a_Neon_0_7.png");
     /* ... and one leading outside it does not. */
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 3), "result")));
+    /* URLs are percent-encoded, and the server serves what they name. */
+    const char *source = jstr(cJSON_GetArrayItem(rows, 4), "source");
+    assert_string_equal(source, "/files/face%20%231.png");
+    response_t r;
+    http_get(t->port, source, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "image/png"));
+    response_free(&r);
     cJSON_Delete(j);
+    server_free(t);
+}
+
+static void test_job_records_are_capped(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    t->opts.queue = 1;
+    t->opts.max_records = 2; /* raised to queue + 1 = 2 anyway */
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "1", NULL};
+    char *ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = submit(t->port, fields, "me.png", face, n);
+        int status;
+        cJSON_Delete(wait_job(t->port, ids[i], &status));
+        assert_int_equal(status, 200);
+    }
+    char path[128];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/api/jobs/%s", ids[i]);
+        cJSON_Delete(get_json(t->port, path, i < 2 ? 404 : 200)); /* the oldest are forgotten */
+        free(ids[i]);
+    }
+    free(face);
+    assert_int_equal(t->fake.generated, 4);
     server_free(t);
 }
 
@@ -774,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_path_escapes),
         cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_job_records_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
