@@ -115,11 +115,6 @@ iid_status iid__upload_feed(iid_upload_t *u, const char *data, size_t size, iid_
     return IID_OK;
 }
 
-size_t iid__upload_received(const iid_upload_t *u)
-{
-    return u->received;
-}
-
 /* The field's text, or NULL when absent or empty (so the default applies). */
 static const char *text_of(const iid_upload_t *u, int i)
 {

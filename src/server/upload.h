@@ -37,9 +37,6 @@ iid_status iid__upload_begin(struct MHD_Connection *c, size_t limit, iid_upload_
  * when the body is not a well-formed form (message in *err). */
 iid_status iid__upload_feed(iid_upload_t *u, const char *data, size_t size, iid_error_t *err);
 
-/* Bytes fed so far. */
-size_t iid__upload_received(const iid_upload_t *u);
-
 /* Validate the complete form and move its contents into a new job (*job, owned
  * by the caller). IID_ERR_INVALID or IID_ERR_FORMAT name the offending field. */
 iid_status iid__upload_finish(iid_upload_t *u, const iid_engine_catalog_t *catalog, iid_job_t **job,
