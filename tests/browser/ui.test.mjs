@@ -109,6 +109,7 @@ async function main() {
   check((await page.getAttribute("#download", "href")) === resultSrc, "the download link points at the result");
   const settings = await page.textContent("#result-settings");
   check(settings.includes("Neon") && settings.includes(seed) && settings.includes("an astronaut portrait"), "the result lists its settings");
+  await page.waitForTimeout(400); // let the progress bar's transition finish
   await page.screenshot({ path: path.join(shotDir, "generate.png"), fullPage: true });
 
   // A photo without a face: the engine's 422 reaches the user.
