@@ -36,7 +36,8 @@ typedef enum iid_status {
     IID_ERR_UNSUPPORTED = -5, /* valid input we deliberately do not handle */
     IID_ERR_NOT_FOUND = -6,   /* a named file, tensor or key is missing */
     IID_ERR_RANGE = -7,       /* a size or offset exceeds its bound */
-    IID_ERR_INTERRUPTED = -8  /* the caller asked to stop */
+    IID_ERR_INTERRUPTED = -8, /* the caller asked to stop */
+    IID_ERR_NO_FACE = -9      /* an input image holds no detectable face */
 } iid_status;
 
 #define IID_ERROR_MSG_MAX 512

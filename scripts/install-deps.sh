@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages instantid builds and tests with (needs root or sudo).
+# chromium is for the browser test of the web UI (tests/browser); it drives Debian's
+# /usr/bin/chromium through playwright-core, installed by `npm ci` in tests/browser.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -11,4 +13,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libpng-dev libjpeg-dev libwebp-dev libexif-dev \
   libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev \
   libcmocka-dev \
-  curl ca-certificates
+  curl ca-certificates chromium

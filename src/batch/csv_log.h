@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "core/status.h"
+#include "io/csv.h"
 
 enum {
     IID_COL_IMAGE_NAME,
@@ -51,36 +52,6 @@ enum {
 
 /* The header names, in order. */
 extern const char *const iid__log_columns[IID_LOG_NCOLS];
-
-/* ---- CSV text ---------------------------------------------------------- */
-
-/* Write one record of n fields (NULL counts as "") to f, quoting as needed and
- * ending with CRLF. Returns 0, or -1 when f reports an error. */
-int iid__csv_write_record(FILE *f, const char *const *fields, int n);
-
-/* A parsed CSV document. cells is row-major, nrows x ncols, malloc'd strings. */
-typedef struct iid_csv {
-    char **header; /* ncols names */
-    int ncols;
-    char **cells;
-    long nrows;
-    long skipped;         /* complete records whose field count differs from the header's */
-    size_t complete_len;  /* bytes up to the end of the last complete record */
-    int partial_tail;     /* the text ended inside a record, which was dropped */
-} iid_csv_t;
-
-/* Parse text (len bytes; label names it in errors). The first record is the
- * header. An empty text gives ncols 0 and no rows. Fails only on allocation
- * failure or more than 1<<24 fields per record. */
-iid_status iid__csv_parse(const char *text, size_t len, const char *label, iid_csv_t *out, iid_error_t *err);
-
-/* The cell of row r, column c. */
-const char *iid__csv_cell(const iid_csv_t *t, long r, int c);
-
-/* The index of the column named name, or -1. */
-int iid__csv_column(const iid_csv_t *t, const char *name);
-
-void iid__csv_free(iid_csv_t *t);
 
 /* ---- the log ----------------------------------------------------------- */
 

@@ -8,5 +8,6 @@ const iid_command_t iid_commands[] = {
     {"styles", "list the style templates", iid_cmd_styles},
     {"merge", "merge shard logs into one, ordered by job id", iid_cmd_merge},
     {"info", "what model files were found, their formats, dtypes and shapes", iid_cmd_info},
+    {"serve", "the local web UI and JSON API", iid_cmd_serve},
     {NULL, NULL, NULL},
 };

@@ -21,5 +21,6 @@ int iid_cmd_batch(int argc, char **argv);  /* cmd_batch.c */
 int iid_cmd_styles(int argc, char **argv); /* cmd_styles.c */
 int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */
 int iid_cmd_info(int argc, char **argv);   /* cmd_info.c */
+int iid_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
 
 #endif

@@ -24,6 +24,7 @@ const char *iid_status_str(iid_status code)
     case IID_ERR_NOT_FOUND: return "not found";
     case IID_ERR_RANGE: return "out of range";
     case IID_ERR_INTERRUPTED: return "interrupted";
+    case IID_ERR_NO_FACE: return "no face found";
     }
     return "unknown error";
 }

@@ -1,0 +1,173 @@
+/*
+ * cmd_serve.c - `instantid serve`: the local web UI and JSON API (DESIGN.md
+ * section 5; src/server/server.h has the endpoints).
+ *
+ * This file parses the options, installs the Ctrl-C handler, opens the generation
+ * engine and runs iid__server_run until a signal arrives. This build has no
+ * generation engine yet: the server starts without one (the page, the batch log
+ * and the output files work; POST /api/generate answers 503), and the model
+ * options are checked and kept for when open_engine gains one.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "server/server.h"
+
+/* Set by SIGINT/SIGTERM; the one piece of mutable global state, as the CLI entry
+ * point may have. */
+static volatile sig_atomic_t serve_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+typedef struct serve_args {
+    iid_server_options_t server;
+    const char *models, *device;
+    int resampler_heads, threads;
+} serve_args_t;
+
+/* The engine for these options. None is built in yet: an empty table (see the
+ * design comment above). */
+static void open_engine(const serve_args_t *a, iid_server_engine_t *engine)
+{
+    memset(engine, 0, sizeof *engine);
+    fprintf(stderr, "instantid serve: generation engine not available in this build (models: %s); "
+                    "serving the batch log and files only\n", a->models);
+}
+
+static void print_ready(void *user, const char *url, int port)
+{
+    const char *token = user;
+    (void)port;
+    if (token && *token) printf("instantid serve: %s?token=%s\n", url, token);
+    else printf("instantid serve: %s\n", url);
+    printf("Press Ctrl-C to stop.\n");
+    fflush(stdout);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: instantid serve [--host H] [--port P] [--token T] [--output DIR] [--log FILE]\n"
+            "                       [--max-upload BYTES] [--queue N] [--models DIR] [--device cpu|cuda]\n"
+            "                       [--threads N] [--resampler-heads N]\n"
+            "Serve the web UI and JSON API: generate single images from a face photo, browse a batch log.\n"
+            "  --host H             address to bind (default 127.0.0.1); any non-loopback address\n"
+            "                       requires --token\n"
+            "  --port P             port (default 7860; 0 picks a free one)\n"
+            "  --token T            secret every /api/ and /files/ request must carry\n"
+            "                       (Authorization: Bearer T, or ?token=T)\n"
+            "  --output DIR         where results are written and /files/ serves from\n"
+            "                       (default generated_images)\n"
+            "  --log FILE           the batch log the 'Batch log' tab shows (default generation_log.csv)\n"
+            "  --max-upload BYTES   largest request body (default 20000000)\n"
+            "  --queue N            jobs that may wait behind the running one (default 8)\n"
+            "  --models DIR         models folder (default models/)\n"
+            "  --device D           cpu or cuda\n"
+            "  --threads N          CPU threads for the engine\n"
+            "  --resampler-heads N  the Resampler's attention heads (default 20)\n"
+            "Ctrl-C stops the server; a running job is interrupted.\n");
+}
+
+static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "instantid serve: %s: '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int iid_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"host", required_argument, NULL, 'H'},
+                                         {"port", required_argument, NULL, 'p'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"log", required_argument, NULL, 'l'},
+                                         {"max-upload", required_argument, NULL, 'u'},
+                                         {"queue", required_argument, NULL, 'q'},
+                                         {"models", required_argument, NULL, 'm'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"threads", required_argument, NULL, 'j'},
+                                         {"resampler-heads", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    serve_args_t a = {.models = "models", .device = NULL, .resampler_heads = 20, .threads = 0};
+    iid__server_options_init(&a.server);
+    long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': a.server.host = optarg; break;
+        case 'p':
+            if (!parse_int("--port", optarg, 0, 65535, &v)) return 2;
+            a.server.port = (int)v;
+            break;
+        case 't': a.server.token = optarg; break;
+        case 'o': a.server.output_dir = optarg; break;
+        case 'l': a.server.log_path = optarg; break;
+        case 'u':
+            if (!parse_int("--max-upload", optarg, 1024, 2000000000L, &v)) return 2;
+            a.server.max_upload = (size_t)v;
+            break;
+        case 'q':
+            if (!parse_int("--queue", optarg, 1, 1000, &v)) return 2;
+            a.server.queue = (int)v;
+            break;
+        case 'm': a.models = optarg; break;
+        case 'd':
+            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0) {
+                fprintf(stderr, "instantid serve: --device: '%s' is not cpu or cuda\n", optarg);
+                return 2;
+            }
+            a.device = optarg;
+            break;
+        case 'j':
+            if (!parse_int("--threads", optarg, 1, 4096, &v)) return 2;
+            a.threads = (int)v;
+            break;
+        case 'r':
+            if (!parse_int("--resampler-heads", optarg, 1, 1024, &v)) return 2;
+            a.resampler_heads = (int)v;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "instantid serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    a.server.on_ready = print_ready;
+    a.server.on_ready_user = (void *)a.server.token;
+    iid_server_engine_t engine;
+    open_engine(&a, &engine);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    iid_error_t err;
+    iid_error_clear(&err);
+    if (iid__server_run(&a.server, &engine, &serve_stop, &err) != IID_OK) {
+        fprintf(stderr, "instantid serve: %s\n", err.msg);
+        return 2;
+    }
+    printf("instantid serve: stopped\n");
+    return 0;
+}
+

@@ -1,0 +1,83 @@
+/*
+ * engine.h - what the web server needs from a generation engine.
+ *
+ * The server (server.h) knows nothing about diffusion: it collects a request from
+ * the web form, queues it, and hands it to an engine through this table of
+ * function pointers. The real InstantID pipeline implements it; the unit and
+ * browser tests implement it with a double that writes a small PNG. A build
+ * without an engine passes a table whose `generate` is NULL: the server still
+ * serves the page, the batch log and the output files, and answers
+ * POST /api/generate with 503.
+ *
+ * Threading: the server calls `generate` from one worker thread, one job at a
+ * time, and `catalog` from its HTTP thread; an engine whose catalog is static
+ * data needs no locking.
+ *
+ * Errors: `generate` returns a status and fills err with a one-line message that
+ * the API shows to the user verbatim. The status decides the HTTP code of the
+ * failed job (GET /api/jobs/ID):
+ *   IID_ERR_FORMAT, IID_ERR_INVALID -> 400 (the face or pose image cannot be
+ *                                      decoded, a value is out of its domain)
+ *   IID_ERR_NO_FACE                 -> 422 (decoded, but no face detected)
+ *   IID_ERR_INTERRUPTED             -> 503 (the server is shutting down)
+ *   anything else                   -> 500
+ */
+#ifndef IID_SERVER_ENGINE_H
+#define IID_SERVER_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iid.h"
+
+/* One generation request, as the form sent it. Field names follow the CLI
+ * options (DESIGN.md section 1). The server validates ranges before queueing:
+ * steps 1..200, strengths 0..2, guidance 0..30, width/height 0 or a multiple of
+ * 8 in 64..4096, style and scheduler among the catalog's names when it lists any.
+ * All pointers are owned by the server and stay valid during `generate`. */
+typedef struct iid_gen_request {
+    const unsigned char *face; /* the uploaded face image file, as sent */
+    size_t face_size;
+    const char *face_name;     /* its file name as the browser gave it ("" if none) */
+    const unsigned char *pose; /* optional pose image file; NULL when absent */
+    size_t pose_size;
+    const char *pose_name;
+    const char *prompt;          /* "" when empty */
+    const char *negative_prompt; /* "" when empty */
+    const char *style;           /* a catalog style name */
+    const char *scheduler;       /* a catalog scheduler name */
+    double identitynet_strength; /* IdentityNet (ControlNet) conditioning scale */
+    double adapter_strength;     /* IP-Adapter scale */
+    int steps;
+    double guidance;
+    uint64_t seed;
+    int width, height; /* 0 x 0: the engine sizes the output from the face image */
+} iid_gen_request_t;
+
+/* Called by the engine after each denoising step (step in 1..total). Returns
+ * nonzero when the engine should stop at once and return IID_ERR_INTERRUPTED. */
+typedef int (*iid_gen_progress_fn)(void *user, int step, int total);
+
+/* The names the form offers. Arrays and strings are owned by the engine and stay
+ * valid for its lifetime. A default may be NULL (the first name is used). */
+typedef struct iid_engine_catalog {
+    const char *const *styles;
+    int n_styles;
+    const char *default_style;
+    const char *const *schedulers;
+    int n_schedulers;
+    const char *default_scheduler;
+} iid_engine_catalog_t;
+
+typedef struct iid_server_engine {
+    void *ctx;
+    /* Generate one image for req and write it as a PNG to out_png_path, atomically
+     * (a temporary name, then rename: the server lists the output folder while
+     * jobs run). NULL: this build has no engine. */
+    iid_status (*generate)(void *ctx, const iid_gen_request_t *req, iid_gen_progress_fn progress,
+                           void *progress_user, const char *out_png_path, iid_error_t *err);
+    /* Fill *out with the style and scheduler names. NULL: empty lists. */
+    iid_status (*catalog)(void *ctx, iid_engine_catalog_t *out, iid_error_t *err);
+} iid_server_engine_t;
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * routes.c - the GET endpoints: the page, styles, job records, the batch log and
+ * the output files (server.h lists them).
+ *
+ * The log is re-read on every request (it is small next to the images and the
+ * batch runner appends to it while we serve); rows still being written are
+ * skipped by the CSV reader. Each row's new_file_name and image_name are looked up
+ * in the output folder so the page can show a thumbnail and reload the source.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/csv.h"
+#include "server/files.h"
+#include "server/http.h"
+
+#define LOG_MAX_BYTES ((size_t)64 << 20)
+
+extern const unsigned char iid__web_index_html[];
+extern const size_t iid__web_index_html_len;
+
+enum MHD_Result iid__route_page(iid_server_t *s, struct MHD_Connection *c)
+{
+    (void)s;
+    struct MHD_Response *r = MHD_create_response_from_buffer(iid__web_index_html_len, (void *)iid__web_index_html,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' blob: data:; style-src 'unsafe-inline'; "
+                            "script-src 'unsafe-inline'; connect-src 'self'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static cJSON *string_array(const char *const *names, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        cJSON *v = cJSON_CreateString(names[i]);
+        if (!v) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddItemToArray(a, v);
+    }
+    return a;
+}
+
+enum MHD_Result iid__route_styles(iid_server_t *s, struct MHD_Connection *c)
+{
+    iid_engine_catalog_t cat;
+    iid__server_catalog(s, &cat);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *styles = string_array(cat.styles, cat.n_styles);
+    cJSON *schedulers = string_array(cat.schedulers, cat.n_schedulers);
+    const char *def_style = cat.default_style ? cat.default_style : cat.n_styles ? cat.styles[0] : NULL;
+    const char *def_sched =
+        cat.default_scheduler ? cat.default_scheduler : cat.n_schedulers ? cat.schedulers[0] : NULL;
+    if (!o || !styles || !schedulers) {
+        cJSON_Delete(o);
+        cJSON_Delete(styles);
+        cJSON_Delete(schedulers);
+        return iid__http_json(c, 500, NULL);
+    }
+    cJSON_AddItemToObject(o, "styles", styles);
+    cJSON_AddItemToObject(o, "schedulers", schedulers);
+    int ok = cJSON_AddBoolToObject(o, "engine", s->engine.generate != NULL) &&
+             cJSON_AddNumberToObject(o, "max_upload", (double)s->opts.max_upload) &&
+             (def_style ? cJSON_AddStringToObject(o, "default_style", def_style)
+                        : cJSON_AddNullToObject(o, "default_style")) &&
+             (def_sched ? cJSON_AddStringToObject(o, "default_scheduler", def_sched)
+                        : cJSON_AddNullToObject(o, "default_scheduler"));
+    if (!ok) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return iid__http_json(c, 200, o);
+}
+
+enum MHD_Result iid__route_job(iid_server_t *s, struct MHD_Connection *c, const char *id)
+{
+    int status = 404;
+    cJSON *o = s->engine.generate ? iid__jobs_describe(&s->jobs, id, &status) : NULL;
+    if (!o && status == 404) return iid__http_error(c, 404, "no such job (finished jobs are forgotten after a while)");
+    return iid__http_json(c, (unsigned)status, o);
+}
+
+/* Row r of the log as {"values": {...}, "result": url|null, "source": url|null}. */
+static cJSON *log_row(const iid_server_t *s, const iid_csv_t *t, long r, int col_new, int col_image, int col_success)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *values = cJSON_CreateObject();
+    if (!o || !values) {
+        cJSON_Delete(o);
+        cJSON_Delete(values);
+        return NULL;
+    }
+    cJSON_AddItemToObject(o, "values", values);
+    for (int i = 0; i < t->ncols; i++)
+        if (!cJSON_AddStringToObject(values, t->header[i], iid__csv_cell(t, r, i))) goto fail;
+    char url[PATH_MAX * 3 + 16];
+    int success = col_success >= 0 && strcmp(iid__csv_cell(t, r, col_success), "True") == 0;
+    const char *new_file = col_new >= 0 ? iid__csv_cell(t, r, col_new) : NULL;
+    const char *image = col_image >= 0 ? iid__csv_cell(t, r, col_image) : NULL;
+    if (success && iid__files_url(s->output_real, new_file, url, sizeof url)) {
+        if (!cJSON_AddStringToObject(o, "result", url)) goto fail;
+    } else if (!cJSON_AddNullToObject(o, "result")) goto fail;
+    if (iid__files_url(s->output_real, image, url, sizeof url)) {
+        if (!cJSON_AddStringToObject(o, "source", url)) goto fail;
+    } else if (!cJSON_AddNullToObject(o, "source")) goto fail;
+    return o;
+fail:
+    cJSON_Delete(o);
+    return NULL;
+}
+
+enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
+{
+    const char *path = s->opts.log_path;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *columns = cJSON_CreateArray();
+    cJSON *rows = cJSON_CreateArray();
+    if (!o || !columns || !rows) {
+        cJSON_Delete(o);
+        cJSON_Delete(columns);
+        cJSON_Delete(rows);
+        return iid__http_json(c, 500, NULL);
+    }
+    cJSON_AddItemToObject(o, "columns", columns);
+    cJSON_AddItemToObject(o, "rows", rows);
+    if (!cJSON_AddStringToObject(o, "path", path)) goto oom;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (!cJSON_AddBoolToObject(o, "missing", 1)) goto oom;
+        return iid__http_json(c, 200, o);
+    }
+    iid_csv_t csv;
+    iid_error_t err;
+    if (iid__csv_load(path, LOG_MAX_BYTES, &csv, &err) != IID_OK) {
+        cJSON_Delete(o);
+        return iid__http_error(c, 500, err.msg);
+    }
+    if (csv.ncols > 0) {
+        int col_new = iid__csv_column(&csv, "new_file_name"), col_image = iid__csv_column(&csv, "image_name");
+        int col_success = iid__csv_column(&csv, "success");
+        for (int i = 0; i < csv.ncols; i++) {
+            cJSON *v = cJSON_CreateString(csv.header[i]);
+            if (!v) goto oom_csv;
+            cJSON_AddItemToArray(columns, v);
+        }
+        for (long r = 0; r < csv.nrows; r++) {
+            cJSON *row = log_row(s, &csv, r, col_new, col_image, col_success);
+            if (!row) goto oom_csv;
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+    iid__csv_free(&csv);
+    return iid__http_json(c, 200, o);
+oom_csv:
+    iid__csv_free(&csv);
+oom:
+    cJSON_Delete(o);
+    return iid__http_json(c, 500, NULL);
+}
+
+enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const char *rel)
+{
+    char real[PATH_MAX];
+    iid_error_t err;
+    iid_status st = iid__files_resolve(s->output_real, rel, real, sizeof real, &err);
+    if (st == IID_ERR_INVALID) return iid__http_error(c, 403, "outside the output folder");
+    if (st != IID_OK) return iid__http_error(c, 404, "no such file in the output folder");
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0) close(fd);
+        return iid__http_error(c, 404, "no such file in the output folder");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", iid__files_content_type(real));
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}

@@ -1,0 +1,174 @@
+/*
+ * test_cli_serve.c - `instantid serve` as a user runs it ($IID_BINARY): it prints
+ * its URL, serves the page and the batch log, answers /api/generate with 503 in
+ * this engine-less build, refuses a non-loopback host without a token, and stops
+ * cleanly on Ctrl-C (SIGINT). Every wait is bounded.
+ */
+#define _XOPEN_SOURCE 700
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static const char *binary(void)
+{
+    const char *b = getenv("IID_BINARY");
+    if (!b || access(b, X_OK) != 0) {
+        printf("SKIP: IID_BINARY is not set to the built instantid\n");
+        exit(77);
+    }
+    return b;
+}
+
+/* Run instantid with args, stdout and stderr to a pipe; returns the pid. */
+static pid_t spawn(char *const argv[], int *out_fd)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
+/* Read output until a line holding "http://" arrives (5 s at most). */
+static int read_port(int fd, char *text, size_t cap)
+{
+    struct timeval tv = {5, 0};
+    size_t n = 0;
+    while (n + 1 < cap) {
+        fd_set set;
+        FD_ZERO(&set);
+        FD_SET(fd, &set);
+        if (select(fd + 1, &set, NULL, NULL, &tv) <= 0) break;
+        ssize_t k = read(fd, text + n, cap - 1 - n);
+        if (k <= 0) break;
+        n += (size_t)k;
+        text[n] = '\0';
+        const char *u = strstr(text, "http://127.0.0.1:");
+        if (u && strchr(u, '\n')) return atoi(u + strlen("http://127.0.0.1:"));
+    }
+    text[n] = '\0';
+    return -1;
+}
+
+/* GET or POST path; returns the status and copies the body. */
+static int request(int port, const char *method, const char *path, char *body, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[512];
+    snprintf(req, sizeof req,
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+             "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 6\r\n\r\n--b--\n",
+             method, path);
+    assert_true(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    static char buf[1 << 18];
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < sizeof buf && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    buf[n] = '\0';
+    close(fd);
+    int status = -1;
+    sscanf(buf, "HTTP/1.%*d %d", &status);
+    const char *b = strstr(buf, "\r\n\r\n");
+    snprintf(body, cap, "%s", b ? b + 4 : "");
+    return status;
+}
+
+static int wait_exit(pid_t pid)
+{
+    for (int i = 0; i < 500; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("instantid serve did not stop within 5 s");
+    return -1;
+}
+
+static void test_serve_starts_serves_and_stops(void **state)
+{
+    (void)state;
+    char *dir = iid_test_tempdir();
+    char out[4200], log[4200];
+    snprintf(out, sizeof out, "%s/results", dir);
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    const char csv[] = "image_name,new_file_name,success,error_message\r\na.png,,False,\"no face, sorry\"\r\n";
+    free(iid_test_write(dir, "log.csv", csv, sizeof csv - 1));
+    char *argv[] = {(char *)binary(), "serve", "--port", "0", "--output", out, "--log", log, NULL};
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    char text[4096];
+    int port = read_port(fd, text, sizeof text);
+    if (port <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("no URL printed: %s", text);
+    }
+    char body[8192];
+    assert_int_equal(request(port, "GET", "/", body, sizeof body), 200);
+    assert_non_null(strstr(body, "Batch log"));
+    assert_int_equal(request(port, "GET", "/api/log", body, sizeof body), 200);
+    assert_non_null(strstr(body, "no face, sorry"));
+    assert_int_equal(request(port, "POST", "/api/generate", body, sizeof body), 503);
+    assert_string_equal(body, "{\"error\":\"generation engine not available in this build\"}");
+    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(wait_exit(pid), 0);
+    close(fd);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_serve_refuses_public_host_without_token(void **state)
+{
+    (void)state;
+    char *argv[] = {(char *)binary(), "serve", "--host", "0.0.0.0", "--port", "0", NULL};
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    assert_int_equal(wait_exit(pid), 2);
+    char text[4096];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(text, "--token"));
+    close(fd);
+    char *bad[] = {(char *)binary(), "serve", "--port", "70000", NULL};
+    pid = spawn(bad, &fd);
+    assert_int_equal(wait_exit(pid), 2);
+    close(fd);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_serve_starts_serves_and_stops),
+        cmocka_unit_test(test_serve_refuses_public_host_without_token),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,818 @@
+/*
+ * test_server_api.c - the web server's JSON API and its security, end to end:
+ * iid__server_run on an ephemeral loopback port in a thread, with the fake engine
+ * (tests/common/fake_engine.h), spoken to over plain sockets by a tiny HTTP
+ * client below. Every request has a receive timeout and every loop a bound.
+ */
+#define _XOPEN_SOURCE 700
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fake_engine.h"
+#include "server/server.h"
+#include "support.h"
+
+/* ---- the server in a thread -------------------------------------------- */
+
+typedef struct test_server {
+    iid_server_options_t opts;
+    iid_server_engine_t engine;
+    iid_fake_engine_t fake;
+    volatile sig_atomic_t stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready, port;
+    iid_status status;
+    iid_error_t err;
+    char *dir;
+    char out[4096], log[4096];
+} test_server_t;
+
+static void on_ready(void *user, const char *url, int port)
+{
+    test_server_t *t = user;
+    pthread_mutex_lock(&t->lock);
+    t->port = port;
+    t->ready = 1;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void *server_main(void *arg)
+{
+    test_server_t *t = arg;
+    t->status = iid__server_run(&t->opts, &t->engine, &t->stop, &t->err);
+    pthread_mutex_lock(&t->lock);
+    t->ready = 1;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+/* A fresh temp folder with out/ for results; options with port 0 and the fake
+ * engine (no engine when with_engine is 0). Call server_start after tweaking. */
+static test_server_t *server_new(int with_engine, int step_delay_ms)
+{
+    test_server_t *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    t->dir = iid_test_tempdir();
+    assert_non_null(t->dir);
+    snprintf(t->out, sizeof t->out, "%s/out", t->dir);
+    snprintf(t->log, sizeof t->log, "%s/generation_log.csv", t->dir);
+    iid__server_options_init(&t->opts);
+    t->opts.port = 0;
+    t->opts.output_dir = t->out;
+    t->opts.log_path = t->log;
+    t->opts.on_ready = on_ready;
+    t->opts.on_ready_user = t;
+    if (with_engine) iid_fake_engine_init(&t->fake, step_delay_ms, &t->engine);
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->cond, NULL);
+    return t;
+}
+
+static void server_start(test_server_t *t)
+{
+    assert_int_equal(pthread_create(&t->thread, NULL, server_main, t), 0);
+    pthread_mutex_lock(&t->lock);
+    while (!t->ready) pthread_cond_wait(&t->cond, &t->lock);
+    pthread_mutex_unlock(&t->lock);
+    if (t->port <= 0) fail_msg("the server did not start: %s", t->err.msg);
+}
+
+static void server_free(test_server_t *t)
+{
+    t->stop = 1;
+    pthread_join(t->thread, NULL);
+    assert_int_equal(t->status, IID_OK);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->cond);
+    iid_test_rmtree(t->dir);
+    free(t->dir);
+    free(t);
+}
+
+/* ---- a tiny HTTP client ------------------------------------------------- */
+
+typedef struct response {
+    int status;
+    char head[4096];
+    char *body; /* NUL-terminated */
+    size_t body_len;
+} response_t;
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Send what fits; returns 0 when the peer stopped reading. */
+static int send_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0) return 0;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+/* Read until the server closes, then split status, head and body. */
+static void read_response(int fd, response_t *r)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            assert_non_null(buf);
+        }
+        ssize_t k = recv(fd, buf + n, cap - n, 0);
+        if (k <= 0) break;
+        n += (size_t)k;
+    }
+    close(fd);
+    buf[n] = '\0';
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    char *end = strstr(buf, "\r\n\r\n");
+    if (n < 12 || !end || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
+        r->body = buf;
+        r->body_len = n;
+        return;
+    }
+    size_t head_n = (size_t)(end - buf);
+    snprintf(r->head, sizeof r->head, "%.*s", (int)head_n, buf);
+    r->body_len = n - head_n - 4;
+    memmove(buf, end + 4, r->body_len + 1);
+    r->body = buf;
+}
+
+static void response_free(response_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static void http_get(int port, const char *path, const char *extra_headers, response_t *r)
+{
+    char req[4096];
+    int own_host = extra_headers && strstr(extra_headers, "Host:");
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%sConnection: close\r\n%s\r\n", path,
+             own_host ? "" : "Host: 127.0.0.1\r\n", extra_headers ? extra_headers : "");
+    int fd = connect_to(port);
+    assert_true(send_all(fd, req, strlen(req)));
+    read_response(fd, r);
+}
+
+static cJSON *get_json(int port, const char *path, int expect_status)
+{
+    response_t r;
+    http_get(port, path, NULL, &r);
+    if (r.status != expect_status) fail_msg("GET %s: status %d, expected %d: %s", path, r.status, expect_status, r.body);
+    assert_non_null(strstr(r.head, "application/json"));
+    cJSON *j = cJSON_Parse(r.body);
+    if (!j) fail_msg("GET %s: not JSON: %s", path, r.body);
+    response_free(&r);
+    return j;
+}
+
+/* A multipart body: NULL-terminated name/value pairs, then the face file. */
+typedef struct buf {
+    char *data;
+    size_t len;
+} buf_t;
+
+static void buf_add(buf_t *b, const void *data, size_t n)
+{
+    b->data = realloc(b->data, b->len + n + 1);
+    assert_non_null(b->data);
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void buf_str(buf_t *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+#define BOUNDARY "----iid-test-boundary-7MA4YWxk"
+
+static buf_t form(const char *const *fields, const char *face_name, const void *face, size_t face_n)
+{
+    buf_t b = {0};
+    for (int i = 0; fields && fields[i]; i += 2) {
+        buf_str(&b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
+        buf_str(&b, fields[i]);
+        buf_str(&b, "\"\r\n\r\n");
+        buf_str(&b, fields[i + 1]);
+        buf_str(&b, "\r\n");
+    }
+    if (face) {
+        buf_str(&b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"face\"; filename=\"");
+        buf_str(&b, face_name);
+        buf_str(&b, "\"\r\nContent-Type: image/png\r\n\r\n");
+        buf_add(&b, face, face_n);
+        buf_str(&b, "\r\n");
+    }
+    buf_str(&b, "--" BOUNDARY "--\r\n");
+    return b;
+}
+
+static void post_form(int port, const buf_t *body, const char *extra_headers, response_t *r)
+{
+    char head[1024];
+    snprintf(head, sizeof head,
+             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\n%s\r\n",
+             body->len, extra_headers ? extra_headers : "");
+    int fd = connect_to(port);
+    assert_true(send_all(fd, head, strlen(head)));
+    send_all(fd, body->data, body->len);
+    read_response(fd, r);
+}
+
+/* POST a face with fields; returns the job id (malloc'd) or fails the test. */
+static char *submit(int port, const char *const *fields, const char *face_name, const void *face, size_t n)
+{
+    buf_t body = form(fields, face_name, face, n);
+    response_t r;
+    post_form(port, &body, NULL, &r);
+    free(body.data);
+    if (r.status != 202) fail_msg("POST /api/generate: status %d: %s", r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_non_null(j);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    assert_true(cJSON_IsString(id));
+    char *out = strdup(id->valuestring);
+    cJSON_Delete(j);
+    response_free(&r);
+    return out;
+}
+
+/* Poll the job until it is done or failed (at most 10 s); returns its record
+ * and the HTTP status it came with. */
+static cJSON *wait_job(int port, const char *id, int *status)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/jobs/%s", id);
+    for (int i = 0; i < 1000; i++) {
+        response_t r;
+        http_get(port, path, NULL, &r);
+        cJSON *j = cJSON_Parse(r.body);
+        if (!j) fail_msg("GET %s: not JSON (%d): %s", path, r.status, r.body);
+        const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "state"));
+        *status = r.status;
+        response_free(&r);
+        if (state && (strcmp(state, "done") == 0 || strcmp(state, "error") == 0)) return j;
+        cJSON_Delete(j);
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    fail_msg("job %s did not finish in time", id);
+    return NULL;
+}
+
+static const char *jstr(const cJSON *j, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, key));
+}
+
+static double jnum(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v)) fail_msg("field %s is not a number", key);
+    return v->valuedouble;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_styles_and_page(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    cJSON *j = get_json(t->port, "/api/styles", 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "engine")));
+    const cJSON *styles = cJSON_GetObjectItemCaseSensitive(j, "styles");
+    assert_int_equal(cJSON_GetArraySize(styles), 9);
+    assert_string_equal(cJSON_GetArrayItem(styles, 1)->valuestring, "Watercolor");
+    assert_string_equal(jstr(j, "default_style"), "Watercolor");
+    assert_string_equal(jstr(j, "default_scheduler"), "euler");
+    cJSON_Delete(j);
+    response_t r;
+    http_get(t->port, "/", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "text/html"));
+    assert_non_null(strstr(r.head, "Content-Security-Policy"));
+    assert_non_null(strstr(r.body, "/api/generate"));
+    response_free(&r);
+    /* DNS rebinding: a foreign Host. Cross-site form: a foreign Origin. */
+    http_get(t->port, "/api/styles", "Host: evil.example:7860\r\n", &r);
+    assert_int_equal(r.status, 403);
+    response_free(&r);
+    http_get(t->port, "/api/styles", "Host: localhost:7860\r\n", &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_get(t->port, "/nope", NULL, &r);
+    assert_int_equal(r.status, 404);
+    response_free(&r);
+    server_free(t);
+}
+
+static void test_generate_poll_fetch(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 1);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(16, 16, 3, &n);
+    const char *fields[] = {"prompt", "a portrait, \"quoted\"", "style", "Neon", "steps", "7", "seed", "1234",
+                            "guidance", "6.5", "identitynet_strength", "0.9", "width", "512", "height", "768",
+                            NULL};
+    char *id = submit(t->port, fields, "me.png", face, n);
+    int status;
+    cJSON *job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(jstr(job, "state"), "done");
+    assert_int_equal((int)jnum(job, "step"), 7);
+    assert_int_equal((int)jnum(job, "total"), 7);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(job, "error")));
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(job, "params");
+    assert_string_equal(jstr(params, "prompt"), "a portrait, \"quoted\"");
+    assert_string_equal(jstr(params, "style"), "Neon");
+    assert_string_equal(jstr(params, "scheduler"), "euler"); /* the default */
+    assert_string_equal(jstr(params, "face_name"), "me.png");
+    assert_true(jnum(params, "guidance") == 6.5);
+    assert_true(jnum(params, "adapter_strength") == 0.8); /* the default */
+    assert_int_equal((int)jnum(params, "seed"), 1234);
+    assert_int_equal((int)jnum(params, "height"), 768);
+    const char *result = jstr(job, "result");
+    assert_non_null(result);
+    assert_non_null(strstr(result, "/files/web_"));
+    response_t r;
+    http_get(t->port, result, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Content-Type: image/png"));
+    assert_true(r.body_len > 8 && memcmp(r.body, "\x89PNG\r\n\x1a\n", 8) == 0);
+    response_free(&r);
+    assert_int_equal(t->fake.generated, 1);
+    cJSON_Delete(job);
+    free(id);
+    free(face);
+    /* An unknown job. */
+    cJSON *j = get_json(t->port, "/api/jobs/ffffffff0000", 404);
+    assert_non_null(jstr(j, "error"));
+    cJSON_Delete(j);
+    server_free(t);
+}
+
+static void test_bad_form_fields(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    static const struct {
+        const char *key, *value, *message;
+    } cases[] = {{"steps", "abc", "steps"},        {"steps", "0", "steps"},
+                 {"guidance", "nan", "guidance"},  {"style", "Nope", "style"},
+                 {"width", "500", "width"},        {"identitynet_strength", "9", "identitynet_strength"},
+                 {"scheduler", "magic", "scheduler"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *fields[] = {cases[i].key, cases[i].value, NULL};
+        buf_t body = form(fields, "me.png", face, n);
+        response_t r;
+        post_form(t->port, &body, NULL, &r);
+        if (r.status != 400 || !strstr(r.body, cases[i].message))
+            fail_msg("%s=%s: status %d: %s", cases[i].key, cases[i].value, r.status, r.body);
+        response_free(&r);
+        free(body.data);
+    }
+    /* No face at all. */
+    const char *fields[] = {"prompt", "x", NULL};
+    buf_t body = form(fields, NULL, NULL, 0);
+    response_t r;
+    post_form(t->port, &body, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "face"));
+    response_free(&r);
+    free(body.data);
+    /* Not a form at all. */
+    const char raw[] = "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                       "Content-Length: 5\r\n\r\nhello";
+    int fd = connect_to(t->port);
+    assert_true(send_all(fd, raw, sizeof raw - 1));
+    read_response(fd, &r);
+    assert_int_equal(r.status, 400);
+    response_free(&r);
+    /* GET on the POST endpoint. */
+    http_get(t->port, "/api/generate", NULL, &r);
+    assert_int_equal(r.status, 405);
+    response_free(&r);
+    /* A form posted from another site's page. */
+    const char *ok_fields[] = {"steps", "2", NULL};
+    body = form(ok_fields, "me.png", face, n);
+    post_form(t->port, &body, "Origin: http://evil.example\r\n", &r);
+    assert_int_equal(r.status, 403);
+    response_free(&r);
+    free(body.data);
+    free(face);
+    assert_int_equal(t->fake.generated, 0);
+    server_free(t);
+}
+
+static void test_corrupt_image_400_and_no_face_422(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "3", NULL};
+    /* Cut before the IEND chunk: the engine cannot decode it. */
+    char *id = submit(t->port, fields, "cut.png", face, n - 12);
+    int status;
+    cJSON *job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 400);
+    assert_string_equal(jstr(job, "state"), "error");
+    assert_non_null(strstr(jstr(job, "error"), "truncated PNG"));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(job, "result")));
+    cJSON_Delete(job);
+    free(id);
+    /* Text named .png. */
+    id = submit(t->port, fields, "text.png", "hello, world", 12);
+    job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(jstr(job, "error"), "cannot decode"));
+    cJSON_Delete(job);
+    free(id);
+    /* A valid image without a face. */
+    id = submit(t->port, fields, "noface_cat.png", face, n);
+    job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 422);
+    assert_int_equal((int)jnum(job, "http_status"), 422);
+    assert_non_null(strstr(jstr(job, "error"), "no face"));
+    cJSON_Delete(job);
+    free(id);
+    /* The failures did not take the server down: a good job still runs. */
+    id = submit(t->port, fields, "ok.png", face, n);
+    job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 200);
+    cJSON_Delete(job);
+    free(id);
+    free(face);
+    assert_int_equal(t->fake.generated, 1);
+    server_free(t);
+}
+
+static void test_oversized_uploads_413(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    t->opts.max_upload = 64 * 1024;
+    server_start(t);
+    /* Content-Length over the limit: refused before any body byte is sent. */
+    char head[512];
+    snprintf(head, sizeof head,
+             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %d\r\n\r\n",
+             64 * 1024 + 1);
+    int fd = connect_to(t->port);
+    assert_true(send_all(fd, head, strlen(head)));
+    response_t r;
+    read_response(fd, &r);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "limit"));
+    response_free(&r);
+    /* Chunked, no length given: counted while streaming, answered 413 when the
+     * body ends. */
+    snprintf(head, sizeof head,
+             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nTransfer-Encoding: chunked\r\n\r\n");
+    fd = connect_to(t->port);
+    assert_true(send_all(fd, head, strlen(head)));
+    static char chunk[8192 + 16];
+    int len = snprintf(chunk, sizeof chunk, "2000\r\n");
+    memset(chunk + len, 'A', 8192);
+    memcpy(chunk + len + 8192, "\r\n", 2);
+    for (int i = 0; i < 16; i++) assert_true(send_all(fd, chunk, (size_t)len + 8192 + 2));
+    assert_true(send_all(fd, "0\r\n\r\n", 5));
+    read_response(fd, &r);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "limit"));
+    response_free(&r);
+    /* A body just under the limit still works. */
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "2", NULL};
+    char *id = submit(t->port, fields, "ok.png", face, n);
+    int status;
+    cJSON *job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 200);
+    cJSON_Delete(job);
+    free(id);
+    free(face);
+    server_free(t);
+}
+
+static void test_queue_full_503(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 20);
+    t->opts.queue = 2;
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "100", NULL}; /* two seconds per job */
+    buf_t body = form(fields, "me.png", face, n);
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < 20; i++) {
+        response_t r;
+        post_form(t->port, &body, NULL, &r);
+        if (r.status == 202) accepted++;
+        else if (r.status == 503) {
+            assert_non_null(strstr(r.body, "queue"));
+            refused++;
+        } else fail_msg("burst request %d: status %d: %s", i, r.status, r.body);
+        response_free(&r);
+    }
+    /* One running and two waiting at most; the rest refused. */
+    assert_true(accepted >= 2 && accepted <= 3);
+    assert_int_equal(accepted + refused, 20);
+    free(body.data);
+    free(face);
+    /* Stopping interrupts the running job and drops the queue promptly. */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    server_free(t);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_true(b.tv_sec - a.tv_sec < 3);
+}
+
+static void test_no_engine_503(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(0, 0);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    buf_t body = form(NULL, "me.png", face, n);
+    response_t r;
+    post_form(t->port, &body, NULL, &r);
+    assert_int_equal(r.status, 503);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(jstr(j, "error"), "generation engine not available in this build");
+    cJSON_Delete(j);
+    response_free(&r);
+    free(body.data);
+    free(face);
+    j = get_json(t->port, "/api/styles", 200);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "engine")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "styles")), 0);
+    cJSON_Delete(j);
+    j = get_json(t->port, "/api/log", 200); /* the log tab still works */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "missing")));
+    cJSON_Delete(j);
+    server_free(t);
+}
+
+static void test_token(void **state)
+{
+    (void)state;
+    /* A non-loopback host without a token: refused before binding anything. */
+    test_server_t *t = server_new(1, 0);
+    t->opts.host = "0.0.0.0";
+    iid_error_t err;
+    volatile sig_atomic_t stop = 1;
+    assert_int_equal(iid__server_run(&t->opts, &t->engine, &stop, &err), IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "--token"));
+    t->opts.host = "::";
+    assert_int_equal(iid__server_run(&t->opts, &t->engine, &stop, &err), IID_ERR_INVALID);
+    t->opts.host = "my-laptop";
+    assert_int_equal(iid__server_run(&t->opts, &t->engine, &stop, &err), IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "--host"));
+    /* With a token, every /api/ and /files/ call must carry it. */
+    t->opts.host = "127.0.0.1";
+    t->opts.token = "s3cret-T0ken";
+    server_start(t);
+    response_t r;
+    static const char *const denied[][2] = {{"/api/styles", NULL},
+                                            {"/api/styles", "Authorization: Bearer wrong\r\n"},
+                                            {"/api/styles", "Authorization: Bearer s3cret-T0ke\r\n"},
+                                            {"/api/styles", "Authorization: Basic s3cret-T0ken\r\n"},
+                                            {"/api/styles?token=s3cret-T0ken1", NULL},
+                                            {"/api/log", NULL},
+                                            {"/api/jobs/x", NULL},
+                                            {"/files/x.png", NULL}};
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        http_get(t->port, denied[i][0], denied[i][1], &r);
+        if (r.status != 401) fail_msg("%s with %s: status %d", denied[i][0], denied[i][1], r.status);
+        assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+        response_free(&r);
+    }
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    buf_t body = form(NULL, "me.png", face, n);
+    post_form(t->port, &body, NULL, &r);
+    assert_int_equal(r.status, 401);
+    response_free(&r);
+    post_form(t->port, &body, "Authorization: Bearer s3cret-T0ken\r\n", &r);
+    assert_int_equal(r.status, 202);
+    response_free(&r);
+    free(body.data);
+    free(face);
+    http_get(t->port, "/api/styles", "Authorization: Bearer s3cret-T0ken\r\n", &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_get(t->port, "/api/styles?token=s3cret-T0ken", NULL, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_get(t->port, "/", NULL, &r); /* the page itself is public */
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    server_free(t);
+}
+
+static void test_path_escapes(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(0, 0);
+    server_start(t);
+    char *secret = iid_test_write(t->dir, "secret.txt", "TOPSECRET", 9);
+    char sub[4200], link[4200];
+    snprintf(sub, sizeof sub, "%s/sub", t->out);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    free(iid_test_write(sub, "ok.txt", "fine", 4));
+    free(iid_test_write(t->out, "face one.png", "\x89PNG\r\n\x1a\n", 8));
+    snprintf(link, sizeof link, "%s/etc", t->out);
+    assert_int_equal(symlink("/etc", link), 0);
+    snprintf(link, sizeof link, "%s/secret-link.txt", t->out);
+    assert_int_equal(symlink(secret, link), 0);
+    snprintf(link, sizeof link, "%s/inner-link.txt", t->out);
+    assert_int_equal(symlink("sub/ok.txt", link), 0);
+    static const char *const bad[] = {"/files/../secret.txt",
+                                      "/files/%2e%2e/secret.txt",
+                                      "/files/%2E%2E%2Fsecret.txt",
+                                      "/files/sub/../../secret.txt",
+                                      "/files/sub/%2e%2e/%2e%2e/secret.txt",
+                                      "/files//etc/passwd",
+                                      "/files/%2Fetc%2Fpasswd",
+                                      "/files/etc/passwd",
+                                      "/files/etc/hostname",
+                                      "/files/secret-link.txt",
+                                      "/files/..%5csecret.txt",
+                                      "/files/sub",
+                                      "/files/",
+                                      "/files/missing.png"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        response_t r;
+        http_get(t->port, bad[i], NULL, &r);
+        if (r.status != 403 && r.status != 404) fail_msg("%s: status %d", bad[i], r.status);
+        if (strstr(r.body, "TOPSECRET") || strstr(r.body, "root:")) fail_msg("%s leaked content", bad[i]);
+        response_free(&r);
+    }
+    response_t r;
+    http_get(t->port, "/files/sub/ok.txt", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "fine");
+    assert_non_null(strstr(r.head, "text/plain"));
+    response_free(&r);
+    http_get(t->port, "/files/inner-link.txt", NULL, &r); /* a link that stays inside is fine */
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    http_get(t->port, "/files/face%20one.png", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "image/png"));
+    response_free(&r);
+    free(secret);
+    server_free(t);
+}
+
+static void test_log_json(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t); /* creates out/ */
+    free(iid_test_write(t->out, "a_Neon_0_7.png", "\x89PNG\r\n\x1a\n", 8));
+    free(iid_test_write(t->out, "a.png", "\x89PNG\r\n\x1a\n", 8));
+    free(iid_test_write(t->dir, "secret.png", "\x89PNG\r\n\x1a\n", 8));
+    free(iid_test_write(t->out, "face #1.png", "\x89PNG\r\n\x1a\n", 8));
+    char abs_new[4200];
+    snprintf(abs_new, sizeof abs_new, "%s/a_Neon_0_7.png", t->out);
+    char csv[8192];
+    snprintf(csv, sizeof csv,
+             "image_name,new_file_name,identitynet_strength_ratio,success,error_message,style_name,prompt\r\n"
+             "a.png,a_Neon_0_7.png,1.2,True,,Neon,\"human, sharp focus\"\r\n"
+             "/elsewhere/b.jpg,,1.0,False,\"no face found in \"\"b.jpg\"\", sorry\",Snow,\"two\r\nlines\"\r\n"
+             "a.png,%s,1.3,True,,Mars,p\r\n"
+             "c.png,../secret.png,1.3,True,,Mars,p\r\n"
+             "face #1.png,,1.0,False,oops,Mars,p\r\n"
+             "d.png,half-written-row,1.",
+             abs_new);
+    free(iid_test_write(t->dir, "generation_log.csv", csv, strlen(csv)));
+    cJSON *j = get_json(t->port, "/api/log", 200);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(j, "columns");
+    assert_int_equal(cJSON_GetArraySize(cols), 7);
+    assert_string_equal(cJSON_GetArrayItem(cols, 6)->valuestring, "prompt");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 5); /* the half-written row is not shown */
+    const cJSON *r0 = cJSON_GetArrayItem(rows, 0), *r1 = cJSON_GetArrayItem(rows, 1);
+    const cJSON *v0 = cJSON_GetObjectItemCaseSensitive(r0, "values");
+    const cJSON *v1 = cJSON_GetObjectItemCaseSensitive(r1, "values");
+    assert_string_equal(jstr(v0, "prompt"), "human, sharp focus");
+    assert_string_equal(jstr(r0, "result"), "/files/a_Neon_0_7.png");
+    assert_string_equal(jstr(r0, "source"), "/files/a.png");
+    assert_string_equal(jstr(v1, "error_message"), "no face found in \"b.jpg\", sorry");
+    assert_string_equal(jstr(v1, "prompt"), "two\r\nlines");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "result")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "source")));
+    /* An absolute path inside the output folder becomes a /files/ URL ... */
+    assert_string_equal(jstr(cJSON_GetArrayItem(rows, 2), "result"), "/files/a_Neon_0_7.png");
+    /* ... and one leading outside it does not. */
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 3), "result")));
+    /* URLs are percent-encoded, and the server serves what they name. */
+    const char *source = jstr(cJSON_GetArrayItem(rows, 4), "source");
+    assert_string_equal(source, "/files/face%20%231.png");
+    response_t r;
+    http_get(t->port, source, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "image/png"));
+    response_free(&r);
+    cJSON_Delete(j);
+    server_free(t);
+}
+
+static void test_job_records_are_capped(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    t->opts.queue = 1;
+    t->opts.max_records = 2; /* raised to queue + 1 = 2 anyway */
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "1", NULL};
+    char *ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = submit(t->port, fields, "me.png", face, n);
+        int status;
+        cJSON_Delete(wait_job(t->port, ids[i], &status));
+        assert_int_equal(status, 200);
+    }
+    char path[128];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/api/jobs/%s", ids[i]);
+        cJSON_Delete(get_json(t->port, path, i < 2 ? 404 : 200)); /* the oldest are forgotten */
+        free(ids[i]);
+    }
+    free(face);
+    assert_int_equal(t->fake.generated, 4);
+    server_free(t);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_styles_and_page),
+        cmocka_unit_test(test_generate_poll_fetch),
+        cmocka_unit_test(test_bad_form_fields),
+        cmocka_unit_test(test_corrupt_image_400_and_no_face_422),
+        cmocka_unit_test(test_oversized_uploads_413),
+        cmocka_unit_test(test_queue_full_503),
+        cmocka_unit_test(test_no_engine_503),
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_path_escapes),
+        cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_job_records_are_capped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
