@@ -30,4 +30,7 @@ float iid_test_max_abs_diff(const float *a, const float *b, size_t n);
 /* Deterministic pseudo-random floats in [-1, 1). */
 void iid_test_fill_random(float *x, size_t n, uint32_t seed);
 
+/* SHA-256 of n bytes as 64 lower-case hex digits plus NUL (golden hashes). */
+void iid_test_sha256_hex(const void *data, size_t n, char hex[65]);
+
 #endif

@@ -1,0 +1,25 @@
+/*
+ * image_resize.h - resizing 8-bit images the way the reference Python resizes them.
+ *
+ * iid__image_resize_cv_linear reproduces OpenCV 4.6's cv::resize(INTER_LINEAR) for
+ * 8-bit images bit for bit (insightface's detector letterbox runs through it).
+ * OpenCV does not interpolate in floating point: each output column and row gets a
+ * source index and two weights rounded to 11 fractional bits (INTER_RESIZE_COEF_BITS);
+ * a horizontal pass forms integer sums, and the vertical pass combines two of them
+ * with 16-bit high multiplies and a final (x + 2) >> 2, truncating at each step. It
+ * never anti-aliases, even when shrinking a lot. The faces kit's README (section 3)
+ * states the recipe this file implements; its goldens check it.
+ */
+#ifndef IID_IO_IMAGE_RESIZE_H
+#define IID_IO_IMAGE_RESIZE_H
+
+#include "io/image.h"
+
+/* Resize src (any channel count 1..4) to dst_w x dst_h into a new image *dst, as
+ * cv::resize(src, dst, Size(dst_w, dst_h), 0, 0, INTER_LINEAR) does for CV_8UC(n).
+ * Fails with IID_ERR_INVALID when a target side is below 1 (OpenCV asserts there)
+ * or src is empty, IID_ERR_NOMEM when out of memory; *dst is then empty. */
+iid_status iid__image_resize_cv_linear(const iid_image_t *src, int dst_w, int dst_h, iid_image_t *dst,
+                                       iid_error_t *err);
+
+#endif
