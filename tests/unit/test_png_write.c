@@ -116,8 +116,8 @@ static void test_text_after_image_data(void **state)
     png_text t = {.compression = PNG_TEXT_COMPRESSION_zTXt, .key = "parameters", .text = "late \xb5"};
     png_set_text(png, end, &t, 1);
     png_write_end(png, end);
+    png_destroy_info_struct(png, &end);
     png_destroy_write_struct(&png, &info);
-    png_destroy_info_struct(NULL, &end);
     fclose(f);
     char *v;
     iid_error_t err;
