@@ -8,7 +8,7 @@
  * a horizontal pass forms integer sums, and the vertical pass combines two of them
  * with 16-bit high multiplies and a final (x + 2) >> 2, truncating at each step. It
  * never anti-aliases, even when shrinking a lot. The faces kit's README (section 3)
- * states the recipe this file implements; its goldens check it.
+ * states the recipe image_resize.c implements; its goldens check it.
  */
 #ifndef IID_IO_IMAGE_RESIZE_H
 #define IID_IO_IMAGE_RESIZE_H
@@ -21,5 +21,18 @@
  * or src is empty, IID_ERR_NOMEM when out of memory; *dst is then empty. */
 iid_status iid__image_resize_cv_linear(const iid_image_t *src, int dst_w, int dst_h, iid_image_t *dst,
                                        iid_error_t *err);
+
+typedef enum iid_pil_filter {
+    IID_PIL_BILINEAR, /* PIL.Image.BILINEAR: triangle, support 1 */
+    IID_PIL_BICUBIC,  /* PIL.Image.BICUBIC: Keys cubic a = -0.5, support 2 */
+    IID_PIL_LANCZOS   /* PIL.Image.LANCZOS: 3-lobed Lanczos, support 3 */
+} iid_pil_filter_t;
+
+/* Resize src (channels 1..4, each filtered independently, as Pillow does for L,
+ * RGB and RGBX; no alpha premultiplication) to dst_w x dst_h into a new *dst, as
+ * Pillow 9.4's im.resize((dst_w, dst_h), filter). Same size is a copy. Fails like
+ * iid__image_resize_cv_linear. */
+iid_status iid__image_resize_pil(const iid_image_t *src, int dst_w, int dst_h, iid_pil_filter_t filter,
+                                 iid_image_t *dst, iid_error_t *err);
 
 #endif
