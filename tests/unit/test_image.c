@@ -255,8 +255,9 @@ static void mem_flush(png_structp png)
 }
 
 /* Encode w x h samples (rows packed as libpng expects for the type and depth). */
-static membuf_t make_png(int w, int h, int color, int depth, int interlace, const uint8_t *rows_data,
-                         const png_color *pal, int npal, const uint8_t *trns, int ntrns)
+static membuf_t make_png_exif(int w, int h, int color, int depth, int interlace, const uint8_t *rows_data,
+                              const png_color *pal, int npal, const uint8_t *trns, int ntrns, const uint8_t *exif,
+                              int nexif)
 {
     membuf_t m = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -267,6 +268,7 @@ static membuf_t make_png(int w, int h, int color, int depth, int interlace, cons
                  PNG_FILTER_TYPE_DEFAULT);
     if (pal) png_set_PLTE(png, info, pal, npal);
     if (trns) png_set_tRNS(png, info, trns, ntrns, NULL);
+    if (exif) png_set_eXIf_1(png, info, (png_uint_32)nexif, (png_bytep)exif);
     png_write_info(png, info);
     size_t rb = png_get_rowbytes(png, info);
     png_bytep *rows = malloc(sizeof *rows * (size_t)h);
@@ -276,6 +278,12 @@ static membuf_t make_png(int w, int h, int color, int depth, int interlace, cons
     free(rows);
     png_destroy_write_struct(&png, &info);
     return m;
+}
+
+static membuf_t make_png(int w, int h, int color, int depth, int interlace, const uint8_t *rows_data,
+                         const png_color *pal, int npal, const uint8_t *trns, int ntrns)
+{
+    return make_png_exif(w, h, color, depth, interlace, rows_data, pal, npal, trns, ntrns, NULL, 0);
 }
 
 static void expect_rgb(membuf_t m, int w, int h, const uint8_t *rgb)
@@ -319,6 +327,50 @@ static void test_png_colour_types(void **state)
     uint8_t idx[3] = {1, 0, 1};
     uint8_t rgbp[9] = {40, 50, 60, 10, 20, 30, 40, 50, 60};
     expect_rgb(make_png(3, 1, PNG_COLOR_TYPE_PALETTE, 8, PNG_INTERLACE_NONE, idx, pal, 2, trns, 2), 3, 1, rgbp);
+}
+
+/* Orientation 6 from a PNG eXIf chunk and from a WebP EXIF chunk (the kit's
+ * face.webp rewrapped as an extended VP8X file). */
+static void test_exif_png_webp(void **state)
+{
+    (void)state;
+    const uint8_t tiff[] = {'M', 'M', 0, '*', 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0};
+    const uint8_t g[6] = {0, 1, 2, 3, 4, 5}; /* 3 wide, 2 high */
+    const uint8_t rot[18] = {3, 3, 3, 0, 0, 0, 4, 4, 4, 1, 1, 1, 5, 5, 5, 2, 2, 2};
+    expect_rgb(make_png_exif(3, 2, PNG_COLOR_TYPE_GRAY, 8, PNG_INTERLACE_NONE, g, NULL, 0, NULL, 0, tiff,
+                             (int)sizeof tiff),
+               2, 3, rot);
+
+    size_t n;
+    char *simple = slurp(bad("face.webp"), &n);
+    assert_int_equal(memcmp(simple + 12, "VP8 ", 4), 0);
+    size_t body = n - 12, m = 12 + 18 + body + 8 + sizeof tiff;
+    uint8_t *x = malloc(m);
+    memcpy(x, "RIFF", 4);
+    uint32_t riff = (uint32_t)(m - 8);
+    for (int i = 0; i < 4; i++) x[4 + i] = (uint8_t)(riff >> (8 * i));
+    /* "WEBP", then VP8X: size 10, flags = EXIF present, 3 reserved bytes, canvas
+     * width - 1 = 255 and height - 1 = 299 as 24-bit little-endian. */
+    const uint8_t head[22] = {'W', 'E', 'B', 'P', 'V', 'P', '8', 'X', 10, 0, 0, 0,
+                              0x08, 0, 0, 0, 0xff, 0, 0, 0x2b, 0x01, 0};
+    memcpy(x + 8, head, sizeof head);
+    memcpy(x + 30, simple + 12, body);
+    memcpy(x + 30 + body, "EXIF", 4);
+    const uint8_t len[4] = {(uint8_t)sizeof tiff, 0, 0, 0};
+    memcpy(x + 34 + body, len, 4);
+    memcpy(x + 38 + body, tiff, sizeof tiff);
+    iid_image_t plain, got;
+    iid_error_t err;
+    assert_int_equal(iid__image_decode(&plain, simple, n, "plain.webp", NULL, &err), IID_OK);
+    if (iid__image_decode(&got, x, m, "exif.webp", NULL, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_int_equal(got.width, 300);
+    assert_int_equal(got.height, 256);
+    assert_int_equal(iid__image_orient(&plain, 6, &err), IID_OK);
+    assert_memory_equal(got.data, plain.data, (size_t)300 * 256 * 3);
+    iid__image_free(&plain);
+    iid__image_free(&got);
+    free(x);
+    free(simple);
 }
 
 static void test_webp_lossless_alpha(void **state)
@@ -438,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_exif_all_orientations_jpeg),
         cmocka_unit_test(test_exif_parser_bounds),
         cmocka_unit_test(test_png_colour_types),
+        cmocka_unit_test(test_exif_png_webp),
         cmocka_unit_test(test_webp_lossless_alpha),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_every_truncation),
