@@ -13,7 +13,9 @@
  *   - the format is found from the magic bytes, never from the file name;
  *   - grey and grey+alpha are replicated to three channels; alpha is dropped, not
  *     blended (the colour under transparent pixels is kept); palettes are expanded;
- *     16-bit samples keep their high byte (libpng's strip, OpenCV and PIL agree);
+ *     16-bit samples keep their high byte (libpng's strip: OpenCV's result, and
+ *     PIL's for 16-bit colour; PIL clips 16-bit grey to 255 instead, a quirk we do
+ *     not copy); an animated PNG gives its default image, as PIL and OpenCV do;
  *   - Adobe (inverted) CMYK and YCCK JPEGs are converted with PIL's formula
  *     (R = (255-K') - (C' * (255-K') / 255 rounded), on PIL's un-inverted values);
  *   - the EXIF Orientation tag (JPEG APP1, PNG eXIf, WebP EXIF chunk) is applied,
