@@ -8,7 +8,7 @@
  * a horizontal pass forms integer sums, and the vertical pass combines two of them
  * with 16-bit high multiplies and a final (x + 2) >> 2, truncating at each step. It
  * never anti-aliases, even when shrinking a lot. The faces kit's README (section 3)
- * states the recipe image_resize.c implements; its goldens check it.
+ * states the recipe; its goldens check it.
  */
 #ifndef IID_IO_IMAGE_RESIZE_H
 #define IID_IO_IMAGE_RESIZE_H
