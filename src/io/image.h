@@ -22,8 +22,10 @@
  *     all 8 values, as PIL's ImageOps.exif_transpose does;
  *   - the size is checked against iid_image_limits_t from the header, before any
  *     pixel buffer is allocated;
- *   - a truncated file is an error (PIL refuses it too; OpenCV would grey-fill a
- *     JPEG's missing rows, which we never present as a clean image).
+ *   - a file cut (or broken) before its last pixel row is an error: PIL refuses it
+ *     too, and OpenCV would grey-fill a JPEG's missing rows, which we never present
+ *     as a clean image. Only what follows a PNG's pixel data (IEND, late chunks)
+ *     may be missing or damaged, as PIL allows.
  * Animated or other formats (GIF, BMP, TIFF, HEIF, ...) are refused with
  * IID_ERR_UNSUPPORTED and a message naming the format.
  *

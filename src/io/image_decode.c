@@ -16,6 +16,8 @@
  * 16-bit reduced to the high byte (png_set_strip_16), alpha and tRNS dropped
  * without blending. Gamma and ICC profiles are ignored, as PIL and OpenCV ignore
  * them. libpng's own user limits are lifted so that our check names the limit.
+ * Once every row is decoded, an error in what follows (a lost IEND, a damaged
+ * late chunk) no longer fails the file, as in PIL.
  * The orientation comes from an eXIf chunk before or after the image data.
  *
  * JPEG (libjpeg-turbo): libjpeg's defaults (integer slow IDCT, fancy upsampling),
@@ -80,6 +82,7 @@ typedef struct png_src {
     const uint8_t *data;
     size_t size, pos;
     int truncated;
+    int rows_done; /* every row decoded: later errors no longer matter */
     char msg[160];
     png_bytep *rows; /* freed by the caller, also after a longjmp */
 } png_src_t;
@@ -137,6 +140,11 @@ static iid_status decode_png(iid_image_t *out, int *orientation, const uint8_t *
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
+        if (src->rows_done) { /* every pixel is in; what followed was cut or broken */
+            free(src->rows);
+            free(src);
+            return IID_OK;
+        }
         iid__image_free(out);
         iid_status code = iid__fail(err, IID_ERR_FORMAT, "%s: corrupt PNG data (%s)", name, src->msg);
         if (src->truncated) code = iid__fail(err, IID_ERR_FORMAT, "%s: truncated PNG data", name);
@@ -188,6 +196,10 @@ static iid_status decode_png(iid_image_t *out, int *orientation, const uint8_t *
     }
     for (png_uint_32 y = 0; y < h; y++) src->rows[y] = out->data + (size_t)y * w * 3;
     png_read_image(png, src->rows);
+    /* Like PIL, a file cut or damaged after the last pixel row still decodes; an
+     * eXIf chunk before the image data counts even then. */
+    src->rows_done = 1;
+    *orientation = png_exif_orientation(png, info);
     png_read_end(png, info);
     *orientation = png_exif_orientation(png, info);
     free(src->rows);
