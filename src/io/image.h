@@ -96,6 +96,12 @@ iid_status iid__image_decode(iid_image_t *out, const void *data, size_t size, co
  * Fails only with IID_ERR_NOMEM, leaving *img untouched. */
 iid_status iid__image_orient(iid_image_t *img, int orientation, iid_error_t *err);
 
+/* The length of the PNG signature plus the whole chunks at the start of data
+ * (each chunk's claimed length checked against what remains): libpng allocates a
+ * chunk's claimed length before reading it, so our PNG readers hand it only this
+ * prefix, and a lying length reads as truncation instead of a huge allocation. */
+size_t iid__png_whole_chunks(const uint8_t *data, size_t size);
+
 /* The Orientation tag (1..8) of a TIFF-structured EXIF block (starting at "II*\0"
  * or "MM\0*", or with a leading "Exif\0\0"), or 1 when absent or malformed. Every
  * offset is bounds-checked against size. */

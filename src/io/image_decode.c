@@ -16,6 +16,8 @@
  * 16-bit reduced to the high byte (png_set_strip_16), alpha and tRNS dropped
  * without blending. Gamma and ICC profiles are ignored, as PIL and OpenCV ignore
  * them. libpng's own user limits are lifted so that our check names the limit.
+ * libpng allocates a chunk's claimed length before reading it, so it only sees
+ * the whole chunks of the input: a cut chunk reads as the end of the data.
  * Once every row is decoded, an error in what follows (a lost IEND, a damaged
  * late chunk) no longer fails the file, as in PIL.
  * The orientation comes from an eXIf chunk before or after the image data.
@@ -78,6 +80,22 @@ static iid_status check_size(uint64_t width, uint64_t height, const char *name, 
 
 /* ---- PNG ---- */
 
+/* Largest ancillary chunk (text, ICC profile, EXIF) we let libpng allocate. */
+#define PNG_CHUNK_MAX ((size_t)16 << 20)
+
+size_t iid__png_whole_chunks(const uint8_t *data, size_t size)
+{
+    size_t pos = 8;
+    if (size < pos) return 0;
+    while (size - pos >= 12) {
+        uint32_t len = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 |
+                       data[pos + 3];
+        if (len > size - pos - 12) break;
+        pos += 12 + (size_t)len;
+    }
+    return pos;
+}
+
 typedef struct png_src {
     const uint8_t *data;
     size_t size, pos;
@@ -130,7 +148,7 @@ static iid_status decode_png(iid_image_t *out, int *orientation, const uint8_t *
     png_src_t *src = calloc(1, sizeof *src);
     if (!src) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot create a PNG decoder", name);
     src->data = data;
-    src->size = size;
+    src->size = iid__png_whole_chunks(data, size);
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, src, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
@@ -154,6 +172,9 @@ static iid_status decode_png(iid_image_t *out, int *orientation, const uint8_t *
     }
     png_set_read_fn(png, src, png_on_read);
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /* Ancillary chunks (and their decompressed text or profiles) are small in real
+     * files; a lying chunk length must not make libpng allocate gigabytes. */
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MAX);
 #ifdef PNG_SKIP_sRGB_CHECK_PROFILE
     png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
 #endif

@@ -19,6 +19,8 @@
 
 /* Largest file iid__png_read_text reads. */
 #define READ_TEXT_MAX_BYTES ((size_t)512 << 20)
+/* Largest chunk (or decompressed zTXt/iTXt) it lets libpng allocate. */
+#define READ_TEXT_MAX_CHUNK ((size_t)16 << 20)
 
 /* ---- UTF-8 <-> Latin-1 ---- */
 
@@ -308,27 +310,22 @@ static int find_text(png_structp png, png_infop info, const char *key, char **va
     return 0;
 }
 
-iid_status iid__png_read_text(const char *path, const char *key, char **value, iid_error_t *err)
+iid_status iid__png_text_decode(const void *bytes, size_t size, const char *path, const char *key, char **value,
+                               iid_error_t *err)
 {
     *value = NULL;
-    char *bytes;
-    size_t size;
-    IID_TRY(iid__file_read_all(path, READ_TEXT_MAX_BYTES, &bytes, &size, err));
-    if (size < 8 || memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) != 0) {
-        free(bytes);
+    if (size < 8 || memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) != 0)
         return iid__fail(err, IID_ERR_FORMAT, "%s: not a PNG file", path);
-    }
     png_rctx_t *c = calloc(1, sizeof *c);
     png_structp png = c ? png_create_read_struct(PNG_LIBPNG_VER_STRING, c, r_error, quiet_warning) : NULL;
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
         free(c);
-        free(bytes);
         return iid__fail(err, IID_ERR_NOMEM, "%s: cannot create a PNG decoder", path);
     }
-    c->data = (const uint8_t *)bytes;
-    c->size = size;
+    c->data = bytes;
+    c->size = iid__png_whole_chunks(bytes, size);
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         iid_status code = c->truncated ? iid__fail(err, IID_ERR_FORMAT, "%s: truncated PNG data", path)
@@ -337,12 +334,12 @@ iid_status iid__png_read_text(const char *path, const char *key, char **value, i
         *value = NULL;
         free(c->row);
         free(c);
-        free(bytes);
         return code;
     }
     /* libpng's default user limits (10^6 pixels a side) stay: they bound the one
      * row buffer below. */
     png_set_read_fn(png, c, r_read);
+    png_set_chunk_malloc_max(png, READ_TEXT_MAX_CHUNK); /* lying chunk lengths */
 #ifdef PNG_SKIP_sRGB_CHECK_PROFILE
     png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
 #endif
@@ -367,8 +364,18 @@ iid_status iid__png_read_text(const char *path, const char *key, char **value, i
     png_destroy_read_struct(&png, &info, NULL);
     free(c->row);
     free(c);
-    free(bytes);
     if (nomem) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate the text '%s'", path, key);
     if (!found) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no '%s' text chunk", path, key);
     return IID_OK;
+}
+
+iid_status iid__png_read_text(const char *path, const char *key, char **value, iid_error_t *err)
+{
+    *value = NULL;
+    char *bytes;
+    size_t size;
+    IID_TRY(iid__file_read_all(path, READ_TEXT_MAX_BYTES, &bytes, &size, err));
+    iid_status s = iid__png_text_decode(bytes, size, path, key, value, err);
+    free(bytes);
+    return s;
 }

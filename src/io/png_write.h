@@ -48,4 +48,8 @@ iid_status iid__png_write(const char *path, const iid_image_t *img, const iid_pn
  * be read; *value is then NULL. */
 iid_status iid__png_read_text(const char *path, const char *key, char **value, iid_error_t *err);
 
+/* The same over a PNG file's bytes in memory; name is used in messages. */
+iid_status iid__png_text_decode(const void *bytes, size_t size, const char *name, const char *key, char **value,
+                               iid_error_t *err);
+
 #endif

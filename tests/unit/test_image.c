@@ -469,6 +469,31 @@ static void test_every_truncation(void **state)
     }
 }
 
+/* A chunk whose claimed length runs past the data (here 2 GB) ends the data where
+ * it starts: libpng never sees, nor allocates for, the lie. */
+static void test_png_lying_chunk(void **state)
+{
+    (void)state;
+    size_t n;
+    char *d = slurp(bad("one_pixel.png"), &n);
+    assert_int_equal(iid__png_whole_chunks((const uint8_t *)d, n), n);
+    assert_int_equal(iid__png_whole_chunks((const uint8_t *)d, n - 1), n - 12); /* IEND cut */
+    assert_int_equal(iid__png_whole_chunks((const uint8_t *)d, 5), 0);
+    const uint8_t lie[12] = {0x79, 0x04, 0x00, 0x0c, 't', 'E', 'X', 't', 'k', 0, 'v', 0};
+    size_t m = n + sizeof lie;
+    char *x = malloc(m);
+    memcpy(x, d, 33); /* signature + IHDR */
+    memcpy(x + 33, lie, sizeof lie);
+    memcpy(x + 33 + sizeof lie, d + 33, n - 33);
+    assert_int_equal(iid__png_whole_chunks((const uint8_t *)x, m), 33);
+    iid_image_t img;
+    iid_error_t err;
+    assert_int_equal(iid__image_decode(&img, x, m, "lie.png", NULL, &err), IID_ERR_FORMAT);
+    assert_string_equal(err.msg, "lie.png: truncated PNG data");
+    free(x);
+    free(d);
+}
+
 static void test_sniffing(void **state)
 {
     (void)state;
@@ -509,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_webp_lossless_alpha),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_png_lying_chunk),
         cmocka_unit_test(test_sniffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
