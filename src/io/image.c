@@ -22,13 +22,13 @@ iid_status iid__image_alloc(iid_image_t *img, int width, int height, int channel
 {
     memset(img, 0, sizeof *img);
     if (width < 1 || height < 1 || channels < 1 || channels > 4)
-        return iid__fail(err, IID_ERR_INVALID, "image: invalid size %dx%dx%d", width, height, channels);
+        return iid__fail(err, IID_ERR_INVALID, "invalid image size %dx%dx%d", width, height, channels);
     size_t n = (size_t)width * (size_t)height;
     if (n > SIZE_MAX / (size_t)channels)
-        return iid__fail(err, IID_ERR_RANGE, "image: %dx%dx%d is too large", width, height, channels);
+        return iid__fail(err, IID_ERR_RANGE, "a %dx%dx%d image is too large", width, height, channels);
     uint8_t *data = calloc(n * (size_t)channels, 1);
     if (!data)
-        return iid__fail(err, IID_ERR_NOMEM, "image: cannot allocate %dx%dx%d pixels", width, height, channels);
+        return iid__fail(err, IID_ERR_NOMEM, "cannot allocate a %dx%dx%d image", width, height, channels);
     img->width = width;
     img->height = height;
     img->channels = channels;

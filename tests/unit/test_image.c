@@ -402,6 +402,23 @@ static void test_webp_lossless_alpha(void **state)
     assert_string_equal(err.msg, "a.webp: unsupported format (animated WebP)");
 }
 
+static void test_alloc(void **state)
+{
+    (void)state;
+    iid_image_t img;
+    iid_error_t err;
+    assert_int_equal(iid__image_alloc(&img, 0, 5, 3, &err), IID_ERR_INVALID);
+    assert_string_equal(err.msg, "invalid image size 0x5x3");
+    assert_null(img.data);
+    assert_int_equal(iid__image_alloc(&img, 2, 2, 5, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__image_alloc(&img, 2, 3, 4, &err), IID_OK);
+    for (int i = 0; i < 24; i++) assert_int_equal(img.data[i], 0);
+    iid__image_free(&img);
+    assert_null(img.data);
+    assert_int_equal(img.width, 0);
+    iid__image_free(&img); /* twice is harmless */
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -532,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_png_colour_types),
         cmocka_unit_test(test_exif_png_webp),
         cmocka_unit_test(test_webp_lossless_alpha),
+        cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_png_lying_chunk),
