@@ -313,6 +313,9 @@ static iid_status jpeg_fail(jpeg_ctx_t *ctx, const char *name, iid_error_t *err)
     if (ctx->truncated) return iid__fail(err, IID_ERR_FORMAT, "%s: truncated JPEG data", name);
     if (ctx->too_many_scans)
         return iid__fail(err, IID_ERR_FORMAT, "%s: corrupt JPEG data (more than %d scans)", name, MAX_SCANS);
+    int code = ctx->jerr.msg_code;
+    if (code == JERR_BAD_PRECISION || code == JERR_SOF_UNSUPPORTED || code == JERR_NOT_COMPILED)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: unsupported JPEG (%s)", name, ctx->msg);
     return iid__fail(err, IID_ERR_FORMAT, "%s: corrupt JPEG data (%s)", name, ctx->msg);
 }
 

@@ -511,6 +511,30 @@ static void test_png_lying_chunk(void **state)
     free(d);
 }
 
+/* JPEG variants libjpeg-turbo's 8-bit build does not decode: unsupported, not
+ * corrupt. */
+static void test_jpeg_unsupported(void **state)
+{
+    (void)state;
+    size_t n;
+    char *d = slurp(bad("UPPERCASE_EXT.JPG"), &n);
+    size_t sof = 0;
+    for (size_t i = 2; i + 4 < n && !sof; i++)
+        if ((uint8_t)d[i] == 0xff && (uint8_t)d[i + 1] == 0xc0) sof = i;
+    assert_true(sof > 0);
+    iid_image_t img;
+    iid_error_t err;
+    d[sof + 4] = 12; /* sample precision */
+    assert_int_equal(iid__image_decode(&img, d, n, "p12.jpg", NULL, &err), IID_ERR_UNSUPPORTED);
+    assert_string_equal(err.msg, "p12.jpg: unsupported JPEG (Unsupported JPEG data precision 12)");
+    d[sof + 4] = 8;
+    d[sof + 1] = (char)0xc3; /* lossless process */
+    assert_int_equal(iid__image_decode(&img, d, n, "ll.jpg", NULL, &err), IID_ERR_UNSUPPORTED);
+    assert_int_equal(strncmp(err.msg, "ll.jpg: unsupported JPEG (", 26), 0);
+    assert_null(img.data);
+    free(d);
+}
+
 static void test_sniffing(void **state)
 {
     (void)state;
@@ -553,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_png_lying_chunk),
+        cmocka_unit_test(test_jpeg_unsupported),
         cmocka_unit_test(test_sniffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
