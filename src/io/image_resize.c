@@ -34,7 +34,8 @@
  * skipped when its axis keeps its size (Pillow's need_horizontal/need_vertical).
  *
  * This follows Pillow's Resample.c as read, not copied; the kit has no pixel
- * goldens for it, so the tests check hand-computed cases.
+ * goldens for it, so the tests check hand-computed cases and the expected pixels
+ * Pillow's own test suite publishes (all filters, shrinking and enlarging).
  */
 #include "io/image_resize.h"
 

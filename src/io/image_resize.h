@@ -9,6 +9,13 @@
  * with 16-bit high multiplies and a final (x + 2) >> 2, truncating at each step. It
  * never anti-aliases, even when shrinking a lot. The faces kit's README (section 3)
  * states the recipe; its goldens check it.
+ *
+ * iid__image_resize_pil reproduces Pillow's Image.resize for 8-bit images. InstantID's
+ * demo resize_img calls it with an explicit PIL.Image.BILINEAR (not the RGB default,
+ * BICUBIC). Pillow convolves: the filter is widened by the shrink factor, so it
+ * anti-aliases when shrinking; weights are normalised per output pixel in double and
+ * rounded to 22 fractional bits; the horizontal pass runs first into an 8-bit
+ * intermediate; a pass is skipped when its axis keeps its size.
  */
 #ifndef IID_IO_IMAGE_RESIZE_H
 #define IID_IO_IMAGE_RESIZE_H
