@@ -174,6 +174,13 @@ static void test_thin_image(void **state)
     assert_int_equal(lb.canvas.data[(639 * 640 + 639) * 3], 200);
     iid__face_letterbox_free(&lb);
     iid__image_free(&img);
+    /* The kit's thin strip: decodes, then the letterbox refuses it. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", iid_test_shared_path("assets/bad-inputs/thin_3000x1.png"));
+    assert_int_equal(iid__image_load(&img, path, NULL, &err), IID_OK);
+    assert_int_equal(iid__face_letterbox(&img, 640, 640, path, &lb, &err), IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "thin_3000x1.png: 3000x1 is too thin for the 640x640 detector input"));
+    iid__image_free(&img);
 }
 
 /* Hand-checked cases of the fixed-point recipe. */
