@@ -1,0 +1,66 @@
+/*
+ * face_prep.h - from a photo to what the InstantID loop needs: the face embedding,
+ * the keypoint image and the face-region mask, at the output size.
+ *
+ * As InstantID's demo (gradio_demo/app.py) does it:
+ *   decode (EXIF orientation applied) -> resize: the demo's resize_img rule
+ *   (max_side 1280, min_side 1024, multiples of 64, PIL bilinear) or, when a
+ *   target size is given, the original batch tool's resize-and-pad -> detect faces
+ *   on the resized image (BGR, SCRFD letterbox) -> the largest face -> align and
+ *   embed (raw, not normalised) -> draw_kps on a black image of the resized size
+ *   -> mask: 255 inside the face box.
+ * A pose photo replaces the keypoints, the keypoint image, the mask and the output
+ * size with those of the pose photo's largest face; the embedding stays the face's.
+ *
+ * Errors: a file that cannot be decoded is IID_ERR_FORMAT (or IID_ERR_IO,
+ * IID_ERR_RANGE for limits, IID_ERR_UNSUPPORTED), a photo without a face is
+ * IID_ERR_NO_FACE; every message is one line that names the file.
+ */
+#ifndef IID_PIPELINE_FACE_PREP_H
+#define IID_PIPELINE_FACE_PREP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/image.h"
+#include "pipeline/face_models.h"
+
+typedef struct iid_face_prep_opts {
+    int width, height;    /* 0, 0: the demo's resize_img rule; else resize-and-pad to W x H */
+    uint8_t pad_rgb[3];   /* padding colour of resize-and-pad (the batch default is white) */
+    int max_side, min_side, multiple; /* resize_img parameters (1280, 1024, 64) */
+} iid_face_prep_opts_t;
+
+/* Defaults: the demo's resize_img rule, white padding. */
+void iid__face_prep_opts_init(iid_face_prep_opts_t *o);
+
+typedef struct iid_face_prep {
+    int width, height;    /* the resized image = the output size */
+    int face_count;       /* faces detected */
+    float face_score;     /* detection score of the chosen (largest) face */
+    float bbox[4];        /* its box x1, y1, x2, y2 in resized-image pixels */
+    float kps[10];        /* its 5 keypoints (x, y) in resized-image pixels */
+    float *embedding;     /* (embedding_dim), raw recogniser output */
+    int embedding_dim;
+    float embedding_norm;
+    uint8_t *kps_image;   /* (height, width, 3) RGB, draw_kps on black */
+    uint8_t *mask;        /* (height, width, 3), 255 inside bbox */
+} iid_face_prep_t;
+
+/* Prepare an already decoded RGB image; name labels it in errors. */
+iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, const char *name,
+                                const iid_face_prep_opts_t *o, iid_face_prep_t *out, iid_error_t *err);
+/* Decode a file (iid__image_load with default limits) and prepare it. */
+iid_status iid__face_prep_file(iid_face_models_t *fm, const char *path, const iid_face_prep_opts_t *o,
+                               iid_face_prep_t *out, iid_error_t *err);
+/* The same from encoded bytes (uploads). */
+iid_status iid__face_prep_bytes(iid_face_models_t *fm, const void *data, size_t size, const char *name,
+                                const iid_face_prep_opts_t *o, iid_face_prep_t *out, iid_error_t *err);
+/* Take pose from another prepared photo: keypoints, bbox, keypoint image, mask
+ * and size are replaced by pose's (moved, pose is left empty); the embedding
+ * stays. */
+void iid__face_prep_use_pose(iid_face_prep_t *face, iid_face_prep_t *pose);
+/* Release the buffers; NULL and zeroed records are fine. */
+void iid__face_prep_free(iid_face_prep_t *p);
+
+#endif
