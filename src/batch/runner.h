@@ -34,7 +34,7 @@
 
 #include "batch/csv_log.h"
 #include "batch/plan.h"
-#include "batch/styles.h"
+#include "text/styles.h"
 #include "core/status.h"
 
 /* How input images are sized: width/height 0 means the demo's resize_img rule;

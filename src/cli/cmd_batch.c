@@ -24,7 +24,7 @@
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
-#include "batch/styles.h"
+#include "text/styles.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "batch/styles.h"
+#include "text/styles.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch/styles.h"
+#include "text/styles.h"
 #include "conformance.h"
 #include "io/json.h"
 

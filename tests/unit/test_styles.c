@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch/styles.h"
+#include "text/styles.h"
 #include "support.h"
 
 static const char *const art_styles[20] = {

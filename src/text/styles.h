@@ -18,8 +18,8 @@
  * negative, one space, then the user's negative (even when either is empty). An
  * unknown style name falls back to the default style.
  */
-#ifndef IID_BATCH_STYLES_H
-#define IID_BATCH_STYLES_H
+#ifndef IID_TEXT_STYLES_H
+#define IID_TEXT_STYLES_H
 
 #include <stddef.h>
 

@@ -7,7 +7,7 @@
  * live table. Names are matched exactly, as the demo's dict lookup does.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "batch/styles.h"
+#include "text/styles.h"
 
 #include <ctype.h>
 #include <stdio.h>
