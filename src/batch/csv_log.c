@@ -196,13 +196,6 @@ iid_status iid__log_merge(const char *const *inputs, int n_inputs, const char *o
 
 /* ---- formats ----------------------------------------------------------- */
 
-void iid__fmt_double(char *buf, size_t cap, double v)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
-    }
-}
 
 void iid__fmt_timestamp(char *buf, size_t cap, long long t)
 {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "core/status.h"
+#include "core/fmt.h"
 #include "io/csv.h"
 
 enum {
@@ -85,9 +86,6 @@ iid_status iid__log_merge(const char *const *inputs, int n_inputs, const char *o
                           iid_error_t *err);
 
 /* ---- value formatting -------------------------------------------------- */
-
-/* The shortest of %.15g, %.16g, %.17g that reads back as exactly v. */
-void iid__fmt_double(char *buf, size_t cap, double v);
 
 /* Local time t as "%Y-%m-%d %H:%M:%S". */
 void iid__fmt_timestamp(char *buf, size_t cap, long long t);

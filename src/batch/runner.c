@@ -11,6 +11,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch/runner.h"
 
+#include "pipeline/engine.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,20 +61,19 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
 
 char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
 {
-    char idn[32], ad[32], cfg[32];
-    iid__fmt_double(idn, sizeof idn, req->job->identitynet_strength);
-    iid__fmt_double(ad, sizeof ad, req->job->adapter_strength);
-    iid__fmt_double(cfg, sizeof cfg, req->job->guidance);
-    const char *fmt = "%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %lu, Size: %dx%d, "
-                      "IdentityNet strength: %s, Adapter strength: %s, Style: %s, Job id: %ld";
-    int n = snprintf(NULL, 0, fmt, req->prompt, req->negative_prompt, req->job->steps, req->scheduler, cfg,
-                     (unsigned long)req->job->seed, width, height, idn, ad, req->style_name, req->job->job_id);
-    if (n < 0) return NULL;
-    char *text = malloc((size_t)n + 1);
-    if (text)
-        snprintf(text, (size_t)n + 1, fmt, req->prompt, req->negative_prompt, req->job->steps, req->scheduler, cfg,
-                 (unsigned long)req->job->seed, width, height, idn, ad, req->style_name, req->job->job_id);
-    return text;
+    iid_render_params_t r;
+    iid__render_params_init(&r);
+    r.prompt = req->prompt;
+    r.negative = req->negative_prompt;
+    r.steps = req->job->steps;
+    r.guidance = req->job->guidance;
+    r.identitynet_strength = req->job->identitynet_strength;
+    r.adapter_strength = req->job->adapter_strength;
+    r.scheduler = req->scheduler;
+    r.seed = req->job->seed;
+    char extra[256];
+    snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
+    return iid__render_parameters_text(&r, width, height, extra);
 }
 
 /* ---- log rows ---------------------------------------------------------- */
