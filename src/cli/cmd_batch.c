@@ -24,9 +24,11 @@
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
-#include "text/styles.h"
+#include "batch/batch_engine.h"
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
 #include "cli/options.h"
+#include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
     {"input", 'i', "DIR", "folder of face images (.png .jpg .jpeg .webp; default sample_images)"},
@@ -52,6 +54,8 @@ static const iid_opt_spec_t batch_opts[] = {
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
     {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
     {"then-serve", 0, NULL, "start the web UI when the batch is done"},
+    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
+    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
     IID_CLI_COMMON_OPTS,
 };
 #define N_BATCH_OPTS ((int)(sizeof batch_opts / sizeof batch_opts[0]))
@@ -172,11 +176,10 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (!b->seed_given) b->plan.seed = random_seed();
     if (b->run.resume && !b->seed_given)
         return iid__fail(err, IID_ERR_INVALID, "--resume: give the --seed of the run being resumed");
-    long loops = 1, limit = 0, shards = 0, threads = 0;
+    long loops = 1, limit = 0, shards = 0;
     IID_TRY(iid_cli_long(o, "loops", 1, 1000000, &loops, err));
     IID_TRY(iid_cli_long(o, "limit", 1, 100000000, &limit, err));
     IID_TRY(iid_cli_long(o, "shards", 1, 1000000, &shards, err));
-    IID_TRY(iid_cli_long(o, "threads", 1, 4096, &threads, err));
     b->plan.loops = (int)loops;
     b->plan.limit = limit;
     IID_TRY(parse_range_opt(o, "identitynet-strength", 0, &b->plan.identitynet, err));
@@ -187,9 +190,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     if (iid_cli_get(o, "size")) IID_TRY(parse_size(iid_cli_get(o, "size"), &b->run.size, err));
     if (iid_cli_get(o, "pad-color")) IID_TRY(parse_color(iid_cli_get(o, "pad-color"), b->run.size.pad_rgb, err));
-    const char *unused;
-    IID_TRY(iid_cli_choice(o, "device", "cpu|cuda", &unused, err));
-    IID_TRY(iid_cli_choice(o, "dtype", "f32|f16|bf16", &unused, err));
+    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
+    IID_TRY(iid_cli_models_read(o, &models, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
@@ -205,24 +207,49 @@ static double monotonic_seconds(void *unused)
 
 /* ---- running ----------------------------------------------------------- */
 
-/* The generation engine: the InstantID pipeline implements iid_batch_engine_t
- * (see runner.h); until it is built into this binary there is none. */
-static iid_status open_engine(const iid_opts_t *o, iid_batch_engine_t *engine, iid_error_t *err)
+/* Load the models once and put the InstantID engine behind the runner's
+ * interface. Missing or broken models stop the batch before any job runs. */
+static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_batch_engine_t *engine,
+                              iid_error_t *err)
 {
-    (void)o;
+    iid_cli_models_t m;
+    const char *device = "cpu";
     memset(engine, 0, sizeof *engine);
-    return iid__fail(err, IID_ERR_UNSUPPORTED,
-                     "the generation engine is not built yet in this version; only --dry-run works");
+    IID_TRY(iid_cli_models_read(o, &m, err));
+    IID_TRY(iid_cli_engine_open(&m, 1, loaded, &device, err));
+    iid_batch_engine_opts_t eo = {iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED,
+                                  !iid_cli_flag(o, "no-face-mask"), (int)m.vae_tile};
+    iid_status s = iid__batch_engine_open(*loaded, device, &eo, engine, err);
+    if (s != IID_OK) {
+        iid__engine_free(*loaded);
+        *loaded = NULL;
+    }
+    return s;
 }
+
+static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles,
+                    const iid_batch_engine_t *engine);
 
 static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
 {
     iid_error_t err;
     iid_batch_engine_t engine;
-    if (open_engine(o, &engine, &err) != IID_OK) {
+    iid_engine_t *loaded = NULL;
+    if (!b->quiet) printf("instantid batch: loading models\n");
+    if (open_engine(o, &loaded, &engine, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    int rc = run_jobs(o, b, plan, styles, &engine);
+    iid__batch_engine_close(&engine);
+    iid__engine_free(loaded);
+    return rc;
+}
+
+static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles,
+                    const iid_batch_engine_t *engine)
+{
+    iid_error_t err;
     if (!b->quiet)
         printf("instantid batch: seed %llu, %d images, %ld jobs planned\n", (unsigned long long)plan->seed,
                plan->image_count, plan->count);
@@ -248,7 +275,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    st = iid__batch_run(plan, styles, &engine, &b->run, &res, &err);
+    st = iid__batch_run(plan, styles, engine, &b->run, &res, &err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     iid__reporter_finish(&rep, res.interrupted);

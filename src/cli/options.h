@@ -39,7 +39,10 @@ typedef struct iid_opt_spec {
         {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \
         {"threads", 0, "N", "CPU threads (default: all cores)"},                                         \
         {"dtype", 0, "f32|f16|bf16", "compute type of the weights"},                                     \
-        {"scheduler", 0, "NAME", "sampler (default euler)"},                                             \
+        {"scheduler", 0, "NAME", "sampler: euler (default), heun, deis, dpmpp_2m, dpmpp_2m_karras, dpmpp_2m_sde_karras, lcm"}, \
+        {"resampler-heads", 0, "N", "the face Resampler's attention heads (default 20, the published file's)"}, \
+        {"vae-tile", 0, "N", "decode the VAE in tiles of N latents (less memory; default: whole image)"}, \
+        {"verbose", 'v', NULL, "print model loading and peak memory"},                                    \
         {"quiet", 'q', NULL, "print only errors"}
 
 typedef struct iid_opts {

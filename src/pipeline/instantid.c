@@ -39,16 +39,16 @@ void iid__pipeline_free(iid_pipeline_t *p)
     iid__controlnet_free(p->controlnet);
     iid__vae_free(p->vae);
     iid__resampler_free(&p->resampler);
+    iid__st_close(&p->adapter);
     free(p);
 }
 
+/* The adapter file stays open: the UNet's IP weights may point into it. */
 static iid_status load_adapter(iid_pipeline_t *p, const char *path, int heads, iid_error_t *err)
 {
-    iid_safetensors_t ip;
-    IID_TRY(iid__weights_open(&ip, path, err));
-    iid_status s = iid__resampler_load(&p->resampler, &ip, "image_proj.", heads, err);
-    if (s == IID_OK) s = iid__unet_load_ip(p->unet, &ip, "ip_adapter.", err);
-    iid__st_close(&ip);
+    IID_TRY(iid__weights_open(&p->adapter, path, err));
+    iid_status s = iid__resampler_load(&p->resampler, &p->adapter, "image_proj.", heads, err);
+    if (s == IID_OK) s = iid__unet_load_ip(p->unet, &p->adapter, "ip_adapter.", err);
     return s;
 }
 

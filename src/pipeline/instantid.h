@@ -46,6 +46,7 @@ typedef struct iid_pipeline {
     iid_controlnet_t *controlnet;
     iid_vae_decoder_t *vae;
     iid_resampler_t resampler;
+    iid_safetensors_t adapter;   /* ip-adapter file, open for the UNet's IP weights */
     char scheduler_config[4096]; /* sdxl/scheduler/scheduler_config.json */
 } iid_pipeline_t;
 

@@ -1,0 +1,29 @@
+/*
+ * engine_setup.h - the common model options (--models, --sdxl, --controlnet,
+ * --ip-adapter, --face-models, --resampler-heads, --device, --threads, --dtype)
+ * turned into a loaded engine, the same way for generate, batch and serve.
+ */
+#ifndef IID_CLI_ENGINE_SETUP_H
+#define IID_CLI_ENGINE_SETUP_H
+
+#include "cli/options.h"
+#include "pipeline/engine.h"
+
+typedef struct iid_cli_models {
+    const char *models, *sdxl, *controlnet, *ip_adapter, *face_models;
+    const char *device; /* NULL: the default */
+    long resampler_heads;
+    long threads;       /* 0: all cores */
+    long vae_tile;      /* 0: whole image */
+    int verbose;
+} iid_cli_models_t;
+
+/* Read the common options (defaults for unset ones); fails naming the option. */
+iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err);
+
+/* Check --device, set the thread count, and load the engine (face models only
+ * when load_faces). The device name for logs goes to *device_name. */
+iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_engine_t **out,
+                               const char **device_name, iid_error_t *err);
+
+#endif
