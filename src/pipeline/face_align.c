@@ -27,31 +27,52 @@ void iid__arcface_template(int image_size, float dst[5][2])
     }
 }
 
+/* A float32 product that the compiler may not fuse into a neighbouring add (numpy
+ * rounds every product and sum to float32). */
+static float mul32(float a, float b)
+{
+    volatile float p = a * b;
+    return p;
+}
+
 iid_status iid__similarity_fit(const float (*src)[2], const float (*dst)[2], int n, double M[6], iid_error_t *err)
 {
     if (n < 2) return iid__fail(err, IID_ERR_INVALID, "similarity fit: %d points, need at least 2", n);
-    double ms[2] = {0, 0}, md[2] = {0, 0};
+    /* scikit-image's _umeyama on float32 points, as numpy evaluates it: the means,
+     * the centred points, A = dst_c^T src_c / n and the variances in float32 (sums
+     * in point order); the SVD part in double from that float32 A. */
+    float ms[2] = {0, 0}, md[2] = {0, 0};
     for (int i = 0; i < n; i++)
         for (int k = 0; k < 2; k++) ms[k] += src[i][k], md[k] += dst[i][k];
-    for (int k = 0; k < 2; k++) ms[k] /= n, md[k] /= n;
-    double A[2][2] = {{0, 0}, {0, 0}}, var = 0.0; /* A = dst_c^T src_c / n */
-    for (int i = 0; i < n; i++) {
-        double s0 = src[i][0] - ms[0], s1 = src[i][1] - ms[1];
-        double d0 = dst[i][0] - md[0], d1 = dst[i][1] - md[1];
-        A[0][0] += d0 * s0, A[0][1] += d0 * s1, A[1][0] += d1 * s0, A[1][1] += d1 * s1;
-        var += s0 * s0 + s1 * s1;
+    for (int k = 0; k < 2; k++) ms[k] /= (float)n, md[k] /= (float)n;
+    float A[2][2]; /* A = dst_c^T src_c / n */
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 2; c++) {
+            float sum = 0.0f;
+            for (int i = 0; i < n; i++) sum += mul32(dst[i][r] - md[r], src[i][c] - ms[c]);
+            A[r][c] = sum / (float)n;
+        }
+    float var = 0.0f; /* src_c.var(axis=0).sum(): numpy re-centres the centred points */
+    for (int k = 0; k < 2; k++) {
+        float m = 0.0f, v = 0.0f;
+        for (int i = 0; i < n; i++) m += src[i][k] - ms[k];
+        m /= (float)n;
+        for (int i = 0; i < n; i++) {
+            float x = (src[i][k] - ms[k]) - m;
+            v += mul32(x, x);
+        }
+        var += v / (float)n;
     }
-    for (int r = 0; r < 2; r++) A[r][0] /= n, A[r][1] /= n;
-    var /= n;
-    double cs = A[0][0] + A[1][1], sn = A[1][0] - A[0][1];
+    double cs = (double)A[0][0] + A[1][1], sn = (double)A[1][0] - A[0][1];
     double norm = sqrt(cs * cs + sn * sn); /* = S0*d0 + S1*d1 */
-    if (!(var > 0.0) || !(norm > 0.0) || !isfinite(norm / var))
+    if (!(var > 0.0f) || !(norm > 0.0) || !isfinite(norm / var))
         return iid__fail(err, IID_ERR_INVALID, "similarity fit: degenerate points (all equal or no spread)");
-    double c = norm / var, cosv = cs / norm, sinv = sn / norm;
-    M[0] = c * cosv, M[1] = -c * sinv;
-    M[3] = c * sinv, M[4] = c * cosv;
-    M[2] = md[0] - (M[0] * ms[0] + M[1] * ms[1]);
-    M[5] = md[1] - (M[3] * ms[0] + M[4] * ms[1]);
+    double c = 1.0 / (double)var * norm, cosv = cs / norm, sinv = sn / norm;
+    /* t = mean_dst - c R mean_src, then the linear part is scaled. */
+    M[2] = md[0] - c * (cosv * ms[0] + -sinv * ms[1]);
+    M[5] = md[1] - c * (sinv * ms[0] + cosv * ms[1]);
+    M[0] = cosv * c, M[1] = -sinv * c;
+    M[3] = sinv * c, M[4] = cosv * c;
     return IID_OK;
 }
 

@@ -9,8 +9,12 @@
  * centred cross-covariance A = dst_c^T src_c / n, the rotation angle is
  * atan2(A10 - A01, A00 + A11) and the scale |(A00 + A11, A10 - A01)| / var(src):
  * this equals R = U diag(d) V^T with d = (1, -1) when det(A) < 0, and the rank-1
- * branch too (the collinear case), in double precision. (insightface fits in
- * float32; the difference is within the kit's tolerances, section 7.)
+ * branch too (the collinear case). As insightface fits on float32 keypoints, the
+ * means, the centred points, A and the variances are formed in float32 the way
+ * numpy does (this makes the face kit's crops bit-identical but for a few pixels
+ * of a few tiny faces, where a double fit is off by up to 3 levels); only the
+ * rotation and scale are taken in double from that A (LAPACK's float32 SVD is
+ * not reproduced).
  *
  * The crop is OpenCV's warpAffine (INTER_LINEAR, BORDER_CONSTANT 0) bit for bit:
  * the inverse map in 1/32 pixel fixed point with 15-bit bilinear weights (kit

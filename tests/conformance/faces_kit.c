@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/image.h"
 #include "io/json.h"
+#include "pipeline/face_letterbox.h"
 
 const char *faces_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap)
 {
@@ -104,45 +106,121 @@ int faces_load_net(conf_ctx_t *c, const char *stage, const char *file, iid_onnx_
     return 0;
 }
 
+/* <kit>/faces/<images_root>/<image>: images_root comes from golden/index.json
+ * (the README's rule); without it the image is taken relative to the kit folder. */
+static void photo_path(const conf_ctx_t *c, const faces_image_t *img, char *buf, size_t cap)
+{
+    char path[4096], rel[2048];
+    iid_json_t j;
+    iid_error_t err;
+    const char *root = NULL;
+    int loaded = iid__json_load(&j, faces_path(c, "golden/index.json", path, sizeof path), &err) == IID_OK;
+    if (loaded) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j.root, "images_root");
+        if (cJSON_IsString(r) && r->valuestring[0]) root = r->valuestring;
+    }
+    if (root) snprintf(rel, sizeof rel, "%s/%s", root, img->image);
+    else snprintf(rel, sizeof rel, "%s", img->image);
+    faces_path(c, rel, buf, cap);
+    if (loaded) iid__json_free(&j);
+}
+
+/* The photo decoded as RGB (EXIF orientation applied), as the image layer gives it. */
+static int decode_rgb(const conf_ctx_t *c, const faces_image_t *img, iid_image_t *rgb, char *reason, size_t cap)
+{
+    char path[4096];
+    iid_error_t err;
+    if (!img->image[0]) {
+        snprintf(reason, cap, "no image path for %s", img->stem);
+        return -1;
+    }
+    photo_path(c, img, path, sizeof path);
+    if (iid__image_load(rgb, path, NULL, &err) != IID_OK) {
+        snprintf(reason, cap, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 int faces_decode_photo(const conf_ctx_t *c, const faces_image_t *img, uint8_t **bgr, int *w, int *h, char *reason,
                        size_t cap)
 {
-    (void)c;
-    (void)img;
+    iid_image_t rgb;
     *bgr = NULL;
     *w = *h = 0;
-    snprintf(reason, cap, "needs image decoding (merged separately)");
-    return -1;
+    if (decode_rgb(c, img, &rgb, reason, cap) != 0) return -1;
+    size_t n = (size_t)rgb.width * (size_t)rgb.height;
+    if (!(*bgr = malloc(n * 3))) {
+        iid__image_free(&rgb);
+        snprintf(reason, cap, "out of memory");
+        return -1;
+    }
+    for (size_t p = 0; p < n; p++) { /* insightface works on BGR */
+        (*bgr)[3 * p + 0] = rgb.data[3 * p + 2];
+        (*bgr)[3 * p + 1] = rgb.data[3 * p + 1];
+        (*bgr)[3 * p + 2] = rgb.data[3 * p + 0];
+    }
+    *w = rgb.width;
+    *h = rgb.height;
+    iid__image_free(&rgb);
+    return 0;
+}
+
+int faces_photo_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob, double *det_scale,
+                     char *reason, size_t cap)
+{
+    iid_image_t rgb;
+    iid_letterbox_t lb;
+    iid_error_t err;
+    memset(blob, 0, sizeof *blob);
+    *det_scale = 0.0;
+    if (decode_rgb(c, img, &rgb, reason, cap) != 0) return -1;
+    int64_t shape[4] = {1, 3, size, size};
+    int rc = -1;
+    if (iid__face_letterbox(&rgb, size, size, img->image, &lb, &err) != IID_OK) {
+        snprintf(reason, cap, "%s", err.msg);
+    } else {
+        if (iid__tensor_alloc(blob, IID_DTYPE_F32, 4, shape, &err) != IID_OK) {
+            snprintf(reason, cap, "%s", err.msg);
+        } else {
+            iid__face_blob(&lb.canvas, blob->data);
+            *det_scale = lb.det_scale;
+            rc = 0;
+        }
+        iid__face_letterbox_free(&lb);
+    }
+    iid__image_free(&rgb);
+    return rc;
+}
+
+int faces_stored_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob)
+{
+    char rel[1024], path[4096];
+    iid_safetensors_t st;
+    iid_error_t err;
+    memset(blob, 0, sizeof *blob);
+    snprintf(rel, sizeof rel, "golden/raw/%s.input.safetensors", img->stem);
+    if (iid__st_open(&st, faces_path(c, rel, path, sizeof path), &err) != IID_OK) return -1;
+    const iid_st_tensor_t *b = iid__st_find(&st, "blob");
+    int ok = b && b->ndim == 4 && b->shape[2] == size && b->shape[3] == size &&
+             iid__tensor_alloc(blob, IID_DTYPE_F32, 4, b->shape, &err) == IID_OK;
+    if (ok && iid__st_read_f32(b, blob->data, &err) != IID_OK) {
+        iid__tensor_free(blob);
+        ok = 0;
+    }
+    iid__st_close(&st);
+    return ok ? 0 : -1;
 }
 
 int faces_detector_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob,
                         double *det_scale, char *reason, size_t cap)
 {
-    uint8_t *bgr;
-    int w, h;
-    char rel[1024];
-    iid_safetensors_t st;
-    iid_error_t err;
-    memset(blob, 0, sizeof *blob);
-    *det_scale = 0.0;
-    snprintf(rel, sizeof rel, "golden/raw/%s.input.safetensors", img->stem);
-    if (!isnan(img->det_scale) && iid__st_open(&st, faces_path(c, rel, reason, cap), &err) == IID_OK) {
-        const iid_st_tensor_t *b = iid__st_find(&st, "blob");
-        int ok = b && b->ndim == 4 && b->shape[2] == size && b->shape[3] == size &&
-                 iid__tensor_alloc(blob, IID_DTYPE_F32, 4, b->shape, &err) == IID_OK;
-        if (ok && iid__st_read_f32(b, blob->data, &err) != IID_OK) {
-            iid__tensor_free(blob);
-            ok = 0;
-        }
-        iid__st_close(&st);
-        if (ok) {
-            *det_scale = img->det_scale;
-            return 0;
-        }
+    if (faces_photo_blob(c, img, size, blob, det_scale, reason, cap) == 0) return 0;
+    /* The photo is unreadable: the kit's stored blob still lets the detector run. */
+    if (!isnan(img->det_scale) && faces_stored_blob(c, img, size, blob) == 0) {
+        *det_scale = img->det_scale;
+        return 0;
     }
-    if (faces_decode_photo(c, img, &bgr, &w, &h, reason, cap) != 0) return -1;
-    free(bgr);
-    snprintf(reason, cap, "needs the letterbox (merged separately)");
     return -1;
 }
 

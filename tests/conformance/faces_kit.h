@@ -40,17 +40,23 @@ int faces_open(conf_ctx_t *c, const char *stage, const char *kase, const char *r
 /* Load faces/models/<file>; on failure report FAIL for the case and return -1. */
 int faces_load_net(conf_ctx_t *c, const char *stage, const char *file, iid_onnx_net_t *net);
 
-/* The decoded photo of an index entry as 8-bit BGR HWC (malloc'd). This is the
- * single plug point for the image decoder: until it is merged it returns -1 and
- * fills reason, and callers SKIP the cases that need the photo. */
+/* The decoded photo of an index entry (<kit>/faces/<images_root>/<image>, EXIF
+ * orientation applied) as 8-bit BGR HWC (malloc'd). Returns -1 and fills reason
+ * when it cannot be read; callers SKIP the cases that need the photo. */
 int faces_decode_photo(const conf_ctx_t *c, const faces_image_t *img, uint8_t **bgr, int *w, int *h, char *reason,
                        size_t cap);
 
-/* The detector blob (1, 3, size, size) of an index entry and its det_scale. The
- * kit's stored blob (golden/raw/<stem>.input.safetensors) is used when there is
- * one, with index.json's det_scale; otherwise the decoded photo letterboxed as
- * insightface does, which returns -1 with a reason until the image layer
- * (decoder + letterbox) is merged. */
+/* The detector blob (1, 3, size, size) of the decoded photo, letterboxed as
+ * insightface does, and its det_scale. -1 with a reason when it cannot be made. */
+int faces_photo_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob, double *det_scale,
+                     char *reason, size_t cap);
+
+/* The kit's stored blob golden/raw/<stem>.input.safetensors when there is one of
+ * that size (-1 otherwise). */
+int faces_stored_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob);
+
+/* The detector blob for an index entry: the photo's (faces_photo_blob), or, when
+ * the photo cannot be read, the kit's stored blob with index.json's det_scale. */
 int faces_detector_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob,
                         double *det_scale, char *reason, size_t cap);
 

@@ -7,9 +7,10 @@
  *   within 1e-5, translation within 1e-3 (kit README section 7);
  * - warp_reference: our invertAffineTransform of M against M_inverse; the crop
  *   itself needs the photo;
- * - every image of index.json: M of each face from its keypoints; the crops need
- *   the decoded photo and SKIP until the image layer is merged (faces_decode_photo
- *   in faces_kit.c is the one place to plug it in), then are compared exactly.
+ * - every image of index.json: M of each face from its keypoints, and the crops
+ *   warped from the decoded photo (faces_decode_photo in faces_kit.c), compared
+ *   with the golden crops (at most 2 levels on 0.1% of the values: insightface fits
+ *   M in float32, we in double; kit README section 7).
  */
 #include <math.h>
 #include <stdio.h>

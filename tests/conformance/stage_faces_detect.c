@@ -9,10 +9,9 @@
  * the decoding of OUR outputs (boxes and keypoints within 0.01 px, scores 1e-4,
  * same candidates, NMS keep list and largest face).
  * Photo cases (every image of index.json for every model folder in golden/detect):
- * the detector blob comes from the kit's stored blob where there is one (so every
- * detector runs on it), otherwise from the decoded, letterboxed photo; those SKIP
- * until the image layer is merged (faces_detector_blob in faces_kit.c is the one
- * place to plug it in).
+ * the photo is decoded and letterboxed as insightface does (faces_detector_blob in
+ * faces_kit.c); where the kit stores that photo's blob, ours must equal it bit for
+ * bit, and det_scale must equal index.json's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -197,7 +196,24 @@ static void raw_case(conf_ctx_t *c, const char *stem, const char *model)
     iid__st_close(&det_st);
 }
 
-/* One photo through one detector: SKIPs until the image layer provides the blob. */
+/* Our blob against the kit's stored one (exact) and det_scale against index.json. */
+static void check_blob(conf_ctx_t *c, const char *kase, const faces_image_t *img, const iid_tensor_t *blob,
+                       double det_scale)
+{
+    iid_tensor_t stored;
+    if (!isnan(img->det_scale))
+        conf_result(c, det_scale == img->det_scale, STAGE, kase, "det_scale", fabs(det_scale - img->det_scale), 0.0);
+    if (faces_stored_blob(c, img, (int)blob->shape[2], &stored) != 0) return;
+    size_t n = (size_t)iid__tensor_numel(blob);
+    double d = 0.0;
+    int same = iid__tensor_numel(&stored) == (int64_t)n;
+    const float *a = blob->data, *b = stored.data;
+    for (size_t i = 0; same && i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    conf_result(c, same && d == 0.0, STAGE, kase, "blob_vs_stored", d, 0.0);
+    iid__tensor_free(&stored);
+}
+
+/* One photo through one detector. */
 static void photo_case(conf_ctx_t *c, const faces_image_t *img, const char *model)
 {
     char kase[512], reason[256], rel[1024];
@@ -208,6 +224,7 @@ static void photo_case(conf_ctx_t *c, const faces_image_t *img, const char *mode
         conf_skip(c, STAGE, kase, "-", "%s", reason);
         return;
     }
+    check_blob(c, kase, img, &blob, det_scale);
     iid_safetensors_t g;
     iid_onnx_net_t net;
     iid_tensor_t outs[32];
