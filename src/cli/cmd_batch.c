@@ -235,7 +235,6 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     iid_error_t err;
     iid_batch_engine_t engine;
     iid_engine_t *loaded = NULL;
-    if (!b->quiet) printf("instantid batch: loading models\n");
     if (open_engine(o, &loaded, &engine, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
