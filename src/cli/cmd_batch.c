@@ -77,33 +77,6 @@ static void on_sigint(int sig)
 
 /* ---- option conversion ------------------------------------------------- */
 
-static iid_status parse_size(const char *v, iid_batch_size_t *size, iid_error_t *err)
-{
-    int w, h, used = 0;
-    if (sscanf(v, "%dx%d%n", &w, &h, &used) != 2 || v[used] || w < 64 || h < 64 || w > 8192 || h > 8192 ||
-        w % 8 || h % 8)
-        return iid__fail(err, IID_ERR_INVALID, "--size: '%s' is not WxH with sides multiples of 8 from 64 to 8192",
-                         v);
-    size->width = w;
-    size->height = h;
-    return IID_OK;
-}
-
-static iid_status parse_color(const char *v, unsigned char rgb[3], iid_error_t *err)
-{
-    unsigned r, g, b;
-    int used = 0;
-    if (strcmp(v, "white") == 0) r = g = b = 255;
-    else if (strcmp(v, "black") == 0) r = g = b = 0;
-    else if (!((v[0] == '#' && strlen(v) == 7 && sscanf(v + 1, "%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 6) ||
-               (sscanf(v, "%u,%u,%u%n", &r, &g, &b, &used) == 3 && !v[used] && r < 256 && g < 256 && b < 256)))
-        return iid__fail(err, IID_ERR_INVALID, "--pad-color: '%s' is not white, black, #RRGGBB or R,G,B", v);
-    rgb[0] = (unsigned char)r;
-    rgb[1] = (unsigned char)g;
-    rgb[2] = (unsigned char)b;
-    return IID_OK;
-}
-
 static iid_status parse_range_opt(const iid_opts_t *o, const char *name, int integer, iid_range_t *r,
                                   iid_error_t *err)
 {
@@ -188,8 +161,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
     if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
-    if (iid_cli_get(o, "size")) IID_TRY(parse_size(iid_cli_get(o, "size"), &b->run.size, err));
-    if (iid_cli_get(o, "pad-color")) IID_TRY(parse_color(iid_cli_get(o, "pad-color"), b->run.size.pad_rgb, err));
+    IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
+    IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
     iid_cli_models_t models; /* checked now, so a bad value fails before any work */
     IID_TRY(iid_cli_models_read(o, &models, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),

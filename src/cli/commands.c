@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 
 const iid_command_t iid_commands[] = {
+    {"generate", "one image: --face IMG [--pose IMG] --prompt ... [--style S] -o out.png", iid_cmd_generate},
     {"batch", "generate portraits for a folder of faces, sweeping settings, logged to CSV", iid_cmd_batch},
     {"styles", "list the style templates", iid_cmd_styles},
     {"merge", "merge shard logs into one, ordered by job id", iid_cmd_merge},

@@ -17,6 +17,7 @@ typedef struct iid_command {
 /* Terminated by an entry whose name is NULL. */
 extern const iid_command_t iid_commands[];
 
+int iid_cmd_generate(int argc, char **argv); /* cmd_generate.c */
 int iid_cmd_batch(int argc, char **argv);  /* cmd_batch.c */
 int iid_cmd_styles(int argc, char **argv); /* cmd_styles.c */
 int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */

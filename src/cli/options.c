@@ -218,3 +218,34 @@ void iid_cli_help(FILE *f, const char *usage, const char *description, const iid
             "read options from an INI file (keys as the long options without dashes); the command line wins");
     fprintf(f, "  %-34s %s\n", "-h, --help", "show this help");
 }
+
+iid_status iid_cli_size(const iid_opts_t *o, const char *name, int *w, int *h, iid_error_t *err)
+{
+    const char *v = iid_cli_get(o, name);
+    if (!v) return IID_OK;
+    int width, height, used = 0;
+    if (sscanf(v, "%dx%d%n", &width, &height, &used) != 2 || v[used] || width < 64 || height < 64 || width > 8192 ||
+        height > 8192 || width % 8 || height % 8)
+        return iid__fail(err, IID_ERR_INVALID, "--%s: '%s' is not WxH with sides multiples of 8 from 64 to 8192", name,
+                         v);
+    *w = width;
+    *h = height;
+    return IID_OK;
+}
+
+iid_status iid_cli_color(const iid_opts_t *o, const char *name, unsigned char rgb[3], iid_error_t *err)
+{
+    const char *v = iid_cli_get(o, name);
+    if (!v) return IID_OK;
+    unsigned r, g, b;
+    int used = 0;
+    if (strcmp(v, "white") == 0) r = g = b = 255;
+    else if (strcmp(v, "black") == 0) r = g = b = 0;
+    else if (!((v[0] == '#' && strlen(v) == 7 && sscanf(v + 1, "%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 6) ||
+               (sscanf(v, "%u,%u,%u%n", &r, &g, &b, &used) == 3 && !v[used] && r < 256 && g < 256 && b < 256)))
+        return iid__fail(err, IID_ERR_INVALID, "--%s: '%s' is not white, black, #RRGGBB or R,G,B", name, v);
+    rgb[0] = (unsigned char)r;
+    rgb[1] = (unsigned char)g;
+    rgb[2] = (unsigned char)b;
+    return IID_OK;
+}

@@ -79,6 +79,11 @@ iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid
 iid_status iid_cli_choice(const iid_opts_t *o, const char *name, const char *choices, const char **out,
                           iid_error_t *err);
 
+/* "WxH" with sides multiples of 8 from 64 to 8192; *w, *h unchanged when unset. */
+iid_status iid_cli_size(const iid_opts_t *o, const char *name, int *w, int *h, iid_error_t *err);
+/* white, black, #RRGGBB or R,G,B; rgb unchanged when unset. */
+iid_status iid_cli_color(const iid_opts_t *o, const char *name, unsigned char rgb[3], iid_error_t *err);
+
 /* Print "usage: ...", the description, and one line per option (plus --config
  * and --help). */
 void iid_cli_help(FILE *f, const char *usage, const char *description, const iid_opt_spec_t *specs, int n);
