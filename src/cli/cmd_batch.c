@@ -28,6 +28,7 @@
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
 #include "cli/options.h"
+#include "cli/serve_run.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
@@ -53,7 +54,7 @@ static const iid_opt_spec_t batch_opts[] = {
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
     {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
-    {"then-serve", 0, NULL, "start the web UI when the batch is done"},
+    {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
     {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
     IID_CLI_COMMON_OPTS,
@@ -214,6 +215,15 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     }
     int rc = run_jobs(o, b, plan, styles, &engine);
     iid__batch_engine_close(&engine);
+    if (rc == 0 && iid_cli_flag(o, "then-serve")) {
+        /* The one-off UI on the same models, output folder and log. */
+        iid_server_options_t so;
+        iid__server_options_init(&so);
+        so.output_dir = b->run.output_dir;
+        so.log_path = b->run.log_path;
+        rc = iid_cli_serve(&so, loaded, iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED,
+                           !iid_cli_flag(o, "no-face-mask"), 0);
+    }
     iid__engine_free(loaded);
     return rc;
 }

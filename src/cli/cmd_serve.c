@@ -2,11 +2,10 @@
  * cmd_serve.c - `instantid serve`: the local web UI and JSON API (DESIGN.md
  * section 5; src/server/server.h has the endpoints).
  *
- * This file parses the options, installs the Ctrl-C handler, opens the generation
- * engine and runs iid__server_run until a signal arrives. This build has no
- * generation engine yet: the server starts without one (the page, the batch log
- * and the output files work; POST /api/generate answers 503), and the model
- * options are checked and kept for when open_engine gains one.
+ * This file parses the options and loads the models; serve_run.c runs the server.
+ * When the models cannot be loaded the server still starts, without generation
+ * (the page, the batch log and the output files work; POST /api/generate answers
+ * 503), and says why on stderr.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,17 +14,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/serve_run.h"
 #include "server/server.h"
-
-/* Set by SIGINT/SIGTERM; the one piece of mutable global state, as the CLI entry
- * point may have. */
-static volatile sig_atomic_t serve_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    serve_stop = 1;
-}
 
 typedef struct serve_args {
     iid_server_options_t server;
@@ -33,23 +24,22 @@ typedef struct serve_args {
     int resampler_heads, threads;
 } serve_args_t;
 
-/* The engine for these options. None is built in yet: an empty table (see the
- * design comment above). */
-static void open_engine(const serve_args_t *a, iid_server_engine_t *engine)
+/* Load the engine for these options, or NULL (with the reason on stderr). */
+static iid_engine_t *open_engine(const serve_args_t *a)
 {
-    memset(engine, 0, sizeof *engine);
-    fprintf(stderr, "instantid serve: generation engine not available in this build (models: %s); "
-                    "serving the batch log and files only\n", a->models);
-}
-
-static void print_ready(void *user, const char *url, int port)
-{
-    const char *token = user;
-    (void)port;
-    if (token && *token) printf("instantid serve: %s?token=%s\n", url, token);
-    else printf("instantid serve: %s\n", url);
-    printf("Press Ctrl-C to stop.\n");
-    fflush(stdout);
+    iid_cli_models_t m;
+    memset(&m, 0, sizeof m);
+    m.models = a->models;
+    m.device = a->device;
+    m.resampler_heads = a->resampler_heads;
+    m.threads = a->threads;
+    iid_engine_t *e = NULL;
+    iid_error_t err;
+    if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
+        fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
+        return NULL;
+    }
+    return e;
 }
 
 static void usage(FILE *f)
@@ -150,24 +140,8 @@ int iid_cmd_serve(int argc, char **argv)
         fprintf(stderr, "instantid serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    a.server.on_ready = print_ready;
-    a.server.on_ready_user = (void *)a.server.token;
-    iid_server_engine_t engine;
-    open_engine(&a, &engine);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    iid_error_t err;
-    iid_error_clear(&err);
-    if (iid__server_run(&a.server, &engine, &serve_stop, &err) != IID_OK) {
-        fprintf(stderr, "instantid serve: %s\n", err.msg);
-        return 2;
-    }
-    printf("instantid serve: stopped\n");
-    return 0;
+    iid_engine_t *e = open_engine(&a);
+    int rc = iid_cli_serve(&a.server, e, IID_PROMPT_WEIGHTED, 1, 0);
+    iid__engine_free(e);
+    return rc;
 }
-
