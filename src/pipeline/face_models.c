@@ -30,6 +30,16 @@ iid_face_role_t iid__face_model_role(const iid_onnx_net_t *net)
     return IID_FACE_ROLE_NONE;
 }
 
+void iid__face_detector_size(const iid_onnx_net_t *det, int *width, int *height)
+{
+    int64_t h = input_dim(det, 2), w = input_dim(det, 3);
+    *width = *height = 640;
+    if (h >= 32 && h <= 4096 && w >= 32 && w <= 4096) {
+        *width = (int)w;
+        *height = (int)h;
+    }
+}
+
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 iid_status iid__face_recognizer_init(iid_face_recognizer_t *r, iid_onnx_net_t *net, iid_error_t *err)

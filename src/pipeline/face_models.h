@@ -52,6 +52,10 @@ void iid__face_recognizer_free(iid_face_recognizer_t *r);
 iid_status iid__face_embed(iid_face_recognizer_t *r, const uint8_t *crop_bgr, iid_tensor_t *embedding,
                            iid_error_t *err);
 
+/* The detector's input size: the model's own fixed H and W when its input declares
+ * them, else insightface's det_size (640, 640) that FaceAnalysis.prepare sets. */
+void iid__face_detector_size(const iid_onnx_net_t *det, int *width, int *height);
+
 typedef struct iid_face_models {
     iid_onnx_net_t detector;
     iid_face_recognizer_t recognizer;

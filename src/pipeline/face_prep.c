@@ -26,8 +26,6 @@
 #include "pipeline/face_letterbox.h"
 #include "pipeline/resize.h"
 
-#define DET_SIZE_DEFAULT 640
-
 void iid__face_prep_opts_init(iid_face_prep_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -54,20 +52,6 @@ static iid_status name_error(iid_error_t *err, iid_status st, const char *name)
     size_t n = strlen(name);
     if (strncmp(err->msg, name, n) == 0 && err->msg[n] == ':') return st;
     return iid__prefix(err, st, "%s", name);
-}
-
-/* The detector's input side: the model's fixed H and W when it declares them,
- * else insightface's det_size (640, 640). */
-static void detector_size(const iid_onnx_net_t *det, int *w, int *h)
-{
-    *w = *h = DET_SIZE_DEFAULT;
-    if (det->n_inputs < 1 || !det->input_info || !det->input_info[0]) return;
-    const iid_onnx_value_info_t *vi = det->input_info[0];
-    if (vi->ndim != 4 || vi->dims[2].param || vi->dims[3].param) return;
-    if (vi->dims[2].value >= 32 && vi->dims[2].value <= 4096 && vi->dims[3].value >= 32 && vi->dims[3].value <= 4096) {
-        *h = (int)vi->dims[2].value;
-        *w = (int)vi->dims[3].value;
-    }
 }
 
 /* The resized image of the options: resize_img (one or two PIL bilinear resizes)
@@ -146,7 +130,7 @@ iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, c
     }
 
     int dw, dh;
-    detector_size(&fm->detector, &dw, &dh);
+    iid__face_detector_size(&fm->detector, &dw, &dh);
     if ((st = iid__face_letterbox(&img, dw, dh, name, &lb, err)) != IID_OK) goto done;
     int64_t shape[4] = {1, 3, dh, dw}; /* (1, 3, H, W) */
     if ((st = iid__tensor_alloc(&blob, IID_DTYPE_F32, 4, shape, err)) != IID_OK) {
