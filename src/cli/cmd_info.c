@@ -17,6 +17,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
+#include "pipeline/face_models.h"
 
 typedef struct info_paths {
     const char *models;
@@ -182,6 +183,39 @@ static int describe_ip_adapter(const char *path)
     return describe_weights(path);
 }
 
+/* One ONNX model: its role as insightface would see it, opset, inputs, outputs. */
+static void describe_onnx(const char *name, const char *path)
+{
+    static const char *const roles[] = {"not a face model", "face detector", "face recogniser", "landmark model",
+                                        "attribute model", "face swapper"};
+    iid_onnx_net_t net;
+    iid_error_t err;
+    if (iid__onnx_net_load(&net, path, &err) != IID_OK) {
+        printf("    %s: %s\n", name, err.msg);
+        return;
+    }
+    const iid_onnx_graph_t *g = &net.model.graph;
+    long long params = 0;
+    for (int i = 0; i < g->n_initializers; i++) params += (long long)iid__tensor_numel(&g->initializers[i].value);
+    printf("    %s: ONNX opset %lld, %s, %d nodes, %.3f M parameters\n", name, (long long)net.opset,
+           roles[iid__face_model_role(&net)], g->n_nodes, params / 1e6);
+    const iid_onnx_value_info_t *lists[2] = {g->inputs, g->outputs};
+    int counts[2] = {g->n_inputs, g->n_outputs};
+    for (int k = 0; k < 2; k++) {
+        printf("      %s:", k ? "outputs" : "inputs");
+        for (int i = 0; i < counts[k]; i++) {
+            const iid_onnx_value_info_t *v = &lists[k][i];
+            printf(" %s[", v->name);
+            for (int d = 0; d < v->ndim; d++)
+                if (v->dims[d].param) printf("%s%s", d ? "," : "", v->dims[d].param);
+                else printf("%s%lld", d ? "," : "", (long long)v->dims[d].value);
+            printf("]");
+        }
+        printf("\n");
+    }
+    iid__onnx_net_free(&net);
+}
+
 static int describe_faces(const char *dir)
 {
     printf("face models: %s\n", dir);
@@ -197,11 +231,7 @@ static int describe_faces(const char *dir)
         if (n < 5 || strcmp(e->d_name + n - 5, ".onnx") != 0) continue;
         char p[4096];
         if (iid__path_join(p, sizeof p, dir, e->d_name, NULL) != IID_OK) continue;
-        iid_mapped_file_t m;
-        iid_error_t err;
-        if (iid__file_map(&m, p, &err) != IID_OK) printf("    %s: %s\n", e->d_name, err.msg);
-        else printf("    %s: ONNX, %zu bytes\n", e->d_name, m.size);
-        iid__file_unmap(&m);
+        describe_onnx(e->d_name, p);
         found++;
     }
     closedir(d);

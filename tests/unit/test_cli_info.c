@@ -1,0 +1,77 @@
+/* test_cli_info.c - `instantid info` on the kit's models folder and on broken ones. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "io/file.h"
+#include "support.h"
+
+static char *dir;
+
+static int run(const char *args, char **out)
+{
+    const char *b = getenv("IID_BINARY");
+    if (!b || !*b) {
+        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
+        exit(77);
+    }
+    char cmd[16384], path[4200];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>&1 </dev/null", dir, b, args);
+    int rc = system(cmd);
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_int_equal(iid__file_read_all(path, 1 << 20, out, NULL, NULL), IID_OK);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void test_kit_models(void **state)
+{
+    (void)state;
+    char args[8192], *out;
+    snprintf(args, sizeof args, "info --models '%s'", iid_test_shared_path("conformance/models"));
+    assert_int_equal(run(args, &out), 0);
+    static const char *const expect[] = {
+        "sdxl/text_encoder:", "sdxl/text_encoder_2:", "sdxl/tokenizer:", "sdxl/tokenizer_2:", "sdxl/unet:",
+        "sdxl/vae:", "sdxl/scheduler:", "ControlNetModel:", "torch zip pickle", "face detector", "face recogniser",
+        "hidden_act=\"quick_gelu\"", "block_out_channels=", "EulerDiscreteScheduler", "parameters: F32",
+    };
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        if (!strstr(out, expect[i])) fail_msg("info output lacks '%s':\n%s", expect[i], out);
+    assert_null(strstr(out, "missing"));
+    free(out);
+}
+
+static void test_broken_folders(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(run("info --models nowhere", &out), 2);
+    assert_non_null(strstr(out, "nowhere: models folder not found"));
+    free(out);
+    char empty[4200];
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    mkdir(empty, 0755);
+    assert_int_equal(run("info --models empty", &out), 1); /* everything missing, each said */
+    assert_non_null(strstr(out, "missing"));
+    free(out);
+    /* A lying weight file is named with its reason; the rest is still described. */
+    free(iid_test_write(dir, "bad.bin", "PK\x03\x04garbage", 11));
+    char args[8192];
+    snprintf(args, sizeof args, "info --models '%s' --ip-adapter bad.bin", iid_test_shared_path("conformance/models"));
+    assert_int_equal(run(args, &out), 1);
+    assert_non_null(strstr(out, "bad.bin"));
+    assert_non_null(strstr(out, "sdxl/unet:"));
+    free(out);
+}
+
+int main(void)
+{
+    iid_test_shared();
+    dir = iid_test_tempdir();
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_kit_models), cmocka_unit_test(test_broken_folders)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    iid_test_rmtree(dir);
+    free(dir);
+    return rc;
+}
