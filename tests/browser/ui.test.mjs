@@ -4,7 +4,10 @@
 //
 //   node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]
 //
-// SERVE_FAKE is the server with the test double engine (serve_fake.c).
+// SERVE_FAKE is the server with the test double engine (serve_fake.c). When
+// $IID_BINARY (the real instantid) is set and the conformance kit's models exist,
+// the real engine serves instead, on the kit's tiny models: the generated image is
+// then the real pipeline's output (noise-like, the weights are random).
 // Screenshots of both tabs go to SCREENSHOT_DIR (default: the current folder).
 // Faces come from $IID_SHARED/assets/faces. Exit 0 pass, 1 fail, 77 skip.
 import { spawn } from "node:child_process";
@@ -18,11 +21,15 @@ const shared = process.env.IID_SHARED || path.resolve(path.dirname(new URL(impor
 const faces = path.join(shared, "assets", "faces");
 const astronaut = path.join(faces, "frontal_astronaut.png");
 const cat = path.join(faces, "noface_cat_chelsea.png");
+const kitModels = path.join(shared, "conformance", "models");
+const real = !!process.env.IID_BINARY && fs.existsSync(process.env.IID_BINARY) && fs.existsSync(kitModels);
+const size = real ? "64" : "512"; // the tiny models render small images quickly
+const steps = real ? "6" : "20";
 if (!serveFake || !fs.existsSync(serveFake)) { console.error("usage: node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]"); process.exit(2); }
 if (!fs.existsSync(astronaut) || !fs.existsSync(cat)) { console.log(`SKIP: ${faces} lacks the test faces`); process.exit(77); }
 
 // Bound the whole run: a hung page or server fails the test instead of CTest's timeout.
-const guard = setTimeout(() => { console.error("FAIL: the browser test took over 120 s"); cleanup(1); }, 120000);
+const guard = setTimeout(() => { console.error("FAIL: the browser test took over 200 s"); cleanup(1); }, 200000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "iid-browser-"));
 const out = path.join(work, "out");
@@ -44,14 +51,22 @@ async function cleanup(code) {
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    server = spawn(serveFake, ["--output", out, "--log", log, "--port", "0", "--step-delay", "60"], { stdio: ["ignore", "pipe", "inherit"] });
+    if (real) {
+      const layout = JSON.parse(fs.readFileSync(path.join(shared, "conformance", "golden", "ip_adapter_layout.json")));
+      const heads = String(layout.resampler_hyperparameters.heads);
+      server = spawn(process.env.IID_BINARY, ["serve", "--models", kitModels, "--resampler-heads", heads, "--output", out,
+                                              "--log", log, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    } else {
+      server = spawn(serveFake, ["--output", out, "--log", log, "--port", "0", "--step-delay", "60"], { stdio: ["ignore", "pipe", "inherit"] });
+    }
+    console.log(real ? "# engine: instantid on the kit's tiny models" : "# engine: the test double");
     let text = "";
     server.stdout.on("data", (d) => {
       text += d;
-      const m = text.match(/serve_fake: (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
+      const m = text.match(/(?:serve_fake|instantid serve): (http:\/\/\S+)/);
+      if (m) resolve(m[1].replace(/\?token=.*/, ""));
     });
-    server.on("exit", (code) => reject(new Error(`serve_fake exited with ${code} before listening`)));
+    server.on("exit", (code) => reject(new Error(`the server exited with ${code} before listening`)));
   });
 }
 
@@ -94,16 +109,16 @@ async function main() {
 
   await page.fill("#prompt", "an astronaut portrait, watercolor, sharp focus");
   await page.selectOption("#style", "Neon");
-  await page.fill("#steps", "20");
-  await page.fill("#width", "512");
-  await page.fill("#height", "512");
+  await page.fill("#steps", steps);
+  await page.fill("#width", size);
+  await page.fill("#height", size);
   await page.click("#randomize");
   const seed = await page.inputValue("#seed");
   check(seed !== "42" && /^\d+$/.test(seed), "Randomize draws a new seed");
   await page.click("#generate");
-  await page.waitForFunction(() => /^Step \d+ \/ 20$/.test(document.getElementById("status").textContent), null, { timeout: 15000 });
+  await page.waitForFunction(() => (n) => new RegExp("^Step \\d+ / " + n + "$").test(document.getElementById("status").textContent), steps, { timeout: 30000 });
   check(true, "live step progress is shown");
-  await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
+  await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: 60000 });
   const resultSrc = await page.getAttribute("#result-img", "src");
   check(/\/files\/web_[0-9a-f]+_\d+\.png/.test(resultSrc), "the result image is shown from /files/");
   check((await page.getAttribute("#download", "href")) === resultSrc, "the download link points at the result");

@@ -3,9 +3,12 @@
 
 #include "ops/ops.h"
 
+/* Small tensors run on one thread (see elementwise.c). */
+#define PAR_MIN 65536
+
 void iid__layer_norm(float *y, const float *x, const float *w, const float *b, int64_t rows, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * C >= PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
         float *yr = y + r * C;
@@ -29,7 +32,7 @@ void iid__group_norm(float *y, const float *x, const float *w, const float *b, i
                      float eps)
 {
     int cpg = C / G;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((int64_t)N * C * HW >= PAR_MIN)
     for (int n = 0; n < N; n++) {
         for (int g = 0; g < G; g++) {
             const float *xg = x + ((int64_t)n * C + (int64_t)g * cpg) * HW;
