@@ -116,7 +116,7 @@ async function main() {
   const seed = await page.inputValue("#seed");
   check(seed !== "42" && /^\d+$/.test(seed), "Randomize draws a new seed");
   await page.click("#generate");
-  await page.waitForFunction(() => (n) => new RegExp("^Step \\d+ / " + n + "$").test(document.getElementById("status").textContent), steps, { timeout: 30000 });
+  await page.waitForFunction((n) => new RegExp("^Step \\d+ / " + n + "$").test(document.getElementById("status").textContent), steps, { timeout: 30000 });
   check(true, "live step progress is shown");
   await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: 60000 });
   const resultSrc = await page.getAttribute("#result-img", "src");
