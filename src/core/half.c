@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 static uint32_t f32_bits(float f)
 {
     uint32_t u;
@@ -67,11 +71,34 @@ uint16_t iid__f32_to_bf16(float f)
     return (uint16_t)((u + round) >> 16);
 }
 
-void iid__f16_to_f32_n(float *dst, const void *src, size_t n)
+void iid__f16_to_f32_n_ref(float *dst, const void *src, size_t n)
 {
     const unsigned char *p = src;
     for (size_t i = 0; i < n; i++)
         dst[i] = iid__f16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+/* Eight values per instruction with the F16C conversion (exact, like the
+ * reference; a signalling NaN comes out quiet). */
+__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(float *dst, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p + 2 * i))));
+    iid__f16_to_f32_n_ref(dst + i, p + 2 * i, n - i);
+}
+#endif
+
+void iid__f16_to_f32_n(float *dst, const void *src, size_t n)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        f16_to_f32_f16c(dst, src, n);
+        return;
+    }
+#endif
+    iid__f16_to_f32_n_ref(dst, src, n);
 }
 
 void iid__bf16_to_f32_n(float *dst, const void *src, size_t n)

@@ -248,8 +248,8 @@ iid_status iid__st_read_f32(const iid_st_tensor_t *t, float *dst, iid_error_t *e
     return IID_OK;
 }
 
-iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
-                            float **out, iid_error_t *err)
+iid_status iid__st_find_shaped(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
+                               const iid_st_tensor_t **out, iid_error_t *err)
 {
     *out = NULL;
     const iid_st_tensor_t *t = iid__st_find(st, name);
@@ -261,6 +261,16 @@ iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int n
         return iid__fail(err, IID_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", st->path, name,
                          iid__shape_str(t->shape, t->ndim, got, sizeof got), iid__shape_str(shape, ndim, want, sizeof want));
     }
+    *out = t;
+    return IID_OK;
+}
+
+iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
+                            float **out, iid_error_t *err)
+{
+    *out = NULL;
+    const iid_st_tensor_t *t;
+    IID_TRY(iid__st_find_shaped(st, name, ndim, shape, &t, err));
     size_t n = (size_t)iid__st_numel(t);
     float *buf = malloc((n ? n : 1) * sizeof *buf);
     if (!buf) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate tensor '%s'", st->path, name);

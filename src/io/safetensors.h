@@ -72,6 +72,10 @@ const char *iid__st_meta(const iid_safetensors_t *st, const char *key);
 
 /* Copy a float-typed tensor into dst as f32 (dst holds numel floats). */
 iid_status iid__st_read_f32(const iid_st_tensor_t *t, float *dst, iid_error_t *err);
+/* Look up `name` and check its shape equals `shape` (ndim entries); *out points
+ * into the index. Errors name the file and the tensor. */
+iid_status iid__st_find_shaped(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
+                               const iid_st_tensor_t **out, iid_error_t *err);
 /* Look up `name`, check its shape equals `shape` (ndim entries), and return a
  * malloc'd f32 copy in *out. Errors name the file and the tensor. */
 iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,

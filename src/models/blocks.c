@@ -3,8 +3,9 @@
  * block and the timestep embedding shared by the UNet, the ControlNet and the VAE.
  *
  * Loading builds each tensor name from the caller's prefix, checks the shape the
- * config implies (iid__st_load_f32 names file and tensor on a mismatch) and keeps
- * an f32 copy. Forward passes allocate their outputs and free every temporary
+ * config implies (iid__st_find_shaped names file and tensor on a mismatch) and
+ * binds weight matrices as views in their stored dtype, small vectors as f32
+ * copies (blocks.h). Forward passes allocate their outputs and free every temporary
  * before returning, on success and on failure alike.
  */
 #include "models/blocks.h"
@@ -19,17 +20,56 @@
 
 #define NAME_MAX_LEN 512
 
+static iid_status vname(char *name, const iid_safetensors_t *st, iid_error_t *err, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(name, NAME_MAX_LEN, fmt, ap);
+    if (n < 0 || n >= NAME_MAX_LEN)
+        return iid__fail(err, IID_ERR_RANGE, "%s: tensor name longer than %d bytes", st->path, NAME_MAX_LEN - 1);
+    return IID_OK;
+}
+
 iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
                            const char *fmt, ...)
 {
     char name[NAME_MAX_LEN];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(name, sizeof name, fmt, ap);
+    iid_status s = vname(name, st, err, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof name)
-        return iid__fail(err, IID_ERR_RANGE, "%s: tensor name longer than %d bytes", st->path, NAME_MAX_LEN - 1);
+    IID_TRY(s);
     return iid__st_load_f32(st, name, ndim, shape, out, err);
+}
+
+iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int ndim, const int64_t *shape,
+                            iid_error_t *err, const char *fmt, ...)
+{
+    char name[NAME_MAX_LEN];
+    memset(w, 0, sizeof *w);
+    va_list ap;
+    va_start(ap, fmt);
+    iid_status s = vname(name, st, err, fmt, ap);
+    va_end(ap);
+    IID_TRY(s);
+    const iid_st_tensor_t *t;
+    IID_TRY(iid__st_find_shaped(st, name, ndim, shape, &t, err));
+    int64_t cols = ndim > 0 && shape[0] > 0 ? iid__st_numel(t) / shape[0] : 0;
+    if (ndim < 1 || shape[0] > INT32_MAX || cols > INT32_MAX)
+        return iid__fail(err, IID_ERR_RANGE, "%s: tensor '%s' is not a matrix of int-sized dimensions", st->path, name);
+    w->m = (iid_wmat_t){t->data, t->dtype, (int)shape[0], (int)cols};
+    int in_place = t->dtype == IID_DTYPE_F16 || t->dtype == IID_DTYPE_BF16 ||
+                   (t->dtype == IID_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0);
+    if (in_place) return IID_OK;
+    /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
+    IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
+    w->m = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols};
+    return IID_OK;
+}
+
+void iid__weight_free(iid_weight_t *w)
+{
+    if (!w) return;
+    free(w->owned);
+    memset(w, 0, sizeof *w);
 }
 
 void iid__namef(char *buf, size_t cap, const char *fmt, ...)
@@ -49,7 +89,7 @@ iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
     l->in = in;
     l->out = out;
     int64_t ws[2] = {out, in}, bs[1] = {out};
-    IID_TRY(iid__param_load(st, &l->w, 2, ws, err, "%s.weight", prefix));
+    IID_TRY(iid__weight_bind(st, &l->w, 2, ws, err, "%s.weight", prefix));
     if (with_bias) IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
@@ -57,14 +97,16 @@ iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
 void iid__linear_free(iid_linear_w_t *l)
 {
     if (!l) return;
-    free(l->w);
+    iid__weight_free(&l->w);
     free(l->b);
     memset(l, 0, sizeof *l);
 }
 
-void iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y)
+iid_status iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y, iid_error_t *err)
 {
-    iid__linear(y, x, l->w, l->b, M, l->in, l->out);
+    if (iid__linear_w(y, x, &l->w.m, l->b, M) != 0)
+        return iid__fail(err, IID_ERR_NOMEM, "linear (%d -> %d): out of scratch memory", l->in, l->out);
+    return IID_OK;
 }
 
 /* ---- Conv2d -------------------------------------------------------------- */
@@ -78,7 +120,7 @@ iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char
     c->k = k;
     c->stride = stride;
     int64_t ws[4] = {out, in, k, k}, bs[1] = {out};
-    IID_TRY(iid__param_load(st, &c->w, 4, ws, err, "%s.weight", prefix));
+    IID_TRY(iid__weight_bind(st, &c->w, 4, ws, err, "%s.weight", prefix));
     IID_TRY(iid__param_load(st, &c->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
@@ -86,7 +128,7 @@ iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char
 void iid__conv_free(iid_conv_t *c)
 {
     if (!c) return;
-    free(c->w);
+    iid__weight_free(&c->w);
     free(c->b);
     memset(c, 0, sizeof *c);
 }
@@ -109,7 +151,7 @@ static int conv_band(const iid_conv_t *c, const float *x, int n, int H, int W, i
     }
     iid_conv2d_shape_t s = {.N = 1, .C = c->in, .H = rows, .W = W, .K = c->out, .R = k, .S = k, .stride_h = c->stride,
                             .stride_w = c->stride, .pad_h = 0, .pad_w = pad, .dil_h = 1, .dil_w = 1, .groups = 1};
-    if (iid__conv2d(bout, bin, c->w, c->b, &s) != 0) return -1; /* (1, out, nb, ow) */
+    if (iid__conv2d(bout, bin, &c->w.m, c->b, &s) != 0) return -1; /* (1, out, nb, ow) */
     for (int ko = 0; ko < c->out; ko++)
         memcpy(y + (((size_t)n * c->out + ko) * oh + oy0) * ow, bout + (size_t)ko * nb * ow, (size_t)nb * ow * sizeof *y);
     return 0;
@@ -133,7 +175,7 @@ iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, i
     if (rb < 1) rb = 1;
     int rc = 0;
     if (rb >= oh) {
-        rc = iid__conv2d(*y, x, c->w, c->b, &s);
+        rc = iid__conv2d(*y, x, &c->w.m, c->b, &s);
     } else {
         int rows = (rb - 1) * c->stride + c->k;
         float *bin = malloc((size_t)c->in * rows * W * sizeof *bin);
@@ -248,7 +290,12 @@ iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const floa
             free(h);
             return iid__fail(err, IID_ERR_NOMEM, "resnet time embedding: out of memory");
         }
-        iid__linear_apply(&r->temb, temb_act, N, e); /* (N, out) */
+        s = iid__linear_apply(&r->temb, temb_act, N, e, err); /* (N, out) */
+        if (s != IID_OK) {
+            free(e);
+            free(h);
+            return s;
+        }
         for (int n = 0; n < N; n++)
             for (int c = 0; c < r->out; c++) {
                 float v = e[(size_t)n * r->out + c];

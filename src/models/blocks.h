@@ -5,10 +5,16 @@
  * embedding. Attention and Transformer2D live in transformer.h.
  *
  * Weights: every parameter is looked up by its diffusers name (built from the
- * block tree's prefix, e.g. "down_blocks.1.resnets.0.conv1.weight"), its shape is
- * checked against what the config implies, and it is copied to f32 (F16/BF16 are
- * converted). A missing or mis-shaped tensor fails the load with a message naming
- * the file and the tensor.
+ * block tree's prefix, e.g. "down_blocks.1.resnets.0.conv1.weight") and its shape
+ * is checked against what the config implies. Linear and convolution weights are
+ * VIEWS into the memory-mapped checkpoint in their stored dtype (F16 and BF16 as
+ * they are, F32 in place when float-aligned); the ops widen them block by block
+ * (ops.h, iid_wmat_t). Only an unaligned F32 weight, or another float dtype, is
+ * copied to f32 at load. Biases and norm parameters (small vectors) are f32
+ * copies. So the checkpoint's iid_safetensors_t must stay open while a loaded
+ * block is used: each model documents who owns it (the models loaded from a
+ * folder own theirs). A missing or mis-shaped tensor fails the load with a
+ * message naming the file and the tensor.
  *
  * Activations: forward functions take NCHW f32 buffers with explicit sizes and
  * return freshly malloc'd outputs; the caller frees them. Every struct's _free()
@@ -23,6 +29,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "ops/ops.h"
 
 #if defined(__GNUC__)
 #define IID_PRINTF_FMT(f, a) __attribute__((format(printf, f, a)))
@@ -46,9 +53,23 @@ void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4
 iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
                            const char *fmt, ...) IID_PRINTF_FMT(6, 7);
 
+/* A bound weight matrix: m views the checkpoint (owned == NULL) or owned, an f32
+ * copy made at load, which m then points to. */
+typedef struct iid_weight {
+    iid_wmat_t m;
+    float *owned;
+} iid_weight_t;
+
+/* Bind the tensor named by fmt/... with the given shape (ndim >= 1) as a (shape[0],
+ * rest) matrix in its stored dtype; see the top of this file. */
+iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int ndim, const int64_t *shape,
+                            iid_error_t *err, const char *fmt, ...) IID_PRINTF_FMT(6, 7);
+void iid__weight_free(iid_weight_t *w);
+
 /* y = x W^T + b over rows: W (out, in), b (out) or NULL. */
 typedef struct iid_linear_w {
-    float *w, *b;
+    iid_weight_t w;
+    float *b;
     int in, out;
 } iid_linear_w_t;
 
@@ -56,12 +77,14 @@ typedef struct iid_linear_w {
 iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, const char *prefix, int in, int out,
                             int with_bias, iid_error_t *err);
 void iid__linear_free(iid_linear_w_t *l);
-/* x (M, in) -> y (M, out); y is caller-allocated. */
-void iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y);
+/* x (M, in) -> y (M, out); y is caller-allocated. Fails only when the scratch
+ * for widening the weight cannot be allocated. */
+iid_status iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y, iid_error_t *err);
 
 /* A 2-D convolution with a square kernel, padding k/2 and a bias. */
 typedef struct iid_conv {
-    float *w, *b;
+    iid_weight_t w; /* (out, in * k * k) */
+    float *b;
     int in, out, k, stride;
 } iid_conv_t;
 

@@ -100,6 +100,8 @@ static iid_status get(const iid_safetensors_t *st, float **out, int64_t d0, int6
     return iid__st_load_f32(st, name, d1 ? 2 : 1, shape, out, err);
 }
 
+#define WEIGHT(field, d0, d1, ...) iid__weight_bind(st, &(field), 2, (int64_t[]){d0, d1}, err, __VA_ARGS__)
+
 static iid_status bind_layer(iid_clip_layer_t *w, const iid_safetensors_t *st, const iid_clip_config_t *c, int i,
                              iid_error_t *err)
 {
@@ -107,19 +109,19 @@ static iid_status bind_layer(iid_clip_layer_t *w, const iid_safetensors_t *st, c
     const char *p = "text_model.encoder.layers";
     IID_TRY(get(st, &w->ln1_w, C, 0, err, "%s.%d.layer_norm1.weight", p, i));
     IID_TRY(get(st, &w->ln1_b, C, 0, err, "%s.%d.layer_norm1.bias", p, i));
-    IID_TRY(get(st, &w->q_w, C, C, err, "%s.%d.self_attn.q_proj.weight", p, i));
+    IID_TRY(WEIGHT(w->q_w, C, C, "%s.%d.self_attn.q_proj.weight", p, i));
     IID_TRY(get(st, &w->q_b, C, 0, err, "%s.%d.self_attn.q_proj.bias", p, i));
-    IID_TRY(get(st, &w->k_w, C, C, err, "%s.%d.self_attn.k_proj.weight", p, i));
+    IID_TRY(WEIGHT(w->k_w, C, C, "%s.%d.self_attn.k_proj.weight", p, i));
     IID_TRY(get(st, &w->k_b, C, 0, err, "%s.%d.self_attn.k_proj.bias", p, i));
-    IID_TRY(get(st, &w->v_w, C, C, err, "%s.%d.self_attn.v_proj.weight", p, i));
+    IID_TRY(WEIGHT(w->v_w, C, C, "%s.%d.self_attn.v_proj.weight", p, i));
     IID_TRY(get(st, &w->v_b, C, 0, err, "%s.%d.self_attn.v_proj.bias", p, i));
-    IID_TRY(get(st, &w->o_w, C, C, err, "%s.%d.self_attn.out_proj.weight", p, i));
+    IID_TRY(WEIGHT(w->o_w, C, C, "%s.%d.self_attn.out_proj.weight", p, i));
     IID_TRY(get(st, &w->o_b, C, 0, err, "%s.%d.self_attn.out_proj.bias", p, i));
     IID_TRY(get(st, &w->ln2_w, C, 0, err, "%s.%d.layer_norm2.weight", p, i));
     IID_TRY(get(st, &w->ln2_b, C, 0, err, "%s.%d.layer_norm2.bias", p, i));
-    IID_TRY(get(st, &w->fc1_w, I, C, err, "%s.%d.mlp.fc1.weight", p, i));
+    IID_TRY(WEIGHT(w->fc1_w, I, C, "%s.%d.mlp.fc1.weight", p, i));
     IID_TRY(get(st, &w->fc1_b, I, 0, err, "%s.%d.mlp.fc1.bias", p, i));
-    IID_TRY(get(st, &w->fc2_w, C, I, err, "%s.%d.mlp.fc2.weight", p, i));
+    IID_TRY(WEIGHT(w->fc2_w, C, I, "%s.%d.mlp.fc2.weight", p, i));
     IID_TRY(get(st, &w->fc2_b, C, 0, err, "%s.%d.mlp.fc2.bias", p, i));
     return IID_OK;
 }
@@ -128,7 +130,7 @@ static iid_status bind_all(iid_clip_text_t *m, const iid_safetensors_t *st, int 
 {
     iid_clip_config_t *c = &m->cfg;
     const int64_t C = c->hidden;
-    IID_TRY(get(st, &m->token_emb, c->vocab_size, C, err, "text_model.embeddings.token_embedding.weight"));
+    IID_TRY(WEIGHT(m->token_emb, c->vocab_size, C, "text_model.embeddings.token_embedding.weight"));
     IID_TRY(get(st, &m->pos_emb, c->max_positions, C, err, "text_model.embeddings.position_embedding.weight"));
     m->layer = calloc((size_t)c->layers, sizeof *m->layer);
     if (!m->layer) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %d layers", st->path, c->layers);
@@ -146,7 +148,7 @@ static iid_status bind_all(iid_clip_text_t *m, const iid_safetensors_t *st, int 
             return iid__fail(err, IID_ERR_FORMAT, "%s: tensor 'text_projection.weight' must be 2-D (proj_dim, %d)",
                              st->path, c->hidden);
         c->projection_dim = (int)proj->shape[0];
-        IID_TRY(get(st, &m->proj, c->projection_dim, C, err, "text_projection.weight"));
+        IID_TRY(WEIGHT(m->proj, c->projection_dim, C, "text_projection.weight"));
     }
     return IID_OK;
 }
@@ -178,8 +180,12 @@ iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t 
     iid_safetensors_t st;
     IID_TRY(iid__st_open(&st, st_path, err));
     s = iid__clip_text_bind(m, &st, require_projection, err);
-    iid__st_close(&st);
-    return s;
+    if (s != IID_OK) {
+        iid__st_close(&st);
+        return s;
+    }
+    m->file = st; /* the index moves into the model; views point into its map */
+    return IID_OK;
 }
 
 void iid__clip_text_free(iid_clip_text_t *m)
@@ -188,17 +194,19 @@ void iid__clip_text_free(iid_clip_text_t *m)
     if (m->layer) {
         for (int i = 0; i < m->cfg.layers; i++) {
             iid_clip_layer_t *w = &m->layer[i];
-            float *all[] = {w->ln1_w, w->ln1_b, w->q_w, w->q_b, w->k_w, w->k_b, w->v_w, w->v_b,
-                            w->o_w,   w->o_b,   w->ln2_w, w->ln2_b, w->fc1_w, w->fc1_b, w->fc2_w, w->fc2_b};
+            float *all[] = {w->ln1_w, w->ln1_b, w->q_b, w->k_b, w->v_b, w->o_b, w->ln2_w, w->ln2_b, w->fc1_b, w->fc2_b};
             for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]);
+            iid_weight_t *mats[] = {&w->q_w, &w->k_w, &w->v_w, &w->o_w, &w->fc1_w, &w->fc2_w};
+            for (size_t k = 0; k < sizeof mats / sizeof mats[0]; k++) iid__weight_free(mats[k]);
         }
         free(m->layer);
     }
-    free(m->token_emb);
+    iid__weight_free(&m->token_emb);
     free(m->pos_emb);
     free(m->final_ln_w);
     free(m->final_ln_b);
-    free(m->proj);
+    iid__weight_free(&m->proj);
+    iid__st_close(&m->file);
     memset(m, 0, sizeof *m);
 }
 
@@ -218,28 +226,28 @@ typedef struct scratch {
     float *f;       /* (M, I) MLP hidden */
 } scratch_t;
 
-/* x (B*T, C) += the layer's attention and MLP branches. Returns -1 when the
+/* x (B*T, C) += the layer's attention and MLP branches. Returns -1 when the weight or
  * attention scratch cannot be allocated. */
 static int run_layer(const iid_clip_config_t *c, const iid_clip_layer_t *w, float *x, int B, int T, scratch_t *s)
 {
     const int C = c->hidden, I = c->intermediate, M = B * T;
     const int64_t MC = (int64_t)M * C;
     iid__layer_norm(s->h, x, w->ln1_w, w->ln1_b, M, C, c->eps);
-    iid__linear(s->q, s->h, w->q_w, w->q_b, M, C, C);
-    iid__linear(s->k, s->h, w->k_w, w->k_b, M, C, C);
-    iid__linear(s->v, s->h, w->v_w, w->v_b, M, C, C);
+    if (iid__linear_w(s->q, s->h, &w->q_w.m, w->q_b, M) != 0 || iid__linear_w(s->k, s->h, &w->k_w.m, w->k_b, M) != 0 ||
+        iid__linear_w(s->v, s->h, &w->v_w.m, w->v_b, M) != 0)
+        return -1;
     const int D = C / c->heads;
     iid_attn_shape_t as = {.B = B, .H = c->heads, .Tq = T, .Tk = T, .D = D, .q_stride = C, .kv_stride = C,
                            .scale = 1.0f / sqrtf((float)D), .causal = 1};
     if (iid__attention(s->a, s->q, s->k, s->v, &as) != 0) return -1;
-    iid__linear(s->h, s->a, w->o_w, w->o_b, M, C, C);
+    if (iid__linear_w(s->h, s->a, &w->o_w.m, w->o_b, M) != 0) return -1;
     iid__add(x, s->h, MC);
 
     iid__layer_norm(s->h, x, w->ln2_w, w->ln2_b, M, C, c->eps);
-    iid__linear(s->f, s->h, w->fc1_w, w->fc1_b, M, C, I); // (M, I)
+    if (iid__linear_w(s->f, s->h, &w->fc1_w.m, w->fc1_b, M) != 0) return -1; // (M, I)
     if (c->act == IID_CLIP_ACT_GELU) iid__gelu_erf(s->f, (int64_t)M * I);
     else iid__quick_gelu(s->f, (int64_t)M * I);
-    iid__linear(s->h, s->f, w->fc2_w, w->fc2_b, M, I, C);
+    if (iid__linear_w(s->h, s->f, &w->fc2_w.m, w->fc2_b, M) != 0) return -1;
     iid__add(x, s->h, MC);
     return 0;
 }
@@ -249,7 +257,7 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
 {
     const iid_clip_config_t *c = &m->cfg;
     const int C = c->hidden, L = c->layers;
-    if (!m->token_emb) return iid__fail(err, IID_ERR_INVALID, "clip_text: model is not loaded");
+    if (!m->token_emb.m.data) return iid__fail(err, IID_ERR_INVALID, "clip_text: model is not loaded");
     if (B <= 0 || T <= 0 || T > c->max_positions)
         return iid__fail(err, IID_ERR_INVALID, "clip_text: input is (%d, %d), expected 1 <= T <= %d", B, T,
                          c->max_positions);
@@ -264,7 +272,7 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
             return iid__fail(err, IID_ERR_INVALID, "clip_text: hidden_index %d is outside [-%d, %d]",
                              out->hidden_index, L + 1, L);
     }
-    if (out->text_embeds && !m->proj)
+    if (out->text_embeds && !m->proj.m.data)
         return iid__fail(err, IID_ERR_INVALID, "clip_text: text_embeds asked of a model without text_projection");
     const int need_final = out->last_hidden || out->pooled || out->text_embeds;
     const int run_layers = need_final ? L : (hid > 0 ? hid : 0);
@@ -278,10 +286,10 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
 
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const float *te = m->token_emb + (size_t)ids[(size_t)b * T + t] * C;
             const float *pe = m->pos_emb + (size_t)t * C;
             float *xr = x + ((size_t)b * T + t) * C;
-            for (int i = 0; i < C; i++) xr[i] = te[i] + pe[i];
+            iid__wmat_rows_f32(xr, &m->token_emb.m, (int)ids[(size_t)b * T + t], 1); /* the token's row */
+            for (int i = 0; i < C; i++) xr[i] += pe[i];
         }
     if (out->embeddings) memcpy(out->embeddings, x, MC * sizeof *x);
     if (hid == 0) memcpy(out->hidden, x, MC * sizeof *x);
@@ -289,7 +297,7 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
     for (int l = 0; l < run_layers; l++) {
         if (run_layer(c, &m->layer[l], x, B, T, &s) != 0) {
             free(mem);
-            return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate attention scratch");
+            return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate attention or weight scratch");
         }
         if (l + 1 == hid) memcpy(out->hidden, x, MC * sizeof *x);
     }
@@ -303,7 +311,10 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
             memcpy(pooled + (size_t)b * C, s.h + ((size_t)b * T + p) * C, (size_t)C * sizeof *x);
         }
         if (out->pooled) memcpy(out->pooled, pooled, (size_t)B * C * sizeof *x);
-        if (out->text_embeds) iid__linear(out->text_embeds, pooled, m->proj, NULL, B, C, c->projection_dim);
+        if (out->text_embeds && iid__linear_w(out->text_embeds, pooled, &m->proj.m, NULL, B) != 0) {
+            free(mem);
+            return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate projection scratch");
+        }
     }
     free(mem);
     return IID_OK;

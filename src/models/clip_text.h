@@ -8,8 +8,10 @@
  * `text_model.final_layer_norm.*`, and for the projection model
  * `text_projection.weight`). Every size comes from config.json and is checked
  * against the tensor shapes, so the kit's tiny encoders and SDXL's real ones
- * (CLIP ViT-L and OpenCLIP bigG) load with the same code. Weights are held as f32
- * copies (F16/BF16 files are widened at load).
+ * (CLIP ViT-L and OpenCLIP bigG) load with the same code. The token embedding and
+ * the projection matrices are views into the mapped file in their stored dtype
+ * (models/blocks.h: rows are widened as they are used); LayerNorm parameters,
+ * biases and the position embedding are f32 copies.
  *
  * The forward pass follows the reference exactly where it matters:
  *   x = token_embedding[ids] + position_embedding[0..T)        // (B, T, C)
@@ -36,6 +38,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "models/blocks.h"
 
 typedef enum iid_clip_act {
     IID_CLIP_ACT_QUICK_GELU = 0, /* x * sigmoid(1.702 x) */
@@ -56,20 +59,23 @@ typedef struct iid_clip_config {
 
 typedef struct iid_clip_layer {
     float *ln1_w, *ln1_b;              /* (C) */
-    float *q_w, *k_w, *v_w, *o_w;      /* (C, C) */
+    iid_weight_t q_w, k_w, v_w, o_w;   /* (C, C) */
     float *q_b, *k_b, *v_b, *o_b;      /* (C) */
     float *ln2_w, *ln2_b;              /* (C) */
-    float *fc1_w, *fc1_b;              /* (I, C), (I) */
-    float *fc2_w, *fc2_b;              /* (C, I), (C) */
+    iid_weight_t fc1_w;                /* (I, C) */
+    float *fc1_b;                      /* (I) */
+    iid_weight_t fc2_w;                /* (C, I) */
+    float *fc2_b;                      /* (C) */
 } iid_clip_layer_t;
 
 typedef struct iid_clip_text {
     iid_clip_config_t cfg;
-    float *token_emb;                  /* (vocab, C) */
+    iid_weight_t token_emb;            /* (vocab, C) */
     float *pos_emb;                    /* (max_positions, C) */
     iid_clip_layer_t *layer;           /* cfg.layers entries */
     float *final_ln_w, *final_ln_b;    /* (C) */
-    float *proj;                       /* (projection_dim, C), or NULL */
+    iid_weight_t proj;                 /* (projection_dim, C); data NULL when absent */
+    iid_safetensors_t file;            /* the mapped checkpoint, owned after iid__clip_text_load */
 } iid_clip_text_t;
 
 /* What a forward pass should produce. Set the pointers of the outputs wanted (the
@@ -95,13 +101,15 @@ iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path
 /* Bind the weights of an open index to a config (m->cfg must be set; sizes are
  * checked against every tensor's shape). The projection is bound when
  * `text_projection.weight` exists, or required when require_projection is set.
- * On failure nothing is left allocated and err names the file and the tensor. */
+ * On failure nothing is left allocated and err names the file and the tensor.
+ * The weights view st: the caller keeps it open until iid__clip_text_free(). */
 iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, int require_projection,
                                iid_error_t *err);
 
 /* Load dir/config.json + dir/model.safetensors. The projection is required when
  * the config's `architectures` names CLIPTextModelWithProjection, and bound
- * whenever the weights hold it. Free with iid__clip_text_free. */
+ * whenever the weights hold it. The model owns the mapped file; free with
+ * iid__clip_text_free. */
 iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err);
 
 /* Release the weights; safe on NULL and on a zeroed or already freed model. */

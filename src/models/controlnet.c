@@ -109,6 +109,7 @@ void iid__controlnet_free(iid_controlnet_t *cn)
     for (int i = 0; i < cn->n_down; i++) iid__conv_free(&cn->down_out[i]);
     free(cn->down_out);
     iid__conv_free(&cn->mid_out);
+    iid__st_close(&cn->file);
     free(cn);
 }
 
@@ -122,15 +123,14 @@ iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_err
     IID_TRY(iid__unet_config_load(&cfg, path, err));
     IID_TRY(read_cond_config(path, &cond_channels, boc, &n_boc, err));
     snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
-    iid_safetensors_t st;
-    IID_TRY(iid__st_open(&st, path, err));
     iid_controlnet_t *cn = calloc(1, sizeof *cn);
-    iid_status s = cn ? iid__unet_trunk_load(&cn->trunk, &cfg, &st, err) : iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+    if (!cn) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+    iid_status s = iid__st_open(&cn->file, path, err);
+    if (s == IID_OK) s = iid__unet_trunk_load(&cn->trunk, &cfg, &cn->file, err);
     if (s == IID_OK) {
         cn->cond_channels = cond_channels;
-        s = bind(cn, &st, boc, n_boc, err);
+        s = bind(cn, &cn->file, boc, n_boc, err);
     }
-    iid__st_close(&st);
     if (s != IID_OK) {
         iid__controlnet_free(cn);
         return s;

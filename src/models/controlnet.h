@@ -37,10 +37,12 @@ typedef struct iid_controlnet {
     int n_down;              /* = iid__unet_n_skips(&trunk.cfg) */
     iid_conv_t *down_out;    /* controlnet_down_blocks.<i>, 1x1 */
     iid_conv_t mid_out;      /* controlnet_mid_block, 1x1 */
+    iid_safetensors_t file;  /* the mapped checkpoint the weights view; owned */
 } iid_controlnet_t;
 
-/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors (copied; the
- * file is closed on return). Fails naming the file and field or tensor. */
+/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. The weights
+ * are views into the mapped file, which the ControlNet owns and closes in
+ * iid__controlnet_free(). Fails naming the file and field or tensor. */
 iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err);
 void iid__controlnet_free(iid_controlnet_t *cn);
 

@@ -105,12 +105,13 @@ static iid_status add_ip_branch(const iid_attention_t *a, const float *q, int B,
     if (s == IID_OK) {
         for (int b = 0; b < B; b++) { /* (n, Cc) image rows of image b -> (n, C) */
             const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
-            iid__linear_apply(&a->k_ip, rows, n, kip + (size_t)b * n * C);
-            iid__linear_apply(&a->v_ip, rows, n, vip + (size_t)b * n * C);
+            if (s == IID_OK) s = iid__linear_apply(&a->k_ip, rows, n, kip + (size_t)b * n * C, err);
+            if (s == IID_OK) s = iid__linear_apply(&a->v_ip, rows, n, vip + (size_t)b * n * C, err);
         }
         iid_attn_shape_t sh = {.B = B, .H = a->heads, .Tq = T, .Tk = n, .D = C / a->heads, .q_stride = C,
                                .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
-        if (iid__attention(oip, q, kip, vip, &sh) != 0) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+        if (s == IID_OK && iid__attention(oip, q, kip, vip, &sh) != 0)
+            s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
     }
     if (s == IID_OK) {
         for (int b = 0; b < B; b++)
@@ -147,9 +148,9 @@ iid_status iid__attention_forward(const iid_attention_t *a, const float *x, int 
     iid_status s = IID_OK;
     if (!q || !k || !v || !o) s = iid__fail(err, IID_ERR_NOMEM, "attention (%d tokens, %d channels): out of memory", T, C);
     if (s == IID_OK) {
-        iid__linear_apply(&a->q, x, B * T, q);   /* (B, T, C) */
-        iid__linear_apply(&a->k, src, B * Tk, k); /* (B, Tk, C) */
-        iid__linear_apply(&a->v, src, B * Tk, v);
+        s = iid__linear_apply(&a->q, x, B * T, q, err);                   /* (B, T, C) */
+        if (s == IID_OK) s = iid__linear_apply(&a->k, src, B * Tk, k, err); /* (B, Tk, C) */
+        if (s == IID_OK) s = iid__linear_apply(&a->v, src, B * Tk, v, err);
         iid_attn_shape_t sh = {.B = 1, .H = a->heads, .Tq = T, .Tk = Tt, .D = C / a->heads, .q_stride = C,
                                .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
         for (int b = 0; b < B && s == IID_OK; b++)
@@ -160,7 +161,7 @@ iid_status iid__attention_forward(const iid_attention_t *a, const float *x, int 
     free(k);
     free(v);
     if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(a, q, B, T, ctx, Tc, ip, grid_h, grid_w, o, err);
-    if (s == IID_OK) iid__linear_apply(&a->out, o, B * T, y);
+    if (s == IID_OK) s = iid__linear_apply(&a->out, o, B * T, y, err);
     free(q);
     free(o);
     return s;
@@ -228,7 +229,12 @@ static iid_status tblock_forward(const iid_tblock_t *b, float *h, int N, int H, 
         free(u);
         return iid__fail(err, IID_ERR_NOMEM, "feed-forward (%lld tokens, width %d): out of memory", (long long)M, I);
     }
-    iid__linear_apply(&b->ff_in, n, (int)M, g); /* (M, 2I) = [hidden | gate] */
+    iid_status s = iid__linear_apply(&b->ff_in, n, (int)M, g, err); /* (M, 2I) = [hidden | gate] */
+    if (s != IID_OK) {
+        free(g);
+        free(u);
+        return s;
+    }
     for (int64_t r = 0; r < M; r++)              /* u (M, I) = gate */
         memcpy(u + r * I, g + r * 2 * I + I, (size_t)I * sizeof *u);
     iid__gelu_erf(u, M * I);
@@ -238,8 +244,9 @@ static iid_status tblock_forward(const iid_tblock_t *b, float *h, int N, int H, 
         for (int i = 0; i < I; i++) ur[i] = hid[i] * ur[i];
     }
     free(g);
-    iid__linear_apply(&b->ff_out, u, (int)M, a);
+    s = iid__linear_apply(&b->ff_out, u, (int)M, a, err);
     free(u);
+    IID_TRY(s);
     iid__add(h, a, M * C);
     return IID_OK;
 }
@@ -254,7 +261,7 @@ static iid_status proj_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
     memset(l, 0, sizeof *l);
     l->in = l->out = C;
     int64_t ws[4] = {C, C, 1, 1}, bs[1] = {C};
-    IID_TRY(iid__param_load(st, &l->w, 4, ws, err, "%s.weight", prefix));
+    IID_TRY(iid__weight_bind(st, &l->w, 4, ws, err, "%s.weight", prefix));
     IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
@@ -310,13 +317,13 @@ iid_status iid__transformer_forward(const iid_transformer_t *t, float *x, int N,
     if (s == IID_OK) {
         iid__group_norm(s2, x, t->norm.w, t->norm.b, N, C, HW, t->groups, TRANSFORMER_GN_EPS); /* (N, C, H, W) */
         iid__nchw_to_tokens(s1, s2, N, C, HW);                                                /* (N, HW, C) */
-        iid__linear_apply(&t->proj_in, s1, (int)M, h);
+        s = iid__linear_apply(&t->proj_in, s1, (int)M, h, err);
         for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
             s = tblock_forward(&t->blocks[i], h, N, H, W, ctx, Tc, ip, s1, s2, err);
     }
+    if (s == IID_OK) s = iid__linear_apply(&t->proj_out, h, (int)M, s1, err); /* (N, HW, C) */
     if (s == IID_OK) {
-        iid__linear_apply(&t->proj_out, h, (int)M, s1); /* (N, HW, C) */
-        iid__tokens_to_nchw(s2, s1, N, C, HW);          /* (N, C, H, W) */
+        iid__tokens_to_nchw(s2, s1, N, C, HW); /* (N, C, H, W) */
         iid__add(x, s2, M * C);
     }
     free(s1);

@@ -162,6 +162,8 @@ void iid__unet_free(iid_unet_t *u)
     for (int i = 0; i < IID_UNET_MAX_BLOCKS; i++) free_up_block(&u->up[i]);
     iid__norm_free(&u->norm_out);
     iid__conv_free(&u->conv_out);
+    if (u->file) iid__st_close(u->file);
+    free(u->file);
     free(u);
 }
 
@@ -193,11 +195,21 @@ iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err)
     snprintf(path, sizeof path, "%s/config.json", dir);
     IID_TRY(iid__unet_config_load(&cfg, path, err));
     snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
-    iid_safetensors_t st;
-    IID_TRY(iid__st_open(&st, path, err));
-    iid_status s = iid__unet_load_from(out, &cfg, &st, err);
-    iid__st_close(&st);
-    return s;
+    iid_safetensors_t *st = malloc(sizeof *st);
+    if (!st) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+    iid_status s = iid__st_open(st, path, err);
+    if (s != IID_OK) {
+        free(st);
+        return s;
+    }
+    s = iid__unet_load_from(out, &cfg, st, err);
+    if (s != IID_OK) {
+        iid__st_close(st);
+        free(st);
+        return s;
+    }
+    (*out)->file = st;
+    return IID_OK;
 }
 
 /* ---- forward --------------------------------------------------------------- */

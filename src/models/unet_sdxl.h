@@ -44,12 +44,15 @@ typedef struct iid_unet {
     iid_norm_t norm_out;
     iid_conv_t conv_out;
     int has_ip; /* IP-Adapter weights bound */
+    iid_safetensors_t *file; /* the checkpoint, when the UNet owns it (iid__unet_load) */
 } iid_unet_t;
 
-/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. Weights are
- * copied, the file is closed before returning. */
+/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. The weights
+ * are views into the mapped file, which the UNet owns and closes in
+ * iid__unet_free(). */
 iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err);
-/* The same from an already parsed config and an open checkpoint. */
+/* The same from an already parsed config and an open checkpoint. The weights
+ * view st: the caller keeps it open until iid__unet_free(). */
 iid_status iid__unet_load_from(iid_unet_t **out, const iid_unet_config_t *cfg, const iid_safetensors_t *st,
                                iid_error_t *err);
 void iid__unet_free(iid_unet_t *u);
@@ -74,7 +77,9 @@ void iid__unet_ip_slot_name(const iid_ip_slot_t *s, char *buf, size_t cap);
 /* Bind <prefix><n>.to_k_ip.weight / .to_v_ip.weight (each (hidden, cross)) for
  * every slot. Fails naming the file and tensor when one is missing or
  * mis-shaped, or when the file holds to_k_ip weights for more slots than the
- * UNet has. On failure the UNet keeps no IP weights. */
+ * UNet has. On failure the UNet keeps no IP weights. The weights view st (the
+ * file is shared with the Resampler): the caller keeps it open until
+ * iid__unet_free(). */
 iid_status iid__unet_load_ip(iid_unet_t *u, const iid_safetensors_t *st, const char *prefix, iid_error_t *err);
 
 typedef struct iid_unet_inputs {

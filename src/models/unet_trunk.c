@@ -299,9 +299,9 @@ iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_une
         /* time: (B, C0) sinusoid -> linear_1 -> SiLU -> linear_2 -> (B, D) */
         for (int b = 0; b < B; b++)
             iid__timestep_embedding(ts + (size_t)b * C0, &c->timestep, 1, C0, k->flip_sin_to_cos, k->freq_shift);
-        iid__linear_apply(&t->time_1, ts, B, h);
+        s = iid__linear_apply(&t->time_1, ts, B, h, err);
         iid__silu(h, (int64_t)B * D);
-        iid__linear_apply(&t->time_2, h, B, emb);
+        if (s == IID_OK) s = iid__linear_apply(&t->time_2, h, B, emb, err);
         /* micro-conditioning: (B, A) = [text_embeds | sinusoid(id_0) | sinusoid(id_1) | ...] */
         iid__timestep_embedding(ids, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
                                 k->freq_shift);
@@ -310,9 +310,11 @@ iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_une
                    (size_t)c->text_embeds_dim * sizeof *add);
             memcpy(add + (size_t)b * A + c->text_embeds_dim, ids + (size_t)b * tw, (size_t)tw * sizeof *add);
         }
-        iid__linear_apply(&t->add_1, add, B, h);
+        if (s == IID_OK) s = iid__linear_apply(&t->add_1, add, B, h, err);
         iid__silu(h, (int64_t)B * D);
-        iid__linear_apply(&t->add_2, h, B, aug);
+        if (s == IID_OK) s = iid__linear_apply(&t->add_2, h, B, aug, err);
+    }
+    if (s == IID_OK) {
         iid__add(emb, aug, (int64_t)B * D);
         iid__silu(emb, (int64_t)B * D); /* every resnet applies SiLU before time_emb_proj */
     }

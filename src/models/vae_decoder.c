@@ -113,6 +113,7 @@ void iid__vae_free(iid_vae_decoder_t *v)
     }
     iid__norm_free(&v->norm_out);
     iid__conv_free(&v->conv_out);
+    iid__st_close(&v->file);
     free(v);
 }
 
@@ -130,13 +131,9 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
         iid__json_free(&j);
     }
     if (s == IID_OK) {
-        iid_safetensors_t st;
         snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
-        s = iid__st_open(&st, path, err);
-        if (s == IID_OK) {
-            s = bind(v, &st, err);
-            iid__st_close(&st);
-        }
+        s = iid__st_open(&v->file, path, err);
+        if (s == IID_OK) s = bind(v, &v->file, err);
     }
     if (s != IID_OK) {
         iid__vae_free(v);

@@ -53,10 +53,12 @@ typedef struct iid_vae_decoder {
     iid_vae_up_block_t up[IID_VAE_MAX_BLOCKS];
     iid_norm_t norm_out;
     iid_conv_t conv_out;
+    iid_safetensors_t file; /* the mapped checkpoint the weights view; owned */
 } iid_vae_decoder_t;
 
-/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors (weights
- * copied, the file closed on return). Fails naming the file and field/tensor. */
+/* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. The weights
+ * are views into the mapped file, which the decoder owns and closes in
+ * iid__vae_free(). Fails naming the file and field/tensor. */
 iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 

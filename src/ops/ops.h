@@ -7,12 +7,19 @@
  * same name without the suffix (BLAS GEMM, im2col, tiled attention) that the unit
  * tests check against the reference. Outputs never alias inputs unless the op says
  * "in place".
+ *
+ * Weights may stay in their stored dtype (iid_wmat_t: F32, F16 or BF16 bytes,
+ * typically inside a memory-mapped checkpoint). The ops that take one convert it
+ * to f32 a block of rows at a time (at most IID_WMAT_BLOCK_BYTES of f32 scratch)
+ * and run one GEMM per block; an aligned F32 matrix is used in place.
  */
 #ifndef IID_OPS_OPS_H
 #define IID_OPS_OPS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/tensor.h"
 
 /* ---- matrix products ---------------------------------------------------- */
 
@@ -26,6 +33,34 @@ void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int 
 
 /* y = x W^T + b: x (M, in), W (out, in), b (out) or NULL, y (M, out). */
 void iid__linear(float *y, const float *x, const float *W, const float *b, int M, int in, int out);
+
+/* A (rows, cols) weight matrix in its stored dtype (F32, F16 or BF16), C-order,
+ * little-endian, possibly unaligned. Not owned. */
+typedef struct iid_wmat {
+    const void *data;
+    iid_dtype_t dtype;
+    int rows, cols;
+} iid_wmat_t;
+
+#define IID_WMAT_BLOCK_BYTES ((size_t)32 << 20)
+
+/* Rows [r0, r0 + nr) of W as f32: dst (nr, cols). */
+void iid__wmat_rows_f32(float *dst, const iid_wmat_t *W, int r0, int nr);
+/* The view of rows [r0, r0 + nr) of W. */
+iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr);
+
+/* C (M, W.rows) = A (M, W.cols) W^T (+ C when accumulate). The reference converts
+ * the whole of W and uses iid__matmul_nt_ref. Return 0, or -1 when scratch cannot
+ * be allocated (C untouched). _blocked takes the scratch size (tests). */
+int iid__matmul_wt_ref(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
+int iid__matmul_wt(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
+int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes);
+/* C (W.rows, N) = W (W.rows, W.cols) B (W.cols, N) (+ C when accumulate). */
+int iid__matmul_wn_ref(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
+int iid__matmul_wn(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
+int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes);
+/* y (M, W.rows) = x (M, W.cols) W^T + b (b may be NULL). Returns 0 or -1 as above. */
+int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M);
 
 /* ---- normalisation ------------------------------------------------------ */
 
@@ -87,8 +122,9 @@ typedef struct iid_conv2d_shape {
 int iid__conv_out_size(int in, int k, int stride, int pad, int dil);
 /* out (N, K, OH, OW) = conv(in, w) + b (b may be NULL). */
 void iid__conv2d_ref(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
-/* im2col + GEMM. Returns 0, or -1 when scratch cannot be allocated. */
-int iid__conv2d(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
+/* im2col + GEMM, the weight in its stored dtype: w (K, C/groups * R * S). Returns
+ * 0, or -1 when scratch cannot be allocated. */
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s);
 
 /* Nearest-neighbour 2x: in (N, C, H, W) -> out (N, C, 2H, 2W). */
 void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W);

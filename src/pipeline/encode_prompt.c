@@ -27,9 +27,9 @@ void iid__prompt_embeds_free(iid_prompt_embeds_t *e)
 
 iid_status iid__sdxl_encoders_check(const iid_clip_text_t *te1, const iid_clip_text_t *te2, iid_error_t *err)
 {
-    if (!te1->token_emb) return iid__fail(err, IID_ERR_INVALID, "encode_prompt: text_encoder is not loaded");
-    if (!te2->token_emb) return iid__fail(err, IID_ERR_INVALID, "encode_prompt: text_encoder_2 is not loaded");
-    if (!te2->proj)
+    if (!te1->token_emb.m.data) return iid__fail(err, IID_ERR_INVALID, "encode_prompt: text_encoder is not loaded");
+    if (!te2->token_emb.m.data) return iid__fail(err, IID_ERR_INVALID, "encode_prompt: text_encoder_2 is not loaded");
+    if (!te2->proj.m.data)
         return iid__fail(err, IID_ERR_INVALID,
                          "encode_prompt: text_encoder_2 has no text_projection (expected CLIPTextModelWithProjection)");
     return IID_OK;

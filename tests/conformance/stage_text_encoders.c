@@ -78,12 +78,12 @@ static void encoder_case(conf_ctx_t *c, const iid_safetensors_t *st, const char 
     }
     const size_t C = (size_t)m->cfg.hidden, n = (size_t)B * T * C;
     float *emb = malloc(n * sizeof *emb), *hid = malloc(n * sizeof *hid), *last = malloc(n * sizeof *last);
-    float *proj = m->proj ? malloc((size_t)B * m->cfg.projection_dim * sizeof *proj) : NULL;
+    float *proj = m->proj.m.data ? malloc((size_t)B * m->cfg.projection_dim * sizeof *proj) : NULL;
     iid_clip_outputs_t o = {.embeddings = emb, .hidden_index = -2, .hidden = hid, .last_hidden = last,
                             .text_embeds = proj};
     iid_error_t err;
     iid_error_clear(&err);
-    if (!emb || !hid || !last || (m->proj && !proj)) {
+    if (!emb || !hid || !last || (m->proj.m.data && !proj)) {
         conf_fail(c, STAGE, kase, "-", "out of memory");
     } else if (iid__clip_text_forward(m, ids, B, T, &o, &err) != IID_OK) {
         conf_fail(c, STAGE, kase, "-", "%s", err.msg);

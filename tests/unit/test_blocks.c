@@ -32,9 +32,16 @@ static float *rnd(size_t n, uint32_t seed)
     return x;
 }
 
+/* A random (rows, cols) f32 weight the block owns. */
+static iid_weight_t wrnd(int rows, int cols, uint32_t seed)
+{
+    float *p = rnd((size_t)rows * cols, seed);
+    return (iid_weight_t){{p, IID_DTYPE_F32, rows, cols}, p};
+}
+
 static iid_linear_w_t lin(int in, int out, int bias, uint32_t seed)
 {
-    iid_linear_w_t l = {rnd((size_t)in * out, seed), bias ? rnd((size_t)out, seed + 1000) : NULL, in, out};
+    iid_linear_w_t l = {wrnd(out, in, seed), bias ? rnd((size_t)out, seed + 1000) : NULL, in, out};
     return l;
 }
 
@@ -109,7 +116,7 @@ static void test_conv_bands_match_whole(void **state)
     int N = 2, C = 5, K = 7, H = 13, W = 11;
     float *x = rnd((size_t)N * C * H * W, 21);
     for (int stride = 1; stride <= 2; stride++) {
-        iid_conv_t c = {rnd((size_t)K * C * 9, 22), rnd((size_t)K, 23), C, K, 3, stride};
+        iid_conv_t c = {wrnd(K, C * 9, 22), rnd((size_t)K, 23), C, K, 3, stride};
         float *whole = NULL, *band = NULL;
         int oh, ow, oh2, ow2;
         iid_error_t err;

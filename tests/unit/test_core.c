@@ -1,9 +1,11 @@
 /* test_core.c - status records, f16/bf16 conversion, tensors and the arena. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/half.h"
+#include "core/mem.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "support.h"
@@ -48,6 +50,49 @@ static void test_f16_round_trip_all(void **state)
         if ((h & 0x7c00) == 0x7c00) continue;
         assert_int_equal(iid__f32_to_f16(iid__f16_to_f32((uint16_t)h)), h);
     }
+}
+
+static void test_f16_fast_matches_ref(void **state)
+{
+    (void)state;
+    /* Every half, from an odd (unaligned) address, through the fast and the plain
+     * conversion: equal values, NaN where NaN. */
+    static unsigned char bytes[2 * 0x10000 + 1];
+    static float fast[0x10000], ref[0x10000];
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        bytes[1 + 2 * h] = (unsigned char)(h & 0xff);
+        bytes[2 + 2 * h] = (unsigned char)(h >> 8);
+    }
+    iid__f16_to_f32_n(fast, bytes + 1, 0x10000 - 3); /* a tail shorter than a vector */
+    iid__f16_to_f32_n(fast + 0x10000 - 3, bytes + 1 + 2 * (0x10000 - 3), 3);
+    iid__f16_to_f32_n_ref(ref, bytes + 1, 0x10000);
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if (isnan(ref[h])) assert_true(isnan(fast[h]));
+        else assert_memory_equal(&fast[h], &ref[h], sizeof(float));
+    }
+}
+
+static void test_mem(void **state)
+{
+    (void)state;
+    const char *text = "Name:\tx\nVmPeak:\t  100 kB\nVmHWM:\t    2048 kB\nVmRSS:\t12 kB\nVmBad:\t7 MB\n";
+    assert_int_equal(iid__mem_status_field(text, "VmHWM"), 2048 * 1024);
+    assert_int_equal(iid__mem_status_field(text, "VmRSS"), 12 * 1024);
+    assert_int_equal(iid__mem_status_field(text, "VmBad"), 0);
+    assert_int_equal(iid__mem_status_field(text, "VmSwap"), 0);
+    assert_int_equal(iid__mem_status_field(text, "VmH"), 0); /* a prefix of a key is not the key */
+    /* the live process: touching 64 MiB raises the peak to at least that */
+    size_t n = (size_t)64 << 20;
+    float *big = malloc(n);
+    assert_non_null(big);
+    iid_test_fill_random(big, n / sizeof *big, 1); /* another file: not optimised away */
+    size_t peak = iid__mem_peak_bytes(), rss = iid__mem_rss_bytes();
+    free(big);
+#ifdef __linux__
+    assert_true(peak >= n && rss > 0 && peak >= rss);
+#else
+    (void)peak, (void)rss;
+#endif
 }
 
 static void test_bf16(void **state)
@@ -114,7 +159,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_records), cmocka_unit_test(test_f16_exact_values),
-        cmocka_unit_test(test_f16_round_trip_all), cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_f16_round_trip_all), cmocka_unit_test(test_f16_fast_matches_ref), cmocka_unit_test(test_mem),
+        cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/half.h"
 #include "ops/ops.h"
 #include "support.h"
 
@@ -34,6 +35,86 @@ static void test_matmul_fast_matches_ref(void **state)
     float want[] = {18, 22, 40, 52};
     assert_memory_equal(c, want, sizeof want);
     free(A), free(B), free(Bn), free(c1), free(c2);
+}
+
+/* W (rows, cols) in dtype dt at byte offset off of a malloc'd buffer (odd offsets
+ * make the data unaligned); *f32 receives the values it stands for. */
+static unsigned char *wbytes(int rows, int cols, iid_dtype_t dt, size_t off, uint32_t seed, float **f32, iid_wmat_t *W)
+{
+    size_t n = (size_t)rows * cols, es = iid__dtype_size(dt);
+    float *v = rnd(n, seed);
+    unsigned char *buf = malloc(off + n * es);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        if (dt == IID_DTYPE_F16) {
+            uint16_t h = iid__f32_to_f16(v[i]);
+            v[i] = iid__f16_to_f32(h);
+            memcpy(buf + off + 2 * i, &h, 2);
+        } else if (dt == IID_DTYPE_BF16) {
+            uint16_t h = iid__f32_to_bf16(v[i]);
+            v[i] = iid__bf16_to_f32(h);
+            memcpy(buf + off + 2 * i, &h, 2);
+        } else {
+            memcpy(buf + off + 4 * i, &v[i], 4);
+        }
+    }
+    *f32 = v;
+    *W = (iid_wmat_t){buf + off, dt, rows, cols};
+    return buf;
+}
+
+/* Products with a stored-dtype weight, converted in blocks of 1, 3 and all rows
+ * and used in place when aligned F32, equal the references on the widened values. */
+static void test_matmul_wmat_blocks_match_ref(void **state)
+{
+    (void)state;
+    int M = 9, R = 23, K = 41, N = 17;
+    const iid_dtype_t dts[] = {IID_DTYPE_F16, IID_DTYPE_BF16, IID_DTYPE_F32, IID_DTYPE_F32};
+    const size_t offs[] = {1, 0, 0, 2};
+    const size_t blocks[] = {1, 3 * 41 * 4, (size_t)1 << 30};
+    for (int d = 0; d < 4; d++) {
+        float *wf;
+        iid_wmat_t W;
+        unsigned char *buf = wbytes(R, K, dts[d], offs[d], 30 + d, &wf, &W);
+        float *A = rnd((size_t)M * K, 40), *Bn = rnd((size_t)K * N, 41);
+        float *ref = malloc((size_t)M * R * sizeof(float)), *got = malloc((size_t)R * N * sizeof(float));
+        float *ref2 = malloc((size_t)R * N * sizeof(float)), *plain = malloc((size_t)R * N * sizeof(float));
+        assert_int_equal(iid__matmul_wt_ref(ref, A, &W, M, 0), 0);
+        iid__matmul_nt_ref(plain, A, wf, M, R, K, 0);
+        assert_true(iid_test_max_abs_diff(ref, plain, (size_t)M * R) == 0.0f);
+        for (int b = 0; b < 3; b++) {
+            iid_test_fill_random(got, (size_t)M * R, 50);
+            assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 0, blocks[b]), 0);
+            assert_true(iid_test_max_abs_diff(ref, got, (size_t)M * R) < 1e-5f);
+        }
+        memcpy(ref2, got, (size_t)M * R * sizeof(float)); /* accumulate onto a known C */
+        assert_int_equal(iid__matmul_wt_ref(ref2, A, &W, M, 1), 0);
+        assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 1, blocks[1]), 0);
+        assert_true(iid_test_max_abs_diff(ref2, got, (size_t)M * R) < 1e-5f);
+        assert_int_equal(iid__matmul_wn_ref(ref2, &W, Bn, N, 0), 0);
+        for (int b = 0; b < 3; b++) {
+            assert_int_equal(iid__matmul_wn_blocked(got, &W, Bn, N, 0, blocks[b]), 0);
+            assert_true(iid_test_max_abs_diff(ref2, got, (size_t)R * N) < 1e-5f);
+        }
+        free(buf), free(wf), free(A), free(Bn), free(ref), free(got), free(ref2), free(plain);
+    }
+}
+
+/* A convolution with an F16 weight equals the reference on the widened weight. */
+static void test_conv_f16_weight(void **state)
+{
+    (void)state;
+    iid_conv2d_shape_t s = {2, 6, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2};
+    float *wf;
+    iid_wmat_t W;
+    unsigned char *buf = wbytes(s.K, 3 * 9, IID_DTYPE_F16, 1, 60, &wf, &W);
+    size_t no = (size_t)2 * 4 * 9 * 7;
+    float *in = rnd((size_t)2 * 6 * 9 * 7, 61), *b = rnd(4, 62);
+    float *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
+    iid__conv2d_ref(o1, in, wf, b, &s);
+    assert_int_equal(iid__conv2d(o2, in, &W, b, &s), 0);
+    assert_true(iid_test_max_abs_diff(o1, o2, no) < 1e-5f);
+    free(buf), free(wf), free(in), free(b), free(o1), free(o2);
 }
 
 static void test_layer_norm_hand(void **state)
@@ -109,7 +190,8 @@ static void check_conv(iid_conv2d_shape_t s)
     float *in = rnd((size_t)s.N * s.C * s.H * s.W, 21), *w = rnd((size_t)s.K * (s.C / s.groups) * s.R * s.S, 22);
     float *b = rnd((size_t)s.K, 23), *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
     iid__conv2d_ref(o1, in, w, b, &s);
-    assert_int_equal(iid__conv2d(o2, in, w, b, &s), 0);
+    iid_wmat_t wm = {w, IID_DTYPE_F32, s.K, (s.C / s.groups) * s.R * s.S};
+    assert_int_equal(iid__conv2d(o2, in, &wm, b, &s), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, no) < 1e-5f);
     free(in), free(w), free(b), free(o1), free(o2);
 }
@@ -145,7 +227,8 @@ int main(void)
         cmocka_unit_test(test_matmul_fast_matches_ref), cmocka_unit_test(test_layer_norm_hand),
         cmocka_unit_test(test_group_norm_matches_layer_norm), cmocka_unit_test(test_activations),
         cmocka_unit_test(test_attention_tiled_matches_ref), cmocka_unit_test(test_conv_fast_matches_ref),
-        cmocka_unit_test(test_conv_hand),
+        cmocka_unit_test(test_conv_hand), cmocka_unit_test(test_matmul_wmat_blocks_match_ref),
+        cmocka_unit_test(test_conv_f16_weight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,8 @@
  *
  * The reference is the six-deep loop. The fast version unfolds each image and
  * group into a (C/g * R * S, OH * OW) column matrix and multiplies it by the
- * (K/g, C/g * R * S) weight with one GEMM; 1x1 stride-1 convolutions skip the
- * unfold.
+ * (K/g, C/g * R * S) weight with one GEMM (iid__matmul_wn, so an F16/BF16 weight
+ * is widened block by block); 1x1 stride-1 convolutions skip the unfold.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static void im2col(float *col, const float *img, int cg, const iid_conv2d_shape_
     }
 }
 
-int iid__conv2d(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s)
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s)
 {
     int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
     int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
@@ -87,12 +87,15 @@ int iid__conv2d(float *out, const float *in, const float *w, const float *b, con
         for (int g = 0; g < s->groups; g++) {
             const float *img = in + ((size_t)n * s->C + (size_t)g * cg) * s->H * s->W;
             float *o = out + ((size_t)n * s->K + (size_t)g * kg) * P;
-            const float *wg = w + (size_t)g * kg * KK;
+            iid_wmat_t wg = iid__wmat_slice(w, g * kg, kg);
             if (b)
                 for (int k = 0; k < kg; k++)
                     for (size_t p = 0; p < P; p++) o[k * P + p] = b[g * kg + k];
             if (!direct) im2col(col, img, cg, s, OH, OW);
-            iid__matmul_nn(o, wg, direct ? img : col, kg, (int)P, (int)KK, b != NULL);
+            if (iid__matmul_wn(o, &wg, direct ? img : col, (int)P, b != NULL) != 0) {
+                free(col);
+                return -1;
+            }
         }
     }
     free(col);
