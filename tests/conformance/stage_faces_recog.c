@@ -10,6 +10,10 @@
  *   0.1% (kit README section 7);
  * - every image of index.json: the crops stored in golden/align through each
  *   recogniser, row by row, with the same tolerances (no decoder needed);
+ * - every image of index.json end to end: the photo decoded, letterboxed and run
+ *   through the detector golden/recog/<image>.json names, each detected face
+ *   aligned on the photo and embedded by each recogniser, against the same
+ *   golden rows (same face count first);
  * - golden/tiny_iresnet/cases: the batch through the model its metadata names,
  *   1e-3 absolute against torch, and its intermediate activations (kept from the
  *   graph by structure: first PRelu, last block Add of each stage's shape,
@@ -21,7 +25,9 @@
 #include <string.h>
 
 #include "faces_kit.h"
+#include "io/json.h"
 #include "pipeline/face_align.h"
+#include "pipeline/face_detect.h"
 #include "pipeline/face_models.h"
 
 #define STAGE "faces_recog"
@@ -154,6 +160,80 @@ static void image_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int
     }
     iid__st_close(&al);
     iid__st_close(&rc);
+}
+
+/* The photo through detection, alignment and each recogniser. */
+static void photo_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int n_rg)
+{
+    char rel[1024], path[4096], kase[300], reason[512];
+    iid_json_t j;
+    iid_error_t err;
+    snprintf(rel, sizeof rel, "golden/recog/%s.json", img->stem);
+    if (iid__json_load(&j, faces_path(c, rel, path, sizeof path), &err) != IID_OK) {
+        conf_skip(c, STAGE, img->stem, "photo", "%s", err.msg);
+        return;
+    }
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(j.root, "detector");
+    snprintf(kase, sizeof kase, "%s/photo", img->stem);
+    iid_onnx_net_t net;
+    iid_safetensors_t rc;
+    iid_tensor_t blob = {0};
+    iid_face_list_t faces = {0};
+    uint8_t *bgr = NULL;
+    int w = 0, h = 0, dw = 0, dh = 0;
+    double det_scale = 0.0;
+    if (!cJSON_IsString(det)) {
+        conf_fail(c, STAGE, kase, "detector", "golden/recog/%s.json names no detector", img->stem);
+        iid__json_free(&j);
+        return;
+    }
+    snprintf(rel, sizeof rel, "golden/recog/%s.safetensors", img->stem);
+    if (faces_open(c, STAGE, kase, rel, &rc) != 0) {
+        iid__json_free(&j);
+        return;
+    }
+    if (faces_load_net(c, STAGE, det->valuestring, &net) == 0) {
+        iid_detect_params_t p;
+        iid__detect_params_init(&p);
+        iid__face_detector_size(&net, &dw, &dh);
+        if (dw != dh || faces_photo_blob(c, img, dw, &blob, &det_scale, reason, sizeof reason) != 0 ||
+            faces_decode_photo(c, img, &bgr, &w, &h, reason, sizeof reason) != 0) {
+            conf_fail(c, STAGE, kase, "-", "%s", dw != dh ? "non-square detector input" : reason);
+        } else if (iid__face_detect(&net, &blob, det_scale, &p, &faces, &err) != IID_OK) {
+            conf_fail(c, STAGE, kase, "detect", "%s", err.msg);
+        } else {
+            for (int m = 0; m < n_rg; m++) {
+                char tensor[300];
+                snprintf(tensor, sizeof tensor, "%s.embedding", rg[m].stem);
+                const iid_st_tensor_t *ref = iid__st_find(&rc, tensor);
+                int64_t want = ref && ref->ndim == 2 ? ref->shape[0] : -1;
+                char label[320];
+                snprintf(label, sizeof label, "face_count(%s)", rg[m].stem);
+                conf_result(c, want == faces.count, STAGE, kase, label, fabs((double)(want - faces.count)), 0.0);
+                if (want != faces.count) continue;
+                int size = rg[m].r.input_size;
+                uint8_t *crop = malloc((size_t)size * size * 3);
+                for (int f = 0; crop && f < faces.count; f++) {
+                    char k2[340];
+                    double M[6];
+                    snprintf(k2, sizeof k2, "%s/face%d", kase, f);
+                    if (iid__face_align_matrix((const float (*)[2])faces.faces[f].kps, size, M, &err) != IID_OK) {
+                        conf_fail(c, STAGE, k2, "M", "%s", err.msg);
+                        continue;
+                    }
+                    iid__warp_affine_u8(crop, size, size, bgr, w, h, 3, M);
+                    embed_and_check(c, &rg[m], k2, crop, &rc, (size_t)f);
+                }
+                free(crop);
+            }
+        }
+        iid__face_list_free(&faces);
+        iid__onnx_net_free(&net);
+    }
+    free(bgr);
+    iid__tensor_free(&blob);
+    iid__st_close(&rc);
+    iid__json_free(&j);
 }
 
 /* The graph value an activation label names, found from the IResNet structure the
@@ -290,6 +370,7 @@ void stage_faces_recog(conf_ctx_t *c)
     int n;
     if (faces_list_images(c, STAGE, &imgs, &n) == 0) {
         for (int i = 0; i < n; i++) image_case(c, &imgs[i], rg, n_rg);
+        for (int i = 0; i < n; i++) photo_case(c, &imgs[i], rg, n_rg);
         free(imgs);
     }
     tiny_cases(c);
