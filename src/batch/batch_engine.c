@@ -6,7 +6,7 @@
 
 typedef struct adapter {
     iid_engine_t *engine;
-    iid_batch_engine_opts_t opts;
+    iid_render_options_t opts;
 } adapter_t;
 
 static iid_status prepare(void *ctx, const char *image_path, const iid_batch_size_t *size, void **prepared,
@@ -35,6 +35,25 @@ static iid_status prepare(void *ctx, const char *image_path, const iid_batch_siz
     return IID_OK;
 }
 
+void iid__batch_render_params(const iid_batch_request_t *req, const iid_render_options_t *opts,
+                              iid_render_params_t *r)
+{
+    iid__render_params_init(r);
+    r->prompt = req->prompt;
+    r->negative = req->negative_prompt;
+    r->steps = req->job->steps;
+    r->guidance = req->job->guidance;
+    r->identitynet_strength = req->job->identitynet_strength;
+    r->adapter_strength = req->job->adapter_strength;
+    r->scheduler = req->scheduler;
+    r->seed = req->job->seed;
+    if (opts) {
+        r->prompt_mode = opts->prompt_mode;
+        r->face_mask = opts->face_mask;
+        r->vae_tile = opts->vae_tile;
+    }
+}
+
 typedef struct step_relay {
     iid_step_cb cb;
     void *user;
@@ -54,18 +73,7 @@ static iid_status generate(void *ctx, void *prepared, const iid_batch_request_t 
     const iid_face_prep_t *face = prepared;
     step_relay_t relay = {cb, cb_user};
     iid_render_params_t r;
-    iid__render_params_init(&r);
-    r.prompt = req->prompt;
-    r.negative = req->negative_prompt;
-    r.prompt_mode = a->opts.prompt_mode;
-    r.steps = req->job->steps;
-    r.guidance = req->job->guidance;
-    r.identitynet_strength = req->job->identitynet_strength;
-    r.adapter_strength = req->job->adapter_strength;
-    r.scheduler = req->scheduler;
-    r.seed = req->job->seed;
-    r.face_mask = a->opts.face_mask;
-    r.vae_tile = a->opts.vae_tile;
+    iid__batch_render_params(req, &a->opts, &r);
     r.on_step = on_step;
     r.user = &relay;
     return iid__engine_render(a->engine, face, &r, req->out_path, req->png_parameters, err);
@@ -78,7 +86,7 @@ static void release(void *ctx, void *prepared)
     free(prepared);
 }
 
-iid_status iid__batch_engine_open(iid_engine_t *e, const char *device, const iid_batch_engine_opts_t *opts,
+iid_status iid__batch_engine_open(iid_engine_t *e, const char *device, const iid_render_options_t *opts,
                                   iid_batch_engine_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);

@@ -11,7 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch/runner.h"
 
-#include "pipeline/engine.h"
+#include "batch/batch_engine.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -62,15 +62,7 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
 char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
 {
     iid_render_params_t r;
-    iid__render_params_init(&r);
-    r.prompt = req->prompt;
-    r.negative = req->negative_prompt;
-    r.steps = req->job->steps;
-    r.guidance = req->job->guidance;
-    r.identitynet_strength = req->job->identitynet_strength;
-    r.adapter_strength = req->job->adapter_strength;
-    r.scheduler = req->scheduler;
-    r.seed = req->job->seed;
+    iid__batch_render_params(req, NULL, &r);
     char extra[256];
     snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
     return iid__render_parameters_text(&r, width, height, extra);

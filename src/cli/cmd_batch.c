@@ -191,9 +191,8 @@ static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_ba
     memset(engine, 0, sizeof *engine);
     IID_TRY(iid_cli_models_read(o, &m, err));
     IID_TRY(iid_cli_engine_open(&m, 1, loaded, &device, err));
-    iid_batch_engine_opts_t eo = {iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED,
-                                  !iid_cli_flag(o, "no-face-mask"), (int)m.vae_tile};
-    iid_status s = iid__batch_engine_open(*loaded, device, &eo, engine, err);
+    iid_render_options_t ro = iid_cli_render_options(o, &m);
+    iid_status s = iid__batch_engine_open(*loaded, device, &ro, engine, err);
     if (s != IID_OK) {
         iid__engine_free(*loaded);
         *loaded = NULL;
@@ -221,8 +220,10 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         iid__server_options_init(&so);
         so.output_dir = b->run.output_dir;
         so.log_path = b->run.log_path;
-        rc = iid_cli_serve(&so, loaded, iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED,
-                           !iid_cli_flag(o, "no-face-mask"), 0);
+        iid_cli_models_t m;
+        iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
+        if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
+        rc = iid_cli_serve(&so, loaded, &ro);
     }
     iid__engine_free(loaded);
     return rc;

@@ -192,9 +192,10 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_u64(o, "seed", &seed, err));
     r.seed = seed;
     if (iid_cli_get(o, "scheduler")) r.scheduler = iid_cli_get(o, "scheduler");
-    r.prompt_mode = iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED;
-    r.face_mask = !iid_cli_flag(o, "no-face-mask");
-    r.vae_tile = (int)m.vae_tile;
+    iid_render_options_t ro = iid_cli_render_options(o, &m);
+    r.prompt_mode = ro.prompt_mode;
+    r.face_mask = ro.face_mask;
+    r.vae_tile = ro.vae_tile;
     iid_face_prep_opts_t po;
     iid__face_prep_opts_init(&po);
     IID_TRY(iid_cli_size(o, "size", &po.width, &po.height, err));

@@ -141,7 +141,8 @@ int iid_cmd_serve(int argc, char **argv)
         return 2;
     }
     iid_engine_t *e = open_engine(&a);
-    int rc = iid_cli_serve(&a.server, e, IID_PROMPT_WEIGHTED, 1, 0);
+    iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
+    int rc = iid_cli_serve(&a.server, e, &ro);
     iid__engine_free(e);
     return rc;
 }

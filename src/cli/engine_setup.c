@@ -30,6 +30,13 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
     return IID_OK;
 }
 
+iid_render_options_t iid_cli_render_options(const iid_opts_t *o, const iid_cli_models_t *m)
+{
+    iid_render_options_t ro = {iid_cli_flag(o, "plain-prompts") ? IID_PROMPT_PLAIN : IID_PROMPT_WEIGHTED,
+                               !iid_cli_flag(o, "no-face-mask"), (int)m->vae_tile};
+    return ro;
+}
+
 static void copy_path(char *dst, size_t cap, const char *src)
 {
     if (src) snprintf(dst, cap, "%s", src);

@@ -21,6 +21,9 @@ typedef struct iid_cli_models {
 /* Read the common options (defaults for unset ones); fails naming the option. */
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err);
 
+/* --plain-prompts, --no-face-mask and --vae-tile as render options. */
+iid_render_options_t iid_cli_render_options(const iid_opts_t *o, const iid_cli_models_t *m);
+
 /* Check --device, set the thread count, and load the engine (face models only
  * when load_faces). The device name for logs goes to *device_name. */
 iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_engine_t **out,

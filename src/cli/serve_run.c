@@ -27,7 +27,7 @@ static void print_ready(void *user, const char *url, int port)
     fflush(stdout);
 }
 
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, int prompt_mode, int face_mask, int vae_tile)
+int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro)
 {
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
@@ -38,9 +38,8 @@ int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, int prompt_mo
     iid_server_engine_t engine;
     memset(&engine, 0, sizeof engine);
     if (e) {
-        iid_server_engine_opts_t eo = {(iid_prompt_mode_t)prompt_mode, face_mask, vae_tile};
         if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
-            iid__server_engine_open(e, &styles, &eo, &engine, &err) != IID_OK) {
+            iid__server_engine_open(e, &styles, ro, &engine, &err) != IID_OK) {
             fprintf(stderr, "instantid serve: %s\n", err.msg);
             iid__styles_free(&styles);
             return 2;

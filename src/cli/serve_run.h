@@ -11,6 +11,6 @@
 
 /* Serve until Ctrl-C or SIGTERM with engine e (NULL: the page, the log and the
  * files only; generation answers 503). Returns the process exit status. */
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, int prompt_mode, int face_mask, int vae_tile);
+int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro);
 
 #endif

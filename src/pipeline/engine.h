@@ -53,6 +53,13 @@ typedef struct iid_render_params {
     void *user;
 } iid_render_params_t;
 
+/* The choices a front end makes once for all its renders. */
+typedef struct iid_render_options {
+    iid_prompt_mode_t prompt_mode; /* weighted (the demo's) unless asked otherwise */
+    int face_mask;                 /* "enhance non-face region" */
+    int vae_tile;                  /* latent tile for the VAE; 0 = whole image */
+} iid_render_options_t;
+
 /* The demo's defaults: weighted prompts, 30 steps, guidance 5, strengths 0.8,
  * euler, face mask on. */
 void iid__render_params_init(iid_render_params_t *r);

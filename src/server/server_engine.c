@@ -10,7 +10,7 @@
 typedef struct adapter {
     iid_engine_t *engine;
     const iid_styles_t *styles;
-    iid_server_engine_opts_t opts;
+    iid_render_options_t opts;
     const char **style_names;
     const char **scheduler_names;
     int n_styles, n_schedulers;
@@ -76,7 +76,7 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
     return s;
 }
 
-iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_server_engine_opts_t *opts,
+iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_render_options_t *opts,
                                    iid_server_engine_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);

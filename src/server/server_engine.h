@@ -10,15 +10,9 @@
 #include "server/engine.h"
 #include "text/styles.h"
 
-typedef struct iid_server_engine_opts {
-    iid_prompt_mode_t prompt_mode;
-    int face_mask;
-    int vae_tile;
-} iid_server_engine_opts_t;
-
 /* Put e (and a copy of the style names of styles, which must outlive the
  * server) behind *out. Release with iid__server_engine_close. */
-iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_server_engine_opts_t *opts,
+iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_render_options_t *opts,
                                    iid_server_engine_t *out, iid_error_t *err);
 void iid__server_engine_close(iid_server_engine_t *se);
 

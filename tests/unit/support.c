@@ -23,6 +23,16 @@ const char *iid_test_shared(void)
     return path;
 }
 
+const char *iid_test_binary(void)
+{
+    const char *b = getenv("IID_BINARY");
+    if (!b || !*b) {
+        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
+        exit(77);
+    }
+    return b;
+}
+
 const char *iid_test_shared_path(const char *rel)
 {
     static char path[4096];

@@ -18,6 +18,9 @@
 /* The shared folder ($IID_SHARED, else ../shared from the source tree), or exits
  * 77 with a message when it does not exist. */
 const char *iid_test_shared(void);
+/* The built instantid binary ($IID_BINARY, set by CTest), or exits 77 with a
+ * message when it is not set. */
+const char *iid_test_binary(void);
 /* A path under the shared folder, in a static buffer that the next call reuses. */
 const char *iid_test_shared_path(const char *rel);
 /* A fresh empty directory under $TMPDIR; the caller removes it with iid_test_rmtree. */

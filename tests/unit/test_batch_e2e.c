@@ -23,20 +23,10 @@
 static char *dir;
 static char models[4096], args_common[8192];
 
-static const char *binary(void)
-{
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
-    return b;
-}
-
 static int run(const char *args)
 {
     char cmd[32768];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, binary(), args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, iid_test_binary(), args);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
@@ -145,7 +135,7 @@ static void test_resume_after_kill(void **state)
     (void)state;
     char cmd[32768];
     snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' batch %s --log resume.csv --output out_resume >/dev/null 2>&1", dir,
-             binary(), args_common);
+             iid_test_binary(), args_common);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {

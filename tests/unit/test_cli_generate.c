@@ -18,21 +18,11 @@
 
 static char *dir;
 
-static const char *binary(void)
-{
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
-    return b;
-}
-
 /* Run the binary with args; stderr goes to dir/err. */
 static int run(const char *args)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, binary(), args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, iid_test_binary(), args);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }

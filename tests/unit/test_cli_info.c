@@ -12,11 +12,7 @@ static char *dir;
 
 static int run(const char *args, char **out)
 {
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
+    const char *b = iid_test_binary();
     char cmd[16384], path[4200];
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>&1 </dev/null", dir, b, args);
     int rc = system(cmd);

@@ -21,16 +21,6 @@ static char *dir;
 static pid_t server;
 static int port;
 
-static const char *binary(void)
-{
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
-    return b;
-}
-
 static void nap(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -80,7 +70,7 @@ static int setup(void **state)
     iid__json_free(&j);
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' serve --models '%s' --resampler-heads %d --port 0 --output out "
-             ">stdout 2>stderr", dir, binary(), iid_test_shared_path("conformance/models"), heads);
+             ">stdout 2>stderr", dir, iid_test_binary(), iid_test_shared_path("conformance/models"), heads);
     server = fork();
     assert_true(server >= 0);
     if (server == 0) {
