@@ -11,7 +11,9 @@ int iid__csv_write_record(FILE *f, const char *const *fields, int n)
     for (int i = 0; i < n; i++) {
         const char *s = fields[i] ? fields[i] : "";
         if (i) fputc(',', f);
-        if (strpbrk(s, ",\"\r\n")) {
+        /* A lone empty field is quoted, or the record would read as a blank line; so
+         * is a field starting with a byte-order mark, which a reader skips. */
+        if (strpbrk(s, ",\"\r\n") || (n == 1 && !*s) || strncmp(s, "\xEF\xBB\xBF", 3) == 0) {
             fputc('"', f);
             for (const char *p = s; *p; p++) {
                 if (*p == '"') fputc('"', f);

@@ -1,4 +1,4 @@
-/* test_csv.c - the RFC 4180 reader: quoting, line ends, truncated last rows, files. */
+/* test_csv.c - RFC 4180 text: quoting, line ends, truncated last rows, the writer round trip, files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +88,26 @@ static void test_blank_lines_bom_and_empty(void **state)
     iid__csv_free(&csv);
 }
 
+static void test_write_round_trip(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_non_null(m);
+    const char *header[] = {"h"}, *empty[] = {""}, *tricky[] = {"a,\"b\"\r\nc"};
+    iid__csv_write_record(m, header, 1);
+    iid__csv_write_record(m, empty, 1); /* must not read back as a blank line */
+    iid__csv_write_record(m, tricky, 1);
+    fclose(m);
+    iid_csv_t csv = parse_ok(buf);
+    assert_int_equal(csv.nrows, 2);
+    assert_string_equal(iid__csv_cell(&csv, 0, 0), "");
+    assert_string_equal(iid__csv_cell(&csv, 1, 0), "a,\"b\"\r\nc");
+    iid__csv_free(&csv);
+    free(buf);
+}
+
 static void test_too_many_fields(void **state)
 {
     (void)state;
@@ -135,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_truncated_last_row_is_dropped),
         cmocka_unit_test(test_blank_lines_bom_and_empty),
+        cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_too_many_fields),
         cmocka_unit_test(test_load_file),
     };
