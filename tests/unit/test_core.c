@@ -86,10 +86,12 @@ static void test_mem(void **state)
     float *big = malloc(n);
     assert_non_null(big);
     iid_test_fill_random(big, n / sizeof *big, 1); /* another file: not optimised away */
-    size_t peak = iid__mem_peak_bytes(), rss = iid__mem_rss_bytes();
+    size_t rss = iid__mem_rss_bytes(), peak = iid__mem_peak_bytes();
     free(big);
+    print_message("rss %zu, peak %zu bytes with %zu touched\n", rss, peak, n);
 #ifdef __linux__
-    assert_true(peak >= n && rss > 0 && peak >= rss);
+    /* the kernel's counters are approximate (per-CPU batches): allow a margin */
+    assert_true(rss >= n / 2 && peak >= rss - rss / 8);
 #else
     (void)peak, (void)rss;
 #endif
