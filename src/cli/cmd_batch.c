@@ -29,6 +29,7 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "cli/serve_run.h"
+#include "core/mem.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
@@ -214,6 +215,8 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     }
     int rc = run_jobs(o, b, plan, styles, &engine);
     iid__batch_engine_close(&engine);
+    if (iid_cli_flag(o, "verbose"))
+        fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
         iid_server_options_t so;
