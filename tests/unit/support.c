@@ -33,6 +33,29 @@ const char *iid_test_binary(void)
     return b;
 }
 
+char *iid_test_slurp(const char *path)
+{
+    char *text = NULL;
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = malloc((size_t)(n > 0 ? n : 0) + 1);
+    assert_non_null(text);
+    size_t got = fread(text, 1, (size_t)(n > 0 ? n : 0), f);
+    text[got] = '\0';
+    fclose(f);
+    return text;
+}
+
+int iid_test_count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; *p; p++) n += *p == '\n';
+    return n;
+}
+
 const char *iid_test_shared_path(const char *rel)
 {
     static char path[4096];

@@ -21,6 +21,11 @@ const char *iid_test_shared(void);
 /* The built instantid binary ($IID_BINARY, set by CTest), or exits 77 with a
  * message when it is not set. */
 const char *iid_test_binary(void);
+/* A whole file as a NUL-terminated malloc'd string (the test fails when it cannot
+ * be read). */
+char *iid_test_slurp(const char *path);
+/* Newlines in text. */
+int iid_test_count_lines(const char *text);
 /* A path under the shared folder, in a static buffer that the next call reuses. */
 const char *iid_test_shared_path(const char *rel);
 /* A fresh empty directory under $TMPDIR; the caller removes it with iid_test_rmtree. */

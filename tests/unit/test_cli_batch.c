@@ -12,16 +12,6 @@
 #include "io/file.h"
 #include "support.h"
 
-static const char *binary(void)
-{
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
-    return b;
-}
-
 static char *dir;
 static char out_path[4096], err_path[4096];
 
@@ -29,32 +19,16 @@ static char out_path[4096], err_path[4096];
 static int run(const char *env, const char *args)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s '%s' %s >'%s' 2>'%s' </dev/null", dir, env ? env : "", binary(), args,
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s '%s' %s >'%s' 2>'%s' </dev/null", dir, env ? env : "", iid_test_binary(), args,
              out_path, err_path);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    char *text;
-    size_t n;
-    iid_error_t err;
-    assert_int_equal(iid__file_read_all(path, 64 << 20, &text, &n, &err), IID_OK);
-    return text;
-}
-
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p; p++) n += *p == '\n';
-    return n;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    binary();
+    iid_test_binary();
     dir = iid_test_tempdir();
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
@@ -74,8 +48,8 @@ static int teardown(void **state)
 
 static void assert_one_line_error(const char *prefix)
 {
-    char *e = slurp(err_path);
-    assert_int_equal(count_lines(e), 1);
+    char *e = iid_test_slurp(err_path);
+    assert_int_equal(iid_test_count_lines(e), 1);
     assert_int_equal(strncmp(e, prefix, strlen(prefix)), 0);
     free(e);
 }
@@ -84,13 +58,13 @@ static void test_help(void **state)
 {
     (void)state;
     assert_int_equal(run(NULL, "--help"), 0);
-    char *o = slurp(out_path);
+    char *o = iid_test_slurp(out_path);
     assert_non_null(strstr(o, "batch"));
     assert_non_null(strstr(o, "styles"));
     assert_non_null(strstr(o, "merge"));
     free(o);
     assert_int_equal(run(NULL, "batch --help"), 0);
-    o = slurp(out_path);
+    o = iid_test_slurp(out_path);
     const char *opts[] = {"--input", "--recursive", "--output", "--log", "--seed", "--loops", "--limit", "--size",
                           "--pad-color", "--identitynet-strength", "--adapter-strength", "--steps", "--guidance",
                           "--sweep", "--styles", "--styles-file", "--prompt", "--negative-prompt", "--resume",
@@ -106,7 +80,7 @@ static void test_dry_run(void **state)
 {
     (void)state;
     assert_int_equal(run(NULL, "batch --input faces --dry-run --seed 5 --styles all --loops 2"), 0);
-    char *a = slurp(out_path);
+    char *a = iid_test_slurp(out_path);
     iid_csv_t t;
     iid_error_t err;
     assert_int_equal(iid__csv_parse(a, strlen(a), "stdout", &t, &err), IID_OK);
@@ -120,22 +94,22 @@ static void test_dry_run(void **state)
         assert_string_equal(iid__csv_cell(&t, r, IID_COL_PROMPT), "human, sharp focus");
     }
     iid__csv_free(&t);
-    char *e = slurp(err_path);
+    char *e = iid_test_slurp(err_path);
     assert_non_null(strstr(e, "seed 5"));
     free(e);
     /* The same seed gives the same plan; --recursive finds sub/e.jpg too. */
     assert_int_equal(run(NULL, "batch --input faces --dry-run --seed 5 --styles all --loops 2"), 0);
-    char *b = slurp(out_path);
+    char *b = iid_test_slurp(out_path);
     assert_string_equal(a, b);
     free(a);
     free(b);
     assert_int_equal(run(NULL, "batch -i faces -n --seed 5 --recursive --limit 3 --sweep grid:2"), 0);
-    a = slurp(out_path);
-    assert_int_equal(count_lines(a), 1 + 3);
+    a = iid_test_slurp(out_path);
+    assert_int_equal(iid_test_count_lines(a), 1 + 3);
     free(a);
     /* Without --seed a random one is chosen and printed. */
     assert_int_equal(run(NULL, "batch --input faces --dry-run"), 0);
-    e = slurp(err_path);
+    e = iid_test_slurp(err_path);
     assert_non_null(strstr(e, "instantid batch: seed "));
     free(e);
     /* Nothing was generated or logged. */
@@ -151,13 +125,13 @@ static void test_config_and_env_shards(void **state)
                       "[serve]\nport = 1\n[batch]\ndry_run = true\n";
     free(iid_test_write(dir, "b.ini", ini, strlen(ini)));
     assert_int_equal(run(NULL, "batch --input faces --config b.ini --loops 2"), 0);
-    char *a = slurp(out_path);
-    assert_int_equal(count_lines(a), 1 + 5 * 2 * 2); /* the command line's 2 loops win */
+    char *a = iid_test_slurp(out_path);
+    assert_int_equal(iid_test_count_lines(a), 1 + 5 * 2 * 2); /* the command line's 2 loops win */
     assert_non_null(strstr(a, ",Neon,"));
     assert_null(strstr(a, ",Film Noir,"));
     free(a);
     assert_int_equal(run("SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3", "batch --input faces --config b.ini"), 0);
-    a = slurp(out_path);
+    a = iid_test_slurp(out_path);
     iid_csv_t t;
     iid_error_t err;
     assert_int_equal(iid__csv_parse(a, strlen(a), "stdout", &t, &err), IID_OK);
@@ -169,8 +143,8 @@ static void test_config_and_env_shards(void **state)
     iid__csv_free(&t);
     free(a);
     assert_int_equal(run("JOB_COMPLETION_INDEX=0", "batch --input faces --config b.ini --shards 5"), 0);
-    a = slurp(out_path);
-    assert_int_equal(count_lines(a), 1 + 2);
+    a = iid_test_slurp(out_path);
+    assert_int_equal(iid_test_count_lines(a), 1 + 2);
     free(a);
     const char *bad_ini = "seed = 5\nnot_an_option = 3\n";
     free(iid_test_write(dir, "bad.ini", bad_ini, strlen(bad_ini)));
@@ -202,12 +176,12 @@ static void test_bad_options_exit_2(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(run(NULL, bad[i]), 2);
         assert_one_line_error("instantid batch: ");
-        char *o = slurp(out_path);
+        char *o = iid_test_slurp(out_path);
         assert_string_equal(o, "");
         free(o);
     }
     run(NULL, "batch --input faces --seed 1");
-    char *e = slurp(err_path);
+    char *e = iid_test_slurp(err_path);
     assert_non_null(strstr(e, "models/")); /* no models folder here: the message names what is missing */
     free(e);
     assert_int_equal(run(NULL, "nosuchcommand"), 2);
@@ -217,15 +191,15 @@ static void test_styles(void **state)
 {
     (void)state;
     assert_int_equal(run(NULL, "styles"), 0);
-    char *o = slurp(out_path);
-    assert_int_equal(count_lines(o), 29 + 1);
+    char *o = iid_test_slurp(out_path);
+    assert_int_equal(iid_test_count_lines(o), 29 + 1);
     assert_non_null(strstr(o, "Watercolor      * watercolor painting, {prompt}."));
     assert_non_null(strstr(o, "Ukiyo-e"));
     free(o);
     const char *extra = "[{\"name\": \"Mine\", \"prompt\": \"my {prompt}\", \"negative_prompt\": \"x\"}]";
     free(iid_test_write(dir, "extra.json", extra, strlen(extra)));
     assert_int_equal(run(NULL, "styles --json --styles-file extra.json"), 0);
-    o = slurp(out_path);
+    o = iid_test_slurp(out_path);
     cJSON *root = cJSON_Parse(o);
     assert_non_null(root);
     cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "styles");
@@ -236,7 +210,7 @@ static void test_styles(void **state)
     free(o);
     /* The batch can use the added style. */
     assert_int_equal(run(NULL, "batch -i faces -n --seed 1 --styles Mine --styles-file extra.json"), 0);
-    o = slurp(out_path);
+    o = iid_test_slurp(out_path);
     assert_non_null(strstr(o, "_mine_0_"));
     free(o);
     free(iid_test_write(dir, "broken.json", "{", 1));

@@ -16,16 +16,6 @@
 #include "io/json.h"
 #include "support.h"
 
-static const char *binary(void)
-{
-    const char *b = getenv("IID_BINARY");
-    if (!b || !*b) {
-        printf("SKIP: IID_BINARY is not set (run under CTest)\n");
-        exit(77);
-    }
-    return b;
-}
-
 static char *dir;
 static char out_path[4096], err_path[4096];
 
@@ -33,31 +23,15 @@ static char out_path[4096], err_path[4096];
 static int run(const char *args)
 {
     char cmd[65536];
-    snprintf(cmd, sizeof cmd, "'%s' faces %s >'%s' 2>'%s' </dev/null", binary(), args, out_path, err_path);
+    snprintf(cmd, sizeof cmd, "'%s' faces %s >'%s' 2>'%s' </dev/null", iid_test_binary(), args, out_path, err_path);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *slurp(const char *path)
-{
-    char *text;
-    size_t n;
-    iid_error_t err;
-    assert_int_equal(iid__file_read_all(path, 64 << 20, &text, &n, &err), IID_OK);
-    return text;
-}
-
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p; p++) n += *p == '\n';
-    return n;
 }
 
 /* stdout parsed as JSON (an array). */
 static void load_output(iid_json_t *j)
 {
-    char *text = slurp(out_path);
+    char *text = iid_test_slurp(out_path);
     iid_error_t err;
     assert_int_equal(iid__json_parse(j, text, strlen(text), "stdout", &err), IID_OK);
     assert_true(cJSON_IsArray(j->root));
@@ -67,7 +41,7 @@ static void load_output(iid_json_t *j)
 static int setup(void **state)
 {
     (void)state;
-    binary();
+    iid_test_binary();
     iid_test_shared();
     dir = iid_test_tempdir();
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
@@ -116,20 +90,20 @@ static void test_help_and_usage(void **state)
 {
     (void)state;
     assert_int_equal(run("--help"), 0);
-    char *out = slurp(out_path);
+    char *out = iid_test_slurp(out_path);
     assert_non_null(strstr(out, "usage: instantid faces"));
     assert_non_null(strstr(out, "as given"));
     assert_non_null(strstr(out, "--json"));
     assert_non_null(strstr(out, "--face-models"));
     free(out);
     assert_int_equal(run(""), 2); /* no images */
-    char *e = slurp(err_path);
-    assert_int_equal(count_lines(e), 1);
+    char *e = iid_test_slurp(err_path);
+    assert_int_equal(iid_test_count_lines(e), 1);
     assert_non_null(strstr(e, "instantid faces:"));
     free(e);
     assert_int_equal(run("--face-models /nonexistent x.jpg"), 2);
-    e = slurp(err_path);
-    assert_int_equal(count_lines(e), 1);
+    e = iid_test_slurp(err_path);
+    assert_int_equal(iid_test_count_lines(e), 1);
     assert_non_null(strstr(e, "/nonexistent"));
     free(e);
     assert_int_equal(run("--bogus x.jpg"), 2);
@@ -215,7 +189,7 @@ static void test_photos_match_goldens(void **state)
             iid_test_shared_path("conformance/models/antelopev2"), folder, folder, folder);
     free(folder);
     assert_int_equal(run(args), 0);
-    char *out = slurp(out_path);
+    char *out = iid_test_slurp(out_path);
     assert_non_null(strstr(out, "noface_coffee.png: 600x400, no face found"));
     assert_non_null(strstr(out, "  * face 17: box [634.21, 156.38, 665.95, 197.68]"));
     assert_non_null(strstr(out, "    face 1: box"));
@@ -259,8 +233,8 @@ static void test_model_choice(void **state)
     /* A recogniser passed as the detector is refused. */
     snprintf(args, sizeof args, "--face-models '%s' --detector '%s/tiny_iresnet.onnx' '%s'", models, models, photo);
     assert_int_equal(run(args), 2);
-    char *e = slurp(err_path);
-    assert_int_equal(count_lines(e), 1);
+    char *e = iid_test_slurp(err_path);
+    assert_int_equal(iid_test_count_lines(e), 1);
     assert_non_null(strstr(e, "not a face detector"));
     free(e);
 }
@@ -339,7 +313,7 @@ static void test_bad_inputs(void **state)
             iid_test_shared_path("conformance/models/antelopev2"), folder, folder, folder, folder);
     free(folder);
     assert_int_equal(run(args), 1);
-    char *out = slurp(out_path);
+    char *out = iid_test_slurp(out_path);
     int lines = 0;
     for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
         lines += strncmp(p, "error: ", 7) == 0;
