@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
@@ -157,9 +158,10 @@ static iid_status face_from_files(const iid_opts_t *o, iid_face_prep_t *face, ii
     return s;
 }
 
+/* One updating line on a terminal; nothing per step otherwise (logs stay short). */
 static int progress(void *user, int step, int total)
 {
-    if (!*(int *)user) {
+    if (!*(int *)user && isatty(fileno(stderr))) {
         fprintf(stderr, "\rstep %d/%d", step, total);
         if (step == total) fputc('\n', stderr);
     }
