@@ -167,7 +167,7 @@ static void check_attention(int B, int H, int Tq, int Tk, int D, int causal, int
     float *q = rnd((size_t)B * Tq * qs, 11), *k = rnd((size_t)B * Tk * ks, 12), *v = rnd((size_t)B * Tk * ks, 13);
     float *o1 = malloc((size_t)B * Tq * HD * sizeof(float)), *o2 = malloc((size_t)B * Tq * HD * sizeof(float));
     iid_attn_shape_t s = {B, H, Tq, Tk, D, qs, ks, 1.0f / sqrtf((float)D), causal};
-    iid__attention_ref(o1, q, k, v, &s);
+    assert_int_equal(iid__attention_ref(o1, q, k, v, &s), 0);
     assert_int_equal(iid__attention(o2, q, k, v, &s), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, (size_t)B * Tq * HD) < 1e-5f);
     free(q), free(k), free(v), free(o1), free(o2);

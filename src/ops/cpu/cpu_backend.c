@@ -1,0 +1,96 @@
+/*
+ * cpu_backend.c - the "cpu" backend: OpenBLAS GEMM (weights widened block by
+ * block from their stored dtype), im2col convolution and tiled attention from
+ * this folder; every other op is the host loop it shares with "ref" (host.h).
+ */
+#include "ops/ref/host.h"
+
+static int cpu_supports_op(const iid_backend_t *be, iid_op_t op) { return op >= 0 && op < IID_OP_COUNT; }
+
+static int cpu_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
+{
+    return iid__matmul_wt(C, A, W, M, accumulate);
+}
+
+static int cpu_matmul_wn(const iid_backend_t *be, float *C, const iid_wmat_t *W, const float *B, int N, int accumulate)
+{
+    return iid__matmul_wn(C, W, B, N, accumulate);
+}
+
+static void cpu_matmul_nt(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                          int accumulate)
+{
+    iid__matmul_nt(C, A, B, M, N, K, accumulate);
+}
+
+static void cpu_matmul_nn(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                          int accumulate)
+{
+    iid__matmul_nn(C, A, B, M, N, K, accumulate);
+}
+
+static int cpu_linear(const iid_backend_t *be, float *y, const float *x, const iid_wmat_t *W, const float *b, int M)
+{
+    return iid__linear_w(y, x, W, b, M);
+}
+
+static int cpu_conv2d(const iid_backend_t *be, float *out, const float *in, const iid_wmat_t *w, const float *b,
+                      const iid_conv2d_shape_t *s)
+{
+    return iid__conv2d(out, in, w, b, s);
+}
+
+static int cpu_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
+                         const iid_attn_shape_t *s)
+{
+    return iid__attention(out, q, k, v, s);
+}
+
+static const iid_backend_i cpu_table = {
+    .alloc = iid__host_alloc,
+    .free = iid__host_free,
+    .upload = iid__host_memcpy,
+    .download = iid__host_memcpy,
+    .copy = iid__host_memcpy,
+    .fill = iid__host_fill,
+    .synchronize = iid__host_synchronize,
+    .supports_op = cpu_supports_op,
+    .bind_weight = iid__host_bind_weight,
+    .release_weight = iid__host_release_weight,
+    .matmul_wt = cpu_matmul_wt,
+    .matmul_wn = cpu_matmul_wn,
+    .matmul_nt = cpu_matmul_nt,
+    .matmul_nn = cpu_matmul_nn,
+    .linear = cpu_linear,
+    .conv2d = cpu_conv2d,
+    .attention = cpu_attention,
+    .layer_norm = iid__host_layer_norm,
+    .group_norm = iid__host_group_norm,
+    .batch_norm = iid__host_batch_norm,
+    .unary = iid__host_unary,
+    .scale = iid__host_scale,
+    .add = iid__host_add,
+    .lerp = iid__host_lerp,
+    .mul_plane = iid__host_mul_plane,
+    .add_channel_bias = iid__host_add_channel_bias,
+    .masked_add = iid__host_masked_add,
+    .softmax_rows = iid__host_softmax_rows,
+    .geglu = iid__host_geglu,
+    .maxpool2d = iid__host_maxpool2d,
+    .avgpool2d = iid__host_avgpool2d,
+    .upsample_nearest2x = iid__host_upsample_nearest2x,
+    .resize_plane = iid__host_resize_plane,
+    .permute021 = iid__host_permute021,
+    .concat_axis1 = iid__host_concat_axis1,
+    .copy_rows = iid__host_copy_rows,
+    .gather_rows = iid__host_gather_rows,
+    .image_u8_to_f32 = iid__host_image_u8_to_f32,
+};
+
+const iid_backend_t iid__backend_cpu = {
+    .name = "cpu",
+    .description = "OpenBLAS GEMM, im2col convolution and tiled attention on the host threads",
+    .host_memory = 1,
+    .i = &cpu_table,
+    .ctx = NULL,
+};
