@@ -16,8 +16,12 @@
  * folder own theirs). A missing or mis-shaped tensor fails the load with a
  * message naming the file and the tensor.
  *
- * Activations: forward functions take NCHW f32 buffers with explicit sizes and
- * return freshly malloc'd outputs; the caller frees them. Every struct's _free()
+ * Activations: forward functions take the backend the model is bound to
+ * (ops/backend.h) and NCHW f32 DEVICE buffers of that backend with explicit
+ * sizes; they return outputs allocated with iid__op_alloc(be, ...) that the
+ * caller frees with iid__op_free(be, ...). Model code never reads or writes
+ * activation memory itself: every element-wise step is an op of the backend
+ * table. Every struct's _free()
  * accepts a zeroed or partially loaded struct, so a failed load is cleaned up by
  * calling _free() once.
  */
@@ -29,7 +33,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
-#include "ops/ops.h"
+#include "ops/backend.h"
 
 #if defined(__GNUC__)
 #define IID_PRINTF_FMT(f, a) __attribute__((format(printf, f, a)))
@@ -79,7 +83,8 @@ iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
 void iid__linear_free(iid_linear_w_t *l);
 /* x (M, in) -> y (M, out); y is caller-allocated. Fails only when the scratch
  * for widening the weight cannot be allocated. */
-iid_status iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y, iid_error_t *err);
+iid_status iid__linear_apply(const iid_backend_t *be, const iid_linear_w_t *l, const float *x, int M, float *y,
+                             iid_error_t *err);
 
 /* A 2-D convolution with a square kernel, padding k/2 and a bias. */
 typedef struct iid_conv {
@@ -92,17 +97,17 @@ typedef struct iid_conv {
 iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
                           int stride, iid_error_t *err);
 void iid__conv_free(iid_conv_t *c);
-/* x (N, in, H, W) -> *y (N, out, OH, OW), malloc'd; OH/OW returned when non-NULL.
+/* x (N, in, H, W) -> *y (N, out, OH, OW), allocated on be; OH/OW returned when non-NULL.
  * When the convolution's unfolded input would exceed IID_CONV_SCRATCH_LIMIT bytes
  * (large images: a 1024x1024 VAE layer unfolds to gigabytes) it runs in bands of
  * output rows, each with its own small unfold; the result is the same up to
  * float summation order. */
-iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
-                           iid_error_t *err);
+iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                           float **y, int *OH, int *OW, iid_error_t *err);
 #define IID_CONV_SCRATCH_LIMIT ((size_t)256 << 20)
 /* iid__conv_apply with an explicit scratch limit in bytes (tests use tiny ones). */
-iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
-                                   int *OW, size_t scratch_limit, iid_error_t *err);
+iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                                   float **y, int *OH, int *OW, size_t scratch_limit, iid_error_t *err);
 
 /* Affine parameters of a GroupNorm or LayerNorm over c channels. */
 typedef struct iid_norm {
@@ -133,19 +138,19 @@ typedef struct iid_resnet {
 iid_status iid__resnet_load(iid_resnet_t *r, const iid_safetensors_t *st, const char *prefix, int in, int out,
                             int temb_dim, int groups, float eps, iid_error_t *err);
 void iid__resnet_free(iid_resnet_t *r);
-/* x (N, in, H, W) -> *y (N, out, H, W), malloc'd. temb_act (N, temb_dim) is
+/* x (N, in, H, W) -> *y (N, out, H, W), allocated on be. temb_act (N, temb_dim) is
  * SiLU(emb), shared by every block of a forward; NULL when the block has none. */
-iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const float *temb_act, int N, int H, int W,
-                               float **y, iid_error_t *err);
+iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
+                               int N, int H, int W, float **y, iid_error_t *err);
 
 /* Sinusoidal timestep embedding of width dim (even) for n timesteps, in float32
  * as diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
  * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos.
- * emb (n, dim). */
+ * t (n) host scalars; emb (n, dim) HOST memory (a few KB computed from scalars,
+ * then uploaded by the caller: the per-step host-to-device traffic is this). */
 void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
 
-/* dst (N, HW, C) = src (N, C, HW) transposed per image, and the inverse. */
-void iid__nchw_to_tokens(float *dst, const float *src, int N, int C, int64_t HW);
-void iid__tokens_to_nchw(float *dst, const float *src, int N, int C, int64_t HW);
+/* Upload n host floats into a fresh buffer on be; NULL when out of memory. */
+float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n);
 
 #endif

@@ -63,7 +63,8 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
 /* InstantID's region control on the residuals: every down map and the mid map is
  * multiplied by mask (mask_h, mask_w; control_mask channel 0 / 255 at image
  * resolution) resized bilinearly (align_corners false, torch's rule) to the map's
- * own height and width, broadcast over batch and channels. Fails on memory. */
+ * own height and width, broadcast over batch and channels. mask is device memory
+ * of the residuals' backend. Fails on memory. */
 iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err);
 
 #endif

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "io/json.h"
-#include "ops/ops.h"
 
 #define VAE_EPS 1e-6f
 
@@ -134,6 +133,7 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
         snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
         s = iid__st_open(&v->file, path, err);
         if (s == IID_OK) s = bind(v, &v->file, err);
+        v->be = iid__backend_default();
     }
     if (s != IID_OK) {
         iid__vae_free(v);
@@ -153,40 +153,39 @@ void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z
 /* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
 static iid_status mid_attention(const iid_vae_decoder_t *v, float *x, int B, int H, int W, iid_error_t *err)
 {
+    const iid_backend_t *be = v->be;
     int C = v->mid_norm.c;
     int64_t HW = (int64_t)H * W;
     size_t bytes = (size_t)B * C * HW * sizeof(float);
-    float *a = malloc(bytes), *t = malloc(bytes);
+    float *a = iid__op_alloc(be, bytes), *t = iid__op_alloc(be, bytes);
     iid_status s = (a && t) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae mid attention (%dx%d): out of memory", H, W);
-    if (s == IID_OK) {
-        iid__group_norm(a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS);
-        iid__nchw_to_tokens(t, a, B, C, HW); /* (B, HW, C) */
-        s = iid__attention_forward(&v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
-    }
-    if (s == IID_OK) {
-        iid__tokens_to_nchw(t, a, B, C, HW);
-        iid__add(x, t, (int64_t)B * C * HW);
-    }
-    free(a);
-    free(t);
+    if (s == IID_OK) s = iid__op_group_norm(be, a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS, err);
+    if (s == IID_OK) s = iid__op_permute021(be, t, a, B, C, HW, err); /* (B, HW, C) */
+    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
+    if (s == IID_OK) s = iid__op_permute021(be, t, a, B, HW, C, err); /* (B, C, HW) */
+    if (s == IID_OK) s = iid__op_add(be, x, t, (int64_t)B * C * HW, err);
+    iid__op_free(be, a);
+    iid__op_free(be, t);
     return s;
 }
 
 /* h (B, C, H, W) <- resnet(h), freeing the input. */
-static iid_status resnet_step(const iid_resnet_t *r, float **h, int B, int H, int W, iid_error_t *err)
+static iid_status resnet_step(const iid_backend_t *be, const iid_resnet_t *r, float **h, int B, int H, int W,
+                              iid_error_t *err)
 {
     float *y = NULL;
-    iid_status s = iid__resnet_forward(r, *h, NULL, B, H, W, &y, err);
-    free(*h);
+    iid_status s = iid__resnet_forward(be, r, *h, NULL, B, H, W, &y, err);
+    iid__op_free(be, *h);
     *h = y;
     return s;
 }
 
-static iid_status conv_step(const iid_conv_t *c, float **h, int B, int H, int W, iid_error_t *err)
+static iid_status conv_step(const iid_backend_t *be, const iid_conv_t *c, float **h, int B, int H, int W,
+                            iid_error_t *err)
 {
     float *y = NULL;
-    iid_status s = iid__conv_apply(c, *h, B, H, W, &y, NULL, NULL, err);
-    free(*h);
+    iid_status s = iid__conv_apply(be, c, *h, B, H, W, &y, NULL, NULL, err);
+    iid__op_free(be, *h);
     *h = y;
     return s;
 }
@@ -194,41 +193,41 @@ static iid_status conv_step(const iid_conv_t *c, float **h, int B, int H, int W,
 iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err)
 {
     if (B <= 0 || h <= 0 || w <= 0) return iid__fail(err, IID_ERR_INVALID, "vae: latent %dx%d batch %d", h, w, B);
+    const iid_backend_t *be = v->be;
     float *x = NULL;
     int H = h, W = w;
     /* (B, lc, h, w) -> post_quant_conv -> conv_in -> (B, C, h, w) */
-    IID_TRY(iid__conv_apply(&v->post_quant, z, B, H, W, &x, NULL, NULL, err));
-    iid_status s = conv_step(&v->conv_in, &x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(&v->mid_res[0], &x, B, H, W, err);
+    IID_TRY(iid__conv_apply(be, &v->post_quant, z, B, H, W, &x, NULL, NULL, err));
+    iid_status s = conv_step(be, &v->conv_in, &x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[0], &x, B, H, W, err);
     if (s == IID_OK) s = mid_attention(v, x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(&v->mid_res[1], &x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[1], &x, B, H, W, err);
     for (int i = 0; i < v->n_blocks && s == IID_OK; i++) {
         const iid_vae_up_block_t *b = &v->up[i];
-        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(&b->resnets[l], &x, B, H, W, err);
+        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(be, &b->resnets[l], &x, B, H, W, err);
         if (s == IID_OK && b->has_up) { /* nearest 2x, then conv3x3 */
             int C = b->up.in;
-            float *x2 = malloc((size_t)B * C * H * W * 4 * sizeof *x2);
+            float *x2 = iid__op_alloc(be, (size_t)B * C * H * W * 4 * sizeof *x2);
             if (!x2) {
                 s = iid__fail(err, IID_ERR_NOMEM, "vae upsampler (%dx%d): out of memory", 2 * H, 2 * W);
                 break;
             }
-            iid__upsample_nearest2x(x2, x, B, C, H, W);
-            free(x);
+            s = iid__op_upsample_nearest2x(be, x2, x, B, C, H, W, err);
+            iid__op_free(be, x);
             x = x2;
             H *= 2;
             W *= 2;
-            s = conv_step(&b->up, &x, B, H, W, err);
+            if (s == IID_OK) s = conv_step(be, &b->up, &x, B, H, W, err);
         }
     }
-    if (s == IID_OK) {
-        /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
-        int C0 = v->block_out[0];
-        iid__group_norm(x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS);
-        iid__silu(x, (int64_t)B * C0 * H * W);
-        s = conv_step(&v->conv_out, &x, B, H, W, err);
-    }
-    if (s == IID_OK) memcpy(out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
-    free(x);
+    /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
+    int C0 = v->block_out[0];
+    if (s == IID_OK)
+        s = iid__op_group_norm(be, x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * C0 * H * W, err);
+    if (s == IID_OK) s = conv_step(be, &v->conv_out, &x, B, H, W, err);
+    if (s == IID_OK) iid__op_copy(be, out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
+    iid__op_free(be, x);
     return s;
 }
 
@@ -258,12 +257,27 @@ static float ramp(int p, int L, int r, int lead, int trail)
     return wgt;
 }
 
+/* Decode a host tile on the device: upload z (B, lc, h, w), download out. */
+static iid_status decode_host_tile(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out,
+                                   iid_error_t *err)
+{
+    const iid_backend_t *be = v->be;
+    size_t nz = (size_t)B * v->latent_channels * h * w, no = (size_t)B * v->out_channels * h * w * v->upscale * v->upscale;
+    float *dz = iid__upload_new(be, z, nz), *dout = iid__op_alloc(be, no * sizeof *dout);
+    iid_status s = dz && dout ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
+    if (s == IID_OK) s = iid__vae_decode(v, dz, B, h, w, dout, err);
+    if (s == IID_OK) s = iid__op_download(be, out, dout, no * sizeof *out, err);
+    iid__op_free(be, dz);
+    iid__op_free(be, dout);
+    return s;
+}
+
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err)
 {
     if (tile < 1 || overlap < 0 || overlap >= tile)
         return iid__fail(err, IID_ERR_INVALID, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
-    if (h <= tile && w <= tile) return iid__vae_decode(v, z, B, h, w, out, err);
+    if (h <= tile && w <= tile) return decode_host_tile(v, z, B, h, w, out, err);
     int ny = tile_starts(h, tile, overlap, NULL, 0), nx = tile_starts(w, tile, overlap, NULL, 0);
     int *ys = malloc((size_t)ny * sizeof *ys), *xs = malloc((size_t)nx * sizeof *xs);
     int th = h < tile ? h : tile, tw = w < tile ? w : tile, f = v->upscale, lc = v->latent_channels;
@@ -284,7 +298,7 @@ iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int
             for (int p = 0; p < B * lc; p++)
                 for (int y = 0; y < th; y++)
                     memcpy(zt + ((size_t)p * th + y) * tw, z + ((size_t)p * h + y0 + y) * w + x0, (size_t)tw * sizeof *zt);
-            s = iid__vae_decode(v, zt, B, th, tw, dt, err);
+            s = decode_host_tile(v, zt, B, th, tw, dt, err);
             if (s != IID_OK) break;
             int r = overlap * f;
             for (int y = 0; y < TH; y++) {

@@ -22,7 +22,9 @@
  * a time and blends them with linear ramps across the overlaps, so peak memory
  * follows the tile size, not the image size. Because the mid attention and the
  * GroupNorm statistics then see one tile at a time, the result is close to, not
- * equal to, the untiled decode.
+ * equal to, the untiled decode. The blend runs on the host: the tiled decode
+ * takes and returns HOST memory and moves one tile at a time to the backend
+ * (iid__vae_decode itself takes and returns device memory).
  */
 #ifndef IID_MODELS_VAE_DECODER_H
 #define IID_MODELS_VAE_DECODER_H
@@ -54,6 +56,7 @@ typedef struct iid_vae_decoder {
     iid_norm_t norm_out;
     iid_conv_t conv_out;
     iid_safetensors_t file; /* the mapped checkpoint the weights view; owned */
+    const iid_backend_t *be; /* runs the decode; the default one after load */
 } iid_vae_decoder_t;
 
 /* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. The weights
@@ -69,9 +72,8 @@ void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z
  * caller-allocated. */
 iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err);
 
-/* The same, decoded in tiles of tile x tile latents that overlap by `overlap`
- * latents (0 <= overlap < tile). When the latent fits in one tile this is
- * iid__vae_decode. */
+/* The same from and to host memory, decoded in tiles of tile x tile latents that
+ * overlap by `overlap` latents (0 <= overlap < tile). */
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err);
 
