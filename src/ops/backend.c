@@ -2,10 +2,12 @@
  * backend.c - the registry of compiled-in backends and the device tensor type.
  *
  * The registry is a const list in preference order: the first entry is the
- * default. A CUDA build would put its backend first (when a device answers).
+ * default unless $IID_BACKEND names another. A CUDA build would put its backend
+ * first (when a device answers).
  */
 #include "ops/backend.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const iid_backend_t *const registry[] = {&iid__backend_cpu, &iid__backend_ref};
@@ -20,7 +22,13 @@ const iid_backend_t *iid__backend_find(const char *name)
     return NULL;
 }
 
-const iid_backend_t *iid__backend_default(void) { return registry[0]; }
+const iid_backend_t *iid__backend_preferred(void) { return registry[0]; }
+
+const iid_backend_t *iid__backend_default(void)
+{
+    const iid_backend_t *b = iid__backend_find(getenv(IID_BACKEND_ENV));
+    return b ? b : registry[0];
+}
 
 iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err)
 {

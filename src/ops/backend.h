@@ -171,8 +171,13 @@ struct iid_backend {
 const iid_backend_t *iid__backend_at(int i);
 /* By name ("device" aliases are not handled here); NULL when unknown. */
 const iid_backend_t *iid__backend_find(const char *name);
-/* The backend used when none is named: the first compiled in that can run here. */
+/* The backend models bind to at load: the one $IID_BACKEND names (the CLI's
+ * --backend and the conformance runner's set it, after checking the name), else
+ * the first compiled in. An unknown $IID_BACKEND is ignored here. */
+#define IID_BACKEND_ENV "IID_BACKEND"
 const iid_backend_t *iid__backend_default(void);
+/* The first compiled in (what iid__backend_default gives without $IID_BACKEND). */
+const iid_backend_t *iid__backend_preferred(void);
 /* iid__backend_find with a message listing the known names on failure. */
 iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err);
 
