@@ -17,6 +17,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
+#include "ops/backend.h"
 #include "pipeline/face_models.h"
 
 typedef struct info_paths {
@@ -239,11 +240,24 @@ static int describe_faces(const char *dir)
     return found == 0;
 }
 
+/* The compute backends compiled in, the default one marked. */
+static void describe_backends(void)
+{
+    const iid_backend_t *def = iid__backend_default();
+    printf("backends:");
+    for (int i = 0; iid__backend_at(i); i++)
+        printf(" %s%s", iid__backend_at(i)->name, iid__backend_at(i) == def ? " (default)" : "");
+    printf("\n");
+    for (int i = 0; iid__backend_at(i); i++)
+        printf("    %s: %s\n", iid__backend_at(i)->name, iid__backend_at(i)->description);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
                "                      [--face-models DIR]\n"
-               "Describe every model component found: format, dtypes, parameter count and configuration.\n"
+               "Describe every model component found: format, dtypes, parameter count and configuration,\n"
+               "and the compute backends compiled in (the default one marked; --backend picks another).\n"
                "  --models DIR        models folder (default models/)\n"
                "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
                "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
@@ -298,6 +312,7 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
+    describe_backends();
     int bad = describe_sdxl(p.sdxl);
     bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
     bad |= describe_ip_adapter(p.ip_adapter);

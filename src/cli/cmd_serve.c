@@ -46,7 +46,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: instantid serve [--host H] [--port P] [--token T] [--output DIR] [--log FILE]\n"
-            "                       [--max-upload BYTES] [--queue N] [--models DIR] [--device cpu|cuda]\n"
+            "                       [--max-upload BYTES] [--queue N] [--models DIR] [--backend NAME]\n"
             "                       [--threads N] [--resampler-heads N]\n"
             "Serve the web UI and JSON API: generate single images from a face photo, browse a batch log.\n"
             "  --host H             address to bind (default 127.0.0.1); any non-loopback address\n"
@@ -60,7 +60,7 @@ static void usage(FILE *f)
             "  --max-upload BYTES   largest request body (default 20000000)\n"
             "  --queue N            jobs that may wait behind the running one (default 8)\n"
             "  --models DIR         models folder (default models/)\n"
-            "  --device D           cpu or cuda\n"
+            "  --backend NAME       compute backend: cpu (default) or ref; --device is its alias\n"
             "  --threads N          CPU threads for the engine\n"
             "  --resampler-heads N  the Resampler's attention heads (default 20)\n"
             "Ctrl-C stops the server; a running job is interrupted.\n");
@@ -89,6 +89,7 @@ int iid_cmd_serve(int argc, char **argv)
                                          {"queue", required_argument, NULL, 'q'},
                                          {"models", required_argument, NULL, 'm'},
                                          {"device", required_argument, NULL, 'd'},
+                                         {"backend", required_argument, NULL, 'd'},
                                          {"threads", required_argument, NULL, 'j'},
                                          {"resampler-heads", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
@@ -117,13 +118,15 @@ int iid_cmd_serve(int argc, char **argv)
             a.server.queue = (int)v;
             break;
         case 'm': a.models = optarg; break;
-        case 'd':
-            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0) {
-                fprintf(stderr, "instantid serve: --device: '%s' is not cpu or cuda\n", optarg);
+        case 'd': {
+            iid_error_t err;
+            if (iid_cli_backend(optarg, NULL, &a.device, &err) != IID_OK && err.code == IID_ERR_INVALID) {
+                fprintf(stderr, "instantid serve: %s\n", err.msg);
                 return 2;
             }
-            a.device = optarg;
+            a.device = optarg; /* cuda is refused when the engine opens, which then serves without it */
             break;
+        }
         case 'j':
             if (!parse_int("--threads", optarg, 1, 4096, &v)) return 2;
             a.threads = (int)v;

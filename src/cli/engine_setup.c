@@ -4,9 +4,11 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
+#include "ops/backend.h"
 
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err)
 {
@@ -21,13 +23,26 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
     IID_TRY(iid_cli_long(o, "resampler-heads", 1, 1024, &m->resampler_heads, err));
     IID_TRY(iid_cli_long(o, "threads", 1, 4096, &m->threads, err));
     IID_TRY(iid_cli_long(o, "vae-tile", 8, 4096, &m->vae_tile, err));
-    IID_TRY(iid_cli_choice(o, "device", "cpu|cuda", &m->device, err));
+    IID_TRY(iid_cli_backend(iid_cli_get(o, "backend"), iid_cli_get(o, "device"), &m->device, err));
     const char *dtype = NULL;
     IID_TRY(iid_cli_choice(o, "dtype", "f32|f16|bf16", &dtype, err));
     if (dtype && strcmp(dtype, "f32") != 0)
         return iid__fail(err, IID_ERR_UNSUPPORTED, "--dtype %s: the CPU backend computes in f32 (weights keep their "
                                                    "stored dtype)", dtype);
     return IID_OK;
+}
+
+iid_status iid_cli_backend(const char *backend, const char *device, const char **out, iid_error_t *err)
+{
+    *out = backend ? backend : device;
+    if (backend && device && strcmp(backend, device) != 0)
+        return iid__fail(err, IID_ERR_INVALID, "--backend %s and --device %s disagree (--device is its alias)", backend,
+                         device);
+    if (!*out) return IID_OK;
+    if (strcmp(*out, "cuda") == 0)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "--backend cuda: this build has no CUDA backend; use cpu");
+    const iid_backend_t *be;
+    return iid__backend_lookup(*out, &be, err);
 }
 
 iid_render_options_t iid_cli_render_options(const iid_opts_t *o, const iid_cli_models_t *m)
@@ -46,9 +61,13 @@ iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_en
                                const char **device_name, iid_error_t *err)
 {
     *out = NULL;
-    if (m->device && strcmp(m->device, "cuda") == 0)
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "--device cuda: this build has no CUDA backend; use --device cpu");
-    if (device_name) *device_name = "cpu";
+    const char *backend;
+    IID_TRY(iid_cli_backend(m->device, NULL, &backend, err));
+    /* the models bind to $IID_BACKEND's backend when they load (ops/backend.h);
+     * the CLI entry is the one place that sets process state */
+    if (backend && setenv(IID_BACKEND_ENV, backend, 1) != 0)
+        return iid__fail(err, IID_ERR_NOMEM, "--backend %s: cannot set %s", backend, IID_BACKEND_ENV);
+    if (device_name) *device_name = iid__backend_default()->name;
     if (m->threads > 0) {
         omp_set_num_threads((int)m->threads);
         openblas_set_num_threads((int)m->threads);

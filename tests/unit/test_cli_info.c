@@ -31,6 +31,7 @@ static void test_kit_models(void **state)
         "sdxl/text_encoder:", "sdxl/text_encoder_2:", "sdxl/tokenizer:", "sdxl/tokenizer_2:", "sdxl/unet:",
         "sdxl/vae:", "sdxl/scheduler:", "ControlNetModel:", "torch zip pickle", "face detector", "face recogniser",
         "hidden_act=\"quick_gelu\"", "block_out_channels=", "EulerDiscreteScheduler", "parameters: F32",
+        "backends: cpu (default) ref", "    ref: plain C loops",
     };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         if (!strstr(out, expect[i])) fail_msg("info output lacks '%s':\n%s", expect[i], out);
