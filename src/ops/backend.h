@@ -152,9 +152,9 @@ typedef struct iid_backend_i {
                       int64_t rows, int64_t len);
     /* out (n, dim) = table rows ids[i] (host int32 ids, each in [0, rows)): embedding lookup. */
     int (*gather_rows)(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
-    /* out (C, HW) planar f32 = host u8 (HW, stride) interleaved channels [c0, c0 + C) * scale + offset. */
+    /* out (C, HW) planar f32 = host u8 (HW, stride) interleaved channels [c0, c0 + C) / div + offset. */
     void (*image_u8_to_f32)(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW, int stride,
-                            int c0, int C, float scale, float offset);
+                            int c0, int C, float div, float offset);
 } iid_backend_i;
 
 struct iid_backend {
@@ -268,7 +268,7 @@ iid_status iid__op_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_st
 iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n,
                                iid_error_t *err);
 iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,
-                                   int stride, int c0, int C, float scale, float offset, iid_error_t *err);
+                                   int stride, int c0, int C, float div, float offset, iid_error_t *err);
 
 /* The two host backends' tables (ref/ref_backend.c, cpu/cpu_backend.c). */
 extern const iid_backend_t iid__backend_ref;

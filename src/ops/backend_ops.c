@@ -229,7 +229,7 @@ iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wm
 }
 
 iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,
-                                   int stride, int c0, int C, float scale, float offset, iid_error_t *err)
+                                   int stride, int c0, int C, float div, float offset, iid_error_t *err)
 {
-    RUN_VOID(IID_OP_IMAGE_U8, "image conversion", image_u8_to_f32(r, out, host_src, HW, stride, c0, C, scale, offset));
+    RUN_VOID(IID_OP_IMAGE_U8, "image conversion", image_u8_to_f32(r, out, host_src, HW, stride, c0, C, div, offset));
 }

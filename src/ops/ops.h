@@ -193,8 +193,8 @@ void iid__copy_rows_ref(float *dst, int64_t dst_stride, const float *src, int64_
 /* out (n, table.cols) = rows ids[i] of table (widened to f32). Returns 0, or -1
  * when an id is outside [0, table.rows) (out then partly written). */
 int iid__gather_rows_ref(float *out, const iid_wmat_t *table, const int32_t *ids, int n);
-/* out (C, HW) = src[i * stride + c0 + c] * scale + offset: interleaved u8 pixels to planar f32. */
-void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float scale,
+/* out (C, HW) = src[i * stride + c0 + c] / div + offset: interleaved u8 pixels to planar f32. */
+void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset);
 
 /* How resize_plane samples. */

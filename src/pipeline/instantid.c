@@ -197,20 +197,24 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
     return IID_OK;
 }
 
-/* The keypoint image as (B, 3, H, W) floats in [0, 1] (not [-1, 1]), and the mask. */
-static iid_status build_images(const iid_gen_params_t *g, int B, gen_state_t *st, iid_error_t *err)
+/* The keypoint image as (B, 3, H, W) floats in [0, 1] (not [-1, 1]), and the mask,
+ * converted from the u8 images by the backend's image op. The pipeline keeps its
+ * tensors in host memory (a host backend's memory); the latents stay on the host
+ * between steps for the scheduler. */
+static iid_status build_images(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, gen_state_t *st,
+                               iid_error_t *err)
 {
+    const iid_backend_t *be = p->unet->trunk.be;
     size_t HW = (size_t)g->width * g->height;
     st->control = malloc((size_t)B * 3 * HW * sizeof(float));
     if (!st->control) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the control image");
-    for (size_t i = 0; i < HW; i++)
-        for (int c = 0; c < 3; c++) st->control[c * HW + i] = g->kps_image[i * 3 + c] / 255.0f;
-    for (int b = 1; b < B; b++) memcpy(st->control + b * 3 * HW, st->control, 3 * HW * sizeof(float));
+    IID_TRY(iid__op_image_u8_to_f32(be, st->control, g->kps_image, (int64_t)HW, 3, 0, 3, 255.0f, 0.0f, err));
+    for (int b = 1; b < B; b++) iid__op_copy(be, st->control + b * 3 * HW, st->control, 3 * HW * sizeof(float));
     trace(g, "cond.control_image", st->control, (size_t)B * 3 * HW);
     if (g->control_mask) {
         st->mask = malloc(HW * sizeof(float));
         if (!st->mask) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the face mask");
-        for (size_t i = 0; i < HW; i++) st->mask[i] = g->control_mask[i * 3] / 255.0f;
+        IID_TRY(iid__op_image_u8_to_f32(be, st->mask, g->control_mask, (int64_t)HW, 3, 0, 1, 255.0f, 0.0f, err));
     }
     return IID_OK;
 }
@@ -268,7 +272,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     trace_step(g, i, "unet_out", st->noise, B * n1);
     const float *eps = st->noise;
     if (B == 2) {
-        iid__lerp_out(st->guided, st->noise, st->noise + n1, g->guidance, (int64_t)n1);
+        IID_TRY(iid__op_lerp(p->unet->trunk.be, st->guided, st->noise, st->noise + n1, g->guidance, (int64_t)n1, err));
         eps = st->guided;
     }
     trace_step(g, i, "noise_pred_guided", eps, n1);
@@ -323,7 +327,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         trace(g, "schedule.init_noise_sigma", &ins, 1);
     }
     if (s == IID_OK) s = build_conditioning(p, g, B, &st, err);
-    if (s == IID_OK) s = build_images(g, B, &st, err);
+    if (s == IID_OK) s = build_images(p, g, B, &st, err);
     if (s == IID_OK) {
         st.latents = malloc(n1 * sizeof(float));
         st.model_in = malloc(B * n1 * sizeof(float));

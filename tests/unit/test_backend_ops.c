@@ -352,9 +352,9 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
     *n = (size_t)T * D + (size_t)4 * T * D;
     float *y = dev_zero(be, *n);
     assert_int_equal(iid__op_gather_rows(be, y, &W, ids, T, NULL), IID_OK);
-    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)T * D, px, (int64_t)T * D, 3, 0, 3, 1.0f / 255, 0, NULL),
+    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)T * D, px, (int64_t)T * D, 3, 0, 3, 255.0f, 0, NULL),
                      IID_OK);
-    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)4 * T * D, px, (int64_t)T * D, 3, 1, 1, 2.0f / 255, -1,
+    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)4 * T * D, px, (int64_t)T * D, 3, 1, 1, 127.5f, -1,
                                              NULL),
                      IID_OK);
     iid__op_release_weight(be, owned);
@@ -471,7 +471,7 @@ static void test_glue_ops_by_hand(void **state)
     /* u8 interleaved -> planar */
     uint8_t px[6] = {0, 255, 51, 255, 0, 102};
     float im[6];
-    iid__image_u8_to_f32_ref(im, px, 2, 3, 0, 3, 1.0f / 255, 0);
+    iid__image_u8_to_f32_ref(im, px, 2, 3, 0, 3, 255.0f, 0);
     assert_true(im[0] == 0 && im[1] == 1 && im[2] == 1 && im[3] == 0 && fabsf(im[4] - 0.2f) < 1e-6f);
     /* nearest at scale 1/2 picks every other pixel; bilinear 2x2 -> 4x4 keeps corners' quarter weights */
     float src4[16], near[4];

@@ -47,6 +47,6 @@ void iid__host_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_stride
                          int64_t src_stride, int64_t rows, int64_t len);
 int iid__host_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
-                               int c0, int C, float scale, float offset);
+                               int c0, int C, float div, float offset);
 
 #endif

@@ -106,9 +106,9 @@ int iid__gather_rows_ref(float *out, const iid_wmat_t *table, const int32_t *ids
     return 0;
 }
 
-void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float scale,
+void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset)
 {
     for (int64_t i = 0; i < HW; i++)
-        for (int c = 0; c < C; c++) out[c * HW + i] = src[i * stride + c0 + c] * scale + offset;
+        for (int c = 0; c < C; c++) out[c * HW + i] = src[i * stride + c0 + c] / div + offset;
 }

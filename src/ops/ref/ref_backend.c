@@ -132,9 +132,9 @@ int iid__host_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t 
 }
 
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
-                               int c0, int C, float scale, float offset)
+                               int c0, int C, float div, float offset)
 {
-    iid__image_u8_to_f32_ref(out, src, HW, stride, c0, C, scale, offset);
+    iid__image_u8_to_f32_ref(out, src, HW, stride, c0, C, div, offset);
 }
 
 /* ---- the reference-only entries ---- */
