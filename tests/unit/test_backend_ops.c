@@ -65,6 +65,26 @@ static host_w_t host_weight(int rows, int cols, iid_dtype_t dt, uint32_t seed)
     return w;
 }
 
+/* A random host weight bound to be, as a model binds its checkpoint's. */
+typedef struct bound_w {
+    host_w_t host;
+    iid_wmat_t m;
+    void *owned;
+} bound_w_t;
+
+static bound_w_t bind_random(const iid_backend_t *be, int rows, int cols, iid_dtype_t dt, uint32_t seed)
+{
+    bound_w_t w = {host_weight(rows, cols, dt, seed), {0}, NULL};
+    assert_int_equal(iid__op_bind_weight(be, &w.host.m, &w.m, &w.owned, NULL), IID_OK);
+    return w;
+}
+
+static void unbind(const iid_backend_t *be, bound_w_t *w)
+{
+    iid__op_release_weight(be, w->owned);
+    free(w->host.bytes);
+}
+
 /* ---- the cases ---- */
 
 /* Runs one case at shape index si on be: writes the result to a malloc'd host
@@ -86,14 +106,10 @@ static int case_matmul_wt(const iid_backend_t *be, int si, float **out, size_t *
     if (si >= 3) return -1;
     int M = sh[si][0], K = sh[si][1], N = sh[si][2];
     snprintf(label, cap, "M=%d K=%d N=%d %s", M, K, N, iid__dtype_name((iid_dtype_t)sh[si][3]));
-    host_w_t hw = host_weight(N, K, (iid_dtype_t)sh[si][3], 3);
-    iid_wmat_t W;
-    void *owned;
-    assert_int_equal(iid__op_bind_weight(be, &hw.m, &W, &owned, NULL), IID_OK);
+    bound_w_t W = bind_random(be, N, K, (iid_dtype_t)sh[si][3], 3);
     float *A = dev_rand(be, (size_t)M * K, 1), *C = dev_rand(be, (size_t)M * N, 2);
-    assert_int_equal(iid__op_matmul_wt(be, C, A, &W, M, 1, NULL), IID_OK);
-    iid__op_release_weight(be, owned);
-    free(hw.bytes);
+    assert_int_equal(iid__op_matmul_wt(be, C, A, &W.m, M, 1, NULL), IID_OK);
+    unbind(be, &W);
     iid__op_free(be, A);
     *n = (size_t)M * N;
     *out = finish(be, C, *n);
@@ -106,14 +122,10 @@ static int case_matmul_wn(const iid_backend_t *be, int si, float **out, size_t *
     if (si >= 2) return -1;
     int M = sh[si][0], K = sh[si][1], N = sh[si][2];
     snprintf(label, cap, "M=%d K=%d N=%d %s", M, K, N, iid__dtype_name((iid_dtype_t)sh[si][3]));
-    host_w_t hw = host_weight(M, K, (iid_dtype_t)sh[si][3], 5);
-    iid_wmat_t W;
-    void *owned;
-    assert_int_equal(iid__op_bind_weight(be, &hw.m, &W, &owned, NULL), IID_OK);
+    bound_w_t W = bind_random(be, M, K, (iid_dtype_t)sh[si][3], 5);
     float *B = dev_rand(be, (size_t)K * N, 6), *C = dev_zero(be, (size_t)M * N);
-    assert_int_equal(iid__op_matmul_wn(be, C, &W, B, N, 0, NULL), IID_OK);
-    iid__op_release_weight(be, owned);
-    free(hw.bytes);
+    assert_int_equal(iid__op_matmul_wn(be, C, &W.m, B, N, 0, NULL), IID_OK);
+    unbind(be, &W);
     iid__op_free(be, B);
     *n = (size_t)M * N;
     *out = finish(be, C, *n);
@@ -142,14 +154,10 @@ static int case_linear(const iid_backend_t *be, int si, float **out, size_t *n, 
     if (si >= 2) return -1;
     int M = sh[si][0], K = sh[si][1], N = sh[si][2];
     snprintf(label, cap, "M=%d in=%d out=%d F16", M, K, N);
-    host_w_t hw = host_weight(N, K, IID_DTYPE_F16, 9);
-    iid_wmat_t W;
-    void *owned;
-    assert_int_equal(iid__op_bind_weight(be, &hw.m, &W, &owned, NULL), IID_OK);
+    bound_w_t W = bind_random(be, N, K, IID_DTYPE_F16, 9);
     float *x = dev_rand(be, (size_t)M * K, 10), *b = dev_rand(be, (size_t)N, 11), *y = dev_zero(be, (size_t)M * N);
-    assert_int_equal(iid__op_linear(be, y, x, &W, b, M, NULL), IID_OK);
-    iid__op_release_weight(be, owned);
-    free(hw.bytes);
+    assert_int_equal(iid__op_linear(be, y, x, &W.m, b, M, NULL), IID_OK);
+    unbind(be, &W);
     iid__op_free(be, x);
     iid__op_free(be, b);
     *n = (size_t)M * N;
@@ -168,16 +176,12 @@ static int case_conv2d(const iid_backend_t *be, int si, float **out, size_t *n, 
     int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
     snprintf(label, cap, "N=%d C=%d %dx%d K=%d %dx%d s%d g%d", s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->stride_h,
              s->groups);
-    host_w_t hw = host_weight(s->K, s->C / s->groups * s->R * s->S, IID_DTYPE_F16, 12);
-    iid_wmat_t W;
-    void *owned;
-    assert_int_equal(iid__op_bind_weight(be, &hw.m, &W, &owned, NULL), IID_OK);
+    bound_w_t W = bind_random(be, s->K, s->C / s->groups * s->R * s->S, IID_DTYPE_F16, 12);
     float *x = dev_rand(be, (size_t)s->N * s->C * s->H * s->W, 13), *b = dev_rand(be, (size_t)s->K, 14);
     *n = (size_t)s->N * s->K * OH * OW;
     float *y = dev_zero(be, *n);
-    assert_int_equal(iid__op_conv2d(be, y, x, &W, b, s, NULL), IID_OK);
-    iid__op_release_weight(be, owned);
-    free(hw.bytes);
+    assert_int_equal(iid__op_conv2d(be, y, x, &W.m, b, s, NULL), IID_OK);
+    unbind(be, &W);
     iid__op_free(be, x);
     iid__op_free(be, b);
     *out = finish(be, y, *n);
@@ -340,10 +344,7 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
     if (si >= 2) return -1;
     int T = sh[si][0], D = sh[si][1], rows = 1000;
     snprintf(label, cap, "ids=%d dim=%d, %d pixels", T, D, T * D);
-    host_w_t hw = host_weight(rows, D, IID_DTYPE_F16, 33);
-    iid_wmat_t W;
-    void *owned;
-    assert_int_equal(iid__op_bind_weight(be, &hw.m, &W, &owned, NULL), IID_OK);
+    bound_w_t W = bind_random(be, rows, D, IID_DTYPE_F16, 33);
     int32_t *ids = malloc((size_t)T * sizeof *ids);
     uint8_t *px = malloc((size_t)T * D * 3);
     assert_true(ids && px);
@@ -351,14 +352,13 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
     for (int i = 0; i < T * D * 3; i++) px[i] = (uint8_t)(i * 31 + 7);
     *n = (size_t)T * D + (size_t)4 * T * D;
     float *y = dev_zero(be, *n);
-    assert_int_equal(iid__op_gather_rows(be, y, &W, ids, T, NULL), IID_OK);
+    assert_int_equal(iid__op_gather_rows(be, y, &W.m, ids, T, NULL), IID_OK);
     assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)T * D, px, (int64_t)T * D, 3, 0, 3, 255.0f, 0, NULL),
                      IID_OK);
     assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)4 * T * D, px, (int64_t)T * D, 3, 1, 1, 127.5f, -1,
                                              NULL),
                      IID_OK);
-    iid__op_release_weight(be, owned);
-    free(hw.bytes);
+    unbind(be, &W);
     free(ids);
     free(px);
     *out = finish(be, y, *n);

@@ -49,4 +49,30 @@ int iid__host_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t 
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
                                int c0, int C, float div, float offset);
 
+/* The designated initialisers both host tables share. */
+#define IID_HOST_TABLE_ENTRIES                                 \
+    .alloc = iid__host_alloc, .free = iid__host_free,           \
+    .upload = iid__host_memcpy, .download = iid__host_memcpy,   \
+    .copy = iid__host_memcpy, .fill = iid__host_fill,           \
+    .synchronize = iid__host_synchronize,                       \
+    .bind_weight = iid__host_bind_weight,                       \
+    .release_weight = iid__host_release_weight,                 \
+    .layer_norm = iid__host_layer_norm,                         \
+    .group_norm = iid__host_group_norm,                         \
+    .batch_norm = iid__host_batch_norm, .unary = iid__host_unary, \
+    .scale = iid__host_scale, .add = iid__host_add,             \
+    .lerp = iid__host_lerp, .mul_plane = iid__host_mul_plane,   \
+    .add_channel_bias = iid__host_add_channel_bias,             \
+    .masked_add = iid__host_masked_add,                         \
+    .softmax_rows = iid__host_softmax_rows,                     \
+    .geglu = iid__host_geglu, .maxpool2d = iid__host_maxpool2d, \
+    .avgpool2d = iid__host_avgpool2d,                           \
+    .upsample_nearest2x = iid__host_upsample_nearest2x,         \
+    .resize_plane = iid__host_resize_plane,                     \
+    .permute021 = iid__host_permute021,                         \
+    .concat_axis1 = iid__host_concat_axis1,                     \
+    .copy_rows = iid__host_copy_rows,                           \
+    .gather_rows = iid__host_gather_rows,                       \
+    .image_u8_to_f32 = iid__host_image_u8_to_f32
+
 #endif
