@@ -1,6 +1,6 @@
 /*
- * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets, the ResNet
- * block and the timestep embedding shared by the UNet, the ControlNet and the VAE.
+ * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets and the
+ * ResNet block shared by the UNet, the ControlNet and the VAE.
  *
  * Loading builds each tensor name from the caller's prefix, checks the shape the
  * config implies (iid__st_find_shaped names file and tensor on a mismatch) and
@@ -299,27 +299,6 @@ iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, c
     }
     *y = o;
     return IID_OK;
-}
-
-/* ---- timestep embedding --------------------------------------------------- */
-
-void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift)
-{
-    int half = dim / 2;
-    /* float32 arithmetic in the order diffusers' get_timestep_embedding uses */
-    const float neg_log = (float)(-log(10000.0));
-    for (int b = 0; b < n; b++) {
-        float *e = emb + (size_t)b * dim;
-        for (int i = 0; i < half; i++) {
-            float expo = neg_log * (float)i;
-            expo = expo / ((float)half - shift);
-            float arg = t[b] * expf(expo);
-            float sn = sinf(arg), cs = cosf(arg);
-            e[i] = flip_sin_to_cos ? cs : sn;
-            e[half + i] = flip_sin_to_cos ? sn : cs;
-        }
-        if (dim % 2) e[dim - 1] = 0.0f;
-    }
 }
 
 float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n)

@@ -64,7 +64,7 @@ typedef enum iid_op {
     IID_OP_RESAMPLE,    /* upsample_nearest2x, resize_plane */
     IID_OP_GEGLU,
     IID_OP_LAYOUT,      /* permute021, concat_axis1, copy_strided */
-    IID_OP_GATHER,      /* gather_rows */
+    IID_OP_EMBED,       /* gather_rows, timestep_embedding */
     IID_OP_IMAGE_U8,    /* image_u8_to_f32 */
     IID_OP_COUNT
 } iid_op_t;
@@ -152,6 +152,9 @@ typedef struct iid_backend_i {
                       int64_t rows, int64_t len);
     /* out (n, dim) = table rows ids[i] (host int32 ids, each in [0, rows)): embedding lookup. */
     int (*gather_rows)(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+    /* emb (n, dim) = the sinusoidal embedding of n host timesteps (ops.h). */
+    void (*timestep_embedding)(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                               int flip_sin_to_cos, float shift);
     /* out (C, HW) planar f32 = host u8 (HW, stride) interleaved channels [c0, c0 + C) / div + offset. */
     void (*image_u8_to_f32)(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW, int stride,
                             int c0, int C, float div, float offset);
@@ -267,6 +270,8 @@ iid_status iid__op_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_st
                              int64_t src_stride, int64_t rows, int64_t len, iid_error_t *err);
 iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n,
                                iid_error_t *err);
+iid_status iid__op_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                      int flip_sin_to_cos, float shift, iid_error_t *err);
 iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,
                                    int stride, int c0, int C, float div, float offset, iid_error_t *err);
 
