@@ -57,11 +57,16 @@ void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4
 iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
                            const char *fmt, ...) IID_PRINTF_FMT(6, 7);
 
-/* A bound weight matrix: m views the checkpoint (owned == NULL) or owned, an f32
- * copy made at load, which m then points to. */
+/* A weight matrix bound to the backend models load onto (iid__backend_default()):
+ * m is the backend's form of the checkpoint tensor, made once at load by the
+ * table's bind_weight (the host backends keep the mapped pages or, for an
+ * unaligned or other-dtype F32 tensor, the f32 copy in owned; a device backend
+ * would upload here and keep what to release in bound). */
 typedef struct iid_weight {
     iid_wmat_t m;
     float *owned;
+    const iid_backend_t *be;
+    void *bound;
 } iid_weight_t;
 
 /* Bind the tensor named by fmt/... with the given shape (ndim >= 1) as a (shape[0],

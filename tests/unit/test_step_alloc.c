@@ -2,7 +2,8 @@
  * test_step_alloc.c - the planned step allocator: a replayed step allocates
  * nothing from its backend, buffers alive together never overlap, a step that
  * allocates differently falls back and is planned again, and the kit's UNet run
- * through it gives the same output as without it.
+ * through it gives the same output as without it. Also: models bind their
+ * weights to the backend $IID_BACKEND names at load.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,36 @@ static void test_unet_steps_allocate_nothing(void **state)
     iid__unet_free(u);
 }
 
+/* $IID_BACKEND picks the backend a model and its weights are bound to at load. */
+static void test_models_bind_to_the_chosen_backend(void **state)
+{
+    (void)state;
+    const char *dir = iid_test_shared_path("conformance/models/sdxl/unet");
+    iid_unet_t *u = NULL;
+    iid_error_t err;
+    assert_int_equal(setenv(IID_BACKEND_ENV, "ref", 1), 0);
+    iid_status s = iid__unet_load(&u, dir, &err);
+    unsetenv(IID_BACKEND_ENV);
+    if (s != IID_OK) {
+        print_message("SKIP: %s\n", err.msg);
+        skip();
+    }
+    assert_ptr_equal(u->trunk.be, &iid__backend_ref);
+    assert_ptr_equal(u->trunk.conv_in.w.be, &iid__backend_ref);
+    assert_ptr_equal(u->conv_out.w.be, &iid__backend_ref);
+    iid__unet_free(u);
+    assert_int_equal(iid__unet_load(&u, dir, &err), IID_OK);
+    assert_ptr_equal(u->trunk.be, iid__backend_preferred());
+    assert_ptr_equal(u->trunk.time_1.w.be, iid__backend_preferred());
+    iid__unet_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_allocates_nothing),
         cmocka_unit_test(test_unet_steps_allocate_nothing),
+        cmocka_unit_test(test_models_bind_to_the_chosen_backend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
