@@ -13,20 +13,27 @@
  *     is one more table and one more line in backend.c's registry.
  *
  *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
- *     (or an arena whose chunks come from them) and are passed to ops as DEVICE
+ *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
  *     POINTERS, the llm.c way: model code may offset them (x + b * n) but never
  *     reads or writes through them. Host data enters and leaves through upload /
- *     download (for the host backends a memcpy), and the few per-element things a
- *     model computes on the host (timestep embeddings, scheduler updates on the
- *     latents) go through those two calls explicitly. iid_buf_t bundles a device
- *     pointer with its backend, dtype and shape for the places that hand a
- *     tensor between modules.
+ *     download (for the host backends a memcpy). The pipeline still keeps its
+ *     tensors (latents, conditioning, model outputs) in host memory and runs
+ *     the scheduler there, which is only right for host backends; a device
+ *     backend needs the pipeline to upload and download around the models.
+ *     iid_buf_t bundles a device pointer with its backend, dtype and shape for
+ *     the places that hand a tensor between modules (not used by the models yet).
  *
  *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
- *     a model binds each weight with bind_weight: the host backends keep the
- *     memory-mapped checkpoint pages as they are (no copy); a device backend
- *     uploads (and may convert or re-lay-out) and releases with release_weight.
- *     Small f32 vectors (biases, norm parameters) go through bind_vector.
+ *     a model binds each weight matrix with bind_weight (models/blocks.c): the
+ *     host backends keep the memory-mapped checkpoint pages as they are (no
+ *     copy); a device backend uploads (and may convert or re-lay-out) and
+ *     releases with release_weight. Small f32 vectors (biases, norm parameters)
+ *     and the Resampler's f32 matrices are host copies today: a device backend
+ *     will need them bound the same way (not done yet).
+ *
+ *   - A step's memory. ops/step_alloc.h wraps a backend so that a denoising
+ *     step's allocations (activations and the fast kernels' scratch, which the
+ *     cpu backend takes through its own alloc hook) come from one planned block.
  *
  *   - supports_op. A backend says which op families it implements natively. The
  *     dispatchers run an op the backend does not support with the ref kernel
