@@ -5,6 +5,15 @@
  * cross-attention width, token counts), so a tiny test model and SDXL run through
  * the same code. Every buffer of one generation lives in gen_state_t and is
  * released in one place.
+ *
+ * Backends: the models run on the backend they were loaded onto (ops/backend.h);
+ * each denoising step's model memory comes from a step allocator planned on the
+ * first step. The pipeline's own tensors (conditioning, latents, model outputs)
+ * are host memory, and the scheduler's per-element updates run on the host
+ * between steps: right for the host backends (ref, cpu), where upload and
+ * download are memcpy. A device backend will need an upload of the model input
+ * and a download of the noise prediction per step here (about 0.5 MB at
+ * 1024x1024), plus the conditioning uploaded once.
  */
 #include "pipeline/instantid.h"
 
