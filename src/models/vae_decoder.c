@@ -145,9 +145,10 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
 
 /* ---- decode ----------------------------------------------------------------- */
 
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n)
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err)
 {
-    for (size_t i = 0; i < n; i++) z[i] = latents[i] / v->scaling_factor;
+    if (z != latents) iid__op_copy(v->be, z, latents, n * sizeof *z);
+    return iid__op_div_scalar(v->be, z, v->scaling_factor, (int64_t)n, err);
 }
 
 /* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
@@ -321,25 +322,4 @@ iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int
     free(dt);
     free(wsum);
     return s;
-}
-
-/* ---- image conversions ------------------------------------------------------- */
-
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W)
-{
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++)
-            for (int64_t i = 0; i < (int64_t)H * W; i++) {
-                float vv = x[((size_t)b * C + c) * H * W + i] / 2.0f + 0.5f;
-                vv = vv < 0.0f ? 0.0f : (vv > 1.0f ? 1.0f : vv);
-                out[((size_t)b * H * W + i) * C + c] = vv;
-            }
-}
-
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float vv = rintf(img[i] * 255.0f); /* the default rounding mode: half to even */
-        out[i] = (uint8_t)(vv < 0.0f ? 0.0f : (vv > 255.0f ? 255.0f : vv));
-    }
 }

@@ -65,8 +65,9 @@ typedef struct iid_vae_decoder {
 iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 
-/* z = latents / scaling_factor over n values (z may equal latents). */
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n);
+/* z = latents / scaling_factor over n values (z may equal latents), on the
+ * decoder's backend. */
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err);
 
 /* z (B, latent_channels, h, w) -> out (B, out_channels, upscale*h, upscale*w),
  * caller-allocated. */
@@ -77,9 +78,7 @@ iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, in
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err);
 
-/* out (B, H, W, C) = clamp(x / 2 + 0.5, 0, 1) of x (B, C, H, W). */
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W);
-/* out = round-half-to-even(img * 255) over n values in [0, 1] (numpy's rule). */
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n);
+/* iid__image_to_float_nhwc and iid__image_float_to_u8 (host conversions of the
+ * decoded picture) are in ops/ops.h. */
 
 #endif

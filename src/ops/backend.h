@@ -65,7 +65,7 @@ typedef enum iid_op {
     IID_OP_ATTENTION,
     IID_OP_NORM,        /* layer_norm, group_norm, batch_norm */
     IID_OP_UNARY,       /* silu, gelu, ... */
-    IID_OP_BINARY,      /* add, scale, lerp, mul_plane, add_channel_bias, masked_add */
+    IID_OP_BINARY,      /* add, scale, div_scalar, lerp, mul_plane, add_channel_bias, masked_add */
     IID_OP_SOFTMAX,
     IID_OP_POOL,        /* maxpool2d, avgpool2d */
     IID_OP_RESAMPLE,    /* upsample_nearest2x, resize_plane */
@@ -124,6 +124,7 @@ typedef struct iid_backend_i {
     /* ---- element-wise ---- */
     void (*unary)(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n); /* in place */
     void (*scale)(const iid_backend_t *be, float *x, float s, int64_t n);
+    void (*div_scalar)(const iid_backend_t *be, float *x, float s, int64_t n); /* x /= s */
     void (*add)(const iid_backend_t *be, float *y, const float *x, int64_t n); /* y += x */
     /* y = a + s * (b - a): classifier-free guidance (a uncond, b cond). y may be a or b. */
     void (*lerp)(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n);
@@ -250,6 +251,7 @@ iid_status iid__op_batch_norm(const iid_backend_t *be, float *y, const float *x,
                               float eps, iid_error_t *err);
 iid_status iid__op_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n, iid_error_t *err);
 iid_status iid__op_scale(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
+iid_status iid__op_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
 iid_status iid__op_add(const iid_backend_t *be, float *y, const float *x, int64_t n, iid_error_t *err);
 iid_status iid__op_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n,
                         iid_error_t *err);

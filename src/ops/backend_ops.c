@@ -137,6 +137,11 @@ iid_status iid__op_scale(const iid_backend_t *be, float *x, float s, int64_t n, 
     RUN_VOID(IID_OP_BINARY, "scale", scale(r, x, s, n));
 }
 
+iid_status iid__op_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err)
+{
+    RUN_VOID(IID_OP_BINARY, "div_scalar", div_scalar(r, x, s, n));
+}
+
 iid_status iid__op_add(const iid_backend_t *be, float *y, const float *x, int64_t n, iid_error_t *err)
 {
     RUN_VOID(IID_OP_BINARY, "add", add(r, y, x, n));

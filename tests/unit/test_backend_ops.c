@@ -260,6 +260,7 @@ static int case_binary(const iid_backend_t *be, int si, float **out, size_t *n, 
     float *plane = dev_rand(be, (size_t)HW, 26), *mask = dev_rand(be, (size_t)HW, 27);
     assert_int_equal(iid__op_add(be, y, x, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_scale(be, y + m, 0.37f, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_div_scalar(be, y + m, 0.13025f, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_lerp(be, y + 2 * m, y + 3 * m, x, 7.5f, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_mul_plane(be, y + 3 * m, plane, (int64_t)N * C, HW, NULL), IID_OK);
     assert_int_equal(iid__op_add_channel_bias(be, y + 4 * m, bias, N, C, HW, C, NULL), IID_OK);
@@ -443,6 +444,10 @@ static void test_glue_ops_by_hand(void **state)
     iid__masked_add_ref(acc, src, mk, 2.0f, 1, 2, 2);
     float want_m[] = {1, 1, 7, 9};
     assert_memory_equal(acc, want_m, sizeof want_m);
+    /* division by a scalar is a division, not a product by the reciprocal */
+    float dv[2] = {1.0f, -2.0f};
+    iid__div_scalar_ref(dv, 0.13025f, 2);
+    assert_true(dv[0] == 1.0f / 0.13025f && dv[1] == -2.0f / 0.13025f);
     /* plane product */
     float pl[4] = {1, 2, 3, 4}, m2[2] = {10, 0};
     iid__mul_plane_ref(pl, m2, 2, 2);

@@ -51,6 +51,12 @@ void iid__add_channel_bias_ref(float *x, const float *bias, int N, int C, int64_
         }
 }
 
+void iid__div_scalar_ref(float *x, float s, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / s;
+}
+
 void iid__masked_add_ref(float *y, const float *x, const float *mask, float s, int B, int T, int C)
 {
     int64_t rows = (int64_t)B * T;

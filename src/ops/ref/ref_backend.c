@@ -61,6 +61,7 @@ void iid__host_batch_norm(const iid_backend_t *be, float *y, const float *x, con
 
 void iid__host_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n) { iid__unary_ref(op, x, n); }
 void iid__host_scale(const iid_backend_t *be, float *x, float s, int64_t n) { iid__scale(x, s, n); }
+void iid__host_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n) { iid__div_scalar_ref(x, s, n); }
 void iid__host_add(const iid_backend_t *be, float *y, const float *x, int64_t n) { iid__add(y, x, n); }
 
 void iid__host_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n)
