@@ -22,9 +22,8 @@
  * a time and blends them with linear ramps across the overlaps, so peak memory
  * follows the tile size, not the image size. Because the mid attention and the
  * GroupNorm statistics then see one tile at a time, the result is close to, not
- * equal to, the untiled decode. The blend runs on the host: the tiled decode
- * takes and returns HOST memory and moves one tile at a time to the backend
- * (iid__vae_decode itself takes and returns device memory).
+ * equal to, the untiled decode. Latents and images are device memory of the
+ * decoder's backend; the blend is a backend op.
  */
 #ifndef IID_MODELS_VAE_DECODER_H
 #define IID_MODELS_VAE_DECODER_H
@@ -73,8 +72,9 @@ iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, fl
  * caller-allocated. */
 iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err);
 
-/* The same from and to host memory, decoded in tiles of tile x tile latents that
- * overlap by `overlap` latents (0 <= overlap < tile). */
+/* The same, decoded in tiles of tile x tile latents that overlap by `overlap`
+ * latents (0 <= overlap < tile). When the latent fits in one tile this is
+ * iid__vae_decode. */
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err);
 

@@ -217,6 +217,12 @@ void iid__timestep_embedding_ref(float *emb, const float *t, int n, int dim, int
 void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset);
 
+/* Tiled-decode blending. out (P, OH, OW) += wgt * tile (P, TH, TW) placed at
+ * (y0, x0), with wgt = wy[y] * wx[x] (host arrays), and wsum (OH, OW) += wgt. */
+void iid__blend_tile_ref(float *out, float *wsum, int64_t P, int OH, int OW, const float *tile, int TH, int TW, int y0,
+                         int x0, const float *wy, const float *wx);
+/* x (P, hw) /= d (hw) per plane. */
+void iid__div_plane_ref(float *x, const float *d, int64_t planes, int64_t hw);
 /* x /= s over n values (the VAE's latent unscaling: a division, as diffusers does). */
 void iid__div_scalar_ref(float *x, float s, int64_t n);
 

@@ -366,6 +366,30 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
     return 0;
 }
 
+static int case_blend(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{2, 8, 4}, {6, 96, 64}};
+    if (si >= 2) return -1;
+    int P = sh[si][0], O = sh[si][1], T = sh[si][2];
+    snprintf(label, cap, "planes=%d out=%dx%d tile=%dx%d", P, O, O, T, T);
+    size_t no = (size_t)P * O * O;
+    float *y = dev_zero(be, no + (size_t)O * O), *tile = dev_rand(be, (size_t)P * T * T, 41);
+    float *wy = malloc((size_t)T * sizeof *wy), *wx = malloc((size_t)T * sizeof *wx);
+    assert_true(wy && wx);
+    for (int i = 0; i < T; i++) wy[i] = 0.25f + (float)i / T, wx[i] = 1.0f - 0.5f * (float)i / T;
+    iid__op_fill(be, y + no, 1.0f, (int64_t)O * O); /* weight sums start at 1: no pixel divides by 0 */
+    for (int k = 0; k < 3; k++) /* overlapping placements */
+        assert_int_equal(iid__op_blend_tile(be, y, y + no, P, O, O, tile, T, T, k * T / 2, k * T / 3, wy, wx, NULL),
+                         IID_OK);
+    assert_int_equal(iid__op_div_plane(be, y, y + no, P, (int64_t)O * O, NULL), IID_OK);
+    free(wy);
+    free(wx);
+    iid__op_free(be, tile);
+    *n = no;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
 typedef struct op_case {
     const char *name;
     case_fn run;
@@ -379,7 +403,7 @@ static const op_case_t cases[] = {
     {"norms", case_norms, 0},               {"unary", case_unary, 0},
     {"binary", case_binary, 0},             {"softmax_geglu", case_softmax_geglu, 0},
     {"pool_resample", case_pool_resample, 0}, {"layout", case_layout, 0},
-    {"gather_image", case_gather_image, 0},
+    {"gather_image", case_gather_image, 0},   {"blend", case_blend, 0},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 

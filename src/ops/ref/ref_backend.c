@@ -69,6 +69,17 @@ void iid__host_lerp(const iid_backend_t *be, float *y, const float *a, const flo
     iid__lerp_out(y, a, b, s, n);
 }
 
+void iid__host_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw)
+{
+    iid__div_plane_ref(x, d, planes, hw);
+}
+
+void iid__host_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                          const float *tile, int TH, int TW, int y0, int x0, const float *wy, const float *wx)
+{
+    iid__blend_tile_ref(out, wsum, P, OH, OW, tile, TH, TW, y0, x0, wy, wx);
+}
+
 void iid__host_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw)
 {
     iid__mul_plane_ref(x, m, planes, hw);
