@@ -368,7 +368,7 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
 
 static int case_blend(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
 {
-    static const int sh[][3] = {{2, 8, 4}, {6, 96, 64}};
+    static const int sh[][3] = {{2, 8, 4}, {6, 96, 48}}; /* placements up to (T, 2T/3) stay inside */
     if (si >= 2) return -1;
     int P = sh[si][0], O = sh[si][1], T = sh[si][2];
     snprintf(label, cap, "planes=%d out=%dx%d tile=%dx%d", P, O, O, T, T);
