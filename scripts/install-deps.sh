@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev \
-  libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
+  libdnnl-dev libcjson-dev libzip-dev libutf8proc-dev \
   libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev \
   libcmocka-dev \
   curl ca-certificates chromium shellcheck

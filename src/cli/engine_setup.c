@@ -1,7 +1,6 @@
 /* engine_setup.c - model options -> paths -> a loaded engine. */
 #include "cli/engine_setup.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +67,7 @@ iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_en
     if (backend && setenv(IID_BACKEND_ENV, backend, 1) != 0)
         return iid__fail(err, IID_ERR_NOMEM, "--backend %s: cannot set %s", backend, IID_BACKEND_ENV);
     if (device_name) *device_name = iid__backend_default()->name;
-    if (m->threads > 0) {
-        omp_set_num_threads((int)m->threads);
-        openblas_set_num_threads((int)m->threads);
-    }
+    if (m->threads > 0) omp_set_num_threads((int)m->threads); /* oneDNN and the ops share OpenMP's pool */
     iid_model_paths_t paths;
     IID_TRY(iid__model_paths_default(&paths, m->models, err));
     copy_path(paths.sdxl, sizeof paths.sdxl, m->sdxl);

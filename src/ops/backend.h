@@ -198,6 +198,23 @@ const iid_backend_t *iid__backend_preferred(void);
 /* iid__backend_find with a message listing the known names on failure. */
 iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err);
 
+/* ---- compute dtype (compute_dtype.c) ---- */
+
+/* The dtype the GEMMs and convolutions of backends that offer a choice (cpu)
+ * compute in, set at load like $IID_BACKEND: the CLI's --dtype and the
+ * conformance runner's set $IID_DTYPE ("f32" or "bf16") after choosing. */
+#define IID_DTYPE_ENV "IID_DTYPE"
+typedef struct iid_compute_dtype {
+    iid_dtype_t dtype;  /* IID_DTYPE_F32 or IID_DTYPE_BF16 */
+    char why[160];      /* e.g. "bf16 (--dtype auto: the CPU has AVX512_BF16)" */
+} iid_compute_dtype_t;
+/* name: "f32", "bf16", "auto" or NULL (f32). bf16 fails where oneDNN cannot run it. */
+iid_status iid__compute_dtype_choose(const char *name, iid_compute_dtype_t *out, iid_error_t *err);
+/* What $IID_DTYPE asks for (f32 when unset, unknown or unsupported). */
+iid_dtype_t iid__compute_dtype_default(void);
+/* oneDNN runs bf16 on this CPU (natively or emulated). */
+int iid__bf16_supported(void);
+
 /* ---- a device tensor ---- */
 
 typedef struct iid_buf {

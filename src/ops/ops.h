@@ -33,6 +33,12 @@ void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int 
 void iid__matmul_nn_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 
+/* Row-major C (M, N; ldc) = alpha A (M, K; lda) op(B) + beta C, op(B) = B (K, N; ldb)
+ * for transb 'N' or B^T for B (N, K; ldb) with 'T': oneDNN's sgemm (cpu/gemm.c).
+ * Called inside an OpenMP parallel region it runs on the calling thread. */
+void iid__sgemm(char transb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc);
+
 /* Where a fast kernel takes its scratch from: alloc(ctx, bytes) / free(ctx, p)
  * (the backend's memory, so a planned step allocator serves it too); a NULL
  * iid_scratch_t means malloc. */
@@ -53,6 +59,10 @@ typedef struct iid_wmat {
     const void *data;
     iid_dtype_t dtype;
     int rows, cols;
+    /* The binding backend's prepared form (the cpu backend: the weight reordered
+     * for oneDNN, cpu/dnnl_weight.c), or NULL for a plain view. data stays the
+     * plain view; a slice or copy of the view drops prep. */
+    void *prep;
 } iid_wmat_t;
 
 #define IID_WMAT_BLOCK_BYTES ((size_t)32 << 20)

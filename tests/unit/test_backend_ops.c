@@ -57,7 +57,7 @@ static host_w_t host_weight(int rows, int cols, iid_dtype_t dt, uint32_t seed)
     float *f = malloc((n ? n : 1) * sizeof *f);
     assert_non_null(f);
     iid_test_fill_random(f, n, seed);
-    host_w_t w = {{NULL, dt, rows, cols}, malloc((n ? n : 1) * iid__dtype_size(dt))};
+    host_w_t w = {{NULL, dt, rows, cols, NULL}, malloc((n ? n : 1) * iid__dtype_size(dt))};
     assert_non_null(w.bytes);
     assert_int_equal(iid__convert_from_f32(w.bytes, dt, f, n, NULL), IID_OK);
     w.m.data = w.bytes;
@@ -491,7 +491,7 @@ static void test_glue_ops_by_hand(void **state)
     assert_memory_equal(cc, want_c, sizeof want_c);
     /* gather, with an out-of-range id refused */
     float table[6] = {0, 1, 10, 11, 20, 21}, g[4];
-    iid_wmat_t tw = {table, IID_DTYPE_F32, 3, 2};
+    iid_wmat_t tw = {table, IID_DTYPE_F32, 3, 2, NULL};
     int32_t ids[2] = {2, 0}, bad[1] = {3};
     assert_int_equal(iid__gather_rows_ref(g, &tw, ids, 2), 0);
     float want_g[] = {20, 21, 0, 1};

@@ -5,10 +5,13 @@
  * It walks keys in
  * tiles with an online (running max / running sum) softmax, doing the two products
  * of each tile with GEMM, so a 4096-token self-attention never holds a 4096 x 4096
- * score matrix.
+ * score matrix. The (batch, head, query tile) triples are independent and run in
+ * parallel on OpenMP's pool, each thread with its own slice of one scratch block
+ * (taken before the parallel region: the scratch allocator is not thread-safe);
+ * the GEMMs inside run on their thread.
  */
-#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +34,8 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
     for (int k0 = 0; k0 < k_end; k0 += K_TILE) {
         int nk = k_end - k0 < K_TILE ? k_end - k0 : K_TILE;
         /* S (nq, nk) = scale * Q K^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, s->scale, q, s->q_stride,
-                    k + (size_t)k0 * s->kv_stride, s->kv_stride, 0.0f, S, nk);
+        iid__sgemm('T', nq, nk, D, s->scale, q, s->q_stride, k + (size_t)k0 * s->kv_stride, s->kv_stride, 0.0f, S,
+                   nk);
         for (int i = 0; i < nq; i++) {
             float *row = S + (size_t)i * nk;
             int limit = s->causal ? q0 + i - k0 + 1 : nk; /* keys visible to this query in the tile */
@@ -51,8 +54,7 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
                 for (int d = 0; d < D; d++) acc[(size_t)i * D + d] *= corr;
         }
         /* acc (nq, D) += P V */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, S, nk, v + (size_t)k0 * s->kv_stride,
-                    s->kv_stride, 1.0f, acc, D);
+        iid__sgemm('N', nq, D, nk, 1.0f, S, nk, v + (size_t)k0 * s->kv_stride, s->kv_stride, 1.0f, acc, D);
     }
     for (int i = 0; i < nq; i++) {
         float inv = sum[i] > 0.0f ? 1.0f / sum[i] : 0.0f;
@@ -63,25 +65,29 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
 int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
                    const iid_scratch_t *sc)
 {
-    int D = s->D, HD = s->H * s->D;
-    /* one block: S (Q_TILE, K_TILE), acc (Q_TILE, D), mx and sum (Q_TILE) */
-    float *S = iid__scratch_alloc(sc, (size_t)Q_TILE * (K_TILE + (D ? D : 1) + 2) * sizeof *S);
-    float *acc = S ? S + (size_t)Q_TILE * K_TILE : NULL;
-    float *mx = S ? acc + (size_t)Q_TILE * (D ? D : 1) : NULL;
-    float *sum = S ? mx + Q_TILE : NULL;
-    int rc = S ? 0 : -1;
-    for (int b = 0; rc == 0 && b < s->B; b++) {
-        for (int h = 0; h < s->H; h++) {
-            const float *kb = k + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
-            const float *vb = v + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
-            for (int q0 = 0; q0 < s->Tq; q0 += Q_TILE) {
-                int nq = s->Tq - q0 < Q_TILE ? s->Tq - q0 : Q_TILE;
-                const float *qb = q + ((size_t)b * s->Tq + q0) * s->q_stride + (size_t)h * D;
-                float *ob = out + ((size_t)b * s->Tq + q0) * HD + (size_t)h * D;
-                attend_tile(ob, qb, kb, vb, s, nq, q0, S, acc, mx, sum);
-            }
-        }
+    int D = s->D, HD = s->H * s->D, nqt = (s->Tq + Q_TILE - 1) / Q_TILE;
+    int64_t tasks = (int64_t)s->B * s->H * nqt;
+    if (tasks <= 0) return 0;
+    int nt = omp_get_max_threads();
+    if (nt > tasks) nt = (int)tasks;
+    /* per thread: S (Q_TILE, K_TILE), acc (Q_TILE, D), mx and sum (Q_TILE) */
+    size_t per = (size_t)Q_TILE * (K_TILE + (D ? D : 1) + 2);
+    float *blk = iid__scratch_alloc(sc, (size_t)nt * per * sizeof *blk);
+    if (!blk) return -1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+    for (int64_t t = 0; t < tasks; t++) {
+        int q0 = (int)(t % nqt) * Q_TILE, h = (int)(t / nqt % s->H), b = (int)(t / nqt / s->H);
+        float *S = blk + (size_t)omp_get_thread_num() * per;
+        float *acc = S + (size_t)Q_TILE * K_TILE;
+        float *mx = acc + (size_t)Q_TILE * (D ? D : 1);
+        float *sum = mx + Q_TILE;
+        const float *kb = k + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
+        const float *vb = v + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
+        int nq = s->Tq - q0 < Q_TILE ? s->Tq - q0 : Q_TILE;
+        const float *qb = q + ((size_t)b * s->Tq + q0) * s->q_stride + (size_t)h * D;
+        float *ob = out + ((size_t)b * s->Tq + q0) * HD + (size_t)h * D;
+        attend_tile(ob, qb, kb, vb, s, nq, q0, S, acc, mx, sum);
     }
-    iid__scratch_free(sc, S);
-    return rc;
+    iid__scratch_free(sc, blk);
+    return 0;
 }

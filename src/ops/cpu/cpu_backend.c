@@ -1,8 +1,13 @@
 /*
- * cpu_backend.c - the "cpu" backend: OpenBLAS GEMM (weights widened block by
- * block from their stored dtype), im2col convolution and tiled attention from
- * this folder; every other op is the host loop it shares with "ref" (host.h).
+ * cpu_backend.c - the "cpu" backend on oneDNN: bound weights are prepared for
+ * oneDNN's matmul and convolution primitives (reordered once into the blocked
+ * layout and compute dtype, $IID_DTYPE, it picks for this CPU; dnnl_weight.h),
+ * with the bias fused; products with an unbound matrix (attention, the ONNX
+ * graphs, the Resampler) run on oneDNN's sgemm (gemm.c, im2col conv.c), and
+ * attention is the tiled online-softmax kernel (attention.c). Every other op is
+ * the host loop it shares with "ref" (host.h). All threads are OpenMP's.
  */
+#include "ops/cpu/dnnl_weight.h"
 #include "ops/ref/host.h"
 
 /* Kernel scratch from the backend's alloc hook (a step allocator sees it). */
@@ -22,8 +27,29 @@ static void scratch_free(void *ctx, void *p)
 
 static int cpu_supports_op(const iid_backend_t *be, iid_op_t op) { return op >= 0 && op < IID_OP_COUNT; }
 
+/* Every weight gets a oneDNN handle; the view stays usable by the plain paths. */
+static int cpu_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned)
+{
+    *dev = *host;
+    iid_dnnl_weight_t *w = iid__dnnl_weight_new(host, iid__compute_dtype_default());
+    dev->prep = w;
+    *owned = w;
+    return w ? 0 : -1;
+}
+
+static void cpu_release_weight(const iid_backend_t *be, void *owned) { iid__dnnl_weight_free(owned); }
+
+/* The prepared path's result (0 or -1), or 1: run the plain one. */
+static int prepared_matmul(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,
+                           const float *b, int accumulate)
+{
+    return W->prep ? iid__dnnl_matmul(W->prep, C, A, M, b, accumulate, SCRATCH(be)) : 1;
+}
+
 static int cpu_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
 {
+    int rc = prepared_matmul(be, C, A, W, M, NULL, accumulate);
+    if (rc != 1) return rc;
     return iid__matmul_wt_blocked(C, A, W, M, accumulate, IID_WMAT_BLOCK_BYTES, SCRATCH(be));
 }
 
@@ -46,12 +72,16 @@ static void cpu_matmul_nn(const iid_backend_t *be, float *C, const float *A, con
 
 static int cpu_linear(const iid_backend_t *be, float *y, const float *x, const iid_wmat_t *W, const float *b, int M)
 {
+    int rc = prepared_matmul(be, y, x, W, M, b, 0);
+    if (rc != 1) return rc;
     return iid__linear_w(y, x, W, b, M, SCRATCH(be));
 }
 
 static int cpu_conv2d(const iid_backend_t *be, float *out, const float *in, const iid_wmat_t *w, const float *b,
                       const iid_conv2d_shape_t *s)
 {
+    int rc = w->prep ? iid__dnnl_conv2d(w->prep, out, in, b, s, SCRATCH(be)) : 1;
+    if (rc != 1) return rc;
     return iid__conv2d(out, in, w, b, s, SCRATCH(be));
 }
 
@@ -64,6 +94,8 @@ static int cpu_attention(const iid_backend_t *be, float *out, const float *q, co
 static const iid_backend_i cpu_table = {
     IID_HOST_TABLE_ENTRIES,
     .supports_op = cpu_supports_op,
+    .bind_weight = cpu_bind_weight,
+    .release_weight = cpu_release_weight,
     .matmul_wt = cpu_matmul_wt,
     .matmul_wn = cpu_matmul_wn,
     .matmul_nt = cpu_matmul_nt,
@@ -75,7 +107,7 @@ static const iid_backend_i cpu_table = {
 
 const iid_backend_t iid__backend_cpu = {
     .name = "cpu",
-    .description = "OpenBLAS GEMM, im2col convolution and tiled attention on the host threads",
+    .description = "oneDNN matmul and convolution (weights prepared once, f32 or bf16), tiled attention; OpenMP threads",
     .host_memory = 1,
     .i = &cpu_table,
     .ctx = NULL,

@@ -1,6 +1,8 @@
 /*
- * gemm.c - the OpenBLAS matrix products, and the products with a weight in its
- * stored dtype (iid_wmat_t); the loop references are in ref/gemm_ref.c.
+ * gemm.c - the f32 matrix products on oneDNN's sgemm (JIT kernels picked for this
+ * CPU, threads from OpenMP's pool), and the products with a weight in its stored
+ * dtype (iid_wmat_t) that was not prepared by the cpu backend (cpu/dnnl_weight.c
+ * runs the prepared ones); the loop references are in ref/gemm_ref.c.
  *
  * A weight that is not aligned F32 is converted a block of rows at a time into one
  * scratch buffer of at most IID_WMAT_BLOCK_BYTES, and each block is one GEMM
@@ -8,13 +10,21 @@
  * is never widened whole; the blocks cover SDXL's largest layers (118 MB in f32) in
  * four passes.
  */
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/half.h"
 
 #include "ops/ops.h"
+
+/* dnnl_sgemm fails only on invalid arguments (negative sizes, short leading
+ * dimensions), which the callers rule out. */
+void iid__sgemm(char tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                  float beta, float *C, int ldc)
+{
+    (void)dnnl_sgemm('N', tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int K, int accumulate)
 {
@@ -23,7 +33,7 @@ void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int 
         if (!accumulate) memset(C, 0, (size_t)M * N * sizeof *C);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, accumulate ? 1.0f : 0.0f, C, N);
+    iid__sgemm('T', M, N, K, 1.0f, A, K, B, K, accumulate ? 1.0f : 0.0f, C, N);
 }
 
 void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int K, int accumulate)
@@ -33,8 +43,7 @@ void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int 
         if (!accumulate) memset(C, 0, (size_t)M * N * sizeof *C);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, accumulate ? 1.0f : 0.0f, C,
-                N);
+    iid__sgemm('N', M, N, K, 1.0f, A, K, B, N, accumulate ? 1.0f : 0.0f, C, N);
 }
 
 void iid__linear(float *y, const float *x, const float *W, const float *b, int M, int in, int out)
@@ -88,8 +97,7 @@ int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M,
     for (int r0 = 0; r0 < N; r0 += rb) { /* C[:, r0:r0+nr] (ldc N) = A blk^T */
         int nr = N - r0 < rb ? N - r0 : rb;
         iid__wmat_rows_f32(blk, W, r0, nr);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, A, K, blk, K, accumulate ? 1.0f : 0.0f,
-                    C + r0, N);
+        iid__sgemm('T', M, nr, K, 1.0f, A, K, blk, K, accumulate ? 1.0f : 0.0f, C + r0, N);
     }
     iid__scratch_free(sc, blk);
     return 0;

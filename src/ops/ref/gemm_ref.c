@@ -50,6 +50,7 @@ iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr)
     iid_wmat_t v = *W;
     v.data = (const unsigned char *)W->data + (size_t)r0 * W->cols * iid__dtype_size(W->dtype);
     v.rows = nr;
+    v.prep = NULL;
     return v;
 }
 

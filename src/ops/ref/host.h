@@ -3,7 +3,8 @@
  * "cpu"): memory is malloc'd host memory, uploads and downloads are memcpy,
  * weights stay where they are (memory-mapped pages), and every op without a fast
  * CPU twin is the reference loop. Defined in ref_backend.c; cpu_backend.c
- * overrides the GEMM, convolution and attention entries.
+ * overrides the GEMM, convolution and attention entries and binds weights its own
+ * way (so bind_weight is not among the shared entries).
  */
 #ifndef IID_OPS_REF_HOST_H
 #define IID_OPS_REF_HOST_H
@@ -61,8 +62,6 @@ void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_
     .upload = iid__host_memcpy, .download = iid__host_memcpy,   \
     .copy = iid__host_memcpy, .fill = iid__host_fill,           \
     .synchronize = iid__host_synchronize,                       \
-    .bind_weight = iid__host_bind_weight,                       \
-    .release_weight = iid__host_release_weight,                 \
     .layer_norm = iid__host_layer_norm,                         \
     .group_norm = iid__host_group_norm,                         \
     .batch_norm = iid__host_batch_norm, .unary = iid__host_unary, \

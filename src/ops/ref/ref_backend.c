@@ -206,6 +206,8 @@ static int ref_attention(const iid_backend_t *be, float *out, const float *q, co
 
 static const iid_backend_i ref_table = {
     IID_HOST_TABLE_ENTRIES,
+    .bind_weight = iid__host_bind_weight,
+    .release_weight = iid__host_release_weight,
     .supports_op = ref_supports_op,
     .matmul_wt = ref_matmul_wt,
     .matmul_wn = ref_matmul_wn,
