@@ -240,9 +240,14 @@ static int describe_faces(const char *dir)
     return found == 0;
 }
 
-/* The compute backends compiled in, the default one marked. */
-static void describe_backends(void)
+/* The compute backends compiled in, the default one marked, and the compute
+ * dtype --dtype (default f32) picks here, with what auto would pick and why. */
+static void describe_backends(const iid_compute_dtype_t *dt)
 {
+    iid_compute_dtype_t autodt;
+    printf("compute dtype: %s\n", dt->why);
+    if (iid__compute_dtype_choose("auto", &autodt, NULL) == IID_OK && !strstr(dt->why, "auto"))
+        printf("    --dtype auto would choose %s\n", autodt.why);
     const iid_backend_t *def = iid__backend_default();
     printf("backends:");
     for (int i = 0; iid__backend_at(i); i++)
@@ -255,7 +260,7 @@ static void describe_backends(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
-               "                      [--face-models DIR]\n"
+               "                      [--face-models DIR] [--dtype f32|bf16|auto]\n"
                "Describe every model component found: format, dtypes, parameter count and configuration,\n"
                "and the compute backends compiled in (the default one marked; --backend picks another).\n"
                "  --models DIR        models folder (default models/)\n"
@@ -263,6 +268,7 @@ static void usage(FILE *f)
                "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
                "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
                "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
+               "  --dtype D           say which GEMM/convolution dtype f32, bf16 or auto picks here and why\n"
                "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
 }
 
@@ -273,10 +279,11 @@ int iid_cmd_info(int argc, char **argv)
                                          {"controlnet", required_argument, NULL, 'c'},
                                          {"ip-adapter", required_argument, NULL, 'i'},
                                          {"face-models", required_argument, NULL, 'f'},
+                                         {"dtype", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
+    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL, *dtype = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -286,12 +293,19 @@ int iid_cmd_info(int argc, char **argv)
         case 'c': cn = optarg; break;
         case 'i': ip = optarg; break;
         case 'f': faces = optarg; break;
+        case 'd': dtype = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    iid_compute_dtype_t dt;
+    iid_error_t err = {0};
+    if (iid__compute_dtype_choose(dtype, &dt, &err) != IID_OK) {
+        fprintf(stderr, "instantid info: %s\n", err.msg);
         return 2;
     }
     if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
@@ -312,7 +326,7 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
-    describe_backends();
+    describe_backends(&dt);
     int bad = describe_sdxl(p.sdxl);
     bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
     bad |= describe_ip_adapter(p.ip_adapter);

@@ -24,11 +24,8 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
     IID_TRY(iid_cli_long(o, "vae-tile", 8, 4096, &m->vae_tile, err));
     IID_TRY(iid_cli_backend(iid_cli_get(o, "backend"), iid_cli_get(o, "device"), &m->device, err));
     const char *dtype = NULL;
-    IID_TRY(iid_cli_choice(o, "dtype", "f32|f16|bf16", &dtype, err));
-    if (dtype && strcmp(dtype, "f32") != 0)
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "--dtype %s: the CPU backend computes in f32 (weights keep their "
-                                                   "stored dtype)", dtype);
-    return IID_OK;
+    IID_TRY(iid_cli_choice(o, "dtype", "f32|bf16|auto", &dtype, err));
+    return iid__compute_dtype_choose(dtype, &m->dtype, err);
 }
 
 iid_status iid_cli_backend(const char *backend, const char *device, const char **out, iid_error_t *err)
@@ -66,6 +63,9 @@ iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_en
      * the CLI entry is the one place that sets process state */
     if (backend && setenv(IID_BACKEND_ENV, backend, 1) != 0)
         return iid__fail(err, IID_ERR_NOMEM, "--backend %s: cannot set %s", backend, IID_BACKEND_ENV);
+    const char *dt = m->dtype.dtype == IID_DTYPE_BF16 ? "bf16" : "f32";
+    if (setenv(IID_DTYPE_ENV, dt, 1) != 0) return iid__fail(err, IID_ERR_NOMEM, "--dtype %s: cannot set %s", dt, IID_DTYPE_ENV);
+    if (m->verbose) fprintf(stderr, "compute dtype: %s\n", m->dtype.why);
     if (device_name) *device_name = iid__backend_default()->name;
     if (m->threads > 0) omp_set_num_threads((int)m->threads); /* oneDNN and the ops share OpenMP's pool */
     iid_model_paths_t paths;

@@ -39,7 +39,7 @@ typedef struct iid_opt_spec {
         {"backend", 0, "NAME", "compute backend: cpu (default) or ref (plain loops, slow); see info"}, \
         {"device", 0, "NAME", "alias of --backend"},                                                      \
         {"threads", 0, "N", "CPU threads (default: all cores)"},                                         \
-        {"dtype", 0, "f32|f16|bf16", "compute type of the weights"},                                     \
+        {"dtype", 0, "f32|bf16|auto", "GEMM/convolution dtype (default f32; auto: bf16 where the CPU has AVX512_BF16 or AMX)"}, \
         {"scheduler", 0, "NAME", "sampler: euler (default), heun, deis, dpmpp_2m, dpmpp_2m_karras, dpmpp_2m_sde_karras, lcm"}, \
         {"resampler-heads", 0, "N", "the face Resampler's attention heads (default 20, the published file's)"}, \
         {"vae-tile", 0, "N", "decode the VAE in tiles of N latents (less memory; default: whole image)"}, \

@@ -94,6 +94,7 @@ int conf_check_f32(conf_ctx_t *c, const char *stage, const char *kase, const cha
     free(want);
     double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
     if (nan) max_abs = rel = INFINITY;
+    tol = conf_tol(c, stage, tol);
     int ok = !nan && max_abs <= tol * (max_ref > 0 ? max_ref : 1.0);
     verdict(c, ok, stage, kase, tensor, max_abs, rel);
     return ok;
@@ -189,6 +190,7 @@ int conf_check_u8(conf_ctx_t *c, const char *stage, const char *kase, const char
         if (d) differ++;
     }
     double frac = n ? (double)differ / (double)n : 0.0;
+    conf_tol_u8(c, stage, &max_levels, &max_fraction);
     int ok = max_d <= max_levels && frac <= max_fraction;
     verdict(c, ok, stage, kase, tensor, (double)max_d, frac);
     return ok;

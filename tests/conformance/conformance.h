@@ -21,12 +21,19 @@ typedef struct conf_ctx {
     const char *kit;      /* the kit's root folder */
     int passed, failed, skipped;
     int verbose;
+    int bf16;             /* --dtype bf16: the GEMM stages are held to bf16_profile.c's tolerances */
 } conf_ctx_t;
 
 /* Tolerances of the kit's README section 5 (relative to max |reference|). */
 #define CONF_TOL_MODEL 1e-4    /* encoders, resampler, UNet, ControlNet, VAE, pipeline */
 #define CONF_TOL_SCHED_STEP 1e-5
 #define CONF_TOL_SIGMA 1e-6    /* elementwise relative for sigmas and scale factors */
+
+/* The tolerance a check uses: tol (the kit's f32 one) in f32 mode; in bf16 mode
+ * the stage's entry of the bf16 profile when it has one (bf16_profile.c). */
+double conf_tol(const conf_ctx_t *c, const char *stage, double tol);
+/* The same for uint8 image checks: levels and fraction of differing values. */
+void conf_tol_u8(const conf_ctx_t *c, const char *stage, int *max_levels, double *max_fraction);
 
 /* kit/rel into buf; returns buf. */
 const char *conf_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap);

@@ -1,7 +1,7 @@
 /*
  * main.c - the conformance runner.
  *
- *   conformance [--kit DIR] [--stage S,...] [--backend NAME] [--list]
+ *   conformance [--kit DIR] [--stage S,...] [--backend NAME] [--dtype f32|bf16] [--list]
  *
  * The kit defaults to $INSTANTID_KIT, else ../shared/conformance. Without a kit
  * the runner prints why and exits 77 (skipped). Otherwise it runs every selected
@@ -32,10 +32,12 @@ static int selected(const char *list, const char *name)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: conformance [--kit DIR] [--stage S,...] [--backend NAME] [--list]\n"
+    fprintf(f, "usage: conformance [--kit DIR] [--stage S,...] [--backend NAME] [--dtype f32|bf16] [--list]\n"
                "  --kit DIR      the conformance kit (default $INSTANTID_KIT, else ../shared/conformance)\n"
                "  --stage S,...  run only these stages\n"
                "  --backend NAME run the models on this compute backend (ref, cpu; default cpu)\n"
+               "  --dtype D      GEMM/convolution dtype (f32 default; bf16 is held to the bf16 profile of\n"
+               "                 bf16_profile.c and skips, exit 77, where oneDNN cannot run bf16)\n"
                "  --list         print the stage names and exit\n");
 }
 
@@ -43,11 +45,12 @@ int main(int argc, char **argv)
 {
     const char *kit = getenv("INSTANTID_KIT");
     if (!kit || !*kit) kit = "../shared/conformance";
-    const char *stages = NULL, *backend = NULL;
+    const char *stages = NULL, *backend = NULL, *dtype = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--kit") == 0 && i + 1 < argc) kit = argv[++i];
         else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc) stages = argv[++i];
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) backend = argv[++i];
+        else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) dtype = argv[++i];
         else if (strcmp(argv[i], "--list") == 0) {
             for (int s = 0; s < conf_stage_count; s++) printf("%s\n", conf_stages[s].name);
             return 0;
@@ -82,6 +85,18 @@ int main(int argc, char **argv)
         }
         setenv(IID_BACKEND_ENV, backend, 1);
     }
+    iid_compute_dtype_t dt;
+    if (dtype && strcmp(dtype, "bf16") == 0 && !iid__bf16_supported()) {
+        printf("SKIP: --dtype bf16: oneDNN cannot run bf16 on this CPU (it needs AVX-512)\n");
+        printf("0 passed, 0 failed, 0 skipped\n");
+        return 77;
+    }
+    iid_error_t derr;
+    if (iid__compute_dtype_choose(dtype, &dt, &derr) != IID_OK) {
+        fprintf(stderr, "conformance: %s\n", derr.msg);
+        return 2;
+    }
+    setenv(IID_DTYPE_ENV, dt.dtype == IID_DTYPE_BF16 ? "bf16" : "f32", 1); /* the models bind with it at load */
     struct stat st;
     char golden[4096];
     snprintf(golden, sizeof golden, "%s/golden", kit);
@@ -90,8 +105,8 @@ int main(int argc, char **argv)
         printf("0 passed, 0 failed, 0 skipped\n");
         return 77;
     }
-    printf("backend: %s\n", iid__backend_default()->name);
-    conf_ctx_t c = {.kit = kit};
+    printf("backend: %s\ndtype: %s\n", iid__backend_default()->name, dt.why);
+    conf_ctx_t c = {.kit = kit, .bf16 = dt.dtype == IID_DTYPE_BF16};
     for (int s = 0; s < conf_stage_count; s++)
         if (selected(stages, conf_stages[s].name)) conf_stages[s].run(&c);
     printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);

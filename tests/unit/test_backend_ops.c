@@ -12,6 +12,14 @@
  * sum((a - b)^2) / sum(b^2), against the case's own threshold (exact ops 0, the
  * GEMM-based ones a float-reordering tolerance). Hand-computed cases pin the
  * reference loops of the glue ops themselves.
+ *
+ * bf16: the cpu backend again with $IID_DTYPE=bf16 (weights and GEMM/convolution
+ * inputs rounded to bf16, 8 significant bits, f32 accumulation), each op held
+ * to its bf16 threshold: a rounding of relative size 2^-9 on both factors gives
+ * a normalised squared error near 3e-6 (measured 2e-6 .. 5e-6 here), so the ops
+ * on prepared weights (matmul_wt, linear, conv2d) allow 3e-5 and every other op
+ * keeps its f32 threshold. Skipped with a message where oneDNN cannot run bf16
+ * (no AVX-512).
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +29,7 @@
 
 #include "core/half.h"
 #include "ops/backend.h"
+#include "ops/cpu/dnnl_weight.h"
 #include "support.h"
 
 /* ---- device helpers ---- */
@@ -393,17 +402,26 @@ static int case_blend(const iid_backend_t *be, int si, float **out, size_t *n, c
 typedef struct op_case {
     const char *name;
     case_fn run;
-    double max_nmse; /* normalised squared error allowed against ref */
+    double max_nmse;  /* normalised squared error allowed against ref */
+    double bf16_nmse; /* the same with $IID_DTYPE=bf16 */
 } op_case_t;
 
+#define BF16_GEMM 3e-5
 static const op_case_t cases[] = {
-    {"matmul_wt", case_matmul_wt, 1e-10},   {"matmul_wn", case_matmul_wn, 1e-10},
-    {"matmul_nt_nn", case_matmul_nt_nn, 1e-10}, {"linear", case_linear, 1e-10},
-    {"conv2d", case_conv2d, 1e-10},         {"attention", case_attention, 1e-10},
-    {"norms", case_norms, 0},               {"unary", case_unary, 0},
-    {"binary", case_binary, 0},             {"softmax_geglu", case_softmax_geglu, 0},
-    {"pool_resample", case_pool_resample, 0}, {"layout", case_layout, 0},
-    {"gather_image", case_gather_image, 0},   {"blend", case_blend, 0},
+    {"matmul_wt", case_matmul_wt, 1e-10, BF16_GEMM},
+    {"matmul_wn", case_matmul_wn, 1e-10, 1e-10}, /* W B: the plain f32 path (no model uses it on a bound weight) */
+    {"matmul_nt_nn", case_matmul_nt_nn, 1e-10, 1e-10}, /* activations only: f32 in every dtype */
+    {"linear", case_linear, 1e-10, BF16_GEMM},
+    {"conv2d", case_conv2d, 1e-10, BF16_GEMM},
+    {"attention", case_attention, 1e-10, 1e-10},
+    {"norms", case_norms, 0, 0},
+    {"unary", case_unary, 0, 0},
+    {"binary", case_binary, 0, 0},
+    {"softmax_geglu", case_softmax_geglu, 0, 0},
+    {"pool_resample", case_pool_resample, 0, 0},
+    {"layout", case_layout, 0, 0},
+    {"gather_image", case_gather_image, 0, 0},
+    {"blend", case_blend, 0, 0},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -418,33 +436,108 @@ static double nmse(const float *a, const float *b, size_t n)
     return den > 0 ? num / den : num;
 }
 
+/* Every case at every shape on be against ref; returns the number checked. */
+static int check_backend(const iid_backend_t *be, int bf16)
+{
+    int checked = 0;
+    for (int c = 0; c < N_CASES; c++) {
+        double limit = bf16 ? cases[c].bf16_nmse : cases[c].max_nmse;
+        for (int si = 0;; si++) {
+            float *want = NULL, *got = NULL;
+            size_t nw = 0, ng = 0;
+            char label[128];
+            if (cases[c].run(&iid__backend_ref, si, &want, &nw, label, sizeof label) != 0) break;
+            assert_int_equal(cases[c].run(be, si, &got, &ng, label, sizeof label), 0);
+            assert_int_equal(nw, ng);
+            double e = nmse(got, want, nw);
+            int finite = 1;
+            for (size_t i = 0; i < nw; i++) finite &= isfinite(got[i]) != 0;
+            if (e > limit || !finite)
+                fail_msg("%s on %s%s [%s]: nmse %.3g > %.3g (finite %d)", cases[c].name, be->name,
+                         bf16 ? " bf16" : "", label, e, limit, finite);
+            free(want);
+            free(got);
+            checked++;
+        }
+    }
+    return checked;
+}
+
 static void test_every_op_every_backend(void **state)
 {
     (void)state;
     int checked = 0;
-    for (int bi = 0; iid__backend_at(bi); bi++) {
-        const iid_backend_t *be = iid__backend_at(bi);
-        for (int c = 0; c < N_CASES; c++) {
-            for (int si = 0;; si++) {
-                float *want = NULL, *got = NULL;
-                size_t nw = 0, ng = 0;
-                char label[128];
-                if (cases[c].run(&iid__backend_ref, si, &want, &nw, label, sizeof label) != 0) break;
-                assert_int_equal(cases[c].run(be, si, &got, &ng, label, sizeof label), 0);
-                assert_int_equal(nw, ng);
-                double e = nmse(got, want, nw);
-                int finite = 1;
-                for (size_t i = 0; i < nw; i++) finite &= isfinite(got[i]) != 0;
-                if (e > cases[c].max_nmse || !finite)
-                    fail_msg("%s on %s [%s]: nmse %.3g > %.3g (finite %d)", cases[c].name, be->name, label, e,
-                             cases[c].max_nmse, finite);
-                free(want);
-                free(got);
-                checked++;
-            }
-        }
-    }
+    for (int bi = 0; iid__backend_at(bi); bi++) checked += check_backend(iid__backend_at(bi), 0);
     assert_true(checked >= 2 * N_CASES);
+}
+
+static void test_every_op_cpu_bf16(void **state)
+{
+    (void)state;
+    if (!iid__bf16_supported()) {
+        printf("SKIP: oneDNN cannot run bf16 on this CPU (no AVX-512)\n");
+        skip();
+    }
+    assert_int_equal(setenv(IID_DTYPE_ENV, "bf16", 1), 0); /* weights bind with it */
+    int checked = check_backend(&iid__backend_cpu, 1);
+    assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
+    assert_true(checked >= N_CASES);
+}
+
+/* The cpu backend's bound weights: prepared once for the op that uses them, in
+ * the compute dtype (bf16 halves the f32 copy), and still right when a weight
+ * prepared for one op is used by another (the plain path). */
+static void test_cpu_weights_prepared(void **state)
+{
+    (void)state;
+    const iid_backend_t *be = &iid__backend_cpu;
+    int rounds = iid__bf16_supported() ? 2 : 1;
+    for (int r = 0; r < rounds; r++) {
+        assert_int_equal(setenv(IID_DTYPE_ENV, r ? "bf16" : "f32", 1), 0);
+        const int M = 20, K = 64, N = 48;
+        bound_w_t W = bind_random(be, N, K, IID_DTYPE_F16, 50);
+        assert_non_null(W.m.prep);
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).kind, 0); /* nothing until the first product */
+        float *x = dev_rand(be, (size_t)M * K, 51), *y = dev_zero(be, (size_t)M * N), *y2 = dev_zero(be, (size_t)M * N);
+        assert_int_equal(iid__op_linear(be, y, x, &W.m, NULL, M, NULL), IID_OK);
+        iid_dnnl_weight_info_t in = iid__dnnl_weight_info(W.m.prep);
+        assert_int_equal(in.kind, 1);
+        assert_int_equal(in.dtype, r ? IID_DTYPE_BF16 : IID_DTYPE_F32);
+        size_t es = r ? 2 : 4; /* the prepared copy is in the compute dtype (a blocked layout may pad) */
+        assert_true(in.bytes >= (size_t)N * K * es && in.bytes < (size_t)N * K * es * 2);
+        assert_true(strlen(in.impl) > 0);
+        /* a second shape reuses the prepared weight; the ref result agrees */
+        assert_int_equal(iid__op_linear(be, y2, x, &W.m, NULL, M / 2, NULL), IID_OK);
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).bytes, in.bytes);
+        float *hy = finish(be, y, (size_t)M * N), *hy2 = finish(be, y2, (size_t)M * N);
+        for (int i = 0; i < M / 2 * N; i++) assert_float_equal(hy[i], hy2[i], 1e-5 * (1 + fabsf(hy[i])));
+        /* the same matrix as a 1x1 convolution: not what it was prepared for, so the plain path */
+        iid_conv2d_shape_t cs = {1, K, 1, M, N, 1, 1, 1, 1, 0, 0, 1, 1, 1};
+        float *xt = dev_zero(be, (size_t)K * M), *yc = dev_zero(be, (size_t)N * M);
+        assert_int_equal(iid__op_permute021(be, xt, x, 1, M, K, NULL), IID_OK); /* (M, K) -> (K, M) */
+        assert_int_equal(iid__op_conv2d(be, yc, xt, &W.m, NULL, &cs, NULL), IID_OK);
+        float *hc = finish(be, yc, (size_t)N * M);
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++)
+                assert_float_equal(hc[(size_t)n * M + m], hy[(size_t)m * N + n], (r ? 3e-2 : 1e-4) * (1 + fabsf(hy[m * N + n])));
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).kind, 1);
+        free(hy);
+        free(hy2);
+        free(hc);
+        iid__op_free(be, x);
+        iid__op_free(be, xt);
+        unbind(be, &W);
+        /* a convolution weight is prepared as one */
+        iid_conv2d_shape_t s = {1, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+        bound_w_t C = bind_random(be, 16, 8 * 9, IID_DTYPE_BF16, 52);
+        float *ci = dev_rand(be, 8 * 144, 53), *co = dev_zero(be, 16 * 144);
+        assert_int_equal(iid__op_conv2d(be, co, ci, &C.m, NULL, &s, NULL), IID_OK);
+        assert_int_equal(iid__dnnl_weight_info(C.m.prep).kind, 2);
+        iid__op_free(be, ci);
+        iid__op_free(be, co);
+        unbind(be, &C);
+    }
+    assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
 }
 
 /* ---- the reference loops of the glue ops against hand values ---- */
@@ -601,6 +694,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--perf") == 0) return perf();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_op_every_backend),
+        cmocka_unit_test(test_every_op_cpu_bf16),
+        cmocka_unit_test(test_cpu_weights_prepared),
         cmocka_unit_test(test_glue_ops_by_hand),
         cmocka_unit_test(test_supports_op_fallback),
         cmocka_unit_test(test_buf_round_trip),
