@@ -2,10 +2,18 @@
  * bench_step.c - time one guided denoising step and one VAE decode on full-size
  * weights (written by bench_make_weights), with the peak resident memory.
  *
- *   bench_step MODELS step SIZE [STEPS]     IdentityNet + UNet, batch 2 (CFG), SIZE x SIZE pixels
- *   bench_step MODELS unet SIZE [STEPS]     the UNet alone (no ControlNet residuals)
- *   bench_step MODELS vae SIZE [TILE]       one VAE decode, batch 1; TILE latents per tile
- *                                           (overlap TILE/4), 0 or absent: untiled
+ *   bench_step MODELS step SIZE [STEPS] [OPTIONS]  IdentityNet + UNet, batch 2 (CFG), SIZE x SIZE pixels
+ *   bench_step MODELS unet SIZE [STEPS] [OPTIONS]  the UNet alone (no ControlNet residuals)
+ *   bench_step MODELS vae SIZE [TILE] [OPTIONS]    VAE decodes, batch 1; TILE latents per tile
+ *                                                  (overlap TILE/4), 0 or absent: untiled
+ *   OPTIONS: --dtype f32|bf16|auto (GEMM/convolution dtype, default f32), --threads N
+ *            (OpenMP threads, default all), --runs N (VAE decodes, default 2)
+ *
+ * The last line is `RESULT {"what":..,"size":..,"dtype":..,"threads":..,"seconds":..,
+ * "peak_rss_gib":..}` as ../shared/bench/torch_baseline.py prints, so a script
+ * (bench/pair.sh) can pair the two. seconds is the median of the runs after the
+ * first (the first prepares the weights for oneDNN once: reorders, primitives),
+ * or the first when there is only one.
  *
  * A step is what the pipeline does per denoising step: the ControlNet on the 16
  * face tokens and the keypoint image, then the UNet on 77 text + 16 face tokens
@@ -16,6 +24,7 @@
  * A step's memory comes from a step allocator (ops/step_alloc.h): step 1 records
  * and plans, later steps replay the plan and allocate nothing.
  */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +34,7 @@
 #include "models/controlnet.h"
 #include "models/unet_sdxl.h"
 #include "models/vae_decoder.h"
+#include "ops/backend.h"
 #include "ops/ops.h"
 #include "ops/step_alloc.h"
 
@@ -60,6 +70,25 @@ static float *rnd(size_t n, float scale, uint32_t seed)
     return x;
 }
 
+/* The median of t[1..n-1], or t[0] when n == 1. */
+static double steady(double *t, int n)
+{
+    if (n <= 1) return n ? t[0] : 0.0;
+    t++, n--;
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1], t[j - 1] = x;
+        }
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void result(const char *what, int size, const char *dtype, double seconds)
+{
+    printf("RESULT {\"what\":\"%s\",\"size\":%d,\"dtype\":\"%s\",\"threads\":%d,\"seconds\":%.3f,"
+           "\"peak_rss_gib\":%.3f}\n", what, size, dtype, omp_get_max_threads(), seconds, gib(iid__mem_peak_bytes()));
+}
+
 static void report(const char *what, double t0)
 {
     printf("%-28s %8.2f s   rss %6.2f GiB   peak %6.2f GiB\n", what, now() - t0, gib(iid__mem_rss_bytes()),
@@ -67,7 +96,7 @@ static void report(const char *what, double t0)
     fflush(stdout);
 }
 
-static int run_step(const char *models, int size, int steps, int with_cn)
+static int run_step(const char *models, int size, int steps, int with_cn, const char *dtype)
 {
     char path[4096];
     iid_error_t err;
@@ -99,6 +128,8 @@ static int run_step(const char *models, int size, int steps, int with_cn)
     for (size_t i = 0; i < (size_t)B * 3 * size * size; i++) kps[i] += 0.5f;
     float *noise = malloc((size_t)B * 4 * h * w * sizeof *noise), *guided = malloc((size_t)4 * h * w * sizeof *guided);
     if (!faces || !noise || !guided) return 1;
+    double *times = calloc((size_t)steps, sizeof *times);
+    if (!times) return 1;
     iid_step_alloc_t sa;
     iid__step_alloc_init(&sa, unet->trunk.be);
     for (int k = 0; k < steps; k++) {
@@ -131,6 +162,7 @@ static int run_step(const char *models, int size, int steps, int with_cn)
         check(iid__step_alloc_end(&sa, &err), &err);
         char label[64];
         snprintf(label, sizeof label, "step %d at %dx%d", k + 1, size, size);
+        times[k] = now() - ts;
         report(label, ts);
         printf("  step memory: %.2f GiB planned, %ld backend allocations in the step\n", gib(sa.block_bytes),
                sa.parent_allocs - allocs);
@@ -140,10 +172,12 @@ static int run_step(const char *models, int size, int steps, int with_cn)
     iid__unet_free(unet);
     iid__st_close(&ip);
     free(latents), free(ctx), free(faces), free(pooled), free(kps), free(noise), free(guided);
+    result(with_cn ? "step" : "unet", size, dtype, steady(times, steps));
+    free(times);
     return 0;
 }
 
-static int run_vae(const char *models, int size, int tile)
+static int run_vae(const char *models, int size, int tile, int runs, const char *dtype)
 {
     char path[4096];
     iid_error_t err;
@@ -155,32 +189,60 @@ static int run_vae(const char *models, int size, int tile)
     report("vae load", t0);
     float *z = rnd((size_t)4 * h * w, 1.0f, 5);
     float *img = malloc((size_t)3 * size * size * sizeof *img);
+    double times[16];
     if (!img) return 1;
-    double td = now();
-    if (tile > 0) check(iid__vae_decode_tiled(v, z, 1, h, w, tile, tile / 4, img, &err), &err);
-    else check(iid__vae_decode(v, z, 1, h, w, img, &err), &err);
-    char label[64];
-    snprintf(label, sizeof label, "vae decode %dx%d %s", size, size, tile > 0 ? "tiled" : "untiled");
-    report(label, td);
+    for (int r = 0; r < runs; r++) {
+        double td = now();
+        if (tile > 0) check(iid__vae_decode_tiled(v, z, 1, h, w, tile, tile / 4, img, &err), &err);
+        else check(iid__vae_decode(v, z, 1, h, w, img, &err), &err);
+        times[r] = now() - td;
+        char label[64];
+        snprintf(label, sizeof label, "vae decode %dx%d %s", size, size, tile > 0 ? "tiled" : "untiled");
+        report(label, td);
+    }
     iid__vae_free(v);
     free(z), free(img);
+    result("vae", size, dtype, steady(times, runs));
     return 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_step MODELS step|unet|vae SIZE [STEPS|TILE] [--dtype f32|bf16|auto] [--threads N] "
+                    "[--runs N]\n");
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: bench_step MODELS step|unet|vae SIZE [STEPS|TILE]\n");
-        return 2;
+    if (argc < 4) return usage();
+    int size = atoi(argv[3]), extra = -1, threads = 0, runs = 2;
+    const char *dtype = NULL;
+    for (int i = 4; i < argc; i++) {
+        if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) dtype = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (argv[i][0] != '-' && extra < 0) extra = atoi(argv[i]);
+        else return usage();
     }
-    int size = atoi(argv[3]), extra = argc > 4 ? atoi(argv[4]) : -1;
     if (size < 64 || size % 64) {
         fprintf(stderr, "bench_step: SIZE must be a positive multiple of 64\n");
         return 2;
     }
-    if (strcmp(argv[2], "step") == 0) return run_step(argv[1], size, extra > 0 ? extra : 1, 1);
-    if (strcmp(argv[2], "unet") == 0) return run_step(argv[1], size, extra > 0 ? extra : 1, 0);
-    if (strcmp(argv[2], "vae") == 0) return run_vae(argv[1], size, extra > 0 ? extra : 0);
+    if (runs < 1 || runs > 16 || threads < 0) {
+        fprintf(stderr, "bench_step: --runs takes 1..16, --threads a positive count\n");
+        return 2;
+    }
+    iid_compute_dtype_t dt;
+    iid_error_t err;
+    check(iid__compute_dtype_choose(dtype, &dt, &err), &err);
+    const char *dname = dt.dtype == IID_DTYPE_BF16 ? "bf16" : "f32";
+    if (setenv(IID_DTYPE_ENV, dname, 1) != 0) return 1; /* the models bind with it at load */
+    if (threads > 0) omp_set_num_threads(threads);
+    printf("compute dtype: %s; %d threads\n", dt.why, omp_get_max_threads());
+    if (strcmp(argv[2], "step") == 0) return run_step(argv[1], size, extra > 0 ? extra : 1, 1, dname);
+    if (strcmp(argv[2], "unet") == 0) return run_step(argv[1], size, extra > 0 ? extra : 1, 0, dname);
+    if (strcmp(argv[2], "vae") == 0) return run_vae(argv[1], size, extra > 0 ? extra : 0, runs, dname);
     fprintf(stderr, "bench_step: unknown mode '%s'\n", argv[2]);
     return 2;
 }
