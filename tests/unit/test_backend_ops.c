@@ -3,8 +3,9 @@
  * backend (ggml's test-backend-ops, for our table).
  *
  *   test_backend_ops          the cmocka checks (what CTest runs)
- *   test_backend_ops --perf   time per op, shape and backend (no checks; speed
- *                             numbers belong in bench/, not in a test verdict)
+ *   test_backend_ops --perf   the cpu backend's GFLOP/s on one large matmul (f32,
+ *                             bf16), then time per op, shape and backend (no checks;
+ *                             speed numbers belong in bench/, not in a test verdict)
  *
  * Each case draws random inputs, uploads them to the backend under test, runs
  * the op through the dispatchers model code uses, downloads the result and
@@ -21,11 +22,15 @@
  * keeps its f32 threshold. Skipped with a message where oneDNN cannot run bf16
  * (no AVX-512).
  */
+#define _DEFAULT_SOURCE /* mincore, madvise */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/half.h"
 #include "ops/backend.h"
@@ -540,6 +545,61 @@ static void test_cpu_weights_prepared(void **state)
     assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
 }
 
+/* Resident pages of [p, p + n) (mincore). */
+static size_t resident_pages(const void *p, size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), np = (n + pg - 1) / pg, r = 0;
+    unsigned char *v = malloc(np);
+    assert_non_null(v);
+    assert_int_equal(mincore((void *)p, n, v), 0);
+    for (size_t i = 0; i < np; i++) r += v[i] & 1;
+    free(v);
+    return r;
+}
+
+/* A weight in a memory-mapped file, as a checkpoint's: once the cpu backend has
+ * prepared its own copy, the file's pages leave RAM (the copy replaces them). */
+static void test_cpu_weight_pages_released(void **state)
+{
+    (void)state;
+#ifndef MADV_PAGEOUT
+    printf("SKIP: this system has no MADV_PAGEOUT\n");
+    skip();
+#else
+    const int N = 1024, K = 2048; /* 4 MiB of F16 */
+    size_t bytes = (size_t)N * K * 2;
+    char path[] = "test_backend_ops_weightXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    host_w_t h = host_weight(N, K, IID_DTYPE_F16, 70);
+    assert_int_equal(write(fd, h.bytes, bytes), (ssize_t)bytes);
+    assert_int_equal(fsync(fd), 0); /* clean pages, as a checkpoint read from disk has */
+    free(h.bytes);
+    const unsigned char *map = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(map != MAP_FAILED);
+    close(fd);
+    unlink(path);
+    unsigned sum = 0;
+    for (size_t i = 0; i < bytes; i += 512) sum += map[i]; /* fault every page in */
+    size_t pages = bytes / (size_t)sysconf(_SC_PAGESIZE);
+    assert_true(resident_pages(map, bytes) > pages * 9 / 10 || sum == 0);
+    assert_int_equal(setenv(IID_DTYPE_ENV, "f32", 1), 0);
+    iid_wmat_t host = {map, IID_DTYPE_F16, N, K, NULL}, dev;
+    void *owned = NULL;
+    assert_int_equal(iid__op_bind_weight(&iid__backend_cpu, &host, &dev, &owned, NULL), IID_OK);
+    float *x = dev_rand(&iid__backend_cpu, (size_t)2 * K, 71), *y = dev_zero(&iid__backend_cpu, (size_t)2 * N);
+    assert_int_equal(iid__op_linear(&iid__backend_cpu, y, x, &dev, NULL, 2, NULL), IID_OK);
+    assert_int_equal(iid__dnnl_weight_info(dev.prep).kind, 1);
+    size_t left = resident_pages(map, bytes);
+    if (left > pages / 10) fail_msg("%zu of %zu pages of the mapped weight still resident", left, pages);
+    iid__op_free(&iid__backend_cpu, x);
+    iid__op_free(&iid__backend_cpu, y);
+    iid__op_release_weight(&iid__backend_cpu, owned);
+    munmap((void *)map, bytes);
+    assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
+#endif
+}
+
 /* ---- the reference loops of the glue ops against hand values ---- */
 
 static void test_glue_ops_by_hand(void **state)
@@ -689,13 +749,49 @@ static int perf(void)
     return 0;
 }
 
+/* The GEMM rate of the cpu backend on one large prepared matmul, f32 and bf16:
+ * y (4096, 1280) = x (4096, 1280) W^T, the shape of a 512x512 step's attention
+ * projections (the issue's yardstick for ">= 50% of the bf16 peak"). */
+static void perf_peak(void)
+{
+    const iid_backend_t *be = &iid__backend_cpu;
+    const int M = 4096, K = 1280, N = 1280;
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        if (bf16 && !iid__bf16_supported()) {
+            printf("large matmul bf16: skipped (oneDNN cannot run bf16 here)\n");
+            break;
+        }
+        if (setenv(IID_DTYPE_ENV, bf16 ? "bf16" : "f32", 1) != 0) return;
+        bound_w_t W = bind_random(be, N, K, IID_DTYPE_F16, 60);
+        float *x = dev_rand(be, (size_t)M * K, 61), *y = dev_zero(be, (size_t)M * N);
+        assert_int_equal(iid__op_linear(be, y, x, &W.m, NULL, M, NULL), IID_OK); /* prepares */
+        int runs = 0;
+        double t0 = now_s(), t = 0;
+        do {
+            assert_int_equal(iid__op_linear(be, y, x, &W.m, NULL, M, NULL), IID_OK);
+            runs++;
+            t = now_s() - t0;
+        } while (runs < 3 || t < 1.0);
+        printf("large matmul %s M=%d K=%d N=%d: %.1f GFLOP/s (%s)\n", bf16 ? "bf16" : "f32", M, K, N,
+               2.0 * M * N * K * runs / t * 1e-9, iid__dnnl_weight_info(W.m.prep).impl);
+        iid__op_free(be, x);
+        iid__op_free(be, y);
+        unbind(be, &W);
+    }
+    (void)unsetenv(IID_DTYPE_ENV);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--perf") == 0) return perf();
+    if (argc > 1 && strcmp(argv[1], "--perf") == 0) {
+        perf_peak();
+        return perf();
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_op_every_backend),
         cmocka_unit_test(test_every_op_cpu_bf16),
         cmocka_unit_test(test_cpu_weights_prepared),
+        cmocka_unit_test(test_cpu_weight_pages_released),
         cmocka_unit_test(test_glue_ops_by_hand),
         cmocka_unit_test(test_supports_op_fallback),
         cmocka_unit_test(test_buf_round_trip),
