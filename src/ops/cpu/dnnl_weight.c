@@ -317,8 +317,8 @@ int iid__dnnl_matmul(iid_dnnl_weight_t *w, float *C, const float *A, int M, cons
 {
     int N = w->host.rows, K = w->host.cols;
     if (M <= 0 || N <= 0 || K <= 0) return 1; /* the plain path handles the empty cases */
-    mm_shape_t s = {M, b != NULL, accumulate && !b ? 1 : 0};
-    if (b && accumulate) return 1;
+    if (b && accumulate) return 1; /* no caller does both; the plain path would */
+    mm_shape_t s = {M, b != NULL, accumulate != 0};
     int key[KEY_LEN] = {KIND_MATMUL, M, s.has_bias, s.accumulate};
     dnnl_memory_desc_t user_w, any_w, user_src, user_dst;
     dnnl_dims_t wd = {K, N}, sd = {M, K}, dd = {M, N};
