@@ -45,7 +45,7 @@ struct iid_dnnl_weight {
     void *wdata;      /* the prepared weight: owned, or the view itself when it already fits */
     int wdata_owned;
     const char *impl; /* the last entry's implementation name */
-    prim_entry_t cache[N_CACHE];
+    prim_entry_t *cache[N_CACHE]; /* allocated on first use: most weights see one shape */
     int next;
 };
 
@@ -72,6 +72,7 @@ iid_dnnl_weight_t *iid__dnnl_weight_new(const iid_wmat_t *host, iid_dtype_t dtyp
 
 static void entry_clear(prim_entry_t *e)
 {
+    if (!e) return;
     if (e->prim) dnnl_primitive_destroy(e->prim);
     if (e->src_reorder) dnnl_primitive_destroy(e->src_reorder);
     if (e->dst_reorder) dnnl_primitive_destroy(e->dst_reorder);
@@ -81,7 +82,10 @@ static void entry_clear(prim_entry_t *e)
 void iid__dnnl_weight_free(iid_dnnl_weight_t *w)
 {
     if (!w) return;
-    for (int i = 0; i < N_CACHE; i++) entry_clear(&w->cache[i]);
+    for (int i = 0; i < N_CACHE; i++) {
+        entry_clear(w->cache[i]);
+        free(w->cache[i]);
+    }
     if (w->wdata_owned) free(w->wdata);
     dnnl_stream_destroy(w->strm);
     dnnl_engine_destroy(w->eng);
@@ -161,7 +165,8 @@ static int prepare(iid_dnnl_weight_t *w, const_dnnl_primitive_desc_t pd, const d
 static prim_entry_t *find(iid_dnnl_weight_t *w, const int *key)
 {
     for (int i = 0; i < N_CACHE; i++)
-        if (w->cache[i].used && memcmp(w->cache[i].key, key, sizeof w->cache[i].key) == 0) return &w->cache[i];
+        if (w->cache[i] && w->cache[i]->used && memcmp(w->cache[i]->key, key, sizeof w->cache[i]->key) == 0)
+            return w->cache[i];
     return NULL;
 }
 
@@ -181,7 +186,11 @@ static int make_reorder(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *from, co
 static int add_entry(iid_dnnl_weight_t *w, const int *key, dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *user_src,
                      const dnnl_memory_desc_t *user_dst, prim_entry_t **out)
 {
-    prim_entry_t *e = &w->cache[w->next];
+    if (!w->cache[w->next] && !(w->cache[w->next] = calloc(1, sizeof *w->cache[w->next]))) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    prim_entry_t *e = w->cache[w->next];
     w->next = (w->next + 1) % N_CACHE;
     entry_clear(e);
     memcpy(e->key, key, sizeof e->key);
