@@ -1,4 +1,11 @@
-/* file.c - POSIX file helpers: map, slurp, atomic write. */
+/*
+ * file.c - POSIX file helpers: opening inputs safely, map, slurp, atomic write,
+ * output-path checks.
+ *
+ * Every file the program reads goes through iid__file_open_input: opened with
+ * O_NONBLOCK, so a FIFO given as an image, config or model cannot block the
+ * open() forever, and refused unless fstat says it is a regular file.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "io/file.h"
 
@@ -11,25 +18,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *kind_of(mode_t mode)
+{
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
+}
+
+iid_status iid__file_open_input(const char *path, int *fd_out, size_t *size, iid_error_t *err)
+{
+    *fd_out = -1;
+    if (size) *size = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    }
+    /* Regular files ignore O_NONBLOCK; clear it anyway so reads mean what they say. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    if (size) *size = (size_t)st.st_size;
+    return IID_OK;
+}
+
 iid_status iid__file_map(iid_mapped_file_t *m, const char *path, iid_error_t *err)
 {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return iid__fail(err, IID_ERR_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int fd;
+    size_t size;
+    IID_TRY(iid__file_open_input(path, &fd, &size, err));
+    if (size > 0) {
+        void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
+            int e = errno;
             close(fd);
-            return iid__fail(err, IID_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+            return iid__fail(err, IID_ERR_IO, "%s: cannot map: %s", path, strerror(e));
         }
         m->data = p;
-        m->size = (size_t)st.st_size;
+        m->size = size;
     }
     close(fd);
     return IID_OK;
@@ -48,28 +89,27 @@ iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, si
 {
     *out = NULL;
     if (size) *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return iid__fail(err, IID_ERR_IO, "%s: not a regular file", path);
+    int fd;
+    size_t n;
+    IID_TRY(iid__file_open_input(path, &fd, &n, err));
+    if (n > max_bytes) {
+        close(fd);
+        return iid__fail(err, IID_ERR_RANGE, "%s: %zu bytes exceeds the limit of %zu", path, n, max_bytes);
     }
-    if ((unsigned long long)st.st_size > max_bytes) {
-        fclose(f);
-        return iid__fail(err, IID_ERR_RANGE, "%s: %lld bytes exceeds the limit of %zu", path,
-                         (long long)st.st_size, max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
     char *buf = malloc(n + 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n);
     }
-    size_t got = fread(buf, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got != n) {
         free(buf);
         return iid__fail(err, IID_ERR_IO, "%s: short read", path);
     }

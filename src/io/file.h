@@ -16,6 +16,11 @@ typedef struct iid_mapped_file {
     size_t size;
 } iid_mapped_file_t;
 
+/* Open an input file for reading without blocking on a FIFO, and refuse anything
+ * but a regular file (FIFO, device, socket, folder: one-line error naming the
+ * path and what it is). On success *fd (close it) and *size (may be NULL). */
+iid_status iid__file_open_input(const char *path, int *fd, size_t *size, iid_error_t *err);
+
 /* Map a file read-only. Errors name the path. */
 iid_status iid__file_map(iid_mapped_file_t *m, const char *path, iid_error_t *err);
 void iid__file_unmap(iid_mapped_file_t *m);
