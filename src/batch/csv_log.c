@@ -2,10 +2,10 @@
  * csv_log.c - RFC 4180 records, the log file's open/append/read cycle, merging
  * shard logs, and the number formats the log uses.
  *
- * The parser is a single pass over the text that copies each field out (quotes
- * undone) and groups fields into records; a record is complete only when its
+ * Parsing is io/csv.c's streaming reader: a record is complete only when its
  * terminator (LF, CRLF or a lone CR) was seen outside quotes, which is how a row
- * cut short by a crash is told apart from a finished one.
+ * cut short by a crash is told apart from a finished one. The writer holds the
+ * log's lock (log_lock.h) from open to close.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "batch/csv_log.h"
@@ -43,11 +43,7 @@ iid_status iid__log_read(const char *path, iid_csv_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (access(path, F_OK) != 0) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such log", path);
-    char *text;
-    size_t len;
-    IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
-    iid_status st = iid__csv_parse(text, len, path, out, err);
-    free(text);
+    iid_status st = iid__csv_load(path, LOG_MAX_FILE, out, err);
     if (st == IID_OK && (st = check_header(out, path, err)) != IID_OK) iid__csv_free(out);
     return st;
 }
@@ -56,32 +52,26 @@ iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err
 {
     w->f = NULL;
     w->path = NULL;
+    IID_TRY(iid__log_lock(&w->lock, path, err));
+    /* Read only once the lock is ours: nobody appends while the tail is cut. */
+    iid_csv_t t;
+    iid_status st = iid__csv_load(path, LOG_MAX_FILE, &t, err);
+    int fresh = 1; /* empty, blank lines or a partial header: start over */
     size_t keep = 0;
-    int fresh = 1;
-    if (access(path, F_OK) == 0) {
-        char *text;
-        size_t len;
-        IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
-        iid_csv_t t;
-        iid_status st = iid__csv_parse(text, len, path, &t, err);
-        free(text);
-        if (st != IID_OK) return st;
-        fresh = len == 0;
-        if (!fresh && t.ncols == 0) /* only a partial header: start over */
-            fresh = 1;
-        else if (!fresh) st = check_header(&t, path, err);
+    if (st == IID_OK) {
+        fresh = t.ncols == 0;
+        if (!fresh) st = check_header(&t, path, err);
         keep = fresh ? 0 : t.complete_len;
         iid__csv_free(&t);
-        if (st != IID_OK) return st;
-        if (truncate(path, (off_t)keep) != 0)
-            return iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
     }
-    w->f = fopen(path, "ab");
-    if (!w->f) return iid__fail(err, IID_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
-    w->path = strdup(path);
-    if (!w->path) {
+    if (st == IID_OK && ftruncate(w->lock.fd, (off_t)keep) != 0)
+        st = iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
+    if (st == IID_OK && !(w->f = fdopen(w->lock.fd, "a")))
+        st = iid__fail(err, IID_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+    if (st == IID_OK && !(w->path = strdup(path))) st = iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+    if (st != IID_OK) {
         iid__log_close(w);
-        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
+        return st;
     }
     if (fresh) return iid__log_append(w, iid__log_columns, err);
     return IID_OK;
@@ -102,6 +92,7 @@ iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_e
 void iid__log_close(iid_log_writer_t *w)
 {
     if (!w) return;
+    iid__log_unlock(&w->lock, !w->f); /* a FILE over the fd closes it below */
     if (w->f) fclose(w->f);
     free(w->path);
     w->f = NULL;
