@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +169,11 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
+    struct stat in_st, out_st; /* outputs in the input folder would join the plan of a resumed run */
+    if (stat(b->input, &in_st) == 0 && stat(b->run.output_dir, &out_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
+        return iid__fail(err, IID_ERR_INVALID, "--output %s: is the input folder; give another folder",
+                         b->run.output_dir);
     iid_cli_models_t models; /* checked now, so a bad value fails before any work */
     IID_TRY(iid_cli_models_read(o, &models, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),

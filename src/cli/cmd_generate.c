@@ -203,6 +203,9 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_size(o, "size", &po.width, &po.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", po.pad_rgb, err));
     const char *out_path = iid_cli_get(o, "output") ? iid_cli_get(o, "output") : "instantid.png";
+    const char *inputs[] = {iid_cli_get(o, "face"), iid_cli_get(o, "pose"), iid_cli_get(o, "styles-file"),
+                            iid_cli_get(o, "face-embedding"), iid_cli_get(o, "kps"), iid_cli_get(o, "latents")};
+    IID_TRY(iid__file_check_output(out_path, inputs, (int)(sizeof inputs / sizeof inputs[0]), err));
 
     iid_styles_t styles = {0};
     char *prompt = NULL, *negative = NULL, *params = NULL;

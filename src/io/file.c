@@ -2,6 +2,10 @@
  * file.c - POSIX file helpers: opening inputs safely, map, slurp, atomic write,
  * output-path checks.
  *
+ * Outputs: an existing path that is not a regular file (/dev/full, a FIFO) is
+ * never replaced, and a command can refuse an output that is one of its inputs
+ * (same device and inode, whatever the spelling of the path).
+ *
  * Every file the program reads goes through iid__file_open_input: opened with
  * O_NONBLOCK, so a FIFO given as an image, config or model cannot block the
  * open() forever, and refused unless fstat says it is a regular file.
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What a non-regular file is, for messages. */
 static const char *kind_of(mode_t mode)
 {
     if (S_ISDIR(mode)) return "a folder";
@@ -119,8 +124,25 @@ iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, si
     return IID_OK;
 }
 
+iid_status iid__file_check_output(const char *path, const char *const *inputs, int n, iid_error_t *err)
+{
+    struct stat out;
+    if (stat(path, &out) != 0) return IID_OK; /* nothing there yet */
+    /* rename() would replace a device or FIFO node by a plain file. */
+    if (!S_ISREG(out.st_mode))
+        return iid__fail(err, IID_ERR_INVALID, "%s: exists and is %s, not a file to replace", path,
+                         kind_of(out.st_mode));
+    for (int i = 0; i < n; i++) {
+        struct stat in;
+        if (inputs[i] && stat(inputs[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+            return iid__fail(err, IID_ERR_INVALID, "%s: is the input %s; refusing to overwrite it", path, inputs[i]);
+    }
+    return IID_OK;
+}
+
 iid_status iid__file_write_atomic(const char *path, const void *data, size_t size, iid_error_t *err)
 {
+    IID_TRY(iid__file_check_output(path, NULL, 0, err));
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return iid__fail(err, IID_ERR_RANGE, "%s: path too long", path);
