@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "io/file.h"
@@ -24,13 +25,14 @@ typedef struct info_paths {
     char sdxl[4096], controlnet[4096], ip_adapter[4096], faces[4096];
 } info_paths_t;
 
-static void print_config(const char *path)
+/* Returns 1 when the config cannot be read (said on stdout), else 0. */
+static int print_config(const char *path)
 {
     iid_json_t j;
     iid_error_t err;
     if (iid__json_load(&j, path, &err) != IID_OK) {
         printf("    config: %s\n", err.msg);
-        return;
+        return 1;
     }
     const cJSON *item;
     int first = 1;
@@ -45,6 +47,7 @@ static void print_config(const char *path)
     }
     if (!first) printf("\n");
     iid__json_free(&j);
+    return 0;
 }
 
 /* One weight file: format, tensor count, parameter count, dtypes. */
@@ -89,7 +92,7 @@ static int describe_component(const char *label, const char *dir, const char *co
         return 1;
     }
     int bad = 0;
-    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
+    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) bad |= print_config(cfg);
     else {
         printf("    missing: config.json\n");
         bad = 1;
@@ -104,8 +107,13 @@ static int describe_component(const char *label, const char *dir, const char *co
 
 static long count_lines(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
+    int fd;
+    if (iid__file_open_input(path, &fd, NULL, NULL) != IID_OK) return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
     long n = 0;
     int c, last = '\n';
     while ((c = fgetc(f)) != EOF) {
@@ -133,9 +141,10 @@ static int describe_tokenizer(const char *label, const char *dir)
     iid__path_join(merges, sizeof merges, dir, "merges.txt", NULL);
     long lines = count_lines(merges);
     printf("    CLIP BPE: vocab.json %d entries, merges.txt %ld lines\n", entries, lines);
+    int bad = lines < 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "tokenizer_config.json", NULL) == IID_OK && iid__is_file(cfg))
-        print_config(cfg);
-    return lines < 0;
+        bad |= print_config(cfg);
+    return bad;
 }
 
 static int describe_sdxl(const char *sdxl)
@@ -146,7 +155,7 @@ static int describe_sdxl(const char *sdxl)
     char p[4096], q[4096];
     int bad = 0;
     printf("sdxl: %s\n", sdxl);
-    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
+    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) bad |= print_config(p);
     else {
         printf("    missing: model_index.json\n");
         bad = 1;
@@ -165,7 +174,7 @@ static int describe_sdxl(const char *sdxl)
     iid__path_join(p, sizeof p, sdxl, "scheduler", NULL);
     iid__path_join(q, sizeof q, p, "scheduler_config.json", NULL);
     printf("sdxl/scheduler: %s\n", p);
-    if (iid__is_file(q)) print_config(q);
+    if (iid__is_file(q)) bad |= print_config(q);
     else {
         printf("    missing: scheduler_config.json\n");
         bad = 1;
@@ -183,8 +192,9 @@ static int describe_ip_adapter(const char *path)
     return describe_weights(path);
 }
 
-/* One ONNX model: its role as insightface would see it, opset, inputs, outputs. */
-static void describe_onnx(const char *name, const char *path)
+/* One ONNX model: its role as insightface would see it, opset, inputs, outputs.
+ * Returns 1 when it cannot be read. */
+static int describe_onnx(const char *name, const char *path)
 {
     static const char *const roles[] = {"not a face model", "face detector", "face recogniser", "landmark model",
                                         "attribute model", "face swapper"};
@@ -192,7 +202,7 @@ static void describe_onnx(const char *name, const char *path)
     iid_error_t err;
     if (iid__onnx_net_load(&net, path, &err) != IID_OK) {
         printf("    %s: %s\n", name, err.msg);
-        return;
+        return 1;
     }
     const iid_onnx_graph_t *g = &net.model.graph;
     long long params = 0;
@@ -214,6 +224,7 @@ static void describe_onnx(const char *name, const char *path)
         printf("\n");
     }
     iid__onnx_net_free(&net);
+    return 0;
 }
 
 static int describe_faces(const char *dir)
@@ -224,19 +235,19 @@ static int describe_faces(const char *dir)
         printf("    missing: no such folder\n");
         return 1;
     }
-    int found = 0;
+    int found = 0, bad = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".onnx") != 0) continue;
         char p[4096];
         if (iid__path_join(p, sizeof p, dir, e->d_name, NULL) != IID_OK) continue;
-        describe_onnx(e->d_name, p);
+        bad |= describe_onnx(e->d_name, p);
         found++;
     }
     closedir(d);
     if (!found) printf("    missing: no .onnx files\n");
-    return found == 0;
+    return bad || found == 0;
 }
 
 static void usage(FILE *f)
