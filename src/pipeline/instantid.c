@@ -18,6 +18,7 @@
 #include "io/torch_zip.h"
 #include "ops/ops.h"
 #include "pipeline/scheduler.h"
+#include "pipeline/unused_weights.h"
 
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err)
 {
@@ -76,6 +77,7 @@ iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *pat
         iid__pipeline_free(p);
         return s;
     }
+    iid__pipeline_warn_unused(p, NULL);
     *out = p;
     return IID_OK;
 }
