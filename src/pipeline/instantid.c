@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "core/rng.h"
 #include "io/file.h"
 #include "io/torch_zip.h"
@@ -347,10 +348,12 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
     int total = s == IID_OK ? iid__sched_num_timesteps(st.sched) : 0;
     for (int i = 0; s == IID_OK && i < total; i++) {
         s = denoise_step(p, g, B, i, h, w, &st, err);
+        if (s == IID_OK) s = iid__check_finite(st.latents, n1, err, "the latents after step %d of %d", i + 1, total);
         if (s == IID_OK && g->on_step && g->on_step(g->user, i + 1, total))
             s = iid__fail(err, IID_ERR_INTERRUPTED, "stopped after step %d of %d", i + 1, total);
     }
     if (s == IID_OK) s = decode(p, g, h, w, &st, out_rgb, err);
+    if (s == IID_OK) s = iid__check_finite(st.image, (size_t)3 * g->width * g->height, err, "the decoded image");
     gen_state_free(&st);
     return s;
 }
