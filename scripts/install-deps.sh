@@ -2,6 +2,7 @@
 # Install the Debian/Ubuntu packages instantid builds and tests with (needs root or sudo).
 # chromium is for the browser test of the web UI (tests/browser); it drives Debian's
 # /usr/bin/chromium through playwright-core, installed by `npm ci` in tests/browser.
+# zip builds the hostile torch checkpoints of the robustness suite (tests/robustness).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -12,4 +13,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
   libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev \
   libcmocka-dev \
-  curl ca-certificates chromium shellcheck
+  curl ca-certificates chromium shellcheck zip
