@@ -247,6 +247,11 @@ pickle_case() { # pickle_case NAME: the pickle on stdin, zipped as a torch check
   cat >"$d/archive/data.pkl"
   printf '3\n' >"$d/archive/version"
   (cd "$d" && zip -q -X evil.bin archive/data.pkl archive/version)
+  if [ ! -s "$d/evil.bin" ]; then
+    RC=0
+    verdict "pickle: $name" 1 "zip could not build the checkpoint (is zip installed?)"
+    return
+  fi
   cp "$d/evil.bin" "evil_$ran.bin"
   refused "pickle: $name" "evil_$ran.bin" "$BIN" info --models "$KIT" --ip-adapter "evil_$ran.bin"
   if [ -e "$MARKER" ]; then
