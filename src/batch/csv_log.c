@@ -4,8 +4,7 @@
  *
  * Parsing is io/csv.c's streaming reader: a record is complete only when its
  * terminator (LF, CRLF or a lone CR) was seen outside quotes, which is how a row
- * cut short by a crash is told apart from a finished one. The writer holds the
- * log's lock (log_lock.h) from open to close.
+ * cut short by a crash is told apart from a finished one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "batch/csv_log.h"
@@ -52,26 +51,25 @@ iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err
 {
     w->f = NULL;
     w->path = NULL;
-    IID_TRY(iid__log_lock(&w->lock, path, err));
-    /* Read only once the lock is ours: nobody appends while the tail is cut. */
-    iid_csv_t t;
-    iid_status st = iid__csv_load(path, LOG_MAX_FILE, &t, err);
-    int fresh = 1; /* empty, blank lines or a partial header: start over */
     size_t keep = 0;
-    if (st == IID_OK) {
-        fresh = t.ncols == 0;
-        if (!fresh) st = check_header(&t, path, err);
+    int fresh = 1;
+    if (access(path, F_OK) == 0) {
+        iid_csv_t t;
+        IID_TRY(iid__csv_load(path, LOG_MAX_FILE, &t, err)); /* refuses a FIFO or device too */
+        fresh = t.ncols == 0; /* empty, blank lines or a partial header: start over */
+        iid_status st = fresh ? IID_OK : check_header(&t, path, err);
         keep = fresh ? 0 : t.complete_len;
         iid__csv_free(&t);
+        IID_TRY(st);
+        if (truncate(path, (off_t)keep) != 0)
+            return iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
     }
-    if (st == IID_OK && ftruncate(w->lock.fd, (off_t)keep) != 0)
-        st = iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
-    if (st == IID_OK && !(w->f = fdopen(w->lock.fd, "a")))
-        st = iid__fail(err, IID_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
-    if (st == IID_OK && !(w->path = strdup(path))) st = iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
-    if (st != IID_OK) {
+    w->f = fopen(path, "ab");
+    if (!w->f) return iid__fail(err, IID_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+    w->path = strdup(path);
+    if (!w->path) {
         iid__log_close(w);
-        return st;
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
     }
     if (fresh) return iid__log_append(w, iid__log_columns, err);
     return IID_OK;
@@ -92,7 +90,6 @@ iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_e
 void iid__log_close(iid_log_writer_t *w)
 {
     if (!w) return;
-    iid__log_unlock(&w->lock, !w->f); /* a FILE over the fd closes it below */
     if (w->f) fclose(w->f);
     free(w->path);
     w->f = NULL;

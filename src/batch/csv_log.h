@@ -13,8 +13,8 @@
  * file ends with a partial record (no terminator, or an open quote); the reader
  * ignores it, and the writer cuts it off when it reopens the log, so the next row
  * starts on a fresh line. One process writes a given log at a time (shards write
- * their own logs and `instantid merge` joins them): the writer holds an
- * exclusive flock on it, and a second writer is refused naming the holder.
+ * their own logs and `instantid merge` joins them); a batch holds the log's
+ * lock (batch/log_lock.h) for its whole run, so a second batch is refused.
  */
 #ifndef IID_BATCH_CSV_LOG_H
 #define IID_BATCH_CSV_LOG_H
@@ -24,7 +24,6 @@
 
 #include "core/status.h"
 #include "core/fmt.h"
-#include "batch/log_lock.h"
 #include "io/csv.h"
 
 enum {
@@ -65,14 +64,12 @@ iid_status iid__log_read(const char *path, iid_csv_t *out, iid_error_t *err);
 typedef struct iid_log_writer {
     FILE *f;
     char *path;
-    iid_log_lock_t lock;
 } iid_log_writer_t;
 
-/* Lock path (log_lock.h) and open it for appending rows: create it with the
- * header when it does not exist or is empty; otherwise check the header and cut
- * off a partial last record. Fails when another process holds the log (naming
- * it), the file cannot be created or written, or its header is not the
- * 22-column log header. */
+/* Open path for appending rows: create it with the header when it does not
+ * exist or is empty; otherwise check the header and cut off a partial last
+ * record. Fails when the file cannot be created or written, is not a regular
+ * file, or its header is not the 22-column log header. */
 iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err);
 
 /* Append one row of IID_LOG_NCOLS fields and make it durable (fflush + fsync). */

@@ -1,14 +1,17 @@
 /*
- * log_lock.h - one writer per batch log: an exclusive flock(2) on the log file,
- * and a lock note beside it ("<log>.lock": pid, host and start time of the
- * holder) so that a second batch can say who holds the log.
+ * log_lock.h - one batch per log: an exclusive flock(2) on the lock note
+ * "<log>.lock", held for the whole run, whose text names the holder ("pid 1234
+ * on HOST since TIME") so that a second batch can say who has the log.
  *
- * The kernel drops a flock when its holder dies (kill -9 included), so a stale
- * note never blocks anyone: it is only read when the lock is actually held.
+ * The lock is separate from the log file itself, which occasional writers (the
+ * web server's rows, server/web_log.c) lock for one row at a time while a batch
+ * runs. The kernel drops a flock when its holder dies (kill -9 included), so a
+ * note left behind by a crash never blocks anyone: its text is only read while
+ * its lock is actually held.
  *
  *   iid_log_lock_t l;
  *   if (iid__log_lock(&l, "generation_log.csv", &err) != IID_OK) return err.code;
- *   ... write through l.fd ...
+ *   ... run the batch ...
  *   iid__log_unlock(&l);
  */
 #ifndef IID_BATCH_LOG_LOCK_H
@@ -17,24 +20,20 @@
 #include "core/status.h"
 
 typedef struct iid_log_lock {
-    int fd;     /* the log, open O_RDWR | O_APPEND, locked */
-    char *note; /* the note's path, written by us; NULL when not held */
+    int fd;     /* the note, locked */
+    char *note; /* the note's path; NULL when not held (as in a zeroed struct) */
 } iid_log_lock_t;
 
-/* Open (creating when missing) and lock path without waiting. When another
- * process holds it: IID_ERR_IO with a one-line message naming the log and the
- * holder from its note. A path that exists and is not a regular file is
- * refused. */
-iid_status iid__log_lock(iid_log_lock_t *l, const char *path, iid_error_t *err);
+/* Take log_path's lock without waiting and write the note. When another process
+ * holds it: IID_ERR_IO with a one-line message naming the log and the holder. */
+iid_status iid__log_lock(iid_log_lock_t *l, const char *log_path, iid_error_t *err);
 
-/* Remove the note and close the log, which drops the lock. A lock not held
- * (note NULL, as in a zeroed struct) is a no-op. Callers that handed fd to a FILE close that instead and pass
- * close_fd = 0. */
-void iid__log_unlock(iid_log_lock_t *l, int close_fd);
+/* Remove the note and drop the lock. A lock not held is a no-op. */
+void iid__log_unlock(iid_log_lock_t *l);
 
-/* Fail as iid__log_lock would when another process holds path's lock; OK when
- * path does not exist or is free. Lets a command refuse before minutes of model
- * loading; the lock taken for the run itself stays the authority. */
-iid_status iid__log_check_free(const char *path, iid_error_t *err);
+/* Fail as iid__log_lock would when another process holds log_path's lock; OK
+ * when it is free (nothing is written). Lets a command refuse before minutes of
+ * model loading; the lock taken for the run stays the authority. */
+iid_status iid__log_check_free(const char *log_path, iid_error_t *err);
 
 #endif

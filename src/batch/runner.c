@@ -12,6 +12,7 @@
 #include "batch/runner.h"
 
 #include "batch/batch_engine.h"
+#include "batch/log_lock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -211,6 +212,7 @@ typedef struct runner {
     long tick;
     char **failed; /* per image: why prepare() failed, or NULL */
     iid_log_writer_t log;
+    iid_log_lock_t lock; /* held from before the log is read until the end */
     row_t row;
 } runner_t;
 
@@ -360,6 +362,7 @@ static void runner_free(runner_t *R)
     free(R->slots);
     free(R->failed);
     iid__log_close(&R->log);
+    iid__log_unlock(&R->lock);
 }
 
 iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, const iid_batch_engine_t *engine,
@@ -385,6 +388,7 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
     }
     /* Lock the log before reading what it says is done, so that no other batch
      * can run those jobs meanwhile. */
+    if (st == IID_OK) st = iid__log_lock(&R->lock, o->log_path, err);
     if (st == IID_OK) st = iid__log_open(&R->log, o->log_path, err);
     if (st == IID_OK) st = iid__batch_select(plan, o, todo, res, NULL, err);
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
