@@ -52,6 +52,8 @@ typedef struct iid_gen_request {
     double guidance;
     uint64_t seed;
     int width, height; /* 0 x 0: the engine sizes the output from the face image */
+    int face_mask;     /* "enhance non-face region": 1 on, 0 off, -1 the server's default */
+    int lcm;           /* 1: LCM mode (only when the catalog says lcm_available) */
 } iid_gen_request_t;
 
 /* Called by the engine after each denoising step (step in 1..total). Returns
@@ -67,6 +69,8 @@ typedef struct iid_engine_catalog {
     const char *const *schedulers;
     int n_schedulers;
     const char *default_scheduler;
+    int lcm_available;      /* LCM mode (LCM-LoRA, few steps) can be requested */
+    const char *lcm_reason; /* why not, when it cannot; may be NULL */
 } iid_engine_catalog_t;
 
 typedef struct iid_server_engine {

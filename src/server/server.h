@@ -42,6 +42,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "server/engine.h"
 
@@ -51,6 +52,10 @@ typedef struct iid_server_options {
     const char *token;      /* NULL or "": no token (loopback hosts only) */
     const char *output_dir; /* results and /files/; created when missing; default generated_images */
     const char *log_path;   /* the batch log for /api/log; default generation_log.csv */
+    const char *input_dir;  /* the batch's face images, for /inputs/; NULL: read from
+                             * the log's sidecar LOG.json (batch/log_meta.h) if any */
+    const char *engine_error; /* why there is no engine (GET /api/styles shows it); may be NULL */
+    FILE *report;           /* one line per request and per job; NULL: silent */
     size_t max_upload;      /* bytes per POST body; default 20 MB */
     int queue;              /* jobs waiting (not counting the running one); default 8 */
     int max_records;        /* finished jobs remembered for /api/jobs; default 256 */
