@@ -276,7 +276,10 @@ static cJSON *job_json(const iid_job_queue_t *q, const iid_job_t *job)
              cJSON_AddNumberToObject(params, "seed", (double)r->seed) &&
              cJSON_AddNumberToObject(params, "width", r->width) &&
              cJSON_AddNumberToObject(params, "height", r->height) &&
-             cJSON_AddStringToObject(params, "scheduler", r->scheduler);
+             cJSON_AddStringToObject(params, "scheduler", r->scheduler) &&
+             (r->face_mask < 0 ? cJSON_AddNullToObject(params, "enhance_face_region")
+                               : cJSON_AddBoolToObject(params, "enhance_face_region", r->face_mask)) &&
+             cJSON_AddBoolToObject(params, "lcm", r->lcm);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

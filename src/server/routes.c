@@ -76,7 +76,10 @@ enum MHD_Result iid__route_styles(iid_server_t *s, struct MHD_Connection *c)
     const char *why_not = s->engine.generate ? NULL
                           : s->opts.engine_error && *s->opts.engine_error ? s->opts.engine_error
                                                                            : "generation engine not available in this build";
-    const char *lcm_reason = cat.lcm_available ? NULL : cat.lcm_reason ? cat.lcm_reason : why_not;
+    const char *lcm_reason = why_not             ? why_not
+                             : cat.lcm_available ? NULL
+                             : cat.lcm_reason    ? cat.lcm_reason
+                                                 : "the engine has no LCM mode";
     int ok = cJSON_AddBoolToObject(o, "engine", s->engine.generate != NULL) &&
              (why_not ? cJSON_AddStringToObject(o, "engine_error", why_not)
                       : cJSON_AddNullToObject(o, "engine_error")) &&
