@@ -5,9 +5,10 @@
  * the web form, queues it, and hands it to an engine through this table of
  * function pointers. The real InstantID pipeline implements it; the unit and
  * browser tests implement it with a double that writes a small PNG. A build
- * without an engine passes a table whose `generate` is NULL: the server still
- * serves the page, the batch log and the output files, and answers
- * POST /api/generate with 503.
+ * without an engine (or whose models did not load) passes a table whose
+ * `generate` is NULL, and may still fill `catalog` (the styles and schedulers
+ * need no model): the server still serves the page, the batch log and the output
+ * files, and answers POST /api/generate with 503.
  *
  * Threading: the server calls `generate` from one worker thread, one job at a
  * time, and `catalog` from its HTTP thread; an engine whose catalog is static

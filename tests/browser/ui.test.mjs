@@ -179,6 +179,7 @@ async function main() {
   const stepRe = new RegExp("^Step [1-9]\\d* / " + steps + " \u00b7 ");
   await page.waitForFunction((n) => window.statusTexts.some((t) => new RegExp("^Step [1-9]\\d* / " + n + " ").test(t)), steps, { timeout: 30000 });
   check(true, "live step progress is shown");
+  await page.screenshot({ path: path.join(shotDir, "generating.png") }); // the run line under the button
   const away = (await outOfView(page, "#run-text")) + (await outOfView(page, "#progress"));
   check(away === "", "at 1280x900 the progress is in view next to the button and in the result card " + away);
   await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: 60000 });
@@ -219,17 +220,20 @@ async function main() {
     ["frontal_astronaut.png", resultName, 1.3785877666792246, 0.8512, 47, 9.4999, 777, "True", "", "Snow", 'human, "sharp" focus, snow', "blurry, lowres", 12.5, "2026-11-26 10:00:00", 0, 1024, 1024, "dpmpp_2m", 1, 0.88, "cpu", "0/1"],
     ["noface_cat_chelsea.png", "", 1.1, 0.7, 41, 7.5, 12, "False", "no face detected in noface_cat_chelsea.png", "Neon", "human, sharp focus", "", 0.4, "2026-11-26 10:01:00", 1, 0, 0, "euler", 0, 0, "cpu", "0/1"],
     ["/photos/elsewhere/grace.jpg", resultName, 1.4, 0.95, 55, 11, 3, "True", "", "Film Noir", "line one\nline two", "", 13.1, "2026-11-26 10:02:00", 2, 1016, 1024, "euler", 1, 0.91, "cpu", "0/1"],
+    ["me.png", resultName, 0.8, 0.8, 30, 5, 5, "True", "", "Watercolor", "a refined portrait", "", 88.2, "2026-11-26 11:00:00", "web-5f3ac2e10001", 1024, 1024, "euler", "", "", "", "web"],
   ];
   fs.writeFileSync(log, header + "\r\n" + rows.map((r) => r.map(q).join(",")).join("\r\n") + "\r\nhalf-written,row");
   await page.click("#tab-log");
   await page.click("#log-reload");
-  await page.waitForFunction(() => document.querySelectorAll("#log-table tbody tr").length === 3);
+  await page.waitForFunction(() => document.querySelectorAll("#log-table tbody tr").length === 4);
   check(true, "the log table shows the complete rows (the half-written one is not)");
   const headers = await page.$$eval("#log-table thead th", (ths) => ths.map((th) => th.textContent));
   check(JSON.stringify(headers) === JSON.stringify(["", "image", "result", "style", "IdentityNet", "adapter", "steps", "guidance", "seed", "status", "time"]),
         "the table is compact: image, thumbnail, style, the four sweep values, seed, status, time: " + headers.join("|"));
-  await page.waitForFunction(() => [...document.querySelectorAll("#log-table tbody img")].filter((i) => i.naturalWidth > 0).length === 2);
+  await page.waitForFunction(() => [...document.querySelectorAll("#log-table tbody img")].filter((i) => i.naturalWidth > 0).length === 3);
   check(true, "successful rows show thumbnails");
+  check((await page.$$eval("#log-table tbody .tag", (t) => t.map((x) => x.closest("tr").textContent))).every((t) => t.includes("me.png")) &&
+        (await page.$$("#log-table tbody .tag")).length === 1, "only the web row is tagged 'web'");
   const failRow = await page.textContent("#log-table tbody tr.fail");
   check(failRow.includes("no face detected in noface_cat_chelsea.png"), "a failed row shows its reason");
   const firstRow = await page.textContent("#log-table tbody tr:nth-child(1)");
@@ -242,9 +246,9 @@ async function main() {
     return trs.map((tr) => tr.cells[k].textContent);
   });
   await page.click('#log-table th[data-col="seed"]');
-  check(JSON.stringify(await seedsInOrder()) === JSON.stringify(["3", "12", "777"]), "clicking a header sorts numerically");
+  check(JSON.stringify(await seedsInOrder()) === JSON.stringify(["3", "5", "12", "777"]), "clicking a header sorts numerically");
   await page.click('#log-table th[data-col="seed"]');
-  check(JSON.stringify(await seedsInOrder()) === JSON.stringify(["777", "12", "3"]), "clicking again reverses the order");
+  check(JSON.stringify(await seedsInOrder()) === JSON.stringify(["777", "12", "5", "3"]), "clicking again reverses the order");
   await page.screenshot({ path: path.join(shotDir, "batch-log.png") });
 
   // A click on a row shows every column and a larger preview.
@@ -263,7 +267,7 @@ async function main() {
   await page.fill("#log-filter", "film noir");
   check((await page.$$("#log-table tbody tr")).length === 1, "the filter matches any column, case-insensitively");
   await page.fill("#log-filter", "");
-  check((await page.$$("#log-table tbody tr")).length === 3, "clearing the filter shows every row");
+  check((await page.$$("#log-table tbody tr")).length === 4, "clearing the filter shows every row");
 
   // Refine the first row (seed 777): its source is in the input folder only.
   const apiLog = await (await fetch(url + "api/log")).json();
