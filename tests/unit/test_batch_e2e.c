@@ -2,8 +2,9 @@
  * test_batch_e2e.c - `instantid batch` end to end on the kit's tiny models, over a
  * folder mixing real photos and bad inputs: every attempt logged with the 22
  * columns, failures with their reasons, outputs readable with their settings,
- * the input folder recorded beside the log; a batch killed mid-run and resumed completes the plan exactly once; shards
- * partition the plan and merge back to the unsharded run's jobs.
+ * the input folder recorded beside the log; a batch killed mid-run and resumed
+ * completes the plan exactly once; shards partition the plan and merge back to
+ * the unsharded run's jobs.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <signal.h>
