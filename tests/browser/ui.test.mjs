@@ -296,6 +296,27 @@ async function main() {
   check(await page.inputValue("#prompt") === "line one\nline two", "a multi-line prompt survives the round trip");
   check(await page.evaluate(() => document.querySelector("#face-drop img").classList.contains("hidden")), "without a reachable source the user is asked to drop the face");
 
+  // A server that pages /api/log (offset, limit, total): "Load more" fetches the
+  // rest. Played here by answering the page's requests from the test.
+  const all = apiLog.rows;
+  const asked = [];
+  await page.route("**/api/log?*", (route) => {
+    const u = new URL(route.request().url());
+    const offset = Number(u.searchParams.get("offset")), limit = Math.min(Number(u.searchParams.get("limit")), 3);
+    asked.push(offset);
+    route.fulfill({ contentType: "application/json", body: JSON.stringify({ ...apiLog, rows: all.slice(offset, offset + limit), total: all.length }) });
+  });
+  await page.click("#tab-log");
+  await page.fill("#log-filter", "");
+  await page.click("#log-reload");
+  await page.waitForFunction(() => !document.getElementById("log-more").classList.contains("hidden"));
+  check((await page.$$("#log-table tbody tr")).length === 3 && (await page.textContent("#log-count")).includes("3 loaded (4 in all)"),
+        "a paged log shows its first page and how many rows there are in all");
+  await page.click("#log-more");
+  await page.waitForFunction(() => document.querySelectorAll("#log-table tbody tr").length === 4);
+  check(await page.isHidden("#log-more") && JSON.stringify(asked) === "[0,3]", "'Load more' fetches the next page, then hides: offsets " + JSON.stringify(asked));
+  await page.unroute("**/api/log?*");
+
   await browser.close();
   browser = null;
   server.kill("SIGTERM");
