@@ -5,7 +5,7 @@
 // (file and table), then the log tab on a written log (compact table, sort,
 // filter, failure reasons, a row's details with a larger preview, Refine
 // loading the form with rounded numbers, clearing the old result, and loading
-// the face from the batch's input folder).
+// the face from the batch's input folder; "Load more" on a paged log).
 //
 //   node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]
 //
