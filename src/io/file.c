@@ -130,7 +130,7 @@ iid_status iid__file_check_output(const char *path, const char *const *inputs, i
     if (stat(path, &out) != 0) return IID_OK; /* nothing there yet */
     /* rename() would replace a device or FIFO node by a plain file. */
     if (!S_ISREG(out.st_mode))
-        return iid__fail(err, IID_ERR_INVALID, "%s: exists and is %s, not a file to replace", path,
+        return iid__fail(err, IID_ERR_IO, "%s: exists and is %s, not a file to replace", path,
                          kind_of(out.st_mode));
     for (int i = 0; i < n; i++) {
         struct stat in;

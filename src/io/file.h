@@ -30,8 +30,8 @@ void iid__file_unmap(iid_mapped_file_t *m);
 iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, size_t *size, iid_error_t *err);
 
 /* Refuse an output path that exists and is not a regular file (a device, FIFO,
- * folder...), or that is the same file (device and inode) as one of the n
- * inputs (NULL entries skipped). IID_ERR_INVALID with a one-line message. */
+ * folder...: IID_ERR_IO), or that is the same file (device and inode) as one of
+ * the n inputs (NULL entries skipped: IID_ERR_INVALID); one-line messages. */
 iid_status iid__file_check_output(const char *path, const char *const *inputs, int n, iid_error_t *err);
 
 /* Write bytes to path through a temporary file and rename; path is checked with
