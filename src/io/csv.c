@@ -12,7 +12,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/csv.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,27 +320,21 @@ iid_status iid__csv_load(const char *path, size_t max_bytes, iid_csv_t *out, iid
     reader_init(&r, out, path, err);
     size_t size;
     int fd;
-    IID_TRY(iid__file_open_input(path, &fd, &size, err));
-    if (size > max_bytes) {
-        close(fd);
-        return iid__fail(err, IID_ERR_RANGE, "%s: %zu bytes exceeds the limit of %zu", path, size, max_bytes);
-    }
+    IID_TRY(iid__file_open_bounded(path, max_bytes, &fd, &size, err));
     char *buf = malloc(CHUNK);
     iid_status st = buf ? reserve_store(&r, size + 1) : oom(&r);
     /* Read the size seen at open: rows appended meanwhile are left for next time. */
-    size_t done = 0;
-    while (st == IID_OK && done < size) {
+    for (size_t done = 0; st == IID_OK && done < size;) {
         size_t want = size - done < CHUNK ? size - done : CHUNK;
-        ssize_t got = read(fd, buf, want);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-            st = iid__fail(err, IID_ERR_IO, "%s: short read: %s", path, got < 0 ? strerror(errno) : "end of file");
+        size_t got = iid__file_read_full(fd, buf, want);
+        if (got != want) {
+            st = iid__fail(err, IID_ERR_IO, "%s: short read", path);
             break;
         }
-        size_t skip = done == 0 ? bom_len(buf, (size_t)got) : 0;
+        size_t skip = done == 0 ? bom_len(buf, got) : 0;
         r.pos += skip;
-        st = feed(&r, buf + skip, (size_t)got - skip);
-        done += (size_t)got;
+        st = feed(&r, buf + skip, got - skip);
+        done += got;
     }
     free(buf);
     close(fd);

@@ -90,29 +90,42 @@ void iid__file_unmap(iid_mapped_file_t *m)
     }
 }
 
+iid_status iid__file_open_bounded(const char *path, size_t max_bytes, int *fd, size_t *size, iid_error_t *err)
+{
+    IID_TRY(iid__file_open_input(path, fd, size, err));
+    if (*size > max_bytes) {
+        close(*fd);
+        *fd = -1;
+        return iid__fail(err, IID_ERR_RANGE, "%s: %zu bytes exceeds the limit of %zu", path, *size, max_bytes);
+    }
+    return IID_OK;
+}
+
+size_t iid__file_read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
 iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, size_t *size, iid_error_t *err)
 {
     *out = NULL;
     if (size) *size = 0;
     int fd;
     size_t n;
-    IID_TRY(iid__file_open_input(path, &fd, &n, err));
-    if (n > max_bytes) {
-        close(fd);
-        return iid__fail(err, IID_ERR_RANGE, "%s: %zu bytes exceeds the limit of %zu", path, n, max_bytes);
-    }
+    IID_TRY(iid__file_open_bounded(path, max_bytes, &fd, &n, err));
     char *buf = malloc(n + 1);
     if (!buf) {
         close(fd);
         return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n);
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        got += (size_t)k;
-    }
+    size_t got = iid__file_read_full(fd, buf, n);
     close(fd);
     if (got != n) {
         free(buf);

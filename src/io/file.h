@@ -21,6 +21,14 @@ typedef struct iid_mapped_file {
  * path and what it is). On success *fd (close it) and *size (may be NULL). */
 iid_status iid__file_open_input(const char *path, int *fd, size_t *size, iid_error_t *err);
 
+/* iid__file_open_input, and IID_ERR_RANGE (closed) when the file holds more
+ * than max_bytes. */
+iid_status iid__file_open_bounded(const char *path, size_t max_bytes, int *fd, size_t *size, iid_error_t *err);
+
+/* Read up to n bytes, retrying short reads and EINTR; returns how many were read
+ * (fewer at the end of the file or on an error). */
+size_t iid__file_read_full(int fd, void *buf, size_t n);
+
 /* Map a file read-only. Errors name the path. */
 iid_status iid__file_map(iid_mapped_file_t *m, const char *path, iid_error_t *err);
 void iid__file_unmap(iid_mapped_file_t *m);

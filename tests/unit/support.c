@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/json.h"
+
 const char *iid_test_shared(void)
 {
     static char path[4096];
@@ -231,4 +233,17 @@ void iid_test_sha256_hex(const void *data, size_t n, char hex[65])
     sha_block(h, tail);
     if (tl == 128) sha_block(h, tail + 64);
     for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", h[i]);
+}
+
+int iid_test_kit_resampler_heads(void)
+{
+    iid_json_t j;
+    if (iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL) != IID_OK)
+        fail_msg("cannot read the kit's ip_adapter_layout.json");
+    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
+    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(hp, "heads");
+    int n = cJSON_IsNumber(heads) ? (int)heads->valuedouble : 0;
+    iid__json_free(&j);
+    if (n <= 0) fail_msg("ip_adapter_layout.json: no resampler_hyperparameters.heads");
+    return n;
 }

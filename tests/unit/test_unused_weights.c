@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/json.h"
 #include "io/safetensors.h"
 #include "pipeline/unused_weights.h"
 #include "support.h"
@@ -54,12 +53,7 @@ static void test_pipeline_reports_extra_adapter_tensor(void **state)
 {
     (void)state;
     iid_test_shared();
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters"),
-                                                      "heads")
-                    ->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_resampler_heads();
     iid_safetensors_t kit;
     assert_int_equal(iid__st_open(&kit, iid_test_shared_path("conformance/models/ip-adapter.safetensors"), NULL), IID_OK);
     iid_test_tensor_t *t = calloc((size_t)kit.count + 1, sizeof *t);
