@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "server/engine.h"
+#include "server/guard.h"
 #include "server/jobs.h"
 #include "server/server.h"
 
@@ -25,6 +26,7 @@ typedef struct iid_server {
     iid_server_engine_t engine;
     char output_real[PATH_MAX]; /* realpath of the output folder */
     iid_job_queue_t jobs;
+    iid_guard_t guard;
 } iid_server_t;
 
 /* Queue a response of len bytes copied from body with the given Content-Type. */

@@ -45,6 +45,11 @@
 
 #include "server/engine.h"
 
+/* max_per_client's default: 16 when the host is not a loopback address; no cap
+ * on a loopback one (every client there is this machine, at one address). */
+#define IID_SERVER_PER_CLIENT_AUTO (-1)
+#define IID_SERVER_PER_CLIENT_REMOTE 16
+
 typedef struct iid_server_options {
     const char *host;       /* an IPv4 or IPv6 address, or "localhost"; default 127.0.0.1 */
     int port;               /* default 7860; 0 picks a free port (see on_ready) */
@@ -54,6 +59,14 @@ typedef struct iid_server_options {
     size_t max_upload;      /* bytes per POST body; default 20 MB */
     int queue;              /* jobs waiting (not counting the running one); default 8 */
     int max_records;        /* finished jobs remembered for /api/jobs; default 256 */
+    /* Against slow and greedy clients (see "Abuse" above). */
+    int max_connections;      /* open connections in all; default 256 */
+    int max_per_client;       /* open connections per client address, 0 = no cap;
+                               * default IID_SERVER_PER_CLIENT_AUTO */
+    unsigned header_timeout;  /* seconds for a request's headers to arrive; default 10 */
+    unsigned request_timeout; /* seconds for its body to arrive and its answer to
+                               * leave, once the headers are in; default 120 */
+    int http_threads;         /* threads answering requests; default 4 */
     /* Called once the server listens, with its base URL ("http://127.0.0.1:7860/")
      * and port; may be NULL. */
     void (*on_ready)(void *user, const char *url, int port);
