@@ -348,8 +348,7 @@ static iid_status check_limits(const iid_server_options_t *o, iid_error_t *err)
         return iid__fail(err, IID_ERR_INVALID, "--max-connections: %d must be at least 1", o->max_connections);
     if (o->max_per_client < IID_SERVER_PER_CLIENT_AUTO)
         return iid__fail(err, IID_ERR_INVALID, "--max-per-client: %d must be 0 (no cap) or more", o->max_per_client);
-    if (o->http_threads < 1 || o->http_threads > o->max_connections)
-        return iid__fail(err, IID_ERR_INVALID, "http_threads: %d must be in 1..max_connections", o->http_threads);
+    if (o->http_threads < 1) return iid__fail(err, IID_ERR_INVALID, "http_threads: %d must be at least 1", o->http_threads);
     return IID_OK;
 }
 
@@ -369,8 +368,8 @@ static struct MHD_Daemon *start_daemon(iid_server_t *s, const bind_addr_t *addr)
     items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)iid__guard_notify, &s->guard};
     items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
     items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, idle, NULL};
-    if (o->http_threads > 1)
-        items[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->http_threads, NULL};
+    int threads = o->http_threads < o->max_connections ? o->http_threads : o->max_connections;
+    if (threads > 1) items[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     if (per_client > 0) items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client, NULL};
     items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (addr->ipv6 ? MHD_USE_IPv6 : 0);
