@@ -2,12 +2,17 @@
  * routes.c - the GET endpoints: the page, styles, job records, the batch log and
  * the output files (server.h lists them).
  *
- * The log is re-read on every request (it is small next to the images and the
- * batch runner appends to it while we serve); rows still being written are
- * skipped by the CSV reader. Each row's new_file_name and image_name are looked up
- * in the output folder so the page can show a thumbnail and reload the source.
+ * The log is re-read on every request (the batch runner appends to it while we
+ * serve; the reader is linear in the file); rows still being written are skipped
+ * by the CSV reader. The answer is one page of rows (?offset=&limit=) with the
+ * total, so its JSON and the look-ups below grow with the page, not the log; the
+ * request runs on one of the server's pool threads, so a long log holds up no
+ * other request. Each row's new_file_name and image_name are looked up in the
+ * output folder so the page can show a thumbnail and reload the source.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,10 @@
 #include "server/http.h"
 
 #define LOG_MAX_BYTES ((size_t)64 << 20)
+/* Rows per /api/log answer unless ?limit= says otherwise, and the most it may:
+ * the answer's JSON and its /files/ look-ups grow with the page, not the log. */
+#define LOG_PAGE_DEFAULT 500
+#define LOG_PAGE_MAX 5000
 
 extern const unsigned char iid__web_index_html[];
 extern const size_t iid__web_index_html_len;
@@ -122,9 +131,31 @@ fail:
     return NULL;
 }
 
+/* A paging argument: absent gives def; else a whole number in 0..max. */
+static int page_arg(struct MHD_Connection *c, const char *name, long def, long max, long *out, char *msg, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    *out = def;
+    if (!v) return 1;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < 0 || n > max) {
+        snprintf(msg, cap, "%s: '%.40s' is not a whole number in 0..%ld", name, v, max);
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
 enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
 {
     const char *path = s->opts.log_path;
+    long offset, limit;
+    char msg[128];
+    if (!page_arg(c, "offset", 0, LONG_MAX, &offset, msg, sizeof msg) ||
+        !page_arg(c, "limit", LOG_PAGE_DEFAULT, LOG_PAGE_MAX, &limit, msg, sizeof msg))
+        return iid__http_error(c, 400, msg);
     cJSON *o = cJSON_CreateObject();
     cJSON *columns = cJSON_CreateArray();
     cJSON *rows = cJSON_CreateArray();
@@ -136,10 +167,12 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
     }
     cJSON_AddItemToObject(o, "columns", columns);
     cJSON_AddItemToObject(o, "rows", rows);
-    if (!cJSON_AddStringToObject(o, "path", path)) goto oom;
+    if (!cJSON_AddStringToObject(o, "path", path) || !cJSON_AddNumberToObject(o, "offset", (double)offset) ||
+        !cJSON_AddNumberToObject(o, "limit", (double)limit))
+        goto oom;
     struct stat st;
     if (stat(path, &st) != 0) {
-        if (!cJSON_AddBoolToObject(o, "missing", 1)) goto oom;
+        if (!cJSON_AddBoolToObject(o, "missing", 1) || !cJSON_AddNumberToObject(o, "total", 0)) goto oom;
         return iid__http_json(c, 200, o);
     }
     iid_csv_t csv;
@@ -148,6 +181,7 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
         cJSON_Delete(o);
         return iid__http_error(c, 500, err.msg);
     }
+    if (!cJSON_AddNumberToObject(o, "total", (double)csv.nrows)) goto oom_csv;
     if (csv.ncols > 0) {
         int col_new = iid__csv_column(&csv, "new_file_name"), col_image = iid__csv_column(&csv, "image_name");
         int col_success = iid__csv_column(&csv, "success");
@@ -156,7 +190,8 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
             if (!v) goto oom_csv;
             cJSON_AddItemToArray(columns, v);
         }
-        for (long r = 0; r < csv.nrows; r++) {
+        long end = offset < csv.nrows ? offset + (limit < csv.nrows - offset ? limit : csv.nrows - offset) : offset;
+        for (long r = offset; r < end; r++) {
             cJSON *row = log_row(s, &csv, r, col_new, col_image, col_success);
             if (!row) goto oom_csv;
             cJSON_AddItemToArray(rows, row);

@@ -537,6 +537,61 @@ static void test_log_json(void **state)
     server_free(t);
 }
 
+/* Issue 15 B2: GET /api/log answers a page of rows and the total. */
+static void test_log_pages(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(0, 0);
+    server_start(t);
+    enum { ROWS = 1203 };
+    buf_t csv = {0};
+    buf_str(&csv, "image_name,success,prompt\r\n");
+    for (int i = 0; i < ROWS; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "face%d.png,True,\"p, %d\"\r\n", i, i);
+        buf_str(&csv, line);
+    }
+    free(iid_test_write(t->dir, "generation_log.csv", csv.data, csv.len));
+    free(csv.data);
+    static const struct {
+        const char *query;
+        int total, offset, limit, rows, first;
+    } pages[] = {{"", ROWS, 0, 500, 500, 0},
+                 {"?offset=1200&limit=10", ROWS, 1200, 10, 3, 1200},
+                 {"?offset=500", ROWS, 500, 500, 500, 500},
+                 {"?limit=5000", ROWS, 0, 5000, ROWS, 0},
+                 {"?offset=5000", ROWS, 5000, 500, 0, -1},
+                 {"?limit=0", ROWS, 0, 0, 0, -1}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/log%s", pages[i].query);
+        cJSON *j = get_json(t->port, path, 200);
+        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+        if ((int)jnum(j, "total") != pages[i].total || (int)jnum(j, "offset") != pages[i].offset ||
+            (int)jnum(j, "limit") != pages[i].limit || cJSON_GetArraySize(rows) != pages[i].rows)
+            fail_msg("%s: total %g offset %g limit %g rows %d", path, jnum(j, "total"), jnum(j, "offset"),
+                     jnum(j, "limit"), cJSON_GetArraySize(rows));
+        if (pages[i].first >= 0) {
+            char want[32];
+            snprintf(want, sizeof want, "face%d.png", pages[i].first);
+            const cJSON *values = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), "values");
+            assert_string_equal(jstr(values, "image_name"), want);
+        }
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "columns")), 3);
+        cJSON_Delete(j);
+    }
+    static const char *const bad[][2] = {{"?limit=5001", "limit"}, {"?offset=-1", "offset"}, {"?offset=abc", "offset"},
+                                         {"?limit=", "limit"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/log%s", bad[i][0]);
+        cJSON *j = get_json(t->port, path, 400);
+        assert_non_null(strstr(jstr(j, "error"), bad[i][1]));
+        cJSON_Delete(j);
+    }
+    server_free(t);
+}
+
 static void test_job_records_are_capped(void **state)
 {
     (void)state;
@@ -580,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_path_escapes),
         cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_log_pages),
         cmocka_unit_test(test_job_records_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
