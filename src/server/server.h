@@ -3,8 +3,9 @@
  *
  * Why libmicrohttpd: it is a small, mature C library packaged by Debian, it parses
  * HTTP/1.1 (keep-alive, chunked bodies, Expect: 100-continue) and multipart forms
- * incrementally with a bounded memory per connection, and it runs its own polling
- * thread, so the server is a set of handlers rather than a socket loop of ours.
+ * incrementally with a bounded memory per connection, and it runs its own pool of
+ * polling threads, so the server is a set of handlers rather than a socket loop of
+ * ours.
  *
  * Endpoints:
  *   GET  /                  the page (web/index.html, compiled into the binary)
@@ -14,21 +15,29 @@
  *   POST /api/generate      multipart/form-data: face (file), pose (optional file),
  *                           prompt, negative_prompt, style, identitynet_strength,
  *                           adapter_strength, steps, guidance, seed, width, height,
- *                           scheduler -> 202 {"id": "..."}
+ *                           scheduler, each at most once -> 202 {"id": "..."} (32
+ *                           random hex digits), once the engine's check has decoded
+ *                           the face (and pose) and found a face in it
  *   GET  /api/jobs/ID       {"id", "state": queued|running|done|error, "step",
  *                            "total", "result": "/files/..."|null,
  *                            "error": message|null, "params": {...}}; a failed
  *                            job answers with its error's HTTP code (engine.h)
- *   GET  /api/log           the batch log: {"path", "columns": [...], "rows":
- *                            [{"values": {column: text}, "result": url|null,
- *                            "source": url|null}]}; result/source are set when
- *                            new_file_name/image_name is a file in the output folder
+ *   GET  /api/log           one page of the batch log (?offset=O, default 0;
+ *                            &limit=L, default 500, at most 5000): {"path",
+ *                            "columns": [...], "total": rows in the log, "offset",
+ *                            "limit", "rows": [{"values": {column: text}, "result":
+ *                            url|null, "source": url|null}]}; result/source are
+ *                            set when new_file_name/image_name is a file in the
+ *                            output folder; "missing": true when there is no log
  *   GET  /files/PATH        a regular file inside the output folder
  *
- * Errors are JSON {"error": message} with 400 (bad form field or image), 401
- * (token missing or wrong), 403 (a path outside the output folder), 404, 405, 413
+ * Errors are JSON {"error": message} with 400 (bad or repeated form field, bad
+ * paging argument, undecodable image), 401 (token missing or wrong), 403 (a path
+ * outside the output folder; another site's Host or Origin), 404, 405, 413
  * (upload over max_upload, judged from Content-Length and again while the body
- * streams), 422 (no face), 503 (queue full, or no engine in this build).
+ * streams; an image over the decoder's pixel limit), 415 (an image format we do
+ * not take: GIF, animated WebP, ...), 422 (no face), 503 (queue full, or no engine
+ * in this build), 500 (our fault only).
  *
  * Security: the default host is 127.0.0.1. Any other than a loopback address
  * requires a token; when a token is set, every /api/ and /files/ request must carry
@@ -36,6 +45,19 @@
  * reads the token from its own URL). Without a token, requests whose Host header
  * is not a loopback name (DNS rebinding) and POSTs from another Origin (cross-site
  * forms) are refused with 403.
+ *
+ * Abuse (issue 15 B1): libmicrohttpd's idle timeout restarts with every byte, so
+ * clients trickling a header line every few seconds kept their connections for
+ * ever and filled every slot. Now each connection has total deadlines (guard.h):
+ * header_timeout for a request's headers, request_timeout for its body and
+ * answer; at most max_connections are open, and at most max_per_client from one
+ * client address. That cap defaults to none on a loopback host: every client
+ * there is this machine, at one address, so a cap would let one local program
+ * lock out the browser; the deadlines and the total limit bound such clients
+ * instead. Off loopback it defaults to IID_SERVER_PER_CLIENT_REMOTE, so one remote
+ * address cannot take the slots of others. http_threads threads answer requests,
+ * so a slow handler (an upload's face check, a long log page) holds up only the
+ * connections of its thread.
  */
 #ifndef IID_SERVER_SERVER_H
 #define IID_SERVER_SERVER_H
