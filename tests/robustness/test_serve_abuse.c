@@ -325,6 +325,17 @@ static void test_duplicate_fields(void **state)
     ok &= refused(t->port, &body, 400, "face", "two face files");
     free(second.data);
     free(body.data);
+    /* The same in a URL-encoded form. */
+    static const char urlenc[] = "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n\r\n"
+                                 "steps=2&steps=5";
+    int fd = connect_to(t->port);
+    assert_true(send_all(fd, urlenc, sizeof urlenc - 1));
+    response_t r;
+    read_response(fd, &r);
+    ok &= expect_case(r.status == 400 && strstr(r.body, "steps: given more than once"),
+                      "steps=2&steps=5 URL-encoded");
+    response_free(&r);
     free(face);
     assert_int_equal(t->fake.generated, 0);
     server_free(t);
