@@ -19,6 +19,7 @@
 #include "server/engine.h"
 #include "server/guard.h"
 #include "server/jobs.h"
+#include "server/log_cache.h"
 #include "server/server.h"
 
 typedef struct iid_server {
@@ -27,6 +28,7 @@ typedef struct iid_server {
     char output_real[PATH_MAX]; /* realpath of the output folder */
     iid_job_queue_t jobs;
     iid_guard_t guard;
+    iid_log_cache_t log; /* GET /api/log */
 } iid_server_t;
 
 /* Queue a response of len bytes copied from body with the given Content-Type. */

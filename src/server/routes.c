@@ -2,9 +2,9 @@
  * routes.c - the GET endpoints: the page, styles, job records, the batch log and
  * the output files (server.h lists them).
  *
- * The log is re-read on every request (the batch runner appends to it while we
- * serve; the reader is linear in the file); rows still being written are skipped
- * by the CSV reader. The answer is one page of rows (?offset=&limit=) with the
+ * The log is parsed again whenever the file changed (log_cache.h: the batch
+ * runner appends to it while we serve); rows still being written are skipped by
+ * the CSV reader. The answer is one page of rows (?offset=&limit=) with the
  * total, so its JSON and the look-ups below grow with the page, not the log; the
  * request runs on one of the server's pool threads, so a long log holds up no
  * other request. Each row's new_file_name and image_name are looked up in the
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "io/csv.h"
+#include "server/log_cache.h"
 #include "server/files.h"
 #include "server/http.h"
 
@@ -148,6 +149,29 @@ static int page_arg(struct MHD_Connection *c, const char *name, long def, long m
     return 1;
 }
 
+/* Add the total, the columns and rows offset.. of the log to o; 0 when out of
+ * memory. */
+static int add_page(const iid_server_t *s, const iid_csv_t *csv, long offset, long limit, cJSON *o, cJSON *columns,
+                    cJSON *rows)
+{
+    if (!cJSON_AddNumberToObject(o, "total", (double)csv->nrows)) return 0;
+    if (csv->ncols == 0) return 1;
+    int col_new = iid__csv_column(csv, "new_file_name"), col_image = iid__csv_column(csv, "image_name");
+    int col_success = iid__csv_column(csv, "success");
+    for (int i = 0; i < csv->ncols; i++) {
+        cJSON *v = cJSON_CreateString(csv->header[i]);
+        if (!v) return 0;
+        cJSON_AddItemToArray(columns, v);
+    }
+    long end = offset < csv->nrows ? offset + (limit < csv->nrows - offset ? limit : csv->nrows - offset) : offset;
+    for (long r = offset; r < end; r++) {
+        cJSON *row = log_row(s, csv, r, col_new, col_image, col_success);
+        if (!row) return 0;
+        cJSON_AddItemToArray(rows, row);
+    }
+    return 1;
+}
+
 enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
 {
     const char *path = s->opts.log_path;
@@ -167,41 +191,19 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
     }
     cJSON_AddItemToObject(o, "columns", columns);
     cJSON_AddItemToObject(o, "rows", rows);
-    if (!cJSON_AddStringToObject(o, "path", path) || !cJSON_AddNumberToObject(o, "offset", (double)offset) ||
-        !cJSON_AddNumberToObject(o, "limit", (double)limit))
-        goto oom;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (!cJSON_AddBoolToObject(o, "missing", 1) || !cJSON_AddNumberToObject(o, "total", 0)) goto oom;
-        return iid__http_json(c, 200, o);
-    }
-    iid_csv_t csv;
+    const iid_csv_t *csv;
+    int missing;
     iid_error_t err;
-    if (iid__csv_load(path, LOG_MAX_BYTES, &csv, &err) != IID_OK) {
+    if (iid__log_cache_acquire(&s->log, path, LOG_MAX_BYTES, &csv, &missing, &err) != IID_OK) {
         cJSON_Delete(o);
         return iid__http_error(c, 500, err.msg);
     }
-    if (!cJSON_AddNumberToObject(o, "total", (double)csv.nrows)) goto oom_csv;
-    if (csv.ncols > 0) {
-        int col_new = iid__csv_column(&csv, "new_file_name"), col_image = iid__csv_column(&csv, "image_name");
-        int col_success = iid__csv_column(&csv, "success");
-        for (int i = 0; i < csv.ncols; i++) {
-            cJSON *v = cJSON_CreateString(csv.header[i]);
-            if (!v) goto oom_csv;
-            cJSON_AddItemToArray(columns, v);
-        }
-        long end = offset < csv.nrows ? offset + (limit < csv.nrows - offset ? limit : csv.nrows - offset) : offset;
-        for (long r = offset; r < end; r++) {
-            cJSON *row = log_row(s, &csv, r, col_new, col_image, col_success);
-            if (!row) goto oom_csv;
-            cJSON_AddItemToArray(rows, row);
-        }
-    }
-    iid__csv_free(&csv);
-    return iid__http_json(c, 200, o);
-oom_csv:
-    iid__csv_free(&csv);
-oom:
+    int ok = cJSON_AddStringToObject(o, "path", path) && cJSON_AddNumberToObject(o, "offset", (double)offset) &&
+             cJSON_AddNumberToObject(o, "limit", (double)limit) &&
+             (missing ? cJSON_AddBoolToObject(o, "missing", 1) && cJSON_AddNumberToObject(o, "total", 0)
+                      : add_page(s, csv, offset, limit, o, columns, rows));
+    iid__log_cache_release(&s->log);
+    if (ok) return iid__http_json(c, 200, o);
     cJSON_Delete(o);
     return iid__http_json(c, 500, NULL);
 }

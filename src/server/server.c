@@ -376,6 +376,15 @@ static struct MHD_Daemon *start_daemon(iid_server_t *s, const bind_addr_t *addr)
     return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
 }
 
+/* Release what iid__server_run set up (each part is safe when never started). */
+static void free_server(iid_server_t *s)
+{
+    iid__jobs_stop(&s->jobs);
+    iid__log_cache_destroy(&s->log);
+    iid__guard_destroy(&s->guard);
+    free(s);
+}
+
 iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_engine_t *engine,
                            volatile sig_atomic_t *stop, iid_error_t *err)
 {
@@ -391,19 +400,17 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
     s->opts = *opts;
     s->engine = *engine;
     iid_status st = iid__guard_init(&s->guard, opts->header_timeout, opts->request_timeout, err);
+    if (st == IID_OK) st = iid__log_cache_init(&s->log, err);
     if (st == IID_OK) st = prepare_output(s, err);
     if (st == IID_OK) st = iid__jobs_start(&s->jobs, engine, s->output_real, opts->queue, opts->max_records, err);
     if (st != IID_OK) {
-        iid__guard_destroy(&s->guard);
-        free(s);
+        free_server(s);
         return st;
     }
     struct MHD_Daemon *d = start_daemon(s, &addr);
     if (!d) {
         int e = errno;
-        iid__jobs_stop(&s->jobs);
-        iid__guard_destroy(&s->guard);
-        free(s);
+        free_server(s);
         return iid__fail(err, IID_ERR_IO, "--host/--port: cannot listen on %s port %d: %s", opts->host, opts->port,
                          e ? strerror(e) : "libmicrohttpd refused");
     }
@@ -417,8 +424,6 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
     }
     wait_for_stop(s, stop);
     MHD_stop_daemon(d);
-    iid__jobs_stop(&s->jobs);
-    iid__guard_destroy(&s->guard);
-    free(s);
+    free_server(s);
     return IID_OK;
 }
