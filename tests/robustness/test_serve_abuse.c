@@ -241,7 +241,7 @@ static void test_slow_check_blocks_no_one(void **state)
 {
     (void)state;
     test_server_t *t = server_new(1, 0);
-    t->fake.slow_check_ms = 3000;
+    t->fake.slow_check_ms = 1500;
     server_start(t);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
@@ -255,9 +255,9 @@ static void test_slow_check_blocks_no_one(void **state)
     int status = timed_get(t->port, "/api/styles", 5.0, &took);
     int still = atomic_load(&t->fake.checking);
     int ok = expect_case(checking == 1 && status == 200 && still == 1,
-                         "a 3-s upload check: another request is answered while it runs");
+                         "a 1.5-s upload check: another request is answered while it runs");
     pthread_join(th, NULL);
-    ok &= expect_case(p.r.status == 202, "a 3-s upload check: the upload itself is then queued");
+    ok &= expect_case(p.r.status == 202, "a 1.5-s upload check: the upload itself is then queued");
     response_free(&p.r);
     free(p.body.data);
     free(face);
