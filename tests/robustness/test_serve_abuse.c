@@ -202,7 +202,7 @@ static void test_per_client_cap(void **state)
     (void)state;
     test_server_t *t = server_new(1, 0);
     t->opts.max_per_client = 4; /* on loopback the default is no cap: see server.h */
-    t->opts.header_timeout = 1;
+    t->opts.header_timeout = 2;
     server_start(t);
     int fds[4], closed[4] = {0};
     open_slow(t->port, fds, 4, SLOW_GET);
@@ -215,7 +215,7 @@ static void test_per_client_cap(void **state)
     int status = timed_get(t->port, "/api/styles", 2.0, &took);
     ok &= expect_case(status == -1, "per-client cap 4: the fifth connection is refused");
     int answered;
-    int n = wait_cut(fds, closed, 4, "X-Slow: 1\r\n", 5.0, &answered);
+    int n = wait_cut(fds, closed, 4, "X-Slow: 1\r\n", 6.0, &answered);
     ok &= expect_case(n == 4, "per-client cap 4: the four slow ones are cut at the header deadline");
     status = timed_get(t->port, "/api/styles", 2.0, &took);
     ok &= expect_case(status == 200, "per-client cap 4: then a normal request is answered");
