@@ -3,17 +3,18 @@
  * (server.h describes the endpoints; routes.c answers the GET ones).
  *
  * libmicrohttpd runs a pool of polling threads that call `handle` for every
- * request, first with the headers only and then once per piece of body; a
- * handler that takes a while (the face check of an upload, a large log page)
- * holds up only its own thread's connections. GET requests are answered on the
- * first call. POST /api/generate is refused on the first call when it cannot
- * succeed (no engine, queue full, a Content-Length over the limit: no body byte
- * is read then); otherwise its body streams into an upload collector (upload.h),
- * and on the last call the face is checked by the engine (decoded, and its face
- * detected) before the job is queued. A body that turns out too large while
- * streaming is drained unparsed and answered 413 when it ends (libmicrohttpd
- * cannot answer mid-body); a client that sends more than DRAIN_SLACK beyond the
- * limit is disconnected.
+ * request, first with the headers only and then once per piece of body; handle
+ * passes each call to `dispatch` and reports the request's line once it has an
+ * answer (report.c). A handler that takes a while (the face check of an upload,
+ * a large log page) holds up only its own thread's connections. GET requests
+ * are answered on the first call. POST /api/generate is refused on the first
+ * call when it cannot succeed (no engine, queue full, a Content-Length over the
+ * limit: no body byte is read then); otherwise its body streams into an upload
+ * collector (upload.h), and on the last call the face is checked by the engine
+ * (decoded, and its face detected) before the job is queued. A body that turns
+ * out too large while streaming is drained unparsed and answered 413 when it
+ * ends (libmicrohttpd cannot answer mid-body); a client that sends more than
+ * DRAIN_SLACK beyond the limit is disconnected.
  *
  * Slow clients: every connection has total deadlines for its headers and its
  * request (guard.h), checked by the thread that waits for the stop signal; the
@@ -164,7 +165,10 @@ typedef struct conn_state {
 
 static enum MHD_Result begin_generate(iid_server_t *s, struct MHD_Connection *c, void **con_cls)
 {
-    if (!s->engine.generate) return iid__http_error(c, 503, "generation engine not available in this build");
+    if (!s->engine.generate)
+        return iid__http_error(c, 503, s->opts.engine_error && *s->opts.engine_error
+                                           ? s->opts.engine_error
+                                           : "generation engine not available in this build");
     if (iid__jobs_full(&s->jobs)) return iid__http_error(c, 503, "the queue is full; try again later");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -266,14 +270,12 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
+static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const char *url, const char *method,
+                                const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    iid_server_t *s = cls;
     if (*con_cls) return continue_generate(s, c, *con_cls, upload_data, upload_data_size);
     iid__guard_phase(&s->guard, c, 1); /* the headers are in */
-    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/");
+    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/");
     if (!same_site(s, c, method)) return iid__http_error(c, 403, "request from another site (Host or Origin)");
     if ((is_api || is_files) && !authorized(s, c)) return iid__http_error(c, 401, "missing or wrong token");
     if (strcmp(url, "/api/generate") == 0) {
@@ -285,8 +287,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(url, "/api/styles") == 0) return iid__route_styles(s, c);
     if (strcmp(url, "/api/log") == 0) return iid__route_log(s, c);
     if (has_prefix(url, "/api/jobs/")) return iid__route_job(s, c, url + strlen("/api/jobs/"));
-    if (is_files) return iid__route_file(s, c, url + strlen("/files/"));
+    if (has_prefix(url, "/files/")) return iid__route_file(s, c, url + strlen("/files/"));
+    if (is_files) return iid__route_input(s, c, url + strlen("/inputs/"));
     return iid__http_error(c, 404, "no such page");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    iid_server_t *s = cls;
+    enum MHD_Result ret = dispatch(s, c, url, method, upload_data, upload_data_size, con_cls);
+    iid__report_request(s, c, method, url);
+    return ret;
 }
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -402,7 +415,10 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
     iid_status st = iid__guard_init(&s->guard, opts->header_timeout, opts->request_timeout, err);
     if (st == IID_OK) st = iid__log_cache_init(&s->log, err);
     if (st == IID_OK) st = prepare_output(s, err);
+    if (st == IID_OK) st = iid__server_inputs_open(s, err);
     if (st == IID_OK) st = iid__jobs_start(&s->jobs, engine, s->output_real, opts->queue, opts->max_records, err);
+    s->jobs.on_done = iid__server_job_done; /* before the daemon: no job can run yet */
+    s->jobs.on_done_user = s;
     if (st != IID_OK) {
         free_server(s);
         return st;
