@@ -49,6 +49,8 @@ typedef struct iid_prepared_info {
     int width, height; /* the generation size */
     int face_count;    /* faces detected */
     double face_score; /* detector score of the face used (the largest) */
+    const char *note;  /* an identity's photos ("photos: a.jpg, b.jpg; left out: ..."), owned by the
+                        * prepared handle, logged in error_message of its successful jobs; or NULL */
 } iid_prepared_info_t;
 
 /* One job as the engine sees it. All strings are valid during the call. */
@@ -147,6 +149,10 @@ iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch
 /* The output file name "<image stem>_<style slug>_<job_id>_<seed>.png". */
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,
                             unsigned long seed);
+
+/* The render settings of a job (its values, prompts, scheduler) on top of the
+ * defaults of iid_render_params_init. Pointers are borrowed from req. */
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r);
 
 /* The AUTOMATIC1111-style `parameters` text for a job: prompt, a "Negative
  * prompt: " line, then "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size:

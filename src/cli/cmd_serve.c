@@ -24,8 +24,8 @@ typedef struct serve_args {
     int resampler_heads, threads;
 } serve_args_t;
 
-/* Load the engine for these options, or NULL (with the reason on stderr). */
-static iid_engine_t *open_engine(const serve_args_t *a)
+/* Create the engine for these options, or NULL (with the reason on stderr). */
+static iid_ctx_t *open_engine(const serve_args_t *a)
 {
     iid_cli_models_t m;
     memset(&m, 0, sizeof m);
@@ -33,13 +33,14 @@ static iid_engine_t *open_engine(const serve_args_t *a)
     m.device = a->device;
     m.resampler_heads = a->resampler_heads;
     m.threads = a->threads;
-    iid_engine_t *e = NULL;
+    iid_ctx_params_t cp;
+    iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
+    if (iid_cli_ctx_params(&m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(&m, &cp, &ctx, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         return NULL;
     }
-    return e;
+    return ctx;
 }
 
 static void usage(FILE *f)
@@ -140,9 +141,10 @@ int iid_cmd_serve(int argc, char **argv)
         fprintf(stderr, "instantid serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    iid_engine_t *e = open_engine(&a);
-    iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-    int rc = iid_cli_serve(&a.server, e, &ro);
-    iid__engine_free(e);
+    iid_ctx_t *ctx = open_engine(&a);
+    iid_render_params_t defaults;
+    iid_render_params_init(&defaults);
+    int rc = iid_cli_serve(&a.server, ctx, &defaults);
+    iid_ctx_free(ctx);
     return rc;
 }

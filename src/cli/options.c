@@ -75,8 +75,9 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
     o->n = n;
     o->value = calloc((size_t)n + 1, sizeof *o->value);
     o->positional = calloc((size_t)argc + 1, sizeof *o->positional);
+    o->given = calloc((size_t)argc + 1, sizeof *o->given);
     unsigned char *from_cli = calloc((size_t)n + 1, 1);
-    if (!o->value || !o->positional || !from_cli) {
+    if (!o->value || !o->positional || !o->given || !from_cli) {
         free(from_cli);
         return iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
@@ -129,6 +130,7 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
         } else {
             st = iid__fail(err, IID_ERR_INVALID, "--%s: needs a value (%s)", specs[k].name, specs[k].metavar);
         }
+        if (st == IID_OK && specs[k].metavar) o->given[o->ngiven++] = (iid_opt_given_t){k, o->value[k]};
     }
     if (st == IID_OK && config && !o->help) st = apply_config(o, config, argv[0], from_cli, err);
     free(from_cli);
@@ -140,6 +142,7 @@ void iid_cli_free(iid_opts_t *o)
     if (!o) return;
     free(o->value);
     free(o->positional);
+    free(o->given);
     iid__ini_free(&o->ini);
     memset(o, 0, sizeof *o);
 }
@@ -148,6 +151,22 @@ const char *iid_cli_get(const iid_opts_t *o, const char *name)
 {
     int k = find_long(o, name, strlen(name));
     return k >= 0 ? o->value[k] : NULL;
+}
+
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap)
+{
+    int k = find_long(o, name, strlen(name)), n = 0;
+    if (k < 0) return 0;
+    for (int i = 0; i < o->ngiven; i++)
+        if (o->given[i].spec == k) {
+            if (n < cap) out[n] = o->given[i].value;
+            n++;
+        }
+    if (n == 0 && o->value[k]) { /* from the config file */
+        if (cap > 0) out[0] = o->value[k];
+        n = 1;
+    }
+    return n;
 }
 
 int iid_cli_flag(const iid_opts_t *o, const char *name)

@@ -45,10 +45,18 @@ typedef struct iid_opt_spec {
         {"verbose", 'v', NULL, "print model loading and peak memory"},                                    \
         {"quiet", 'q', NULL, "print only errors"}
 
+/* One option value as given on the command line, in order. */
+typedef struct iid_opt_given {
+    int spec;
+    const char *value;
+} iid_opt_given_t;
+
 typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    iid_opt_given_t *given; /* every value on the command line (repeatable options) */
+    int ngiven;
     char **positional;  /* arguments that are not options, in order */
     int npositional;
     int help;           /* --help or -h was given */
@@ -67,6 +75,11 @@ void iid_cli_free(iid_opts_t *o);
 /* The value of an option, or NULL when neither the command line nor the config
  * file set it. */
 const char *iid_cli_get(const iid_opts_t *o, const char *name);
+
+/* Every value of a repeatable option (--face A --face B) in command-line
+ * order, else the config file's one: the first cap go to out; returns how many
+ * there are. iid_cli_get gives the last. */
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap);
 
 /* A flag's value: 1 when set true, else 0. */
 int iid_cli_flag(const iid_opts_t *o, const char *name);
