@@ -107,8 +107,8 @@ typedef struct iid_ctx_params {
     int threads;             /* CPU threads; 0 = all cores */
     int resampler_heads;     /* the face Resampler's heads (20, the published file's; shapes cannot tell) */
     int load_faces;          /* load the face models (1); 0 when only embeddings are given */
-    int text_cache;          /* text embeddings kept, entries (default 64); 0 disables the cache */
-    int face_cache;          /* face analyses kept, entries (default 1024, about 2.5 KiB each); 0 disables */
+    int text_cache;          /* text embeddings kept, entries (default 64; at least 1 is kept) */
+    int face_cache;          /* face analyses kept, entries (default 1024, about 2.5 KiB each; at least 1) */
 } iid_ctx_params_t;
 
 void iid_ctx_params_init(iid_ctx_params_t *p);

@@ -29,6 +29,7 @@ struct iid_ctx {
     iid_text_cache_t text;
     iid_face_cache_t face_cache;
     iid_ctx_stats_t stats;
+    char backend[32];
 };
 
 void iid_ctx_params_init(iid_ctx_params_t *p)
@@ -87,6 +88,7 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
     copy_path(paths.face_models, sizeof paths.face_models, p->face_models);
     iid_ctx_t *c = calloc(1, sizeof *c);
     if (!c) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the models");
+    snprintf(c->backend, sizeof c->backend, "%s", p->backend ? p->backend : "cpu");
     iid_status s = iid__text_cache_init(&c->text, p->text_cache, err);
     if (s == IID_OK) s = iid__face_cache_init(&c->face_cache, p->face_cache, err);
     if (s == IID_OK && p->load_faces) {
@@ -104,8 +106,7 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
 
 const char *iid_ctx_backend(const iid_ctx_t *ctx)
 {
-    (void)ctx;
-    return "cpu";
+    return ctx->backend;
 }
 
 void iid_ctx_latent_shape(const iid_ctx_t *ctx, int *channels, int *stride)
@@ -136,7 +137,8 @@ static int lasting_failure(iid_status s)
 /* A cached analysis as a full prepared face: copy the numbers, redraw the images. */
 static iid_status from_cache(const iid_face_entry_t *e, const char *name, iid_face_prep_t *out, iid_error_t *err)
 {
-    if (e->status != IID_OK) return iid__fail(err, e->status, "%s", e->msg);
+    if (e->status != IID_OK) /* the reason, under this request's name (a copy may have another) */
+        return iid__fail(err, e->status, "%s: %s", name, e->msg + e->name_len);
     *out = e->face;
     out->kps_image = out->mask = NULL;
     out->embedding = malloc((size_t)e->face.embedding_dim * sizeof(float));
@@ -178,7 +180,7 @@ static iid_status prepare_bytes(iid_ctx_t *ctx, const void *data, size_t size, c
         s = iid__face_prep_image(&ctx->faces, &img, name, &po, out, &local);
         iid__image_free(&img);
     }
-    if (s == IID_OK || lasting_failure(s)) iid__face_cache_put(&ctx->face_cache, &key, s, local.msg, out);
+    if (s == IID_OK || lasting_failure(s)) iid__face_cache_put(&ctx->face_cache, &key, s, local.msg, name, out);
     if (s != IID_OK && err) *err = local;
     return s;
 }

@@ -63,7 +63,7 @@ const iid_face_entry_t *iid__face_cache_find(iid_face_cache_t *c, const iid_face
 }
 
 void iid__face_cache_put(iid_face_cache_t *c, const iid_face_key_t *key, iid_status status, const char *msg,
-                         const iid_face_prep_t *face)
+                         const char *name, const iid_face_prep_t *face)
 {
     iid_face_entry_t *victim = &c->items[0];
     for (int i = 1; i < c->cap; i++)
@@ -71,7 +71,9 @@ void iid__face_cache_put(iid_face_cache_t *c, const iid_face_key_t *key, iid_sta
     entry_clear(victim);
     iid_face_prep_t *f = &victim->face;
     if (status != IID_OK) {
-        if (!(victim->msg = strdup(msg ? msg : iid_status_str(status)))) return;
+        if (!(victim->msg = strdup(msg && *msg ? msg : iid_status_str(status)))) return;
+        size_t n = strlen(name);
+        if (strncmp(victim->msg, name, n) == 0 && strncmp(victim->msg + n, ": ", 2) == 0) victim->name_len = n + 2;
     } else {
         *f = *face;
         f->kps_image = f->mask = NULL;

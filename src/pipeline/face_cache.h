@@ -29,6 +29,7 @@ typedef struct iid_face_entry {
     iid_face_key_t key;
     iid_status status;     /* IID_OK or why the photo failed */
     char *msg;             /* the failure's message */
+    size_t name_len;       /* length of its leading "<name>: " (0 when it has none) */
     iid_face_prep_t face;  /* numbers and embedding only (no images) */
     long last_use;         /* 0: empty */
 } iid_face_entry_t;
@@ -49,8 +50,9 @@ void iid__face_cache_free(iid_face_cache_t *c);
 const iid_face_entry_t *iid__face_cache_find(iid_face_cache_t *c, const iid_face_key_t *key);
 
 /* Remember an outcome: status IID_OK with face (its numbers and embedding are
- * copied), or a failure with its message. Out of memory only loses the entry. */
+ * copied), or a failure with its message, which starts with "<name>: " when it
+ * names the photo. Out of memory only loses the entry. */
 void iid__face_cache_put(iid_face_cache_t *c, const iid_face_key_t *key, iid_status status, const char *msg,
-                         const iid_face_prep_t *face);
+                         const char *name, const iid_face_prep_t *face);
 
 #endif

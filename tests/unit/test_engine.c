@@ -17,14 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "batch/csv_log.h"
 #include "batch/plan.h"
 #include "batch/runner.h"
 #include "front/engine_bind.h"
-#include "io/file.h"
-#include "io/json.h"
 #include "support.h"
 
 static char *dir;
@@ -32,15 +29,9 @@ static iid_ctx_t *ctx;
 
 static char *copy_in(const char *rel, const char *sub, const char *as)
 {
-    char *data;
-    size_t n;
-    assert_int_equal(iid__file_read_all(iid_test_shared_path(rel), 1 << 24, &data, &n, NULL), IID_OK);
     char folder[4200];
     snprintf(folder, sizeof folder, "%s/%s", dir, sub);
-    mkdir(folder, 0755);
-    char *path = iid_test_write(folder, as, data, n);
-    free(data);
-    return path;
+    return iid_test_copy_shared(rel, folder, as);
 }
 
 static int setup(void **state)
@@ -48,11 +39,7 @@ static int setup(void **state)
     (void)state;
     iid_test_shared();
     dir = iid_test_tempdir();
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(hp, "heads")->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_heads();
     iid_ctx_params_t cp;
     iid_ctx_params_init(&cp);
     cp.models = iid_test_shared_path("conformance/models");
@@ -241,7 +228,13 @@ static void test_face_cache_by_content(void **state)
     assert_string_equal(first, err.msg);
     assert_null(f2.embedding);
     assert_int_equal(stats().face_analyses - before.face_analyses, 3);
-    free(a), free(b), free(bad);
+    /* A copy under another name: the same reason, naming the copy. */
+    char *bad2 = copy_in("assets/bad-inputs/zero_bytes.jpg", "content", "zero2.jpg");
+    assert_int_equal(iid_prepare_face_file(ctx, bad2, &fo, &f2, &err), s1);
+    assert_int_equal(strncmp(err.msg, bad2, strlen(bad2)), 0);
+    assert_string_equal(err.msg + strlen(bad2), first + strlen(bad));
+    assert_int_equal(stats().face_analyses - before.face_analyses, 3);
+    free(a), free(b), free(bad), free(bad2);
 }
 
 /* Issue 16.1: two photos of one person (and one without a face). */

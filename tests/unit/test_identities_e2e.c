@@ -16,7 +16,6 @@
 
 #include "batch/csv_log.h"
 #include "io/file.h"
-#include "io/json.h"
 #include "io/png_write.h"
 #include "support.h"
 
@@ -41,13 +40,9 @@ static int run(const char *args)
 
 static void copy_in(const char *rel, const char *sub, const char *as)
 {
-    char *data;
-    size_t n;
-    assert_int_equal(iid__file_read_all(iid_test_shared_path(rel), 1 << 24, &data, &n, NULL), IID_OK);
     char folder[4200];
     snprintf(folder, sizeof folder, "%s/%s", dir, sub);
-    free(iid_test_write(folder, as, data, n));
-    free(data);
+    free(iid_test_copy_shared(rel, folder, as));
 }
 
 static int setup(void **state)
@@ -55,21 +50,14 @@ static int setup(void **state)
     (void)state;
     iid_test_shared();
     dir = iid_test_tempdir();
-    char sub[4200];
-    const char *folders[] = {"ids", "ids/obama", "ids/nobody"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(sub, sizeof sub, "%s/%s", dir, folders[i]);
-        mkdir(sub, 0755);
-    }
+    char ids[4200];
+    snprintf(ids, sizeof ids, "%s/ids", dir);
+    mkdir(ids, 0755);
     copy_in("assets/faces/angled_obama_speech.jpg", "ids/obama", "angled.jpg");
     copy_in("assets/faces/small_obama_320x240.jpg", "ids/obama", "small.jpg");
     copy_in("assets/faces/noface_cat_chelsea.png", "ids/obama", "cat.png");
     copy_in("assets/faces/noface_coffee.png", "ids/nobody", "coffee.png");
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(hp, "heads")->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_heads();
     snprintf(common, sizeof common, "--models '%s' --resampler-heads %d --size 64x64 --steps 1 --quiet",
              iid_test_shared_path("conformance/models"), heads);
     return 0;
