@@ -43,8 +43,11 @@
  * IID_ERR_UNSUPPORTED / IID_ERR_RANGE); both are remembered by the face cache, so
  * asking again answers the same status and message without decoding again.
  *
- * Threads: one context serves one call at a time (the caches and the face models'
- * scratch state are not locked); the server runs its jobs on one worker thread.
+ * Threads: renders on one context run one at a time (the caller serialises
+ * them: the server has one worker thread). Preparing faces may happen on other
+ * threads meanwhile (the server checks an upload while a job renders): the face
+ * models and the face cache are behind the context's own lock, so prepares wait
+ * for each other, never for a render.
  *
  *   iid_error_t err;
  *   iid_error_clear(&err);
@@ -135,7 +138,7 @@ typedef struct iid_ctx_stats {
     long renders;        /* renders started */
 } iid_ctx_stats_t;
 
-void iid_ctx_get_stats(const iid_ctx_t *ctx, iid_ctx_stats_t *out);
+void iid_ctx_get_stats(iid_ctx_t *ctx, iid_ctx_stats_t *out);
 
 /* ---- faces ----------------------------------------------------------------- */
 

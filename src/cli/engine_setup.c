@@ -60,7 +60,7 @@ iid_status iid_cli_ctx_open(const iid_cli_models_t *m, const iid_ctx_params_t *p
     return IID_OK;
 }
 
-void iid_cli_print_stats(const char *cmd, const iid_ctx_t *ctx)
+void iid_cli_print_stats(const char *cmd, iid_ctx_t *ctx)
 {
     iid_ctx_stats_t st;
     iid_ctx_get_stats(ctx, &st);

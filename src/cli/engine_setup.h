@@ -34,6 +34,6 @@ iid_status iid_cli_ctx_params(const iid_cli_models_t *m, int load_faces, iid_ctx
 iid_status iid_cli_ctx_open(const iid_cli_models_t *m, const iid_ctx_params_t *p, iid_ctx_t **out, iid_error_t *err);
 
 /* With --verbose: one line of what the engine's caches saved. */
-void iid_cli_print_stats(const char *cmd, const iid_ctx_t *ctx);
+void iid_cli_print_stats(const char *cmd, iid_ctx_t *ctx);
 
 #endif

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ struct iid_ctx {
     iid_pipeline_t *pipeline;
     iid_face_models_t faces;
     int has_faces;
+    pthread_mutex_t faces_lock; /* the face models' scratch state, the face cache and its counters */
+    int lock_ready;
     iid_text_cache_t text;
     iid_face_cache_t face_cache;
     iid_ctx_stats_t stats;
@@ -49,6 +52,7 @@ void iid_ctx_free(iid_ctx_t *ctx)
     if (!ctx) return;
     iid__pipeline_free(ctx->pipeline);
     if (ctx->has_faces) iid__face_models_free(&ctx->faces);
+    if (ctx->lock_ready) pthread_mutex_destroy(&ctx->faces_lock);
     iid__text_cache_free(&ctx->text);
     iid__face_cache_free(&ctx->face_cache);
     free(ctx);
@@ -89,7 +93,9 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
     iid_ctx_t *c = calloc(1, sizeof *c);
     if (!c) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the models");
     snprintf(c->backend, sizeof c->backend, "%s", p->backend ? p->backend : "cpu");
-    iid_status s = iid__text_cache_init(&c->text, p->text_cache, err);
+    c->lock_ready = pthread_mutex_init(&c->faces_lock, NULL) == 0;
+    iid_status s = c->lock_ready ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "cannot create the engine's lock");
+    if (s == IID_OK) s = iid__text_cache_init(&c->text, p->text_cache, err);
     if (s == IID_OK) s = iid__face_cache_init(&c->face_cache, p->face_cache, err);
     if (s == IID_OK && p->load_faces) {
         s = iid__face_models_load(&c->faces, paths.face_models, err);
@@ -115,9 +121,11 @@ void iid_ctx_latent_shape(const iid_ctx_t *ctx, int *channels, int *stride)
     *stride = ctx->pipeline->vae->upscale;
 }
 
-void iid_ctx_get_stats(const iid_ctx_t *ctx, iid_ctx_stats_t *out)
+void iid_ctx_get_stats(iid_ctx_t *ctx, iid_ctx_stats_t *out)
 {
+    pthread_mutex_lock(&ctx->faces_lock);
     *out = ctx->stats;
+    pthread_mutex_unlock(&ctx->faces_lock);
 }
 
 /* ---- faces ------------------------------------------------------------- */
@@ -152,8 +160,9 @@ static iid_status from_cache(const iid_face_entry_t *e, const char *name, iid_fa
     return s;
 }
 
-static iid_status prepare_bytes(iid_ctx_t *ctx, const void *data, size_t size, const char *name,
-                                const iid_face_opts_t *opts, iid_face_prep_t *out, iid_error_t *err)
+/* The cache, else the analysis; the caller holds faces_lock. */
+static iid_status prepare_locked(iid_ctx_t *ctx, const void *data, size_t size, const char *name,
+                                 const iid_face_opts_t *opts, iid_face_prep_t *out, iid_error_t *err)
 {
     iid_face_opts_t def;
     if (!opts) {
@@ -182,6 +191,15 @@ static iid_status prepare_bytes(iid_ctx_t *ctx, const void *data, size_t size, c
     }
     if (s == IID_OK || lasting_failure(s)) iid__face_cache_put(&ctx->face_cache, &key, s, local.msg, name, out);
     if (s != IID_OK && err) *err = local;
+    return s;
+}
+
+static iid_status prepare_bytes(iid_ctx_t *ctx, const void *data, size_t size, const char *name,
+                                const iid_face_opts_t *opts, iid_face_prep_t *out, iid_error_t *err)
+{
+    pthread_mutex_lock(&ctx->faces_lock);
+    iid_status s = prepare_locked(ctx, data, size, name, opts, out, err);
+    pthread_mutex_unlock(&ctx->faces_lock);
     return s;
 }
 
@@ -252,7 +270,9 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
             return iid__fail(err, IID_ERR_INVALID, "latents: %zu values, a %dx%d image needs %zu", r->latents_count,
                              face->width, face->height, want);
     }
+    pthread_mutex_lock(&ctx->faces_lock); /* the counters share the lock */
     ctx->stats.renders++;
+    pthread_mutex_unlock(&ctx->faces_lock);
     iid_gen_params_t g;
     iid__gen_params_init(&g);
     g.prompt = r->prompt;
@@ -277,8 +297,10 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
     int hit = 0;
     IID_TRY(iid__text_cache_get(&ctx->text, &p->text, g.prompt_mode, g.prompt, g.negative, g.guidance > 1.0f,
                                 &g.text_pos, &g.text_neg, &hit, err));
+    pthread_mutex_lock(&ctx->faces_lock);
     if (hit) ctx->stats.text_hits++;
     else ctx->stats.text_encodes++;
+    pthread_mutex_unlock(&ctx->faces_lock);
     return iid__pipeline_generate(p, &g, rgb, err);
 }
 
