@@ -14,9 +14,10 @@
  *              given `parameters` text chunk) to the temporary path it is given;
  *   release()  frees a prepared handle.
  * The runner calls prepare() once per image while that image's handle is in its
- * small cache (jobs of one image run back to back, so a sweep pays for face
- * analysis once), and remembers an image that failed to prepare so its other jobs
- * fail at once with the same reason. After generate() succeeds the runner
+ * small cache (jobs of one image run back to back), and remembers an image that
+ * failed to prepare so its other jobs fail at once with the same reason. Beyond
+ * that small cache, the real engine keeps every photo's face analysis for the
+ * whole plan (include/iid.h), so a handle prepared again costs no detection. After generate() succeeds the runner
  * renames the temporary file into place, then appends the log row and flushes it.
  *
  * Failure model: a job that fails (unreadable image, no face, out of memory, any
