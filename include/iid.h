@@ -29,7 +29,7 @@
  *       iid_render_params_init(&r);
  *       r.prompt = "a watercolor portrait, human, sharp focus";
  *       r.seed = 42;
- *       if (iid_render_png(ctx, &face, &r, "out.png", NULL, &err) != IID_OK) fprintf(stderr, "%s\n", err.msg);
+ *       if (iid_render_png(ctx, &face, &r, "out.png", NULL, 0, &err) != IID_OK) fprintf(stderr, "%s\n", err.msg);
  *       iid_face_prep_free(&face);
  *   }
  *   iid_ctx_free(ctx);
@@ -232,10 +232,17 @@ void iid_render_params_init(iid_render_params_t *r);
 iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_render_params_t *r, unsigned char *rgb,
                       iid_error_t *err);
 
-/* Render and write a PNG atomically (temporary name, then rename), with the
- * given `parameters` text chunk when not NULL. */
+/* A PNG text chunk: keyword (1-79 printable ASCII characters) and UTF-8 text,
+ * e.g. {"parameters", AUTOMATIC1111's infotext}. */
+typedef struct iid_png_chunk {
+    const char *key;
+    const char *text;
+} iid_png_chunk_t;
+
+/* Render and write a PNG atomically (temporary name, then rename) carrying the
+ * n_texts (0..16) text chunks of texts (may be NULL when n_texts is 0). */
 iid_status iid_render_png(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_render_params_t *r,
-                          const char *png_path, const char *parameters, iid_error_t *err);
+                          const char *png_path, const iid_png_chunk_t *texts, int n_texts, iid_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -262,7 +262,8 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         if (!quiet)
             fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
                     r.steps, (unsigned long long)r.seed, style);
-        s = params ? iid_render_png(ctx, &face, &r, out_path, params, err)
+        iid_png_chunk_t text = {"parameters", params};
+        s = params ? iid_render_png(ctx, &face, &r, out_path, &text, 1, err)
                    : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);

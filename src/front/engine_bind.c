@@ -112,7 +112,8 @@ static iid_status batch_generate(void *ctx, void *handle, const iid_batch_reques
     apply_defaults(b, &r);
     r.on_step = relay_step;
     r.user = &relay;
-    return iid_render_png(b->ctx, &p->face, &r, req->out_path, req->png_parameters, err);
+    iid_png_chunk_t text = {"parameters", req->png_parameters};
+    return iid_render_png(b->ctx, &p->face, &r, req->out_path, &text, req->png_parameters ? 1 : 0, err);
 }
 
 iid_batch_engine_t iid__binding_batch(iid_engine_binding_t *b)
@@ -172,7 +173,8 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
         char extra[256];
         snprintf(extra, sizeof extra, "Style: %s", req->style);
         params = iid__render_parameters_text(&r, face.width, face.height, extra);
-        s = params ? iid_render_png(b->ctx, &face, &r, out_png_path, params, err)
+        iid_png_chunk_t text = {"parameters", params};
+        s = params ? iid_render_png(b->ctx, &face, &r, out_png_path, &text, 1, err)
                    : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
     free(params), free(prompt), free(negative);

@@ -305,17 +305,18 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
 }
 
 iid_status iid_render_png(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_render_params_t *r,
-                          const char *png_path, const char *parameters, iid_error_t *err)
+                          const char *png_path, const iid_png_chunk_t *texts, int n_texts, iid_error_t *err)
 {
     if (!face || face->width < 1 || face->height < 1)
         return iid__fail(err, IID_ERR_INVALID, "%s: no prepared face to render from", png_path);
+    if (n_texts < 0 || n_texts > 16 || (n_texts && !texts))
+        return iid__fail(err, IID_ERR_INVALID, "%s: %d text chunks (0..16)", png_path, n_texts);
+    iid_png_text_t chunks[16];
+    for (int i = 0; i < n_texts; i++) chunks[i] = (iid_png_text_t){texts[i].key, texts[i].text};
     iid_image_t img;
     IID_TRY(iid__image_alloc(&img, face->width, face->height, 3, err));
     iid_status s = iid_render(ctx, face, r, img.data, err);
-    if (s == IID_OK) {
-        iid_png_text_t text = {"parameters", parameters};
-        s = iid__png_write(png_path, &img, parameters ? &text : NULL, parameters ? 1 : 0, err);
-    }
+    if (s == IID_OK) s = iid__png_write(png_path, &img, n_texts ? chunks : NULL, n_texts, err);
     iid__image_free(&img);
     return s;
 }
