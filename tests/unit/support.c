@@ -1,6 +1,8 @@
 /* support.c - shared-folder lookup, temp dirs, and float helpers for tests. */
 #define _XOPEN_SOURCE 700
 #include "support.h"
+#include "io/file.h"
+#include "io/json.h"
 
 #include <ftw.h>
 #include <math.h>
@@ -9,9 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "io/file.h"
-#include "io/json.h"
 
 const char *iid_test_shared(void)
 {
