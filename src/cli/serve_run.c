@@ -32,21 +32,20 @@ int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_rend
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
     opts.on_ready_user = (void *)opts.token;
+    opts.report = stderr;
     iid_error_t err;
     iid_error_clear(&err);
     iid_styles_t styles = {0};
     iid_engine_binding_t *binding = NULL;
     iid_server_engine_t engine;
-    memset(&engine, 0, sizeof engine);
-    if (ctx) {
-        if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
-            iid__engine_bind(ctx, &styles, defaults, &binding, &err) != IID_OK) {
-            fprintf(stderr, "instantid serve: %s\n", err.msg);
-            iid__styles_free(&styles);
-            return 2;
-        }
-        engine = iid__binding_server(binding);
+    /* The styles and schedulers are listed with or without an engine. */
+    if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
+        iid__engine_bind(ctx, &styles, defaults, &binding, &err) != IID_OK) {
+        fprintf(stderr, "instantid serve: %s\n", err.msg);
+        iid__styles_free(&styles);
+        return 2;
     }
+    engine = iid__binding_server(binding);
     serve_stop = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

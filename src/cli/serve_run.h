@@ -10,8 +10,9 @@
 #include "server/server.h"
 
 /* Serve until Ctrl-C or SIGTERM with engine ctx (NULL: the page, the log and
- * the files only; generation answers 503), rendering with defaults'
- * plain_prompts, face_mask and vae_tile. Returns the process exit status. */
+ * the files only; generation answers 503 and the page shows so->engine_error),
+ * rendering with defaults' plain_prompts, face_mask and vae_tile. Requests and
+ * jobs are reported on stderr. Returns the process exit status. */
 int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults);
 
 #endif

@@ -133,6 +133,8 @@ static iid_status catalog(void *ctx, iid_engine_catalog_t *out, iid_error_t *err
     out->schedulers = b->scheduler_names;
     out->n_schedulers = b->n_schedulers;
     out->default_scheduler = b->scheduler_names[0];
+    out->lcm_available = 0;
+    out->lcm_reason = "LCM mode (an LCM-LoRA) is not supported by this build yet";
     return IID_OK;
 }
 
@@ -160,6 +162,7 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
         iid_render_params_t r;
         iid_render_params_init(&r);
         apply_defaults(b, &r);
+        if (req->face_mask >= 0) r.face_mask = req->face_mask;
         r.prompt = prompt;
         r.negative = negative;
         r.steps = req->steps;
@@ -185,7 +188,7 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
 
 iid_server_engine_t iid__binding_server(iid_engine_binding_t *b)
 {
-    iid_server_engine_t se = {b, server_generate, catalog};
+    iid_server_engine_t se = {b, b->ctx ? server_generate : NULL, catalog};
     return se;
 }
 

@@ -30,7 +30,9 @@ typedef struct iid_engine_binding iid_engine_binding_t;
 
 /* Bind ctx (and styles, for the server's catalog and styling; may be NULL for a
  * batch) with the render choices of defaults (plain_prompts, face_mask,
- * vae_tile; the rest comes from each job). ctx and styles must outlive it. */
+ * vae_tile; the rest comes from each job). ctx and styles must outlive it. ctx
+ * may be NULL (models that did not load): the server table then lists the
+ * styles and schedulers and has no generate; there is no batch table. */
 iid_status iid__engine_bind(iid_ctx_t *ctx, const iid_styles_t *styles, const iid_render_params_t *defaults,
                             iid_engine_binding_t **out, iid_error_t *err);
 void iid__engine_unbind(iid_engine_binding_t *b);
