@@ -18,7 +18,7 @@
  * adapter strength). Every other descriptive column that varies on the sheet
  * (image_name, style_name, the two strengths, steps, guidance, scheduler, width,
  * height, less the axes and the sheet's own key) splits the sheet into panels:
- * each panel is one X/Y grid with a title naming its values ("Neon · 30 steps
+ * each panel is one X/Y grid with a title naming its values ("Neon · steps 30
  * · cfg 5"), and the panels flow left to right, top to bottom. Cells that share a
  * panel and a grid position (loops, or several seeds of the same values) stand
  * side by side in that position. The sheet is drawn as a grid when its axis
