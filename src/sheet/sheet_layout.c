@@ -210,7 +210,7 @@ static void strings_sort(strings_t *s)
     int numeric = 1;
     double v;
     for (int i = 0; i < s->n && numeric; i++) numeric = parse_number(s->v[i], &v);
-    qsort(s->v, (size_t)s->n, sizeof *s->v, numeric ? cmp_numeric_text : cmp_text);
+    if (s->n > 1) qsort(s->v, (size_t)s->n, sizeof *s->v, numeric ? cmp_numeric_text : cmp_text);
 }
 
 /* ---- one sheet -------------------------------------------------------------- */
@@ -505,7 +505,7 @@ iid_status iid__sheets_layout(const iid_csv_t *log, iid_sheet_by_t by, int x_col
     if (st == IID_OK && only && keys.n == 0)
         st = iid__fail(err, IID_ERR_NOT_FOUND, "'%s': no such %s in the log", only,
                        by == IID_SHEET_BY_STYLE ? "style" : by == IID_SHEET_BY_IMAGE ? "image" : "sheet");
-    qsort(keys.v, (size_t)keys.n, sizeof *keys.v, cmp_text);
+    if (keys.n > 1) qsort(keys.v, (size_t)keys.n, sizeof *keys.v, cmp_text);
     long *rows = malloc((size_t)(nsel ? nsel : 1) * sizeof *rows);
     if (st == IID_OK && (!rows || !(set->sheets = calloc((size_t)(keys.n ? keys.n : 1), sizeof *set->sheets))))
         st = iid__fail(err, IID_ERR_NOMEM, "out of memory");
