@@ -1,7 +1,15 @@
-/* server_engine.c - adapter from the server's engine interface to iid_engine_t
- * (or, without one, the catalog alone: the styles and schedulers need no model). */
+/*
+ * server_engine.c - adapter from the server's engine interface to iid_engine_t
+ * (or, without one, the catalog alone: the styles and schedulers need no model).
+ *
+ * The face models keep scratch state, and the server checks uploads on its HTTP
+ * threads while the worker generates: every use of the face models (the check,
+ * and the preparation at the start of a job) holds faces_lock. The diffusion
+ * pipeline is used by the worker alone.
+ */
 #include "server/server_engine.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +18,7 @@
 
 typedef struct adapter {
     iid_engine_t *engine;
+    pthread_mutex_t faces_lock;
     const iid_styles_t *styles;
     iid_render_options_t opts;
     const char **style_names;
@@ -32,23 +41,43 @@ static iid_status catalog(void *ctx, iid_engine_catalog_t *out, iid_error_t *err
     return IID_OK;
 }
 
-static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_progress_fn progress, void *progress_user,
-                           const char *out_png_path, iid_error_t *err)
+/* Decode the request's face (and pose) and find the face in each; pose, when
+ * given, is merged into *face. */
+static iid_status prepare(adapter_t *a, const iid_gen_request_t *req, iid_face_prep_t *face, iid_error_t *err)
 {
-    adapter_t *a = ctx;
     iid_face_prep_opts_t po;
     iid__face_prep_opts_init(&po);
     po.width = req->width;
     po.height = req->height;
     const char *face_name = req->face_name && *req->face_name ? req->face_name : "face image";
     const char *pose_name = req->pose_name && *req->pose_name ? req->pose_name : "pose image";
-    iid_face_prep_t face = {0}, pose = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
-    iid_status s = iid__engine_prepare_bytes(a->engine, req->face, req->face_size, face_name, &po, &face, err);
+    iid_face_prep_t pose = {0};
+    pthread_mutex_lock(&a->faces_lock);
+    iid_status s = iid__engine_prepare_bytes(a->engine, req->face, req->face_size, face_name, &po, face, err);
     if (s == IID_OK && req->pose) {
         s = iid__engine_prepare_bytes(a->engine, req->pose, req->pose_size, pose_name, &po, &pose, err);
-        if (s == IID_OK) iid__face_prep_use_pose(&face, &pose);
+        if (s == IID_OK) iid__face_prep_use_pose(face, &pose);
     }
+    pthread_mutex_unlock(&a->faces_lock);
+    iid__face_prep_free(&pose);
+    return s;
+}
+
+static iid_status check(void *ctx, const iid_gen_request_t *req, iid_error_t *err)
+{
+    iid_face_prep_t face = {0};
+    iid_status s = prepare(ctx, req, &face, err);
+    iid__face_prep_free(&face);
+    return s;
+}
+
+static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_progress_fn progress, void *progress_user,
+                           const char *out_png_path, iid_error_t *err)
+{
+    adapter_t *a = ctx;
+    iid_face_prep_t face = {0};
+    char *prompt = NULL, *negative = NULL, *params = NULL;
+    iid_status s = prepare(a, req, &face, err);
     if (s == IID_OK)
         s = iid__styles_apply(a->styles, req->style, req->prompt, req->negative_prompt, &prompt, &negative, err);
     if (s == IID_OK) {
@@ -75,7 +104,6 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
     }
     free(params), free(prompt), free(negative);
     iid__face_prep_free(&face);
-    iid__face_prep_free(&pose);
     return s;
 }
 
@@ -90,7 +118,7 @@ iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, 
         a->style_names = calloc((size_t)(styles->count ? styles->count : 1), sizeof *a->style_names);
         a->scheduler_names = calloc((size_t)(n_sched ? n_sched : 1), sizeof *a->scheduler_names);
     }
-    if (!a || !a->style_names || !a->scheduler_names) {
+    if (!a || !a->style_names || !a->scheduler_names || pthread_mutex_init(&a->faces_lock, NULL) != 0) {
         if (a) free(a->style_names), free(a->scheduler_names);
         free(a);
         return iid__fail(err, IID_ERR_NOMEM, "out of memory");
@@ -104,6 +132,7 @@ iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, 
     a->n_schedulers = n_sched;
     out->ctx = a;
     out->generate = e ? generate : NULL;
+    out->check = e ? check : NULL;
     out->catalog = catalog;
     return IID_OK;
 }
@@ -112,6 +141,7 @@ void iid__server_engine_close(iid_server_engine_t *se)
 {
     if (!se || !se->ctx) return;
     adapter_t *a = se->ctx;
+    pthread_mutex_destroy(&a->faces_lock);
     free(a->style_names);
     free(a->scheduler_names);
     free(a);
