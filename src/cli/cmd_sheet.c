@@ -63,7 +63,7 @@ static iid_status read_options(const iid_opts_t *o, iid_sheet_options_t *so, iid
     IID_TRY(axis_opt(o, "x", &so->x_col, err));
     IID_TRY(axis_opt(o, "y", &so->y_col, err));
     long thumb = so->thumb;
-    IID_TRY(iid_cli_long(o, "thumb", 32, 1024, &thumb, err));
+    IID_TRY(iid_cli_long(o, "thumb", IID_SHEET_THUMB_MIN, IID_SHEET_THUMB_MAX, &thumb, err));
     so->thumb = (int)thumb;
     so->font_file = iid_cli_get(o, "font");
     so->only = iid_cli_get(o, "only");

@@ -7,9 +7,9 @@
  * log does not hold is 404); the thumbnails are the rows' new_file_name
  * resolved inside the output folder by the same rule as /files/
  * (iid__files_resolve), so a row naming a file outside it becomes a grey cell
- * and nothing outside the folder is read. Drawing runs on the server's polling
- * thread: a sheet of a hundred full-size outputs takes a few seconds, during
- * which other requests wait.
+ * and nothing outside the folder is read. Drawing runs on one of the server's
+ * request threads: a sheet of a hundred full-size outputs takes a few seconds,
+ * well inside the request deadline (server.h).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -85,13 +85,20 @@ static void job_free(sheet_job_t *j)
 static iid_status job_open(sheet_job_t *j, const char *log_path, const iid_sheet_options_t *o, iid_error_t *err)
 {
     memset(j, 0, sizeof *j);
-    if (o->thumb < 32 || o->thumb > 1024)
-        return iid__fail(err, IID_ERR_INVALID, "--thumb: %d is outside 32..1024 pixels", o->thumb);
+    if (o->thumb < IID_SHEET_THUMB_MIN || o->thumb > IID_SHEET_THUMB_MAX)
+        return iid__fail(err, IID_ERR_INVALID, "--thumb: %d is outside %d..%d pixels", o->thumb, IID_SHEET_THUMB_MIN,
+                         IID_SHEET_THUMB_MAX);
     iid_status st = iid__log_read(log_path, &j->log, err);
-    if (st == IID_OK) st = iid__font_open(&j->font, o->font_file, iid__sheet_font_size(o->thumb), err);
-    if (st == IID_OK) {
-        iid_sheet_metrics_t m = iid__sheet_metrics(o->thumb, iid__font_line_height(j->font));
+    /* A sheet over the side limit is laid out again with thumbnails 3/4 the size. */
+    for (int thumb = o->thumb; st == IID_OK; thumb = thumb * 3 / 4) {
+        st = iid__font_open(&j->font, o->font_file, iid__sheet_font_size(thumb), err);
+        if (st != IID_OK) break;
+        iid_sheet_metrics_t m = iid__sheet_metrics(thumb, iid__font_line_height(j->font));
         st = iid__sheets_layout(&j->log, o->by, o->x_col, o->y_col, &m, o->only, &j->set, err);
+        if (st != IID_ERR_RANGE || thumb * 3 / 4 < IID_SHEET_THUMB_SHRINK_MIN) break;
+        iid__font_free(j->font);
+        j->font = NULL;
+        st = IID_OK;
     }
     if (st != IID_OK) job_free(j);
     return st;

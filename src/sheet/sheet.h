@@ -30,12 +30,17 @@
 typedef struct iid_sheet_options {
     iid_sheet_by_t by;     /* default image */
     int x_col, y_col;      /* default IdentityNet and adapter strength */
-    int thumb;             /* thumbnail side in pixels, 32..1024; default 192 */
+    int thumb;             /* thumbnail side in pixels, 32..1024; default 192 (see IID_SHEET_THUMB_SHRINK_MIN) */
     const char *font_file; /* NULL: DejaVu Sans (font.h) */
     const char *only;      /* just this sheet's key, or NULL for every sheet */
 } iid_sheet_options_t;
 
 #define IID_SHEET_THUMB_DEFAULT 192
+#define IID_SHEET_THUMB_MIN 32
+#define IID_SHEET_THUMB_MAX 1024
+/* Sheets over IID_SHEET_MAX_SIDE are redrawn with thumbnails 3/4 the size, all
+ * sheets of the call together, but not below this side. */
+#define IID_SHEET_THUMB_SHRINK_MIN 48
 
 void iid__sheet_options_init(iid_sheet_options_t *o);
 

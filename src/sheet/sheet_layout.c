@@ -24,7 +24,7 @@ static const int panel_columns[] = {IID_COL_IMAGE_NAME, IID_COL_STYLE, IID_COL_I
                                     IID_COL_HEIGHT};
 #define N_PANEL_COLUMNS ((int)(sizeof panel_columns / sizeof panel_columns[0]))
 /* A list wraps to about a square, but never wider than this many cells. */
-#define LIST_MAX_COLUMNS 10
+#define LIST_MAX_COLUMNS 20
 
 static const struct {
     const char *name;
@@ -453,8 +453,8 @@ static iid_status layout_sheet(const iid_csv_t *log, iid_sheet_set_t *set, iid_s
     place(s, &set->m, lcols);
     if (s->width > IID_SHEET_MAX_SIDE || s->height > IID_SHEET_MAX_SIDE)
         return iid__fail(err, IID_ERR_RANGE,
-                         "sheet '%s' would be %dx%d pixels, over the %d-pixel side limit (use a smaller --thumb "
-                         "or another --by)",
+                         "sheet '%s' would be %dx%d pixels, over the %d-pixel side limit (draw it --by style, "
+                         "or with another --x and --y)",
                          s->key, s->width, s->height, IID_SHEET_MAX_SIDE);
     return IID_OK;
 }

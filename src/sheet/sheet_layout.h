@@ -26,7 +26,7 @@
  * of the grid, which is what `--sweep grid:K` plans produce (a --limit may leave
  * the last panel with empty positions); a random sweep, whose values never repeat,
  * gives a plain list instead: one panel per image (a single one under --by
- * image), its cells in job order, wrapped to about a square.
+ * image), its cells in job order, wrapped to about a square (at most 20 wide).
  *
  * Geometry (pixels; m = the metrics): a header of two text lines; panels of a
  * title line (when they have one); in a grid, a row of x-axis labels above the
@@ -46,7 +46,7 @@ typedef enum { IID_SHEET_BY_IMAGE, IID_SHEET_BY_STYLE, IID_SHEET_BY_SWEEP } iid_
 /* Text lines under each thumbnail (sheet_label.h writes them). */
 #define IID_SHEET_LABEL_LINES 4
 /* A sheet larger than this on either side is refused (viewers and decoders
- * give up around here; a smaller --thumb or another --by helps). */
+ * give up around here); sheet.h then retries with smaller thumbnails. */
 #define IID_SHEET_MAX_SIDE 16384
 
 typedef struct iid_sheet_metrics {

@@ -468,6 +468,57 @@ static void test_font_errors(void **state)
     free(dir);
 }
 
+static iid_status no_file(void *user, const char *name, char *path, size_t cap, iid_error_t *err)
+{
+    (void)user;
+    (void)path;
+    (void)cap;
+    return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such file", name);
+}
+
+/* A row of 20 steps values at --thumb 1024 is 22570 pixels wide: drawn again at
+ * 768 (still over 16384), then at 576. */
+static void test_oversized_sheet_shrinks(void **state)
+{
+    (void)state;
+    log_buf_t b;
+    log_start(&b);
+    for (int j = 0; j < 20; j++) {
+        char id[16], steps[16];
+        snprintf(id, sizeof id, "%d", j);
+        snprintf(steps, sizeof steps, "%d", 10 + j);
+        log_row(&b, "a.png", "x.png", "1", "0.7", steps, "5", "1", 1, "", "Neon", id);
+    }
+    char *dir = iid_test_tempdir();
+    char *log = iid_test_write(dir, "log.csv", b.text, b.len);
+    iid_sheet_options_t o;
+    iid__sheet_options_init(&o);
+    o.x_col = IID_COL_STEPS;
+    o.y_col = IID_COL_GUIDANCE;
+    o.thumb = 1024;
+    o.only = "a.png";
+    uint8_t *png;
+    size_t size;
+    iid_error_t err;
+    if (iid__sheet_encode(log, no_file, NULL, &o, &png, &size, &err) != IID_OK) fail_msg("%s", err.msg);
+    char *text;
+    assert_int_equal(iid__png_text_decode(png, size, "sheet", IID_SHEET_TEXT_KEY, &text, NULL), IID_OK);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(item(j, "grid")));
+    assert_true(item(j, "width")->valuedouble <= IID_SHEET_MAX_SIDE);
+    const cJSON *cells = item(j, "cells");
+    assert_int_equal(cJSON_GetArraySize(cells), 20);
+    assert_int_equal((int)item(cJSON_GetArrayItem(cells, 0), "w")->valuedouble, 576);
+    assert_string_equal(cJSON_GetStringValue(item(cJSON_GetArrayItem(cells, 0), "status")), "unreadable");
+    cJSON_Delete(j);
+    free(text);
+    free(png);
+    free(log);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,7 +526,7 @@ int main(void)
         cmocka_unit_test(test_resumed_log),       cmocka_unit_test(test_by_style_and_sweep),
         cmocka_unit_test(test_cut_grid_and_slots), cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_names),             cmocka_unit_test(test_draw),
-        cmocka_unit_test(test_font_errors),
+        cmocka_unit_test(test_font_errors),       cmocka_unit_test(test_oversized_sheet_shrinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
