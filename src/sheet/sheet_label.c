@@ -21,12 +21,13 @@ void iid__sheet_label(const iid_csv_t *log, long r, int with_image, iid_sheet_la
         snprintf(out->lines[0], sizeof out->lines[0], "%s%s%s", iid__csv_cell(log, r, IID_COL_IMAGE_NAME), dot, style);
     else snprintf(out->lines[0], sizeof out->lines[0], "%s", style);
     value(log, r, IID_COL_IDENTITYNET, a, sizeof a);
+    snprintf(out->lines[1], sizeof out->lines[1], "IdentityNet %s", a);
     value(log, r, IID_COL_ADAPTER, b, sizeof b);
-    snprintf(out->lines[1], sizeof out->lines[1], "IdentityNet %s%sadapter %s", a, dot, b);
+    snprintf(out->lines[2], sizeof out->lines[2], "adapter %s", b);
     value(log, r, IID_COL_STEPS, a, sizeof a);
     value(log, r, IID_COL_GUIDANCE, b, sizeof b);
-    snprintf(out->lines[2], sizeof out->lines[2], "%s steps%scfg %s", a, dot, b);
-    snprintf(out->lines[3], sizeof out->lines[3], "seed %s%sjob %s", iid__csv_cell(log, r, IID_COL_SEED), dot,
+    snprintf(out->lines[3], sizeof out->lines[3], "%s steps%scfg %s", a, dot, b);
+    snprintf(out->lines[4], sizeof out->lines[4], "seed %s%sjob %s", iid__csv_cell(log, r, IID_COL_SEED), dot,
              iid__csv_cell(log, r, IID_COL_JOB_ID));
 }
 

@@ -2,7 +2,8 @@
  * sheet_label.h - the text under a contact sheet's thumbnail, from its log row:
  *
  *   Watercolor                       (image · style when the sheet spans images)
- *   IdentityNet 1.25 · adapter 0.85
+ *   IdentityNet 1.25
+ *   adapter 0.85
  *   40 steps · cfg 7.5
  *   seed 1234567 · job 17
  *

@@ -357,7 +357,10 @@ static void place(iid_sheet_t *s, const iid_sheet_metrics_t *m, int lcols)
         s->panels[p].pw = axis_w + (s->grid ? s->nx : lcols) * (pos_w + pad);
         s->panels[p].ph = title_h + axis_h + rows * (cell_h + pad);
     }
-    int pcols = s->grid ? (int)ceil(sqrt((double)s->npanels)) : 1, prows = (s->npanels + pcols - 1) / pcols;
+    /* Panels flow to about a square of panels; list panels already lcols wide take fewer columns. */
+    int pcols = (int)ceil(sqrt((double)s->npanels) / (s->grid ? 1 : lcols));
+    if (pcols < 1) pcols = 1;
+    int prows = (s->npanels + pcols - 1) / pcols;
     int header_h = pad + 2 * m->line_h + pad, width = pad, height = header_h;
     for (int pc = 0; pc < pcols; pc++) {
         int w = 0;
@@ -383,7 +386,7 @@ static void place(iid_sheet_t *s, const iid_sheet_metrics_t *m, int lcols)
         c->pw = cell_w;
         c->ph = cell_h;
     }
-    s->width = width < 16 * m->line_h ? 16 * m->line_h : width; /* room for the header */
+    s->width = width < 28 * m->line_h ? 28 * m->line_h : width; /* room for the header */
     s->height = height;
 }
 

@@ -19,7 +19,8 @@
  * (image_name, style_name, the two strengths, steps, guidance, scheduler, width,
  * height, less the axes and the sheet's own key) splits the sheet into panels:
  * each panel is one X/Y grid with a title naming its values ("Neon · steps 30
- * · cfg 5"), and the panels flow left to right, top to bottom. Cells that share a
+ * · cfg 5"), and the panels flow left to right, top to bottom, about as many
+ * panels across as down (a list's panels: that divided by their width in cells). Cells that share a
  * panel and a grid position (loops, or several seeds of the same values) stand
  * side by side in that position. The sheet is drawn as a grid when its axis
  * values span at least two positions and at least one panel fills every position
@@ -44,7 +45,7 @@
 typedef enum { IID_SHEET_BY_IMAGE, IID_SHEET_BY_STYLE, IID_SHEET_BY_SWEEP } iid_sheet_by_t;
 
 /* Text lines under each thumbnail (sheet_label.h writes them). */
-#define IID_SHEET_LABEL_LINES 4
+#define IID_SHEET_LABEL_LINES 5
 /* A sheet larger than this on either side is refused (viewers and decoders
  * give up around here); sheet.h then retries with smaller thumbnails. */
 #define IID_SHEET_MAX_SIDE 16384

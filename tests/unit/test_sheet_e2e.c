@@ -160,7 +160,7 @@ static void check_astronaut(const char *rel, const iid_csv_t *log, const char *u
         const char *style = iid__csv_cell(log, row, IID_COL_STYLE);
         assert_string_equal(str(cJSON_GetArrayItem(panels, num(c, "panel")), "title"), style);
         char want[256];
-        snprintf(want, sizeof want, "%s\nIdentityNet %s \xc2\xb7 adapter %s\n1 steps \xc2\xb7 cfg 5\nseed %s", style,
+        snprintf(want, sizeof want, "%s\nIdentityNet %s\nadapter %s\n1 steps \xc2\xb7 cfg 5\nseed %s", style,
                  xv, yv, iid__csv_cell(log, row, IID_COL_SEED));
         if (strncmp(str(c, "label"), want, strlen(want)) != 0) fail_msg("label '%s', expected '%s...'", str(c, "label"), want);
         int gone = unreadable_file && strcmp(str(c, "file"), unreadable_file) == 0;

@@ -431,7 +431,7 @@ static void test_draw(void **state)
     const cJSON *c0 = cJSON_GetArrayItem(cells, 0);
     assert_true(cJSON_IsNull(item(c0, "reason")));
     assert_string_equal(cJSON_GetStringValue(item(c0, "label")),
-                        "Neon\nIdentityNet 1 \xc2\xb7 adapter 0.7\n30 steps \xc2\xb7 cfg 5\nseed 11 \xc2\xb7 job 0");
+                        "Neon\nIdentityNet 1\nadapter 0.7\n30 steps \xc2\xb7 cfg 5\nseed 11 \xc2\xb7 job 0");
     assert_non_null(strstr(cJSON_GetStringValue(item(cJSON_GetArrayItem(cells, 1), "reason")), "cut.png"));
     assert_non_null(strstr(cJSON_GetStringValue(item(cJSON_GetArrayItem(cells, 3), "reason")), "no face found"));
     /* The red thumbnail fills the middle of its square (32x16 fitted to 64x32). */
