@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cjson/cJSON.h>
@@ -41,25 +40,17 @@ static const char *in_dir(const char *rel)
     return path;
 }
 
-static void copy_face(const char *rel, const char *as)
-{
-    char *data;
-    size_t n;
-    assert_int_equal(iid__file_read_all(iid_test_shared_path(rel), 1 << 24, &data, &n, NULL), IID_OK);
-    free(iid_test_write(in_dir("in"), as, data, n));
-    free(data);
-}
-
 static int setup(void **state)
 {
     (void)state;
     iid_test_shared();
     iid_test_binary();
     dir = iid_test_tempdir();
-    mkdir(in_dir("in"), 0755);
-    copy_face("assets/faces/frontal_astronaut.png", "astronaut.png");
-    copy_face("assets/faces/noface_coffee.png", "coffee.png");
-    copy_face("assets/bad-inputs/truncated.png", "truncated.png");
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "mkdir '%s/in' && cd '%s' && cp faces/frontal_astronaut.png '%s/in/astronaut.png' && "
+             "cp faces/noface_coffee.png '%s/in/coffee.png' && cp bad-inputs/truncated.png '%s/in/truncated.png'",
+             dir, iid_test_shared_path("assets"), dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
     iid_json_t j;
     assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
     const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
