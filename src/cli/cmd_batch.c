@@ -5,9 +5,10 @@
  * Exit status: 0 when the batch ran to its end (failed jobs included) or a dry
  * run printed its plan; 2 when it cannot run at all (bad options, no input
  * folder or images, unusable styles file, log or output folder, a log that
- * another batch holds, or no generation engine); 128 + the signal number (130
- * for SIGINT, 143 for SIGTERM) when a signal stopped it before the plan's end,
- * so that a scheduler sees an early stop as a failure.
+ * another batch holds, or no generation engine); 1 when the batch ran but
+ * --contact-sheet could not draw its sheets; 128 + the signal number (130 for
+ * SIGINT, 143 for SIGTERM) when a signal stopped it before the plan's end, so
+ * that a scheduler sees an early stop as a failure.
  *
  * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
  * first sets a flag that the runner checks between jobs, so the job in flight
@@ -30,17 +31,20 @@
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
-#include "batch/batch_engine.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
+#include "front/engine_bind.h"
+#include "io/file.h"
+#include "sheet/sheet.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
     {"input", 'i', "DIR", "folder of face images (.png .jpg .jpeg .webp; default sample_images)"},
     {"recursive", 'r', NULL, "also scan the input folder's subfolders"},
+    {"identities", 0, "DIR", "each subfolder of DIR is one person: their photos' face embeddings are averaged"},
     {"output", 'o', "DIR", "folder for the generated PNGs (default generated_images)"},
     {"log", 0, "FILE", "CSV log, appended (default generation_log.csv)"},
     {"seed", 0, "N", "plan seed: image order, draws and job seeds (default: random, printed)"},
@@ -61,6 +65,7 @@ static const iid_opt_spec_t batch_opts[] = {
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
     {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
+    {"contact-sheet", 0, NULL, "draw contact sheets (OUTPUT/sheets/<image>.sheet.png) from the log after the batch"},
     {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
     {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
@@ -99,6 +104,7 @@ typedef struct batch_setup {
     iid_plan_options_t plan;
     iid_batch_options_t run;
     const char *input;
+    const char *identities; /* --identities DIR, or NULL */
     int recursive, dry_run, quiet, seed_given;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
@@ -142,6 +148,9 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     iid__batch_options_init(&b->run);
     b->input = iid_cli_get(o, "input") ? iid_cli_get(o, "input") : "sample_images";
     b->recursive = iid_cli_flag(o, "recursive");
+    b->identities = iid_cli_get(o, "identities");
+    if (b->identities && (iid_cli_get(o, "input") || b->recursive))
+        return iid__fail(err, IID_ERR_INVALID, "--identities DIR replaces --input and --recursive; give one");
     b->dry_run = iid_cli_flag(o, "dry-run");
     b->quiet = iid_cli_flag(o, "quiet");
     if (iid_cli_get(o, "output")) b->run.output_dir = iid_cli_get(o, "output");
@@ -177,6 +186,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
                          b->run.output_dir);
     iid_cli_models_t models; /* checked now, so a bad value fails before any work */
     IID_TRY(iid_cli_models_read(o, &models, err));
+    char font[4096]; /* likewise the sheets' font, before hours of generation */
+    if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
@@ -231,21 +242,24 @@ static void print_resume_command(FILE *f, const iid_opts_t *o, uint64_t seed)
     fputc('\n', f);
 }
 
-/* Load the models once and put the InstantID engine behind the runner's
- * interface. Missing or broken models stop the batch before any job runs. */
-static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_batch_engine_t *engine,
-                              iid_error_t *err)
+/* Load the models once and bind the engine to the runner. The face cache holds
+ * every input of the plan, so a photo is analysed once however its jobs are
+ * spread. Missing or broken models stop the batch before any job runs. */
+static iid_status open_engine(const iid_opts_t *o, const iid_plan_t *plan, const iid_styles_t *styles,
+                              iid_ctx_t **ctx, iid_engine_binding_t **binding, iid_error_t *err)
 {
     iid_cli_models_t m;
-    const char *device = "cpu";
-    memset(engine, 0, sizeof *engine);
+    iid_ctx_params_t cp;
+    iid_render_params_t defaults;
     IID_TRY(iid_cli_models_read(o, &m, err));
-    IID_TRY(iid_cli_engine_open(&m, 1, loaded, &device, err));
-    iid_render_options_t ro = iid_cli_render_options(o, &m);
-    iid_status s = iid__batch_engine_open(*loaded, device, &ro, engine, err);
+    IID_TRY(iid_cli_ctx_params(&m, 1, &cp, err));
+    if (plan->image_count > cp.face_cache) cp.face_cache = plan->image_count;
+    IID_TRY(iid_cli_ctx_open(&m, &cp, ctx, err));
+    iid_cli_render_defaults(o, &m, &defaults);
+    iid_status s = iid__engine_bind(*ctx, styles, &defaults, binding, err);
     if (s != IID_OK) {
-        iid__engine_free(*loaded);
-        *loaded = NULL;
+        iid_ctx_free(*ctx);
+        *ctx = NULL;
     }
     return s;
 }
@@ -253,20 +267,45 @@ static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_ba
 static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles,
                     const iid_batch_engine_t *engine);
 
+/* --contact-sheet: one sheet per input image from the whole log (earlier runs'
+ * rows included), into OUTPUT/sheets. The batch itself is done, so a failure
+ * here exits 1, not 2. */
+static int draw_sheets(const batch_setup_t *b)
+{
+    iid_error_t err;
+    iid_sheet_options_t so;
+    iid__sheet_options_init(&so);
+    char dir[4096];
+    int written = 0;
+    iid_status st = iid__path_join(dir, sizeof dir, b->run.output_dir, "sheets", &err);
+    if (st == IID_OK) st = iid__sheets_write(b->run.log_path, b->run.output_dir, dir, 1, &so, &written, &err);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: contact sheets: %s\n", err.msg);
+        return 1;
+    }
+    if (!b->quiet) printf("contact sheets: %d in %s\n", written, dir);
+    return 0;
+}
+
 static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
 {
     iid_error_t err;
-    iid_batch_engine_t engine;
-    iid_engine_t *loaded = NULL;
+    iid_ctx_t *ctx = NULL;
+    iid_engine_binding_t *binding = NULL;
     /* Refuse a log that another batch holds now, not after loading the models. */
-    if (iid__log_check_free(b->run.log_path, &err) != IID_OK || open_engine(o, &loaded, &engine, &err) != IID_OK) {
+    if (iid__log_check_free(b->run.log_path, &err) != IID_OK ||
+        open_engine(o, plan, styles, &ctx, &binding, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    iid_batch_engine_t engine = iid__binding_batch(binding);
     int rc = run_jobs(o, b, plan, styles, &engine);
-    iid__batch_engine_close(&engine);
-    if (iid_cli_flag(o, "verbose"))
+    iid__engine_unbind(binding);
+    if (rc == 0 && iid_cli_flag(o, "contact-sheet")) rc = draw_sheets(b);
+    if (iid_cli_flag(o, "verbose")) {
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
+        iid_cli_print_stats("batch", ctx);
+    }
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
         iid_server_options_t so;
@@ -274,11 +313,12 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         so.output_dir = b->run.output_dir;
         so.log_path = b->run.log_path;
         iid_cli_models_t m;
-        iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-        if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
-        rc = iid_cli_serve(&so, loaded, &ro);
+        iid_render_params_t defaults;
+        iid_render_params_init(&defaults);
+        if (iid_cli_models_read(o, &m, &err) == IID_OK) iid_cli_render_defaults(o, &m, &defaults);
+        rc = iid_cli_serve(&so, ctx, &defaults);
     }
-    iid__engine_free(loaded);
+    iid_ctx_free(ctx);
     return rc;
 }
 
@@ -312,8 +352,10 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* Tell `serve` where the source photos are (batch/log_meta.h); it only
-     * costs the web UI its Refine face when it cannot be written. */
-    if (iid__log_meta_write(b->run.log_path, b->input, b->recursive, &err) != IID_OK)
+     * costs the web UI its Refine face when it cannot be written. An identity's
+     * photos are one level down. */
+    const char *inputs = b->identities ? b->identities : b->input;
+    if (iid__log_meta_write(b->run.log_path, inputs, b->identities || b->recursive, &err) != IID_OK)
         fprintf(stderr, "instantid batch: warning: %s\n", err.msg);
     st = iid__batch_run(plan, styles, engine, &b->run, &res, &err);
     signal(SIGINT, SIG_DFL);
@@ -358,10 +400,16 @@ int iid_cmd_batch(int argc, char **argv)
     if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
     if (st == IID_OK && iid_cli_get(&o, "styles-file"))
         st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
-    if (st == IID_OK) st = iid__scan_images(b.input, b.recursive, &inputs, &err);
-    if (st == IID_OK && inputs.count == 0)
-        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
-                       b.recursive ? "" : " (use --recursive for subfolders)");
+    if (st == IID_OK && b.identities) {
+        st = iid__scan_identities(b.identities, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no subfolders (one per person)", b.identities);
+    } else if (st == IID_OK) {
+        st = iid__scan_images(b.input, b.recursive, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
+                           b.recursive ? "" : " (use --recursive for subfolders)");
+    }
     const char **names = NULL;
     if (st == IID_OK && !(names = malloc((size_t)styles.count * sizeof *names)))
         st = iid__fail(&err, IID_ERR_NOMEM, "out of memory");

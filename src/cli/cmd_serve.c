@@ -24,9 +24,9 @@ typedef struct serve_args {
     int resampler_heads, threads;
 } serve_args_t;
 
-/* Load the engine for these options, or NULL (with the reason on stderr and in
+/* Create the engine for these options, or NULL (with the reason on stderr and in
  * why, which the page shows). */
-static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
+static iid_ctx_t *open_engine(const serve_args_t *a, char *why, size_t cap)
 {
     iid_cli_models_t m;
     memset(&m, 0, sizeof m);
@@ -34,14 +34,15 @@ static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
     m.device = a->device;
     m.resampler_heads = a->resampler_heads;
     m.threads = a->threads;
-    iid_engine_t *e = NULL;
+    iid_ctx_params_t cp;
+    iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
+    if (iid_cli_ctx_params(&m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(&m, &cp, &ctx, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
-    return e;
+    return ctx;
 }
 
 static void usage(FILE *f)
@@ -175,10 +176,11 @@ int iid_cmd_serve(int argc, char **argv)
         return 2;
     }
     char why[IID_ERROR_MSG_MAX];
-    iid_engine_t *e = open_engine(&a, why, sizeof why);
-    if (!e) a.server.engine_error = why;
-    iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-    int rc = iid_cli_serve(&a.server, e, &ro);
-    iid__engine_free(e);
+    iid_ctx_t *ctx = open_engine(&a, why, sizeof why);
+    if (!ctx) a.server.engine_error = why;
+    iid_render_params_t defaults;
+    iid_render_params_init(&defaults);
+    int rc = iid_cli_serve(&a.server, ctx, &defaults);
+    iid_ctx_free(ctx);
     return rc;
 }
