@@ -279,13 +279,18 @@ refused "pickle: posix.system via generate" "evil_gen.bin" "$BIN" "${GEN[@]}" "$
 # ---- paths -----------------------------------------------------------------
 
 mkfifo fifo_in.png fifo.ini
-refused "path: FIFO --face" "fifo_in.png: not a regular file (a FIFO)" "$BIN" "${GEN[@]}" "${MODELS[@]}" --face fifo_in.png -o p.png
+# A FIFO as the only --face (with several photos of one person, a bad one is left
+# out with its reason instead).
+refused "path: FIFO --face" "fifo_in.png: not a regular file (a FIFO)" \
+  "$BIN" generate --size 64x64 --steps 1 --quiet "${MODELS[@]}" --face fifo_in.png -o p.png
 refused "path: FIFO --pose" "fifo_in.png: not a regular file (a FIFO)" "$BIN" "${GEN[@]}" "${MODELS[@]}" --pose fifo_in.png -o p.png
 refused "path: FIFO --config" "fifo.ini: not a regular file (a FIFO)" "$BIN" "${GEN[@]}" --config fifo.ini -o p.png
 refused "path: FIFO batch --config" "fifo.ini" "$BIN" batch --config fifo.ini --input . --seed 1
 cp face.png face_before.png
 refused "path: -o is --face" "is the input" "$BIN" "${GEN[@]}" "${MODELS[@]}" -o ./face.png
 refused "path: -o is --pose" "is the input" "$BIN" "${GEN[@]}" "${MODELS[@]}" --pose face_before.png -o variants/../face_before.png
+refused "path: -o is a second --face" "is the input" \
+  "$BIN" "${GEN[@]}" "${MODELS[@]}" --face face_before.png -o ./face_before.png
 cmp -s face.png "$FACES/frontal_astronaut.png"
 RC=$?
 verdict "path: the face photo is unchanged" "$RC" "face.png was modified"
