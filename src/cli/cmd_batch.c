@@ -55,7 +55,8 @@ static const iid_opt_spec_t batch_opts[] = {
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
     {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
-    {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
+    {"then-serve", 0, NULL, "start the web UI on the same models and log when the batch is done (--host, --port)"},
+    IID_CLI_SERVE_OPTS,
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
     {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
     IID_CLI_COMMON_OPTS,
@@ -95,6 +96,7 @@ typedef struct batch_setup {
     iid_batch_options_t run;
     const char *input;
     int recursive, dry_run, quiet, seed_given;
+    iid_server_options_t serve; /* --then-serve */
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
 } batch_setup_t;
@@ -167,6 +169,16 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
     iid_cli_models_t models; /* checked now, so a bad value fails before any work */
     IID_TRY(iid_cli_models_read(o, &models, err));
+    iid__server_options_init(&b->serve);
+    IID_TRY(iid_cli_serve_options(o, &b->serve, err));
+    b->serve.output_dir = b->run.output_dir;
+    b->serve.log_path = b->run.log_path;
+    static const char *const serve_only[] = {"host", "port", "token"};
+    for (int i = 0; i < 3; i++)
+        if (iid_cli_get(o, serve_only[i]) && !iid_cli_flag(o, "then-serve"))
+            return iid__fail(err, IID_ERR_INVALID, "--%s: only with --then-serve", serve_only[i]);
+    /* A port in use must fail now, not after hours of generation. */
+    if (iid_cli_flag(o, "then-serve") && !b->dry_run) IID_TRY(iid__server_probe(&b->serve, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
@@ -219,14 +231,10 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
-        iid_server_options_t so;
-        iid__server_options_init(&so);
-        so.output_dir = b->run.output_dir;
-        so.log_path = b->run.log_path;
         iid_cli_models_t m;
         iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
         if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
-        rc = iid_cli_serve(&so, loaded, &ro);
+        rc = iid_cli_serve(&b->serve, loaded, &ro);
     }
     iid__engine_free(loaded);
     return rc;

@@ -27,6 +27,16 @@ static void print_ready(void *user, const char *url, int port)
     fflush(stdout);
 }
 
+iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err)
+{
+    long port = so->port;
+    IID_TRY(iid_cli_long(o, "port", 0, 65535, &port, err));
+    so->port = (int)port;
+    if (iid_cli_get(o, "host")) so->host = iid_cli_get(o, "host");
+    if (iid_cli_get(o, "token")) so->token = iid_cli_get(o, "token");
+    return IID_OK;
+}
+
 int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro)
 {
     iid_server_options_t opts = *so;

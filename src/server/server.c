@@ -24,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "server/http.h"
@@ -280,6 +282,30 @@ static iid_status parse_host(const char *host, int port, bind_addr_t *a, iid_err
         return IID_OK;
     }
     return iid__fail(err, IID_ERR_INVALID, "--host: '%s' is not an IP address (or localhost)", host);
+}
+
+iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err)
+{
+    bind_addr_t addr;
+    IID_TRY(parse_host(opts->host, opts->port, &addr, err));
+    if (!addr.loopback && !(opts->token && *opts->token))
+        return iid__fail(err, IID_ERR_INVALID,
+                         "--host: %s is reachable from other machines; refusing to start without --token",
+                         opts->host);
+    if (opts->port == 0) return IID_OK; /* any free port will do */
+    int fd = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "--host/--port: cannot open a socket: %s", strerror(errno));
+    int one = 1; /* as libmicrohttpd binds: a port in TIME_WAIT is not "in use" */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len = addr.ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (struct sockaddr *)&addr.ss, len), e = errno;
+    close(fd);
+    if (rc == 0) return IID_OK;
+    if (e == EADDRINUSE)
+        return iid__fail(err, IID_ERR_IO, "--port: %d on %s is already in use; choose another --port (0 picks a free one)",
+                         opts->port, opts->host);
+    return iid__fail(err, IID_ERR_IO, "--host/--port: cannot listen on %s port %d: %s", opts->host, opts->port,
+                     strerror(e));
 }
 
 static iid_status prepare_output(iid_server_t *s, iid_error_t *err)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/file.h"
 #include "support.h"
 
 static const char *binary(void)
@@ -163,12 +164,99 @@ static void test_serve_refuses_public_host_without_token(void **state)
     close(fd);
 }
 
+/* serve --config: the [serve] section (and keys outside any section) set the
+ * address, folders and models like the command line; other sections are ignored;
+ * an unknown key is a one-line error naming file:line. */
+static void test_serve_reads_config(void **state)
+{
+    (void)state;
+    char *dir = iid_test_tempdir();
+    const char csv[] = "image_name,new_file_name,success,error_message\r\na.png,,False,from the config log\r\n";
+    free(iid_test_write(dir, "mine.csv", csv, sizeof csv - 1));
+    char ini[8192];
+    snprintf(ini, sizeof ini,
+             "models = %s/no-models\n[batch]\nport = 1\n[serve]\nport = 0\noutput = %s/out\nlog = %s/mine.csv\n"
+             "no_face_mask = yes\n",
+             dir, dir, dir);
+    char *cfg = iid_test_write(dir, "serve.ini", ini, strlen(ini));
+    char *argv[] = {(char *)binary(), "serve", "--config", cfg, NULL};
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    char text[4096];
+    int port = read_port(fd, text, sizeof text);
+    if (port <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("no URL printed: %s", text);
+    }
+    assert_non_null(strstr(text, "no-models")); /* the models folder came from the config */
+    char body[8192];
+    assert_int_equal(request(port, "GET", "/api/log", body, sizeof body), 200);
+    assert_non_null(strstr(body, "from the config log"));
+    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(wait_exit(pid), 0);
+    close(fd);
+    char out[4200];
+    snprintf(out, sizeof out, "%s/out", dir);
+    assert_true(iid__is_dir(out)); /* --output from the config */
+
+    const char bad_ini[] = "[serve]\nprot = 1\n";
+    char *bad = iid_test_write(dir, "bad.ini", bad_ini, sizeof bad_ini - 1);
+    char *argv2[] = {(char *)binary(), "serve", "--config", bad, NULL};
+    pid = spawn(argv2, &fd);
+    assert_int_equal(wait_exit(pid), 2);
+    ssize_t n = read(fd, text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(text, "bad.ini:2: 'prot' is not an option of 'instantid serve'"));
+    assert_int_equal(strchr(text, '\n') - text, (long)strlen(text) - 1); /* one line */
+    close(fd);
+    free(bad);
+    free(cfg);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
+/* batch --then-serve on a port already taken fails before any job runs. */
+static void test_then_serve_port_in_use_fails_first(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s, 1), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    char *dir = iid_test_tempdir();
+    char port[16], log[4200], input[4200];
+    snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    iid_test_shared();
+    snprintf(input, sizeof input, "%s", iid_test_shared_path("assets/faces"));
+    char *argv[] = {(char *)binary(), "batch", "--input", input, "--log", log, "--then-serve", "--port", port, NULL};
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    assert_int_equal(wait_exit(pid), 2);
+    char text[4096];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(text, "already in use"));
+    assert_non_null(strstr(text, port));
+    assert_false(iid__is_file(log)); /* nothing ran */
+    close(fd);
+    close(s);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve_starts_serves_and_stops),
         cmocka_unit_test(test_serve_refuses_public_host_without_token),
+        cmocka_unit_test(test_serve_reads_config),
+        cmocka_unit_test(test_then_serve_port_in_use_fails_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
