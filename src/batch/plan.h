@@ -10,6 +10,8 @@
  * each image in that order, for each style of the job's style set (every chosen
  * style with --styles all or NAME,...; one drawn style with random), for each
  * value combination (one random draw, or every point of the grid), one job.
+ * `--styles all` and `random` leave out IID_STYLE_NONE, the demo's plain
+ * "(No style)" template (unless it is the only style): it is run only when named.
  * `--limit N` keeps the first N jobs, so a limited plan is a prefix of the full
  * one. Since a job's draws depend only on the plan seed and its id, raising
  * --limit or --loops keeps every earlier job unchanged: a resumed run can extend
@@ -36,6 +38,9 @@
 #include <stdint.h>
 
 #include "core/status.h"
+
+/* The plain template's name, which all/random skip. */
+#define IID_STYLE_NONE "(No style)"
 
 /* A closed range [lo, hi]; lo == hi is a fixed value. */
 typedef struct iid_range {

@@ -86,7 +86,8 @@ static void test_dry_run(void **state)
     assert_int_equal(iid__csv_parse(a, strlen(a), "stdout", &t, &err), IID_OK);
     assert_int_equal(t.ncols, IID_LOG_NCOLS);
     for (int i = 0; i < IID_LOG_NCOLS; i++) assert_string_equal(t.header[i], iid__log_columns[i]);
-    assert_int_equal(t.nrows, 4 * 29 * 2); /* 4 images (not sub/, not .txt) x 29 styles x 2 loops */
+    assert_int_equal(t.nrows, 4 * 28 * 2); /* 4 images (not sub/, not .txt) x 28 styles ("(No style)" only
+                                              when named) x 2 loops */
     for (long r = 0; r < t.nrows; r++) {
         char id[32];
         snprintf(id, sizeof id, "%ld", r);

@@ -77,7 +77,7 @@ static void obs_end(void *user, const iid_batch_event_t *ev)
     if (++c->ends == c->stop_after && c->stop) *c->stop = 1;
 }
 
-static const char *const style_names[] = {"(No style)", "Watercolor", "Neon"};
+static const char *const style_names[] = {"Film Noir", "Watercolor", "Neon"};
 
 typedef struct fixture {
     char *dir;
