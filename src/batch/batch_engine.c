@@ -76,6 +76,7 @@ static iid_status generate(void *ctx, void *prepared, const iid_batch_request_t 
     iid__batch_render_params(req, &a->opts, &r);
     r.on_step = on_step;
     r.user = &relay;
+    r.png_prompt = req->png_prompt;
     return iid__engine_render(a->engine, face, &r, req->out_path, req->png_parameters, err);
 }
 

@@ -59,13 +59,19 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
     snprintf(buf, cap, "%.*s_%s_%ld_%lu.png", stem_len, base, slug, job_id, seed);
 }
 
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               char **parameters, char **prompt, iid_error_t *err)
 {
     iid_render_params_t r;
     iid__batch_render_params(req, NULL, &r);
-    char extra[256];
-    snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
-    return iid__render_parameters_text(&r, width, height, extra);
+    iid_infotext_t t = {&r, width, height, req->style_name, base_name(req->image_path), req->job->job_id, models};
+    *parameters = iid__infotext_a1111(&t);
+    *prompt = iid__infotext_comfyui(&t);
+    if (*parameters && *prompt) return IID_OK;
+    free(*parameters);
+    free(*prompt);
+    *parameters = *prompt = NULL;
+    return iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", req->job->job_id);
 }
 
 /* ---- log rows ---------------------------------------------------------- */
@@ -277,13 +283,15 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     char final_path[RUNNER_PATH_MAX], tmp_path[RUNNER_PATH_MAX + 32];
     IID_TRY(iid__path_join(final_path, sizeof final_path, o->output_dir, R->row.name, err));
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     const char *style = R->plan->styles[j->style];
     iid_status st = iid__styles_apply(R->styles, style, o->prompt, o->negative_prompt, &prompt, &negative, err);
-    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path, NULL};
-    if (st == IID_OK && !(params = iid__batch_parameters_text(&req, slot->info.width, slot->info.height)))
-        st = iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", j->job_id);
+    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path,
+                               NULL, NULL};
+    if (st == IID_OK)
+        st = iid__batch_metadata(&req, slot->info.width, slot->info.height, o->models, &params, &graph, err);
     req.png_parameters = params;
+    req.png_prompt = graph;
     if (st == IID_OK) {
         const iid_batch_observer_t *ob = o->observer;
         iid_error_clear(err);
@@ -297,6 +305,7 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     free(prompt);
     free(negative);
     free(params);
+    free(graph);
     return st;
 }
 

@@ -34,6 +34,7 @@
 
 #include "batch/csv_log.h"
 #include "batch/plan.h"
+#include "pipeline/infotext.h"
 #include "text/styles.h"
 #include "core/status.h"
 
@@ -60,7 +61,8 @@ typedef struct iid_batch_request {
     const char *negative_prompt;  /* the style's negative + " " + the user's */
     const char *scheduler;
     const char *out_path;         /* write the PNG here (a temporary name) */
-    const char *png_parameters;   /* the `parameters` tEXt chunk to embed */
+    const char *png_parameters;   /* the `parameters` text chunk to embed (A1111) */
+    const char *png_prompt;       /* the `prompt` text chunk to embed (ComfyUI graph) */
 } iid_batch_request_t;
 
 /* Step progress from inside generate(): step runs 1..total. */
@@ -105,6 +107,7 @@ typedef struct iid_batch_options {
     int resume;                  /* skip jobs that the log records as successful */
     iid_shard_t shard;
     int cache_images;            /* prepared images kept; < 1 means 1 */
+    const iid_model_names_t *models;   /* "Model" and "Model hash" in the PNGs; NULL: not written */
     const volatile sig_atomic_t *stop; /* when non-NULL and set: stop before the next job */
     const iid_batch_observer_t *observer;
 } iid_batch_options_t;
@@ -148,9 +151,10 @@ iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,
                             unsigned long seed);
 
-/* The AUTOMATIC1111-style `parameters` text for a job: prompt, a "Negative
- * prompt: " line, then "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size:
- * WxH, ..." with our fields. Malloc'd; NULL when out of memory. */
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height);
+/* A job's PNG metadata (infotext.h): the A1111 `parameters` text, with the
+ * style, the input photo's name and the job id, and the ComfyUI `prompt` graph.
+ * Both malloc'd; fails only when out of memory (then both are NULL). */
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               char **parameters, char **prompt, iid_error_t *err);
 
 #endif

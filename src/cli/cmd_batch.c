@@ -27,6 +27,7 @@
 #include "batch/batch_engine.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
@@ -225,13 +226,19 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    iid_cli_models_t m;
+    iid_model_names_t names;
+    if (iid_cli_models_read(o, &m, &err) == IID_OK) {
+        iid_cli_model_names(&m, &names);
+        b->run.models = &names;
+    }
     int rc = run_jobs(o, b, plan, styles, &engine);
+    b->run.models = NULL;
     iid__batch_engine_close(&engine);
     if (iid_cli_flag(o, "verbose"))
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
-        iid_cli_models_t m;
         iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
         if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
         rc = iid_cli_serve(&b->serve, loaded, &ro);

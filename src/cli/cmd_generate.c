@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
 #include "core/mem.h"
 #include "io/file.h"
@@ -205,7 +206,7 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     const char *out_path = iid_cli_get(o, "output") ? iid_cli_get(o, "output") : "instantid.png";
 
     iid_styles_t styles = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     float *latents = NULL;
     iid_engine_t *e = NULL;
     iid_face_prep_t face = {0}, pose = {0};
@@ -241,18 +242,21 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         r.negative = negative;
         r.on_step = progress;
         r.user = &quiet;
-        char extra[256];
-        snprintf(extra, sizeof extra, "Style: %s", style);
-        params = iid__render_parameters_text(&r, face.width, face.height, extra);
+        iid_model_names_t model_names;
+        iid_cli_model_names(&m, &model_names);
+        const char *face_path = iid_cli_get(o, "face"), *slash = face_path ? strrchr(face_path, '/') : NULL;
+        iid_infotext_t t = {&r, face.width, face.height, style, slash ? slash + 1 : face_path, -1, &model_names};
+        params = iid__infotext_a1111(&t);
+        r.png_prompt = graph = iid__infotext_comfyui(&t);
         if (!quiet)
             fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
                     r.steps, (unsigned long long)r.seed, style);
-        s = params ? iid__engine_render(e, &face, &r, out_path, params, err)
-                   : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        s = params && graph ? iid__engine_render(e, &face, &r, out_path, params, err)
+                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
-    free(params), free(prompt), free(negative), free(latents);
+    free(params), free(graph), free(prompt), free(negative), free(latents);
     iid__face_prep_free(&face);
     iid__face_prep_free(&pose);
     iid__engine_free(e);

@@ -86,8 +86,11 @@ iid_status iid__engine_render(const iid_engine_t *e, const iid_face_prep_t *face
     IID_TRY(iid__image_alloc(&img, face->width, face->height, 3, err));
     iid_status s = iid__pipeline_generate(e->pipeline, &g, img.data, err);
     if (s == IID_OK) {
-        iid_png_text_t text = {"parameters", parameters};
-        s = iid__png_write(png_path, &img, parameters ? &text : NULL, parameters ? 1 : 0, err);
+        iid_png_text_t texts[2];
+        int n = 0;
+        if (parameters) texts[n++] = (iid_png_text_t){"parameters", parameters};
+        if (r->png_prompt) texts[n++] = (iid_png_text_t){"prompt", r->png_prompt};
+        s = iid__png_write(png_path, &img, n ? texts : NULL, n, err);
     }
     iid__image_free(&img);
     return s;

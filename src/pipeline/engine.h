@@ -49,6 +49,7 @@ typedef struct iid_render_params {
     int face_mask;              /* "enhance non-face region": mask the IdentityNet and IP branches */
     int vae_tile;               /* latent tile for the VAE; 0 = whole image */
     const float *latents;       /* optional explicit initial latents */
+    const char *png_prompt;     /* a `prompt` text chunk (ComfyUI graph, infotext.h) or NULL */
     iid_step_fn on_step;
     void *user;
 } iid_render_params_t;
@@ -66,13 +67,9 @@ void iid__render_params_init(iid_render_params_t *r);
 
 /* Generate at face->width x face->height from the face's embedding, keypoint
  * image and (with r->face_mask) mask, and write a PNG to png_path atomically,
- * with `parameters` text when given. */
+ * with `parameters` text when given (infotext.h builds it) and r->png_prompt. */
 iid_status iid__engine_render(const iid_engine_t *e, const iid_face_prep_t *face, const iid_render_params_t *r,
                               const char *png_path, const char *parameters, iid_error_t *err);
 
-/* An AUTOMATIC1111-style `parameters` text: prompt, "Negative prompt: ...", then
- * "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size: WxH" and our fields.
- * extra (may be NULL) is appended after ", ". Returns malloc'd text or NULL. */
-char *iid__render_parameters_text(const iid_render_params_t *r, int width, int height, const char *extra);
 
 #endif

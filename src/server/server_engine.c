@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/infotext.h"
 #include "pipeline/scheduler.h"
 
 typedef struct adapter {
@@ -40,7 +41,7 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
     const char *face_name = req->face_name && *req->face_name ? req->face_name : "face image";
     const char *pose_name = req->pose_name && *req->pose_name ? req->pose_name : "pose image";
     iid_face_prep_t face = {0}, pose = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     iid_status s = iid__engine_prepare_bytes(a->engine, req->face, req->face_size, face_name, &po, &face, err);
     if (s == IID_OK && req->pose) {
         s = iid__engine_prepare_bytes(a->engine, req->pose, req->pose_size, pose_name, &po, &pose, err);
@@ -64,13 +65,15 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
         r.vae_tile = a->opts.vae_tile;
         r.on_step = progress;
         r.user = progress_user;
-        char extra[256];
-        snprintf(extra, sizeof extra, "Style: %s", req->style);
-        params = iid__render_parameters_text(&r, face.width, face.height, extra);
-        s = params ? iid__engine_render(a->engine, &face, &r, out_png_path, params, err)
-                   : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        const char *face_file = req->face_name && *req->face_name ? req->face_name : NULL;
+        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1, NULL};
+        params = iid__infotext_a1111(&t);
+        graph = iid__infotext_comfyui(&t);
+        r.png_prompt = graph;
+        s = params && graph ? iid__engine_render(a->engine, &face, &r, out_png_path, params, err)
+                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
-    free(params), free(prompt), free(negative);
+    free(params), free(graph), free(prompt), free(negative);
     iid__face_prep_free(&face);
     iid__face_prep_free(&pose);
     return s;
