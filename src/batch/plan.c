@@ -28,7 +28,8 @@ uint64_t iid__splitmix64(uint64_t *state)
 static double draw_uniform(uint64_t *s, iid_range_t r)
 {
     double u = (double)(iid__splitmix64(s) >> 11) * 0x1p-53;
-    return r.lo + (r.hi - r.lo) * u;
+    double v = round((r.lo + (r.hi - r.lo) * u) * 100.0) / 100.0;
+    return v < r.lo ? r.lo : v > r.hi ? r.hi : v;
 }
 
 /* An integer in [lo, hi] (hi - lo < 2^32). */

@@ -23,7 +23,9 @@
  * Fisher-Yates driven by the stream seeded with the plan seed. Every job then
  * draws from its own stream, seeded by mixing the plan seed with the job id, in a
  * fixed order: style (random mode), identitynet, adapter, steps, guidance (random
- * sweep), seed. A uniform double in [lo, hi] is lo + (hi - lo) * (x >> 11) / 2^53;
+ * sweep), seed. A uniform double in [lo, hi] is lo + (hi - lo) * (x >> 11) / 2^53,
+ * rounded to 0.01 (the step a UI slider would set, so logs and PNG metadata say
+ * 1.23, not 1.2345678901234567) and kept inside [lo, hi];
  * an integer in [lo, hi] is lo + ((x >> 32) * (hi - lo + 1) >> 32). Job seeds are
  * 32-bit (0 .. 2^32-1) as the original preprocess.py drew them.
  *

@@ -38,6 +38,9 @@ static void test_deterministic(void **state)
         assert_true(j->adapter_strength >= 0.7 && j->adapter_strength <= 1.0);
         assert_true(j->steps >= 40 && j->steps <= 60);
         assert_true(j->guidance >= 7.0 && j->guidance <= 12.0);
+        /* draws at a slider's step: 0.01, so they print as 1.23 */
+        assert_true(round(j->identitynet_strength * 100) / 100 == j->identitynet_strength);
+        assert_true(round(j->guidance * 100) / 100 == j->guidance);
         assert_true(j->style >= 1 && j->style < 4); /* random never draws "(No style)" */
     }
     for (int i = 0; i < 5; i++) assert_int_equal(seen[i], 1); /* a permutation */
