@@ -178,7 +178,8 @@ iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *
     return IID_OK;
 }
 
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err)
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err)
 {
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     row_t *r = malloc(sizeof *r);
@@ -190,6 +191,13 @@ iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
         if (!todo[i]) continue;
         row_plan(r, plan, &plan->jobs[i], o);
+        int image = plan->jobs[i].image;
+        if (width && height && width[image] > 0 && !r->f[IID_COL_WIDTH]) {
+            snprintf(r->width, sizeof r->width, "%d", width[image]);
+            snprintf(r->height, sizeof r->height, "%d", height[image]);
+            r->f[IID_COL_WIDTH] = r->width;
+            r->f[IID_COL_HEIGHT] = r->height;
+        }
         if (iid__csv_write_record(out, r->f, IID_LOG_NCOLS) != 0)
             st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     }

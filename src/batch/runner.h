@@ -144,8 +144,10 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
 
 /* --dry-run: write the log header and one row per selected job, with the
  * columns known before running filled in (job id, image, output name, values,
- * seed, style, prompts, scheduler, shard, and width/height when fixed). */
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err);
+ * seed, style, prompts, scheduler, shard, and width/height: the fixed size, else
+ * width[image] x height[image] when given and known, plan_sizes.h). */
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err);
 
 /* The output file name "<image stem>_<style slug>_<job_id>_<seed>.png". */
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,

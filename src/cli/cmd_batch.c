@@ -29,6 +29,8 @@
 #include "cli/engine_setup.h"
 #include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/plan_sizes.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
 #include "text/styles.h"
@@ -55,7 +57,9 @@ static const iid_opt_spec_t batch_opts[] = {
     {"resume", 0, NULL, "skip jobs that the log records as successful (needs the same --seed)"},
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
-    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
+    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns (and its sizes, steps and estimated time on "
+                           "stderr); generate nothing"},
+    {"progress-interval", 0, "SECONDS", "off a terminal, print the status line this often (default 60; 0: never)"},
     {"then-serve", 0, NULL, "start the web UI on the same models and log when the batch is done (--host, --port)"},
     IID_CLI_SERVE_OPTS,
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
@@ -98,6 +102,9 @@ typedef struct batch_setup {
     const char *input;
     int recursive, dry_run, quiet, seed_given;
     iid_server_options_t serve; /* --then-serve */
+    double progress_interval;
+    int *width, *height;        /* per plan image: the generation size (plan_sizes.h) */
+    iid_speed_t speed;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
 } batch_setup_t;
@@ -155,6 +162,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (b->run.resume && !b->seed_given)
         return iid__fail(err, IID_ERR_INVALID, "--resume: give the --seed of the run being resumed");
     long loops = 1, limit = 0, shards = 0;
+    b->progress_interval = 60;
+    IID_TRY(iid_cli_double(o, "progress-interval", 0, 1e6, &b->progress_interval, err));
     IID_TRY(iid_cli_long(o, "loops", 1, 1000000, &loops, err));
     IID_TRY(iid_cli_long(o, "limit", 1, 100000000, &limit, err));
     IID_TRY(iid_cli_long(o, "shards", 1, 1000000, &shards, err));
@@ -259,15 +268,19 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     long steps = 0;
     iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
-    free(todo);
     if (st != IID_OK) {
+        free(todo);
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
     if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
+    if (!b->quiet) iid_cli_print_estimate(stdout, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
+                               res.selected - res.skipped, steps, iid__plan_work(plan, todo, b->width, b->height),
+                               b->width, b->height, &b->speed, 1, b->progress_interval};
+    free(todo);
     iid_progress_reporter_t rep;
-    iid__reporter_init(&rep, stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
-                       res.selected - res.skipped, steps);
+    iid__reporter_init(&rep, &rs);
     iid_batch_observer_t ob = iid__reporter_observer(&rep);
     b->run.observer = &ob;
     b->run.stop = &stop_requested;
@@ -287,6 +300,22 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
         return 2;
     }
     return 0;
+}
+
+/* The plan as CSV on stdout; its sizes, steps and estimated time on stderr. */
+static int dry_run(batch_setup_t *b, const iid_plan_t *plan)
+{
+    iid_error_t err;
+    fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan->seed, plan->count);
+    unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
+    iid_batch_result_t res;
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, NULL, &err)
+                         : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
+    if (st == IID_OK) st = iid__batch_dry_run(stdout, plan, &b->run, b->width, b->height, &err);
+    if (st == IID_OK) iid_cli_print_estimate(stderr, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    free(todo);
+    if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
+    return st == IID_OK ? 0 : 2;
 }
 
 int iid_cmd_batch(int argc, char **argv)
@@ -310,6 +339,7 @@ int iid_cmd_batch(int argc, char **argv)
         return 0;
     }
     if (st == IID_OK) st = setup(&o, &b, &err);
+    if (st == IID_OK) iid_cli_speed_load(&o, &b.speed);
     if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
     if (st == IID_OK && iid_cli_get(&o, "styles-file"))
         st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
@@ -327,11 +357,10 @@ int iid_cmd_batch(int argc, char **argv)
     free(names);
     if (st != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
+    } else if ((st = iid__plan_sizes(&plan, &b.run.size, &b.width, &b.height, &err)) != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
     } else if (b.dry_run) {
-        fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan.seed, plan.count);
-        st = iid__batch_dry_run(stdout, &plan, &b.run, &err);
-        if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
-        rc = st == IID_OK ? 0 : 2;
+        rc = dry_run(&b, &plan);
     } else {
         rc = run_batch(&o, &b, &plan, &styles);
     }
@@ -340,6 +369,8 @@ int iid_cmd_batch(int argc, char **argv)
     iid__styles_free(&styles);
     free(b.styles_buf);
     free(b.style_list);
+    free(b.width);
+    free(b.height);
     iid_cli_free(&o);
     return rc;
 }

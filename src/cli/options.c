@@ -170,6 +170,20 @@ iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long ma
     return IID_OK;
 }
 
+iid_status iid_cli_double(const iid_opts_t *o, const char *name, double min, double max, double *out,
+                          iid_error_t *err)
+{
+    const char *v = iid_cli_get(o, name);
+    if (!v) return IID_OK;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= min && x <= max))
+        return iid__fail(err, IID_ERR_INVALID, "--%s: '%s' is not a number from %g to %g", name, v, min, max);
+    *out = x;
+    return IID_OK;
+}
+
 iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid_error_t *err)
 {
     const char *v = iid_cli_get(o, name);

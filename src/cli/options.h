@@ -74,6 +74,9 @@ int iid_cli_flag(const iid_opts_t *o, const char *name);
 /* Typed getters: leave *out at the caller's default when the option is unset;
  * fail with "--name: 'x' is not ..." otherwise. */
 iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long max, long *out, iid_error_t *err);
+/* A finite number from min to max. */
+iid_status iid_cli_double(const iid_opts_t *o, const char *name, double min, double max, double *out,
+                          iid_error_t *err);
 iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid_error_t *err);
 /* One of the '|'-separated words in choices. */
 iid_status iid_cli_choice(const iid_opts_t *o, const char *name, const char *choices, const char **out,

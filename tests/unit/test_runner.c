@@ -340,7 +340,7 @@ static void test_dry_run_and_unusable_output(void **state)
     size_t size = 0;
     FILE *m = open_memstream(&buf, &size);
     iid_error_t err;
-    assert_int_equal(iid__batch_dry_run(m, &fx.plan, &o, &err), IID_OK);
+    assert_int_equal(iid__batch_dry_run(m, &fx.plan, &o, NULL, NULL, &err), IID_OK);
     fclose(m);
     iid_csv_t t;
     assert_int_equal(iid__csv_parse(buf, size, "dry", &t, &err), IID_OK);
