@@ -35,9 +35,9 @@ double iid__speed_from_steps(int width, int height, int steps, double seconds)
     return w > 0 && seconds > 0 ? seconds / w : -1.0;
 }
 
-void iid__speed_key(char *buf, size_t cap, const char *backend, const char *dtype, int threads)
+void iid__speed_key(char *buf, size_t cap, const char *backend, const char *dtype, int threads, const char *model)
 {
-    snprintf(buf, cap, "%s %s %d", backend, dtype, threads);
+    snprintf(buf, cap, "%s %s %d %s", backend, dtype, threads, model);
 }
 
 static iid_status speed_path(char *buf, size_t cap, iid_error_t *err)

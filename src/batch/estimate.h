@@ -12,10 +12,12 @@
  * C_ATTN = 0.44, C_DECODE = 1.42 and 215 s per unit.
  *
  * Speed. Seconds per unit depend on the machine, the backend, the compute dtype
- * and the thread count; the model's shape is assumed to hold across machines, so
+ * the thread count and the model files (the tiny test models run far faster per
+ * unit than SDXL); the model's shape is assumed to hold across machines, so
  * one measurement calibrates it. A measurement comes from the steps of the first
  * job a run completes (or `instantid bench --calibrate`) and is kept in the cache
- * folder (io/cache.h) as speed.tsv, one line per "backend dtype threads" key.
+ * folder (io/cache.h) as speed.tsv, one line per "backend dtype threads model"
+ * key.
  * Without one, estimates use the reference machine's speed and say so.
  */
 #ifndef IID_BATCH_ESTIMATE_H
@@ -34,12 +36,12 @@ double iid__estimate_job_work(int width, int height, int steps);
 typedef struct iid_speed {
     double seconds_per_unit;
     int measured;  /* 1: measured on this machine; 0: the reference machine's */
-    char key[64];  /* "cpu f32 2" (backend, dtype, threads) */
+    char key[64];  /* "cpu f32 2 31e35c80fc" (backend, dtype, threads, model hash) */
     char when[24]; /* when measured, "YYYY-MM-DD HH:MM:SS" (UTC); "" otherwise */
 } iid_speed_t;
 
-/* The key for a backend, dtype and thread count. */
-void iid__speed_key(char *buf, size_t cap, const char *backend, const char *dtype, int threads);
+/* The key for a backend, dtype, thread count and model (its short hash). */
+void iid__speed_key(char *buf, size_t cap, const char *backend, const char *dtype, int threads, const char *model);
 
 /* This key's speed from the cache, else the reference machine's. Never fails. */
 void iid__speed_load(iid_speed_t *s, const char *key);

@@ -194,14 +194,6 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
 }
 
-static double monotonic_seconds(void *unused)
-{
-    (void)unused;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- running ----------------------------------------------------------- */
 
 /* Load the models once and put the InstantID engine behind the runner's
@@ -275,7 +267,7 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     }
     if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
     if (!b->quiet) iid_cli_print_estimate(stdout, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
-    iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
+    iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, iid_cli_clock, NULL,
                                res.selected - res.skipped, steps, iid__plan_work(plan, todo, b->width, b->height),
                                b->width, b->height, &b->speed, 1, b->progress_interval};
     free(todo);

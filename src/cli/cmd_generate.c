@@ -20,6 +20,8 @@
 #include "cli/engine_setup.h"
 #include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/progress.h"
 #include "core/mem.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -159,12 +161,32 @@ static iid_status face_from_files(const iid_opts_t *o, iid_face_prep_t *face, ii
     return s;
 }
 
-/* One updating line on a terminal; nothing per step otherwise (logs stay short). */
+/* Step progress with elapsed and remaining time on stderr: one updating line on
+ * a terminal, a plain line per 10% otherwise (logs stay short). Remaining time
+ * comes from the machine's speed until two steps are timed, then from them. */
+typedef struct gen_progress {
+    int quiet, tty, tenth;
+    double start, step1, step_work, job_work;
+    const iid_speed_t *speed;
+} gen_progress_t;
+
 static int progress(void *user, int step, int total)
 {
-    if (!*(int *)user && isatty(fileno(stderr))) {
-        fprintf(stderr, "\rstep %d/%d", step, total);
+    gen_progress_t *p = user;
+    double now = iid_cli_clock(NULL);
+    if (step == 1) p->step1 = now;
+    if (p->quiet) return 0;
+    double rate = step > 1 && p->step_work > 0 ? (now - p->step1) / ((step - 1) * p->step_work)
+                                               : p->speed->seconds_per_unit;
+    char el[32], left[32];
+    iid__fmt_duration(el, sizeof el, now - p->start);
+    iid__fmt_duration(left, sizeof left, rate * (p->job_work - step * p->step_work));
+    if (p->tty) {
+        fprintf(stderr, "\r\033[Kstep %d/%d, elapsed %s, left ~%s", step, total, el, left);
         if (step == total) fputc('\n', stderr);
+    } else if (step * 10 / total > p->tenth) {
+        p->tenth = step * 10 / total;
+        fprintf(stderr, "step %d/%d (%d%%), elapsed %s, left ~%s\n", step, total, step * 100 / total, el, left);
     }
     return 0;
 }
@@ -240,19 +262,31 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     if (s == IID_OK) {
         r.prompt = prompt;
         r.negative = negative;
+        iid_speed_t speed;
+        iid_cli_speed_load(o, &speed);
+        gen_progress_t gp = {quiet, isatty(fileno(stderr)), 0, 0.0, 0.0,
+                             iid__estimate_step_work(face.width, face.height),
+                             iid__estimate_job_work(face.width, face.height, r.steps), &speed};
         r.on_step = progress;
-        r.user = &quiet;
+        r.user = &gp;
         iid_model_names_t model_names;
         iid_cli_model_names(&m, &model_names);
         const char *face_path = iid_cli_get(o, "face"), *slash = face_path ? strrchr(face_path, '/') : NULL;
         iid_infotext_t t = {&r, face.width, face.height, style, slash ? slash + 1 : face_path, -1, &model_names};
         params = iid__infotext_a1111(&t);
         r.png_prompt = graph = iid__infotext_comfyui(&t);
+        char eta[32], how[512];
+        iid__fmt_duration(eta, sizeof eta, speed.seconds_per_unit * gp.job_work);
+        iid__speed_describe(how, sizeof how, &speed);
         if (!quiet)
-            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
-                    r.steps, (unsigned long long)r.seed, style);
+            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s; estimated %s (%s)\n",
+                    face.width, face.height, r.steps, (unsigned long long)r.seed, style, eta, how);
+        gp.start = iid_cli_clock(NULL);
         s = params && graph ? iid__engine_render(e, &face, &r, out_path, params, err)
                             : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        /* this render measures the machine for later estimates (a cache is optional) */
+        if (s == IID_OK && gp.job_work > 0)
+            iid__speed_save(&speed, (iid_cli_clock(NULL) - gp.start) / gp.job_work, NULL);
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);

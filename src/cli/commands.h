@@ -24,5 +24,6 @@ int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */
 int iid_cmd_info(int argc, char **argv);   /* cmd_info.c */
 int iid_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
 int iid_cmd_faces(int argc, char **argv);  /* cmd_faces.c */
+int iid_cmd_bench(int argc, char **argv);  /* cmd_bench.c */
 
 #endif

@@ -4,17 +4,32 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch/plan_sizes.h"
 #include "batch/progress.h"
+#include "cli/model_names.h"
+
+double iid_cli_clock(void *unused)
+{
+    (void)unused;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 void iid_cli_speed_load(const iid_opts_t *o, iid_speed_t *s)
 {
     long threads = omp_get_max_threads();
     iid_cli_long(o, "threads", 1, 4096, &threads, NULL); /* validated with the other model options */
     const char *device = iid_cli_get(o, "device"), *dtype = iid_cli_get(o, "dtype");
+    /* the models matter too: the test kit's tiny ones must not set the speed of SDXL */
+    iid_cli_models_t m;
+    iid_model_names_t names = {"", ""};
+    if (iid_cli_models_read(o, &m, NULL) == IID_OK) iid_cli_model_names(&m, &names);
     char key[64];
-    iid__speed_key(key, sizeof key, device ? device : "cpu", dtype ? dtype : "f32", (int)threads);
+    iid__speed_key(key, sizeof key, device ? device : "cpu", dtype ? dtype : "f32", (int)threads,
+                   names.hash[0] ? names.hash : "no-model");
     iid__speed_load(s, key);
 }
 

@@ -12,8 +12,11 @@
 #include "batch/plan.h"
 #include "cli/options.h"
 
-/* This machine's speed for the options' --device, --dtype and --threads (the
- * key of estimate.h), from the cache or the reference. */
+/* A monotonic clock in seconds (the argument is unused: the reporter's clock type). */
+double iid_cli_clock(void *unused);
+
+/* This machine's speed for the options' --device, --dtype, --threads and SDXL
+ * model (the key of estimate.h), from the cache or the reference. */
 void iid_cli_speed_load(const iid_opts_t *o, iid_speed_t *s);
 
 /* Lines to f: "sizes: 1088x1280 (2 images), 1024x1024 (1 image), 1 unreadable",

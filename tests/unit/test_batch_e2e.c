@@ -147,6 +147,46 @@ static void test_mixed_folder(void **state)
 }
 
 /* kill -9 mid-run, then --resume: every job of the plan is done exactly once. */
+/* Under a pipe (stdout to a file): a plan estimate, one plain line per job, plain
+ * status lines (an interval of 1 ms makes every job start, step and end due for
+ * one), the summary, and never a carriage return. */
+static void test_plain_progress_under_pipe(void **state)
+{
+    (void)state;
+    char args[16384];
+    snprintf(args, sizeof args, "batch %s --log prog.csv --output out_prog --limit 4 --progress-interval 0.001",
+             args_common);
+    char *quiet = strstr(args, " --quiet");
+    assert_non_null(quiet);
+    memmove(quiet, quiet + strlen(" --quiet"), strlen(quiet + strlen(" --quiet")) + 1);
+    assert_int_equal(run(args), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out", dir);
+    char *out = iid_test_slurp(path);
+    assert_null(strchr(out, '\r'));
+    assert_non_null(strstr(out, "instantid batch: steps: "));
+    assert_non_null(strstr(out, "instantid batch: estimated time: "));
+    int job_lines = 0, status_lines = 0, step_lines = 0;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        long k, n;
+        char c;
+        if (sscanf(l, "[%ld/%ld] job%c", &k, &n, &c) == 3 && n == 4) job_lines++;
+        if (sscanf(l, "[%ld/%ld %ld%%] elapsed%c", &k, &n, &k, &c) == 4) {
+            status_lines++;
+            const char *eol = strchr(l, '\n');
+            const char *left = strstr(l, ", left ~");
+            assert_true(left && left < eol && left[8] != '?'); /* an estimate from the first job on */
+            const char *step = strstr(l, " step ");
+            if (step && step < eol) step_lines++;
+        }
+    }
+    assert_int_equal(job_lines, 4);
+    assert_true(status_lines >= 4); /* at least one per job */
+    assert_true(step_lines >= 1);   /* and while the successful ones run */
+    assert_non_null(strstr(out, "=== batch summary ==="));
+    free(out);
+}
+
 static void test_resume_after_kill(void **state)
 {
     (void)state;
@@ -229,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mixed_folder),
+        cmocka_unit_test(test_plain_progress_under_pipe),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_shards_merge),
     };

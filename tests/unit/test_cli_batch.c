@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "batch/csv_log.h"
+#include "batch/estimate.h"
+#include "batch/progress.h"
 #include "io/file.h"
 #include "support.h"
 
@@ -117,6 +119,33 @@ static void test_dry_run(void **state)
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "test ! -e '%s/generation_log.csv' && test ! -e '%s/generated_images'", dir, dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* The dry run's estimate, on stderr under a pipe: sizes, steps and the time at
+ * the reference speed (a fresh cache has no measurement). */
+static void test_dry_run_estimate(void **state)
+{
+    (void)state;
+    char env[4200];
+    snprintf(env, sizeof env, "IID_CACHE_DIR='%s/fresh-cache'", dir);
+    assert_int_equal(run(env, "batch --input faces --dry-run --seed 5 --styles Watercolor,Neon --size 1024x1280 "
+                              "--steps 50"), 0);
+    char *e = iid_test_slurp(err_path), *o = iid_test_slurp(out_path);
+    assert_non_null(strstr(e, "instantid batch: sizes: 1024x1280 (8 jobs)\n"));
+    assert_non_null(strstr(e, "instantid batch: steps: 400 in 8 jobs (50 to 50 per job)\n"));
+    char want[128], t[32];
+    iid__fmt_duration(t, sizeof t, 215.0 * 8 * iid__estimate_job_work(1024, 1280, 50)); /* estimate.h's reference */
+    snprintf(want, sizeof want, "instantid batch: estimated time: %s (speed of the 2-core reference machine", t);
+    assert_non_null(strstr(e, want));
+    assert_non_null(strstr(o, ",1024,1280,")); /* the CSV holds the sizes */
+    free(e);
+    free(o);
+    /* Without --size the empty test files cannot be sized: said, not guessed. */
+    assert_int_equal(run(env, "batch --input faces --dry-run --seed 5 --styles Neon"), 0);
+    e = iid_test_slurp(err_path);
+    assert_non_null(strstr(e, "sizes: 4 jobs on unreadable images (they will fail at once)"));
+    assert_non_null(strstr(e, "estimated time: 0s"));
+    free(e);
 }
 
 static void test_config_and_env_shards(void **state)
@@ -265,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_dry_run_estimate),
         cmocka_unit_test(test_config_and_env_shards),
         cmocka_unit_test(test_bad_options_exit_2),
         cmocka_unit_test(test_styles),

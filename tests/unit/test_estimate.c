@@ -48,8 +48,8 @@ static void test_speed_cache(void **state)
     setenv("IID_CACHE_DIR", dir, 1);
     iid_speed_t s, t;
     char key[64], text[512];
-    iid__speed_key(key, sizeof key, "cpu", "f32", 2);
-    assert_string_equal(key, "cpu f32 2");
+    iid__speed_key(key, sizeof key, "cpu", "f32", 2, "31e35c80fc");
+    assert_string_equal(key, "cpu f32 2 31e35c80fc");
     iid__speed_load(&s, key);
     assert_int_equal(s.measured, 0);
     assert_true(s.seconds_per_unit == REFERENCE);
@@ -57,7 +57,7 @@ static void test_speed_cache(void **state)
     assert_non_null(strstr(text, "bench --calibrate"));
     iid_error_t err;
     assert_int_equal(iid__speed_save(&s, 3.25, &err), IID_OK);
-    iid__speed_load(&t, "cpu f32 4"); /* another key: untouched */
+    iid__speed_load(&t, "cpu f32 4 31e35c80fc"); /* another key: untouched */
     assert_int_equal(t.measured, 0);
     assert_int_equal(iid__speed_save(&t, 1.5, &err), IID_OK);
     assert_int_equal(iid__speed_save(&s, 3.125, &err), IID_OK); /* replaces, not appends */
@@ -66,8 +66,8 @@ static void test_speed_cache(void **state)
     assert_true(t.seconds_per_unit == 3.125);
     assert_int_equal(strlen(t.when), 19);
     iid__speed_describe(text, sizeof text, &t);
-    assert_non_null(strstr(text, "cpu f32 2 measured on this machine"));
-    iid__speed_load(&t, "cpu f32 4");
+    assert_non_null(strstr(text, "cpu f32 2 31e35c80fc measured on this machine"));
+    iid__speed_load(&t, "cpu f32 4 31e35c80fc");
     assert_true(t.measured && t.seconds_per_unit == 1.5);
     char path[4200];
     snprintf(path, sizeof path, "%s/speed.tsv", dir);
