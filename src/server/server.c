@@ -284,14 +284,21 @@ static iid_status parse_host(const char *host, int port, bind_addr_t *a, iid_err
     return iid__fail(err, IID_ERR_INVALID, "--host: '%s' is not an IP address (or localhost)", host);
 }
 
-iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err)
+/* The address to listen on; a non-loopback one only with a token. */
+static iid_status check_address(const iid_server_options_t *opts, bind_addr_t *addr, iid_error_t *err)
 {
-    bind_addr_t addr;
-    IID_TRY(parse_host(opts->host, opts->port, &addr, err));
-    if (!addr.loopback && !(opts->token && *opts->token))
+    IID_TRY(parse_host(opts->host, opts->port, addr, err));
+    if (!addr->loopback && !(opts->token && *opts->token))
         return iid__fail(err, IID_ERR_INVALID,
                          "--host: %s is reachable from other machines; refusing to start without --token",
                          opts->host);
+    return IID_OK;
+}
+
+iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err)
+{
+    bind_addr_t addr;
+    IID_TRY(check_address(opts, &addr, err));
     if (opts->port == 0) return IID_OK; /* any free port will do */
     int fd = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return iid__fail(err, IID_ERR_IO, "--host/--port: cannot open a socket: %s", strerror(errno));
@@ -330,11 +337,7 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
                            volatile sig_atomic_t *stop, iid_error_t *err)
 {
     bind_addr_t addr;
-    IID_TRY(parse_host(opts->host, opts->port, &addr, err));
-    if (!addr.loopback && !(opts->token && *opts->token))
-        return iid__fail(err, IID_ERR_INVALID,
-                         "--host: %s is reachable from other machines; refusing to start without --token",
-                         opts->host);
+    IID_TRY(check_address(opts, &addr, err));
     if (opts->max_upload == 0) return iid__fail(err, IID_ERR_INVALID, "--max-upload: must be positive");
     iid_server_t *s = calloc(1, sizeof *s);
     if (!s) return iid__fail(err, IID_ERR_NOMEM, "serve: out of memory");

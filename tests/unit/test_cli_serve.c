@@ -71,6 +71,19 @@ static int read_port(int fd, char *text, size_t cap)
     return -1;
 }
 
+/* Spawn the server and wait for its URL; fails the test (killing it) without one. */
+static int start(char *const argv[], pid_t *pid, int *fd, char *text, size_t cap)
+{
+    *pid = spawn(argv, fd);
+    int port = read_port(*fd, text, cap);
+    if (port <= 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+        fail_msg("no URL printed: %s", text);
+    }
+    return port;
+}
+
 /* GET or POST path; returns the status and copies the body. */
 static int request(int port, const char *method, const char *path, char *body, size_t cap)
 {
@@ -124,14 +137,9 @@ static void test_serve_starts_serves_and_stops(void **state)
     free(iid_test_write(dir, "log.csv", csv, sizeof csv - 1));
     char *argv[] = {(char *)binary(), "serve", "--port", "0", "--output", out, "--log", log, NULL};
     int fd;
-    pid_t pid = spawn(argv, &fd);
+    pid_t pid;
     char text[4096];
-    int port = read_port(fd, text, sizeof text);
-    if (port <= 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        fail_msg("no URL printed: %s", text);
-    }
+    int port = start(argv, &pid, &fd, text, sizeof text);
     char body[8192];
     assert_int_equal(request(port, "GET", "/", body, sizeof body), 200);
     assert_non_null(strstr(body, "Batch log"));
@@ -181,14 +189,9 @@ static void test_serve_reads_config(void **state)
     char *cfg = iid_test_write(dir, "serve.ini", ini, strlen(ini));
     char *argv[] = {(char *)binary(), "serve", "--config", cfg, NULL};
     int fd;
-    pid_t pid = spawn(argv, &fd);
+    pid_t pid;
     char text[4096];
-    int port = read_port(fd, text, sizeof text);
-    if (port <= 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        fail_msg("no URL printed: %s", text);
-    }
+    int port = start(argv, &pid, &fd, text, sizeof text);
     assert_non_null(strstr(text, "no-models")); /* the models folder came from the config */
     char body[8192];
     assert_int_equal(request(port, "GET", "/api/log", body, sizeof body), 200);
