@@ -131,6 +131,14 @@ static void test_from_photo_and_failures(void **state)
              "generate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 2 --seed 5 -o photo.png",
              models_copy, heads, face);
     if (run(args) != 0) fail_msg("generate from a photo failed: %s", read_text("err"));
+    /* Off a terminal: the estimate, then a plain line per 10% with elapsed and remaining time. */
+    char *progress = read_text("err");
+    assert_non_null(strstr(progress, "instantid generate: 64x64, 2 steps, seed 5, style Watercolor; estimated "));
+    assert_non_null(strstr(progress, "\nstep 1/2 (50%), elapsed "));
+    assert_non_null(strstr(progress, "\nstep 2/2 (100%), elapsed "));
+    assert_non_null(strstr(progress, ", left ~"));
+    assert_null(strchr(progress, '\r'));
+    free(progress);
     char png[4096];
     snprintf(png, sizeof png, "%s/photo.png", dir);
     iid_image_t img;
