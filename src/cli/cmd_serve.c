@@ -20,7 +20,8 @@
 static const iid_opt_spec_t serve_opts[] = {
     IID_CLI_SERVE_OPTS,
     {"output", 'o', "DIR", "where results are written and /files/ serves from (default generated_images)"},
-    {"log", 0, "FILE", "the batch log the 'Batch log' tab shows (default generation_log.csv)"},
+    {"log", 0, "FILE", "the batch log the 'Batch log' tab shows and web jobs are added to (default generation_log.csv)"},
+    {"input", 0, "DIR", "the batch's face images, for Refine (default: the folder the batch recorded in FILE.json)"},
     {"max-upload", 0, "BYTES", "largest request body (default 20000000)"},
     {"queue", 0, "N", "jobs that may wait behind the running one (default 8)"},
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
@@ -29,13 +30,15 @@ static const iid_opt_spec_t serve_opts[] = {
 };
 #define N_SERVE_OPTS ((int)(sizeof serve_opts / sizeof serve_opts[0]))
 
-/* Load the engine for these options, or NULL (with the reason on stderr). */
-static iid_engine_t *open_engine(const iid_cli_models_t *m)
+/* Load the engine for these options, or NULL (with the reason on stderr and in
+ * why, which the page shows). */
+static iid_engine_t *open_engine(const iid_cli_models_t *m, char *why, size_t cap)
 {
     iid_engine_t *e = NULL;
     iid_error_t err;
     if (iid_cli_engine_open(m, 1, &e, NULL, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
+        snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
     return e;
@@ -47,6 +50,7 @@ static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, ii
     IID_TRY(iid_cli_serve_options(o, so, err));
     if (iid_cli_get(o, "output")) so->output_dir = iid_cli_get(o, "output");
     if (iid_cli_get(o, "log")) so->log_path = iid_cli_get(o, "log");
+    if (iid_cli_get(o, "input")) so->input_dir = iid_cli_get(o, "input");
     long max_upload = (long)so->max_upload, queue = so->queue;
     IID_TRY(iid_cli_long(o, "max-upload", 1024, 2000000000L, &max_upload, err));
     IID_TRY(iid_cli_long(o, "queue", 1, 1000, &queue, err));
@@ -77,7 +81,9 @@ int iid_cmd_serve(int argc, char **argv)
         iid_cli_free(&o);
         return 2;
     }
-    iid_engine_t *e = open_engine(&m);
+    char why[IID_ERROR_MSG_MAX];
+    iid_engine_t *e = open_engine(&m, why, sizeof why);
+    if (!e) so.engine_error = why;
     iid_render_options_t ro = iid_cli_render_options(&o, &m);
     int rc = iid_cli_serve(&so, e, &ro);
     iid__engine_free(e);
