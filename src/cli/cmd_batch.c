@@ -229,7 +229,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         return 2;
     }
     iid_cli_models_t m;
-    iid_model_names_t names;
+    iid_model_names_t names = {"", ""};
     if (iid_cli_models_read(o, &m, &err) == IID_OK) {
         iid_cli_model_names(&m, &names);
         b->run.models = &names;
@@ -243,7 +243,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         /* The one-off UI on the same models, output folder and log. */
         iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
         if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
-        rc = iid_cli_serve(&b->serve, loaded, &ro);
+        rc = iid_cli_serve(&b->serve, loaded, &ro, &names);
     }
     iid__engine_free(loaded);
     return rc;

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
 #include "cli/serve_run.h"
 #include "server/server.h"
@@ -85,7 +86,9 @@ int iid_cmd_serve(int argc, char **argv)
     iid_engine_t *e = open_engine(&m, why, sizeof why);
     if (!e) so.engine_error = why;
     iid_render_options_t ro = iid_cli_render_options(&o, &m);
-    int rc = iid_cli_serve(&so, e, &ro);
+    iid_model_names_t names;
+    if (e) iid_cli_model_names(&m, &names);
+    int rc = iid_cli_serve(&so, e, &ro, e ? &names : NULL);
     iid__engine_free(e);
     iid_cli_free(&o);
     return rc;

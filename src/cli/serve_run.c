@@ -37,7 +37,8 @@ iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, 
     return IID_OK;
 }
 
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro)
+int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro,
+                  const iid_model_names_t *models)
 {
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
@@ -50,7 +51,7 @@ int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_ren
     memset(&engine, 0, sizeof engine);
     /* The styles and schedulers are listed with or without an engine. */
     if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
-        iid__server_engine_open(e, &styles, ro, &engine, &err) != IID_OK) {
+        iid__server_engine_open(e, &styles, ro, models, &engine, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: %s\n", err.msg);
         iid__styles_free(&styles);
         return 2;

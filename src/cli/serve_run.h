@@ -8,6 +8,7 @@
 
 #include "cli/options.h"
 #include "pipeline/engine.h"
+#include "pipeline/infotext.h"
 #include "server/server.h"
 
 /* The address options `serve` and `batch --then-serve` share. */
@@ -20,8 +21,10 @@
 iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err);
 
 /* Serve until Ctrl-C or SIGTERM with engine e (NULL: the page, the log and the
- * files only; generation answers 503 and the page shows so->engine_error).
- * Requests and jobs are reported on stderr. Returns the process exit status. */
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro);
+ * files only; generation answers 503 and the page shows so->engine_error) whose
+ * SDXL model is `models` (NULL: not named in the PNGs' metadata). Requests and
+ * jobs are reported on stderr. Returns the process exit status. */
+int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro,
+                  const iid_model_names_t *models);
 
 #endif

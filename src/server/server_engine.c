@@ -13,6 +13,8 @@ typedef struct adapter {
     iid_engine_t *engine;
     const iid_styles_t *styles;
     iid_render_options_t opts;
+    iid_model_names_t models;
+    int have_models;
     const char **style_names;
     const char **scheduler_names;
     int n_styles, n_schedulers;
@@ -69,7 +71,8 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
         r.on_step = progress;
         r.user = progress_user;
         const char *face_file = req->face_name && *req->face_name ? req->face_name : NULL;
-        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1, NULL};
+        const iid_model_names_t *models = a->have_models ? &a->models : NULL;
+        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1, models};
         params = iid__infotext_a1111(&t);
         graph = iid__infotext_comfyui(&t);
         r.png_prompt = graph;
@@ -83,7 +86,7 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
 }
 
 iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_render_options_t *opts,
-                                   iid_server_engine_t *out, iid_error_t *err)
+                                   const iid_model_names_t *models, iid_server_engine_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);
     adapter_t *a = calloc(1, sizeof *a);
@@ -101,6 +104,7 @@ iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, 
     a->engine = e;
     a->styles = styles;
     a->opts = *opts;
+    if (models) a->models = *models, a->have_models = 1;
     for (int i = 0; i < styles->count; i++) a->style_names[i] = styles->items[i].name;
     for (int i = 0; i < n_sched; i++) a->scheduler_names[i] = iid__sched_name_at(i);
     a->n_styles = styles->count;
