@@ -63,8 +63,7 @@ static const iid_opt_spec_t batch_opts[] = {
     {"progress-interval", 0, "SECONDS", "off a terminal, print the status line this often (default 60; 0: never)"},
     {"then-serve", 0, NULL, "start the web UI on the same models and log when the batch is done (--host, --port)"},
     IID_CLI_SERVE_OPTS,
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    IID_CLI_RENDER_OPTS,
     IID_CLI_COMMON_OPTS,
 };
 #define N_BATCH_OPTS ((int)(sizeof batch_opts / sizeof batch_opts[0]))

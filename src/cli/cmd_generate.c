@@ -46,8 +46,7 @@ static const iid_opt_spec_t gen_opts[] = {
     {"face-embedding", 0, "FILE[:T]", "a 512-value face embedding instead of --face (safetensors or JSON)"},
     {"kps", 0, "FILE[:T]", "5 keypoints (x, y) in output pixels, with --face-embedding and --size"},
     {"latents", 0, "FILE[:T]", "initial latents (1, C, H/8, W/8) before the scheduler's scaling"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    IID_CLI_RENDER_OPTS,
     {"output", 'o', "FILE", "output PNG (default instantid.png)"},
     IID_CLI_COMMON_OPTS,
 };

@@ -21,12 +21,11 @@
 static const iid_opt_spec_t serve_opts[] = {
     IID_CLI_SERVE_OPTS,
     {"output", 'o', "DIR", "where results are written and /files/ serves from (default generated_images)"},
-    {"log", 0, "FILE", "the batch log the 'Batch log' tab shows and web jobs are added to (default generation_log.csv)"},
+    {"log", 0, "FILE", "the batch log the Log tab shows and web jobs are added to (default generation_log.csv)"},
     {"input", 0, "DIR", "the batch's face images, for Refine (default: the folder the batch recorded in FILE.json)"},
     {"max-upload", 0, "BYTES", "largest request body (default 20000000)"},
     {"queue", 0, "N", "jobs that may wait behind the running one (default 8)"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    IID_CLI_RENDER_OPTS,
     IID_CLI_COMMON_OPTS,
 };
 #define N_SERVE_OPTS ((int)(sizeof serve_opts / sizeof serve_opts[0]))

@@ -45,6 +45,12 @@ typedef struct iid_opt_spec {
         {"verbose", 'v', NULL, "print model loading and peak memory"},                                    \
         {"quiet", 'q', NULL, "print only errors"}
 
+/* How renders are made (engine_setup.h iid_cli_render_options), for the commands
+ * that render: generate, batch, serve. */
+#define IID_CLI_RENDER_OPTS                                                                                    \
+    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"}, \
+        {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"}
+
 typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;

@@ -127,6 +127,18 @@ static int wait_exit(pid_t pid)
     return -1;
 }
 
+/* Run to its end (5 s at most); its output (one read) goes to text. */
+static int run_to_exit(char *const argv[], char *text, size_t cap)
+{
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    int rc = wait_exit(pid);
+    ssize_t n = read(fd, text, cap - 1);
+    text[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return rc;
+}
+
 static void test_serve_starts_serves_and_stops(void **state)
 {
     (void)state;
@@ -171,18 +183,11 @@ static void test_serve_refuses_public_host_without_token(void **state)
 {
     (void)state;
     char *argv[] = {(char *)binary(), "serve", "--host", "0.0.0.0", "--port", "0", NULL};
-    int fd;
-    pid_t pid = spawn(argv, &fd);
-    assert_int_equal(wait_exit(pid), 2);
     char text[4096];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    text[n > 0 ? n : 0] = '\0';
+    assert_int_equal(run_to_exit(argv, text, sizeof text), 2);
     assert_non_null(strstr(text, "--token"));
-    close(fd);
     char *bad[] = {(char *)binary(), "serve", "--port", "70000", NULL};
-    pid = spawn(bad, &fd);
-    assert_int_equal(wait_exit(pid), 2);
-    close(fd);
+    assert_int_equal(run_to_exit(bad, text, sizeof text), 2);
 }
 
 /* serve --config: the [serve] section (and keys outside any section) set the
@@ -219,13 +224,9 @@ static void test_serve_reads_config(void **state)
     const char bad_ini[] = "[serve]\nprot = 1\n";
     char *bad = iid_test_write(dir, "bad.ini", bad_ini, sizeof bad_ini - 1);
     char *argv2[] = {(char *)binary(), "serve", "--config", bad, NULL};
-    pid = spawn(argv2, &fd);
-    assert_int_equal(wait_exit(pid), 2);
-    ssize_t n = read(fd, text, sizeof text - 1);
-    text[n > 0 ? n : 0] = '\0';
+    assert_int_equal(run_to_exit(argv2, text, sizeof text), 2);
     assert_non_null(strstr(text, "bad.ini:2: 'prot' is not an option of 'instantid serve'"));
     assert_int_equal(strchr(text, '\n') - text, (long)strlen(text) - 1); /* one line */
-    close(fd);
     free(bad);
     free(cfg);
     iid_test_rmtree(dir);
@@ -250,16 +251,11 @@ static void test_then_serve_port_in_use_fails_first(void **state)
     iid_test_shared();
     snprintf(input, sizeof input, "%s", iid_test_shared_path("assets/faces"));
     char *argv[] = {(char *)binary(), "batch", "--input", input, "--log", log, "--then-serve", "--port", port, NULL};
-    int fd;
-    pid_t pid = spawn(argv, &fd);
-    assert_int_equal(wait_exit(pid), 2);
     char text[4096];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    text[n > 0 ? n : 0] = '\0';
+    assert_int_equal(run_to_exit(argv, text, sizeof text), 2);
     assert_non_null(strstr(text, "already in use"));
     assert_non_null(strstr(text, port));
     assert_false(iid__is_file(log)); /* nothing ran */
-    close(fd);
     close(s);
     iid_test_rmtree(dir);
     free(dir);
