@@ -44,11 +44,10 @@ static void range_add(iid_value_range_t *r, double v)
     r->seen = 1;
 }
 
-void iid__stats_init(iid_batch_stats_t *s, long total, long steps_total, double work_total)
+void iid__stats_init(iid_batch_stats_t *s, long total, double work_total)
 {
     memset(s, 0, sizeof *s);
     s->total = total;
-    s->steps_total = steps_total;
     s->work_total = work_total;
 }
 
@@ -74,7 +73,6 @@ iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identi
         s->failed++;
         s->failed_time += seconds;
     }
-    s->steps_done += steps;
     s->work_done += work;
     range_add(&s->identitynet, identitynet);
     range_add(&s->adapter, adapter);
@@ -187,7 +185,7 @@ void iid__reporter_init(iid_progress_reporter_t *r, const iid_reporter_setup_t *
     memset(r, 0, sizeof *r);
     r->set = *setup;
     r->start = r->last_plain = setup->clock(setup->clock_user);
-    iid__stats_init(&r->stats, setup->total, setup->steps_total, setup->work_total);
+    iid__stats_init(&r->stats, setup->total, setup->work_total);
 }
 
 static double reporter_now(const iid_progress_reporter_t *r)

@@ -47,10 +47,8 @@ typedef struct iid_value_range {
 
 typedef struct iid_batch_stats {
     long total;        /* jobs this run will attempt */
-    long steps_total;  /* their denoising steps, summed */
     double work_total; /* their work units (estimate.h), summed */
     long done, ok, failed;
-    long steps_done;            /* steps of the finished jobs */
     double work_done;           /* work units of the finished jobs */
     double ok_work;             /* work units of the successful ones */
     double ok_time;             /* seconds spent on the successful ones */
@@ -61,9 +59,8 @@ typedef struct iid_batch_stats {
     iid_value_range_t identitynet, adapter, steps, guidance; /* over finished jobs */
 } iid_batch_stats_t;
 
-/* Start counting a run of total jobs with steps_total steps and work_total work
- * units in all. */
-void iid__stats_init(iid_batch_stats_t *s, long total, long steps_total, double work_total);
+/* Start counting a run of total jobs with work_total work units in all. */
+void iid__stats_init(iid_batch_stats_t *s, long total, double work_total);
 
 /* Record one finished job of `work` units. reason (failures only) is grouped by
  * its last part, after the last ": ", so "a.jpg: no face found" and "b.jpg: no
@@ -119,7 +116,7 @@ typedef struct iid_reporter_setup {
     int tty, quiet;
     double (*clock)(void *user);
     void *clock_user;
-    long total, steps_total;
+    long total;
     double work_total;
     const int *width, *height; /* per plan image: the generation size (0: unknown); NULL: all unknown */
     iid_speed_t *speed;        /* the prior speed; NULL: none. Updated from the first successful job */

@@ -159,7 +159,7 @@ static iid_status mark_done(const iid_plan_t *plan, const iid_batch_options_t *o
 }
 
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err)
+                             iid_batch_result_t *res, iid_error_t *err)
 {
     memset(res, 0, sizeof *res);
     for (long i = 0; i < plan->count; i++) {
@@ -167,14 +167,9 @@ iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *
         res->selected += todo[i];
     }
     if (o->resume) IID_TRY(mark_done(plan, o, todo, err));
-    long steps = 0, left = 0;
-    for (long i = 0; i < plan->count; i++)
-        if (todo[i]) {
-            steps += plan->jobs[i].steps;
-            left++;
-        }
+    long left = 0;
+    for (long i = 0; i < plan->count; i++) left += todo[i];
     res->skipped = res->selected - left;
-    if (steps_out) *steps_out = steps;
     return IID_OK;
 }
 
@@ -185,7 +180,7 @@ iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch
     row_t *r = malloc(sizeof *r);
     iid_batch_result_t res;
     iid_status st = (!todo || !r) ? iid__fail(err, IID_ERR_NOMEM, "dry run: out of memory")
-                                  : iid__batch_select(plan, o, todo, &res, NULL, err);
+                                  : iid__batch_select(plan, o, todo, &res, err);
     if (st == IID_OK && iid__csv_write_record(out, iid__log_columns, IID_LOG_NCOLS) != 0)
         st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
@@ -386,7 +381,7 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
     IID_TRY(mkdir_p(o->output_dir, err));
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     if (!todo) return iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
-    iid_status st = iid__batch_select(plan, o, todo, res, NULL, err);
+    iid_status st = iid__batch_select(plan, o, todo, res, err);
     runner_t *R = calloc(1, sizeof *R);
     if (st == IID_OK && !R) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
     if (st == IID_OK) {

@@ -132,10 +132,9 @@ typedef struct iid_batch_result {
  * as successful in o->log_path. todo[i] is set for each such job (todo has
  * plan->count entries, caller-allocated). With resume, every logged row whose
  * job_id is inside the plan must agree with the plan on image, style and seed,
- * else the log belongs to another plan and this fails. *steps_out sums the
- * steps of the selected jobs. */
+ * else the log belongs to another plan and this fails. */
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err);
+                             iid_batch_result_t *res, iid_error_t *err);
 
 /* Run the selected jobs in job-id order; see the failure model above. res is
  * filled even when the run stops early. */

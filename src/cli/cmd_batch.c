@@ -257,8 +257,7 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
                plan->image_count, plan->count);
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     iid_batch_result_t res;
-    long steps = 0;
-    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
     if (st != IID_OK) {
         free(todo);
@@ -268,7 +267,7 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
     if (!b->quiet) iid_cli_print_estimate(stdout, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
     iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, iid_cli_clock, NULL,
-                               res.selected - res.skipped, steps, iid__plan_work(plan, todo, b->width, b->height),
+                               res.selected - res.skipped, iid__plan_work(plan, todo, b->width, b->height),
                                b->width, b->height, &b->speed, 1, b->progress_interval};
     free(todo);
     iid_progress_reporter_t rep;
@@ -305,7 +304,7 @@ static int dry_run(batch_setup_t *b, const iid_plan_t *plan)
     fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan->seed, plan->count);
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     iid_batch_result_t res;
-    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, NULL, &err)
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
     if (st == IID_OK) st = iid__batch_dry_run(stdout, plan, &b->run, b->width, b->height, &err);
     if (st == IID_OK) iid_cli_print_estimate(stderr, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);

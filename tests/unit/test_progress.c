@@ -26,7 +26,7 @@ static void test_stats_and_eta(void **state)
     (void)state;
     iid_batch_stats_t s;
     iid_error_t err;
-    iid__stats_init(&s, 4, 40 + 60 + 40 + 60, 4.0); /* 4 jobs of 1 work unit each */
+    iid__stats_init(&s, 4, 4.0); /* 4 jobs of 1 work unit each */
     assert_true(iid__stats_eta(&s, 0.0, -1.0) < 0); /* nothing known */
     assert_true(iid__stats_eta(&s, 0.0, 10.0) == 40.0); /* the machine's speed before any job ends */
     assert_true(iid__stats_eta(&s, 0.5, 10.0) == 35.0); /* half of the running job done */
@@ -110,7 +110,7 @@ static char *report(int tty, int quiet, double interval, iid_speed_t *speed)
     static const int w[2] = {1000, 1000}, h[2] = {1000, 1000};
     iid__speed_load(speed, "test none 1"); /* not in any cache: the reference */
     speed->seconds_per_unit = 0.5;
-    iid_reporter_setup_t rs = {m, tty, quiet, fake_clock, &now, 2, 80, 2 * 59.02, w, h, speed, 0, interval};
+    iid_reporter_setup_t rs = {m, tty, quiet, fake_clock, &now, 2, 2 * 59.02, w, h, speed, 0, interval};
     iid_progress_reporter_t r;
     iid__reporter_init(&r, &rs);
     iid_batch_observer_t ob = iid__reporter_observer(&r);
