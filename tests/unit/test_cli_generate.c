@@ -231,6 +231,43 @@ static void test_metadata_every_scheduler(void **state)
     }
 }
 
+/* bench --calibrate records this machine's speed for the kit's models in a fresh
+ * cache folder, and a later dry run of a batch on those models uses it. */
+static void test_bench_calibrate(void **state)
+{
+    (void)state;
+    char args[16384], models_copy[4096], face[4096], cache[4200];
+    int heads = kit_heads();
+    snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
+    snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
+    const char *old = getenv("IID_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    snprintf(cache, sizeof cache, "%s/bench-cache", dir);
+    setenv("IID_CACHE_DIR", cache, 1);
+    snprintf(args, sizeof args, "bench --calibrate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 3",
+             models_copy, heads, face);
+    if (run(args) != 0) fail_msg("bench --calibrate failed: %s", read_text("err"));
+    char *out = read_text("out");
+    assert_non_null(strstr(out, "measured on this machine"));
+    assert_non_null(strstr(out, "s per unit of work"));
+    free(out);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/speed.tsv", cache);
+    char *tsv = iid_test_slurp(path);
+    assert_int_equal(iid_test_count_lines(tsv), 1);
+    assert_int_equal(strncmp(tsv, "cpu f32 ", 8), 0);
+    free(tsv);
+    snprintf(args, sizeof args, "batch --dry-run --models '%s' --input '%s' --size 64x64", models_copy,
+             iid_test_shared_path("assets/faces"));
+    assert_int_equal(run(args), 0);
+    char *e = read_text("err");
+    assert_non_null(strstr(e, "measured on this machine"));
+    free(e);
+    if (saved) setenv("IID_CACHE_DIR", saved, 1);
+    else unsetenv("IID_CACHE_DIR");
+    free(saved);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -239,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_reproduces_golden_demo_run),
         cmocka_unit_test(test_from_photo_and_failures),
         cmocka_unit_test(test_metadata_every_scheduler),
+        cmocka_unit_test(test_bench_calibrate),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);
