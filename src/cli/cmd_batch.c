@@ -183,9 +183,10 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     IID_TRY(iid_cli_serve_options(o, &b->serve, err));
     b->serve.output_dir = b->run.output_dir;
     b->serve.log_path = b->run.log_path;
+    /* (a config file shared with serve may hold them; only the command line is told off) */
     static const char *const serve_only[] = {"host", "port", "token"};
     for (int i = 0; i < 3; i++)
-        if (iid_cli_get(o, serve_only[i]) && !iid_cli_flag(o, "then-serve"))
+        if (iid_cli_given(o, serve_only[i]) && !iid_cli_flag(o, "then-serve"))
             return iid__fail(err, IID_ERR_INVALID, "--%s: only with --then-serve", serve_only[i]);
     /* A port in use must fail now, not after hours of generation. */
     if (iid_cli_flag(o, "then-serve") && !b->dry_run) IID_TRY(iid__server_probe(&b->serve, err));

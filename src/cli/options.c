@@ -42,8 +42,7 @@ static int parse_bool(const char *v)
     return -1;
 }
 
-static iid_status apply_config(iid_opts_t *o, const char *path, const char *section, const unsigned char *from_cli,
-                               iid_error_t *err)
+static iid_status apply_config(iid_opts_t *o, const char *path, const char *section, iid_error_t *err)
 {
     IID_TRY(iid__ini_load(path, &o->ini, err));
     for (int i = 0; i < o->ini.count; i++) {
@@ -53,7 +52,7 @@ static iid_status apply_config(iid_opts_t *o, const char *path, const char *sect
         if (k < 0)
             return iid__fail(err, IID_ERR_INVALID, "%s:%d: '%s' is not an option of 'instantid %s'", path, e->line,
                              e->key, section);
-        if (from_cli[k]) continue;
+        if (o->from_cli[k]) continue;
         if (!o->specs[k].metavar) {
             int b = parse_bool(e->value);
             if (b < 0)
@@ -75,11 +74,8 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
     o->n = n;
     o->value = calloc((size_t)n + 1, sizeof *o->value);
     o->positional = calloc((size_t)argc + 1, sizeof *o->positional);
-    unsigned char *from_cli = calloc((size_t)n + 1, 1);
-    if (!o->value || !o->positional || !from_cli) {
-        free(from_cli);
-        return iid__fail(err, IID_ERR_NOMEM, "out of memory");
-    }
+    o->from_cli = calloc((size_t)n + 1, 1);
+    if (!o->value || !o->positional || !o->from_cli) return iid__fail(err, IID_ERR_NOMEM, "out of memory");
     const char *config = NULL;
     int only_positional = 0;
     iid_status st = IID_OK;
@@ -118,7 +114,7 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
             st = iid__fail(err, IID_ERR_INVALID, "unknown option '%s' (see --help)", a);
             break;
         }
-        from_cli[k] = 1;
+        o->from_cli[k] = 1;
         if (!specs[k].metavar) {
             if (inline_val) st = iid__fail(err, IID_ERR_INVALID, "--%s: takes no value", specs[k].name);
             o->value[k] = "1";
@@ -130,8 +126,7 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
             st = iid__fail(err, IID_ERR_INVALID, "--%s: needs a value (%s)", specs[k].name, specs[k].metavar);
         }
     }
-    if (st == IID_OK && config && !o->help) st = apply_config(o, config, argv[0], from_cli, err);
-    free(from_cli);
+    if (st == IID_OK && config && !o->help) st = apply_config(o, config, argv[0], err);
     return st;
 }
 
@@ -140,6 +135,7 @@ void iid_cli_free(iid_opts_t *o)
     if (!o) return;
     free(o->value);
     free(o->positional);
+    free(o->from_cli);
     iid__ini_free(&o->ini);
     memset(o, 0, sizeof *o);
 }
@@ -148,6 +144,12 @@ const char *iid_cli_get(const iid_opts_t *o, const char *name)
 {
     int k = find_long(o, name, strlen(name));
     return k >= 0 ? o->value[k] : NULL;
+}
+
+int iid_cli_given(const iid_opts_t *o, const char *name)
+{
+    int k = find_long(o, name, strlen(name));
+    return k >= 0 && o->from_cli[k];
 }
 
 int iid_cli_flag(const iid_opts_t *o, const char *name)

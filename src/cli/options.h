@@ -55,6 +55,7 @@ typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    unsigned char *from_cli; /* per spec: set on the command line (not from --config) */
     char **positional;  /* arguments that are not options, in order */
     int npositional;
     int help;           /* --help or -h was given */
@@ -73,6 +74,9 @@ void iid_cli_free(iid_opts_t *o);
 /* The value of an option, or NULL when neither the command line nor the config
  * file set it. */
 const char *iid_cli_get(const iid_opts_t *o, const char *name);
+
+/* 1 when the option was given on the command line (not only in --config). */
+int iid_cli_given(const iid_opts_t *o, const char *name);
 
 /* A flag's value: 1 when set true, else 0. */
 int iid_cli_flag(const iid_opts_t *o, const char *name);

@@ -151,8 +151,8 @@ static void test_dry_run_estimate(void **state)
 static void test_config_and_env_shards(void **state)
 {
     (void)state;
-    const char *ini = "# test\nseed = 5\nstyles = Neon, Watercolor\nloops = 1\nrecursive = yes\n"
-                      "[serve]\nport = 1\n[batch]\ndry_run = true\n";
+    const char *ini = "# test\nseed = 5\nstyles = Neon, Watercolor\nloops = 1\nrecursive = yes\nport = 8000\n"
+                      "[serve]\nport = 1\n[batch]\ndry_run = true\n"; /* a port shared with serve is fine */
     free(iid_test_write(dir, "b.ini", ini, strlen(ini)));
     assert_int_equal(run(NULL, "batch --input faces --config b.ini --loops 2"), 0);
     char *a = iid_test_slurp(out_path);
@@ -202,6 +202,8 @@ static void test_bad_options_exit_2(void **state)
         "batch --input faces/sub/e.jpg --dry-run",
         "batch --input faces --dry-run --seed",
         "batch --input faces --seed 1",
+        "batch --input faces --dry-run --port 8000", /* only with --then-serve */
+        "batch --input faces --dry-run --progress-interval -1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(run(NULL, bad[i]), 2);
