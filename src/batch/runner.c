@@ -11,8 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch/runner.h"
 
-#include "batch/batch_engine.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +38,7 @@ void iid__batch_options_init(iid_batch_options_t *o)
     o->size.pad_rgb[0] = o->size.pad_rgb[1] = o->size.pad_rgb[2] = 255;
     o->shard = (iid_shard_t){0, 1};
     o->cache_images = 4;
+    o->face_mask = 1;
 }
 
 static const char *base_name(const char *path)
@@ -59,11 +58,25 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
     snprintf(buf, cap, "%.*s_%s_%ld_%lu.png", stem_len, base, slug, job_id, seed);
 }
 
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r)
+{
+    iid_render_params_init(r);
+    r->prompt = req->prompt;
+    r->negative = req->negative_prompt;
+    r->steps = req->job->steps;
+    r->guidance = req->job->guidance;
+    r->identitynet_strength = req->job->identitynet_strength;
+    r->adapter_strength = req->job->adapter_strength;
+    r->scheduler = req->scheduler;
+    r->seed = req->job->seed;
+}
+
 iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
-                               char **parameters, char **prompt, iid_error_t *err)
+                               int face_mask, char **parameters, char **prompt, iid_error_t *err)
 {
     iid_render_params_t r;
-    iid__batch_render_params(req, NULL, &r);
+    iid__batch_render_params(req, &r);
+    r.face_mask = face_mask;
     iid_infotext_t t = {&r, width, height, req->style_name, base_name(req->image_path), req->job->job_id, models};
     *parameters = iid__infotext_a1111(&t);
     *prompt = iid__infotext_comfyui(&t);
@@ -292,7 +305,8 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path,
                                NULL, NULL};
     if (st == IID_OK)
-        st = iid__batch_metadata(&req, slot->info.width, slot->info.height, o->models, &params, &graph, err);
+        st = iid__batch_metadata(&req, slot->info.width, slot->info.height, o->models, o->face_mask, &params, &graph,
+                                 err);
     req.png_parameters = params;
     req.png_prompt = graph;
     if (st == IID_OK) {
@@ -339,7 +353,7 @@ static iid_status run_job(runner_t *R, const iid_plan_job_t *j, iid_batch_result
     if (ok) res->ok++;
     else res->failed++;
     r->f[IID_COL_SUCCESS] = ok ? "True" : "False";
-    r->f[IID_COL_ERROR] = ok ? "" : jerr.msg;
+    r->f[IID_COL_ERROR] = ok ? (slot && slot->info.note ? slot->info.note : "") : jerr.msg;
     if (!ok) r->f[IID_COL_NEW_FILE_NAME] = "";
     snprintf(r->time, sizeof r->time, "%.2f", seconds);
     r->f[IID_COL_TIME_TAKEN] = r->time;

@@ -25,23 +25,28 @@ static const iid_opt_spec_t serve_opts[] = {
     {"input", 0, "DIR", "the batch's face images, for Refine (default: the folder the batch recorded in FILE.json)"},
     {"max-upload", 0, "BYTES", "largest request body (default 20000000)"},
     {"queue", 0, "N", "jobs that may wait behind the running one (default 8)"},
+    {"max-connections", 0, "N", "open connections in all (default 256)"},
+    {"max-per-client", 0, "N", "open connections per client address, 0 = no cap (default 16; none on loopback)"},
+    {"header-timeout", 0, "S", "seconds a request's headers may take to arrive (default 10)"},
+    {"request-timeout", 0, "S", "seconds its body and answer may take after that (default 120)"},
     IID_CLI_RENDER_OPTS,
     IID_CLI_COMMON_OPTS,
 };
 #define N_SERVE_OPTS ((int)(sizeof serve_opts / sizeof serve_opts[0]))
 
-/* Load the engine for these options, or NULL (with the reason on stderr and in
+/* Create the engine for these options, or NULL (with the reason on stderr and in
  * why, which the page shows). */
-static iid_engine_t *open_engine(const iid_cli_models_t *m, char *why, size_t cap)
+static iid_ctx_t *open_engine(const iid_cli_models_t *m, char *why, size_t cap)
 {
-    iid_engine_t *e = NULL;
+    iid_ctx_params_t cp;
+    iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_engine_open(m, 1, &e, NULL, &err) != IID_OK) {
+    if (iid_cli_ctx_params(m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(m, &cp, &ctx, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
-    return e;
+    return ctx;
 }
 
 static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, iid_cli_models_t *m, iid_error_t *err)
@@ -51,11 +56,20 @@ static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, ii
     if (iid_cli_get(o, "output")) so->output_dir = iid_cli_get(o, "output");
     if (iid_cli_get(o, "log")) so->log_path = iid_cli_get(o, "log");
     if (iid_cli_get(o, "input")) so->input_dir = iid_cli_get(o, "input");
-    long max_upload = (long)so->max_upload, queue = so->queue;
+    long max_upload = (long)so->max_upload, queue = so->queue, conns = so->max_connections,
+         per_client = so->max_per_client, header = so->header_timeout, request = so->request_timeout;
     IID_TRY(iid_cli_long(o, "max-upload", 1024, 2000000000L, &max_upload, err));
     IID_TRY(iid_cli_long(o, "queue", 1, 1000, &queue, err));
+    IID_TRY(iid_cli_long(o, "max-connections", 1, 10000, &conns, err));
+    IID_TRY(iid_cli_long(o, "max-per-client", 0, 10000, &per_client, err));
+    IID_TRY(iid_cli_long(o, "header-timeout", 1, 3600, &header, err));
+    IID_TRY(iid_cli_long(o, "request-timeout", 1, 86400, &request, err));
     so->max_upload = (size_t)max_upload;
     so->queue = (int)queue;
+    so->max_connections = (int)conns;
+    so->max_per_client = (int)per_client;
+    so->header_timeout = (unsigned)header;
+    so->request_timeout = (unsigned)request;
     return iid_cli_models_read(o, m, err);
 }
 
@@ -82,13 +96,14 @@ int iid_cmd_serve(int argc, char **argv)
         return 2;
     }
     char why[IID_ERROR_MSG_MAX];
-    iid_engine_t *e = open_engine(&m, why, sizeof why);
-    if (!e) so.engine_error = why;
-    iid_render_options_t ro = iid_cli_render_options(&o, &m);
+    iid_ctx_t *ctx = open_engine(&m, why, sizeof why);
+    if (!ctx) so.engine_error = why;
+    iid_render_params_t defaults;
+    iid_cli_render_defaults(&o, &m, &defaults);
     iid_model_names_t names;
-    if (e) iid_cli_model_names(&m, &names);
-    int rc = iid_cli_serve(&so, e, &ro, e ? &names : NULL);
-    iid__engine_free(e);
+    if (ctx) iid_cli_model_names(&m, &names);
+    int rc = iid_cli_serve(&so, ctx, &defaults, ctx ? &names : NULL);
+    iid_ctx_free(ctx);
     iid_cli_free(&o);
     return rc;
 }

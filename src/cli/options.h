@@ -28,6 +28,8 @@ typedef struct iid_opt_spec {
     const char *metavar; /* NULL for a flag */
     const char *help;    /* one line, including the default */
 } iid_opt_spec_t;
+/* --lora and --face may be given several times (options.c lists such options);
+ * read them with iid_cli_get_all (iid_cli_get returns the last value). */
 
 /* The options every model-using command takes (DESIGN.md section 1). */
 #define IID_CLI_COMMON_OPTS                                                                            \
@@ -56,6 +58,9 @@ typedef struct iid_opts {
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
     unsigned char *from_cli; /* per spec: set on the command line (not from --config) */
+    const char **multi; /* values of repeatable options, in order */
+    int *multi_spec;    /* the spec each multi value belongs to */
+    int nmulti;
     char **positional;  /* arguments that are not options, in order */
     int npositional;
     int help;           /* --help or -h was given */
@@ -77,6 +82,10 @@ const char *iid_cli_get(const iid_opts_t *o, const char *name);
 
 /* 1 when the option was given on the command line (not only in --config). */
 int iid_cli_given(const iid_opts_t *o, const char *name);
+/* Every value of a repeatable option, in order, into out (at most cap); returns
+ * how many there are. The config file's value counts only when the command line
+ * gave none. */
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap);
 
 /* A flag's value: 1 when set true, else 0. */
 int iid_cli_flag(const iid_opts_t *o, const char *name);

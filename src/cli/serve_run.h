@@ -7,7 +7,7 @@
 #define IID_CLI_SERVE_RUN_H
 
 #include "cli/options.h"
-#include "pipeline/engine.h"
+#include "iid.h"
 #include "pipeline/infotext.h"
 #include "server/server.h"
 
@@ -20,11 +20,12 @@
 /* --host, --port and --token into so (unset ones keep so's values). */
 iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err);
 
-/* Serve until Ctrl-C or SIGTERM with engine e (NULL: the page, the log and the
- * files only; generation answers 503 and the page shows so->engine_error) whose
- * SDXL model is `models` (NULL: not named in the PNGs' metadata). Requests and
+/* Serve until Ctrl-C or SIGTERM with engine ctx (NULL: the page, the log and
+ * the files only; generation answers 503 and the page shows so->engine_error),
+ * rendering with defaults' plain_prompts, face_mask and vae_tile, naming the
+ * SDXL model `models` in the PNGs' metadata (NULL: not named). Requests and
  * jobs are reported on stderr. Returns the process exit status. */
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro,
+int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults,
                   const iid_model_names_t *models);
 
 #endif

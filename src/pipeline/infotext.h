@@ -46,7 +46,7 @@
 #ifndef IID_PIPELINE_INFOTEXT_H
 #define IID_PIPELINE_INFOTEXT_H
 
-#include "pipeline/engine.h"
+#include "iid.h"
 
 /* What identifies the models, for "Model", "Model hash" and the ComfyUI loaders. */
 typedef struct iid_model_names {

@@ -186,8 +186,15 @@ static void test_serve_refuses_public_host_without_token(void **state)
     char text[4096];
     assert_int_equal(run_to_exit(argv, text, sizeof text), 2);
     assert_non_null(strstr(text, "--token"));
-    char *bad[] = {(char *)binary(), "serve", "--port", "70000", NULL};
-    assert_int_equal(run_to_exit(bad, text, sizeof text), 2);
+    static const char *const bad[][2] = {{"--port", "70000"},          {"--max-connections", "0"},
+                                         {"--max-per-client", "-1"},   {"--header-timeout", "0"},
+                                         {"--request-timeout", "x"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *args[] = {(char *)binary(), "serve", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        assert_int_equal(run_to_exit(args, text, sizeof text), 2);
+        if (!strstr(text, bad[i][0])) fail_msg("serve %s %s: no error naming the option: %s", bad[i][0], bad[i][1], text);
+        assert_int_equal(strchr(text, '\n') - text, (long)strlen(text) - 1); /* one line */
+    }
 }
 
 /* serve --config: the [serve] section (and keys outside any section) set the

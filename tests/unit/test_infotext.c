@@ -40,7 +40,7 @@ static iid_model_names_t models = {"sd_xl_base_1.0", "31e35c80fc"};
 
 static void make(iid_render_params_t *r, iid_infotext_t *t, const char *scheduler)
 {
-    iid__render_params_init(r);
+    iid_render_params_init(r);
     r->prompt = "Noir portrait, dramatic: light\nsecond line";
     r->negative = "blurry, \"ugly\": no";
     r->steps = 45;

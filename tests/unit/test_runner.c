@@ -382,7 +382,7 @@ static void test_names_and_parameters(void **state)
     iid_batch_request_t req = {&j, "in/sub/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL, NULL};
     char *text, *graph;
     iid_error_t err;
-    assert_int_equal(iid__batch_metadata(&req, 1024, 1280, NULL, &text, &graph, &err), IID_OK);
+    assert_int_equal(iid__batch_metadata(&req, 1024, 1280, NULL, 1, &text, &graph, &err), IID_OK);
     assert_string_equal(text, "p, q\nNegative prompt: n\nSteps: 45, Sampler: Euler, Schedule type: Uniform, CFG scale: "
                               "7.5, Seed: 99, Size: 1024x1280, ControlNet 0: \"Module: instant_id_face_embedding, "
                               "Model: ip-adapter_instant_id_sdxl, Weight: 0.8, Resize Mode: Crop and Resize, Guidance "
