@@ -394,6 +394,11 @@ static void test_names_and_parameters(void **state)
     assert_non_null(strstr(graph, "\"class_type\":\"ApplyInstantIDAdvanced\""));
     free(graph);
     free(text);
+    /* batch --no-face-mask: the engine's setting, said in the PNG */
+    assert_int_equal(iid__batch_metadata(&req, 1024, 1280, NULL, 0, &text, &graph, &err), IID_OK);
+    assert_non_null(strstr(text, "Enhance non-face region: False"));
+    free(graph);
+    free(text);
 }
 
 int main(void)
