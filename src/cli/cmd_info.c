@@ -7,13 +7,14 @@
  * exit status is 0 when every component was found and read, 1 otherwise.
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/options.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -250,51 +251,38 @@ static int describe_faces(const char *dir)
     return bad || found == 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
-               "                      [--face-models DIR]\n"
-               "Describe every model component found: format, dtypes, parameter count and configuration.\n"
-               "  --models DIR        models folder (default models/)\n"
-               "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
-               "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
-               "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
-               "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
-               "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
-}
+static const iid_opt_spec_t info_opts[] = {
+    IID_CLI_COMMON_OPTS,
+};
+#define N_INFO_OPTS ((int)(sizeof info_opts / sizeof info_opts[0]))
 
 int iid_cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
-                                         {"sdxl", required_argument, NULL, 's'},
-                                         {"controlnet", required_argument, NULL, 'c'},
-                                         {"ip-adapter", required_argument, NULL, 'i'},
-                                         {"face-models", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': p.models = optarg; break;
-        case 's': sdxl = optarg; break;
-        case 'c': cn = optarg; break;
-        case 'i': ip = optarg; break;
-        case 'f': faces = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    iid_cli_models_t m;
+    iid_status st = iid_cli_parse(&o, info_opts, N_INFO_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid info [options]",
+                     "Describe every model component found: format, dtypes, parameter count and configuration.\n"
+                     "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
+                     "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
+                     "config file serves every command; info only reads the files.)",
+                     info_opts, N_INFO_OPTS);
+        iid_cli_free(&o);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+    if (st == IID_OK) st = iid_cli_models_read(&o, &m, &err);
+    if (st == IID_OK && !iid__is_dir(m.models) && !(m.sdxl && m.controlnet && m.ip_adapter && m.face_models))
+        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: models folder not found (see --models)", m.models);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid info: %s\n", err.msg);
+        iid_cli_free(&o);
         return 2;
     }
-    if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
-        fprintf(stderr, "instantid info: %s: models folder not found (see --models)\n", p.models);
-        return 2;
-    }
+    info_paths_t p = {.models = m.models};
+    const char *sdxl = m.sdxl, *cn = m.controlnet, *ip = m.ip_adapter, *faces = m.face_models;
     snprintf(p.sdxl, sizeof p.sdxl, "%s", sdxl ? sdxl : "");
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
@@ -313,5 +301,6 @@ int iid_cmd_info(int argc, char **argv)
     bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
+    iid_cli_free(&o);
     return bad ? 1 : 0;
 }
