@@ -165,6 +165,21 @@ iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, 
     return s;
 }
 
+iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *config, iid_safetensors_t *st,
+                                    iid_error_t *err)
+{
+    memset(m, 0, sizeof *m);
+    iid_status s = parse_config(&m->cfg, config, err);
+    if (s == IID_OK) s = iid__clip_text_bind(m, st, wants_projection(config), err);
+    if (s != IID_OK) {
+        iid__st_close(st);
+        return s;
+    }
+    m->file = *st; /* the index moves into the model; views point into its map */
+    memset(st, 0, sizeof *st);
+    return IID_OK;
+}
+
 iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err)
 {
     memset(m, 0, sizeof *m);
@@ -173,19 +188,11 @@ iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t 
     IID_TRY(iid__path_join(st_path, sizeof st_path, dir, "model.safetensors", err));
     iid_json_t j;
     IID_TRY(iid__json_load(&j, cfg_path, err));
-    iid_status s = parse_config(&m->cfg, &j, err);
-    int require_projection = wants_projection(&j);
-    iid__json_free(&j);
-    if (s != IID_OK) return s;
     iid_safetensors_t st;
-    IID_TRY(iid__st_open(&st, st_path, err));
-    s = iid__clip_text_bind(m, &st, require_projection, err);
-    if (s != IID_OK) {
-        iid__st_close(&st);
-        return s;
-    }
-    m->file = st; /* the index moves into the model; views point into its map */
-    return IID_OK;
+    iid_status s = iid__st_open(&st, st_path, err);
+    if (s == IID_OK) s = iid__clip_text_load_parts(m, &j, &st, err);
+    iid__json_free(&j);
+    return s;
 }
 
 void iid__clip_text_free(iid_clip_text_t *m)
