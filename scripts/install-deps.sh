@@ -10,6 +10,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev \
   libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
-  libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev \
+  libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev nettle-dev \
   libcmocka-dev \
   curl ca-certificates chromium shellcheck

@@ -63,9 +63,17 @@ char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int 
 {
     iid_render_params_t r;
     iid__batch_render_params(req, NULL, &r);
-    char extra[256];
+    char extra[256], *tagged = NULL;
     snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
-    return iid__render_parameters_text(&r, width, height, extra);
+    if (req->lora_tags && *req->lora_tags) {
+        size_t n = strlen(r.prompt) + strlen(req->lora_tags) + 1;
+        if (!(tagged = malloc(n))) return NULL;
+        snprintf(tagged, n, "%s%s", r.prompt, req->lora_tags);
+        r.prompt = tagged;
+    }
+    char *text = iid__render_parameters_text(&r, width, height, extra);
+    free(tagged);
+    return text;
 }
 
 /* ---- log rows ---------------------------------------------------------- */
@@ -75,6 +83,7 @@ typedef struct row {
     char idn[32], ad[32], steps[16], cfg[32], seed[24], job[24], width[16], height[16], shard[32];
     char time[32], stamp[32], faces[16], score[32];
     char name[RUNNER_PATH_MAX];
+    char sched[1024];
 } row_t;
 
 /* The columns known before a job runs. */
@@ -100,7 +109,8 @@ static void row_plan(row_t *r, const iid_plan_t *plan, const iid_plan_job_t *j, 
     r->f[IID_COL_PROMPT] = o->prompt;
     r->f[IID_COL_NEGATIVE] = o->negative_prompt;
     r->f[IID_COL_JOB_ID] = r->job;
-    r->f[IID_COL_SCHEDULER] = o->scheduler;
+    snprintf(r->sched, sizeof r->sched, "%s%s", o->scheduler, o->lora_tags ? o->lora_tags : "");
+    r->f[IID_COL_SCHEDULER] = r->sched;
     if (o->shard.count > 1) {
         snprintf(r->shard, sizeof r->shard, "%d/%d", o->shard.index, o->shard.count);
         r->f[IID_COL_SHARD] = r->shard;
@@ -280,7 +290,8 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     char *prompt = NULL, *negative = NULL, *params = NULL;
     const char *style = R->plan->styles[j->style];
     iid_status st = iid__styles_apply(R->styles, style, o->prompt, o->negative_prompt, &prompt, &negative, err);
-    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path, NULL};
+    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path, NULL,
+                               o->lora_tags};
     if (st == IID_OK && !(params = iid__batch_parameters_text(&req, slot->info.width, slot->info.height)))
         st = iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", j->job_id);
     req.png_parameters = params;

@@ -61,6 +61,7 @@ typedef struct iid_batch_request {
     const char *scheduler;
     const char *out_path;         /* write the PNG here (a temporary name) */
     const char *png_parameters;   /* the `parameters` tEXt chunk to embed */
+    const char *lora_tags;        /* " <lora:NAME:M>..." of the fused LoRAs, or NULL */
 } iid_batch_request_t;
 
 /* Step progress from inside generate(): step runs 1..total. */
@@ -101,6 +102,8 @@ typedef struct iid_batch_options {
     const char *prompt;          /* the user's prompt, before styling */
     const char *negative_prompt; /* the user's negative prompt */
     const char *scheduler;       /* logged and passed to the engine */
+    const char *lora_tags;       /* " <lora:NAME:M>..." of the fused LoRAs (NULL: none): logged after the
+                                    scheduler and appended to the PNG's prompt, AUTOMATIC1111's way */
     iid_batch_size_t size;
     int resume;                  /* skip jobs that the log records as successful */
     iid_shard_t shard;

@@ -97,6 +97,7 @@ typedef struct batch_setup {
     int recursive, dry_run, quiet, seed_given;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
+    char lora_tags[1024];  /* run.lora_tags */
 } batch_setup_t;
 
 static iid_status split_styles(batch_setup_t *b, const char *v, iid_error_t *err)
@@ -159,14 +160,23 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     b->plan.limit = limit;
     IID_TRY(parse_range_opt(o, "identitynet-strength", 0, &b->plan.identitynet, err));
     IID_TRY(parse_range_opt(o, "adapter-strength", 0, &b->plan.adapter, err));
+    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
+    IID_TRY(iid_cli_models_read(o, &models, err));
+    if (models.lcm) { /* the demo's LCM defaults, unless given */
+        b->plan.steps = (iid_range_t){IID_LCM_STEPS, IID_LCM_STEPS};
+        b->plan.guidance = (iid_range_t){IID_LCM_GUIDANCE, IID_LCM_GUIDANCE};
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&models, &sched, err));
+        b->run.scheduler = sched;
+    }
+    iid_cli_lora_tags(&models, b->lora_tags, sizeof b->lora_tags);
+    if (b->lora_tags[0]) b->run.lora_tags = b->lora_tags;
     IID_TRY(parse_range_opt(o, "steps", 1, &b->plan.steps, err));
     IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
     if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
-    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
-    IID_TRY(iid_cli_models_read(o, &models, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);

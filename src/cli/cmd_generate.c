@@ -177,9 +177,10 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         return iid__fail(err, IID_ERR_INVALID, "give --face IMG (or --face-embedding FILE with --kps)");
     iid_render_params_t r;
     iid__render_params_init(&r);
-    long steps = 30;
+    long steps = m.lcm ? IID_LCM_STEPS : 30;
     IID_TRY(iid_cli_long(o, "steps", 1, 1000, &steps, err));
     r.steps = (int)steps;
+    if (m.lcm) r.guidance = IID_LCM_GUIDANCE;
     double *values[] = {&r.guidance, &r.identitynet_strength, &r.adapter_strength};
     const char *names[] = {"guidance", "identitynet-strength", "adapter-strength"};
     for (int i = 0; i < 3; i++) {
@@ -194,6 +195,11 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_u64(o, "seed", &seed, err));
     r.seed = seed;
     if (iid_cli_get(o, "scheduler")) r.scheduler = iid_cli_get(o, "scheduler");
+    if (m.lcm) {
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&m, &sched, err));
+        r.scheduler = sched;
+    }
     iid_render_options_t ro = iid_cli_render_options(o, &m);
     r.prompt_mode = ro.prompt_mode;
     r.face_mask = ro.face_mask;
@@ -241,9 +247,17 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         r.negative = negative;
         r.on_step = progress;
         r.user = &quiet;
-        char extra[256];
+        char extra[256], tags[1024];
         snprintf(extra, sizeof extra, "Style: %s", style);
-        params = iid__render_parameters_text(&r, face.width, face.height, extra);
+        iid_cli_lora_tags(&m, tags, sizeof tags);
+        char *tagged = tags[0] ? malloc(strlen(prompt) + strlen(tags) + 1) : NULL;
+        if (tagged) { /* AUTOMATIC1111 records LoRAs as <lora:NAME:M> tags in the prompt */
+            snprintf(tagged, strlen(prompt) + strlen(tags) + 1, "%s%s", prompt, tags);
+            r.prompt = tagged;
+        }
+        params = tags[0] && !tagged ? NULL : iid__render_parameters_text(&r, face.width, face.height, extra);
+        r.prompt = prompt;
+        free(tagged);
         if (!quiet)
             fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
                     r.steps, (unsigned long long)r.seed, style);

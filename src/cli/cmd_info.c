@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/info_formats.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -88,6 +89,7 @@ static int describe_component(const char *label, const char *dir, const char *co
         printf("    missing: no such folder\n");
         return 1;
     }
+    if (strcmp(label, "ControlNetModel") == 0) printf("    format: diffusers folder\n");
     int bad = 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
     else {
@@ -145,7 +147,7 @@ static int describe_sdxl(const char *sdxl)
                                                "diffusion_pytorch_model.fp16.safetensors", NULL};
     char p[4096], q[4096];
     int bad = 0;
-    printf("sdxl: %s\n", sdxl);
+    printf("sdxl: %s\n    format: diffusers folder\n", sdxl);
     if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
     else {
         printf("    missing: model_index.json\n");
@@ -241,12 +243,15 @@ static int describe_faces(const char *dir)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
-               "                      [--face-models DIR]\n"
+    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR|FILE] [--sdxl-config DIR] [--controlnet DIR|FILE]\n"
+               "                      [--ip-adapter FILE] [--face-models DIR] [--lora FILE[:M]]...\n"
                "Describe every model component found: format, dtypes, parameter count and configuration.\n"
                "  --models DIR        models folder (default models/)\n"
-               "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
-               "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
+               "  --sdxl DIR|FILE     SDXL: diffusers folder or single-file checkpoint (default MODELS/sdxl);\n"
+               "                      a single file is shown with its AUTOMATIC1111 Model hash\n"
+               "  --sdxl-config DIR   configs for a single-file --sdxl (a diffusers SDXL folder)\n"
+               "  --controlnet DIR|FILE  InstantID IdentityNet (default MODELS/ControlNetModel)\n"
+               "  --lora FILE[:M]     a LoRA: its scheme, the modules it targets, whether SDXL has them\n"
                "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
                "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
                "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
@@ -259,11 +264,14 @@ int iid_cmd_info(int argc, char **argv)
                                          {"controlnet", required_argument, NULL, 'c'},
                                          {"ip-adapter", required_argument, NULL, 'i'},
                                          {"face-models", required_argument, NULL, 'f'},
+                                         {"sdxl-config", required_argument, NULL, 'S'},
+                                         {"lora", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
-    int c;
+    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL, *sdxl_config = NULL;
+    const char *loras[64];
+    int c, n_loras = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -272,6 +280,14 @@ int iid_cmd_info(int argc, char **argv)
         case 'c': cn = optarg; break;
         case 'i': ip = optarg; break;
         case 'f': faces = optarg; break;
+        case 'S': sdxl_config = optarg; break;
+        case 'l':
+            if (n_loras == 64) {
+                fprintf(stderr, "instantid info: at most 64 --lora files\n");
+                return 2;
+            }
+            loras[n_loras++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -288,6 +304,8 @@ int iid_cmd_info(int argc, char **argv)
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
     if (!cn) iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel", NULL);
+    if (!cn && !iid__is_dir(p.controlnet))
+        iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel.safetensors", NULL);
     snprintf(p.faces, sizeof p.faces, "%s", faces ? faces : "");
     if (!faces) iid__path_join(p.faces, sizeof p.faces, p.models, "antelopev2", NULL);
     if (ip) snprintf(p.ip_adapter, sizeof p.ip_adapter, "%s", ip);
@@ -298,8 +316,10 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
-    int bad = describe_sdxl(p.sdxl);
-    bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
+    int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
+    bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
+                                      : describe_component("ControlNetModel", p.controlnet, cn_weights);
+    for (int i = 0; i < n_loras; i++) bad |= iid_info_lora(loras[i], p.sdxl, sdxl_config);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
     return bad ? 1 : 0;

@@ -42,6 +42,25 @@ static int parse_bool(const char *v)
     return -1;
 }
 
+static int repeatable(const iid_opt_spec_t *s)
+{
+    size_t l = s->metavar ? strlen(s->metavar) : 0;
+    return l > 3 && strcmp(s->metavar + l - 3, "...") == 0;
+}
+
+/* Record one value of repeatable option k. */
+static iid_status push_multi(iid_opts_t *o, int k, const char *v, iid_error_t *err)
+{
+    const char **m = realloc(o->multi, (size_t)(o->nmulti + 1) * sizeof *m);
+    if (m) o->multi = m;
+    int *ms = m ? realloc(o->multi_spec, (size_t)(o->nmulti + 1) * sizeof *ms) : NULL;
+    if (!ms) return iid__fail(err, IID_ERR_NOMEM, "out of memory");
+    o->multi_spec = ms;
+    o->multi[o->nmulti] = v;
+    o->multi_spec[o->nmulti++] = k;
+    return IID_OK;
+}
+
 static iid_status apply_config(iid_opts_t *o, const char *path, const char *section, const unsigned char *from_cli,
                                iid_error_t *err)
 {
@@ -54,6 +73,10 @@ static iid_status apply_config(iid_opts_t *o, const char *path, const char *sect
             return iid__fail(err, IID_ERR_INVALID, "%s:%d: '%s' is not an option of 'instantid %s'", path, e->line,
                              e->key, section);
         if (from_cli[k]) continue;
+        if (repeatable(&o->specs[k])) {
+            IID_TRY(push_multi(o, k, e->value, err));
+            continue;
+        }
         if (!o->specs[k].metavar) {
             int b = parse_bool(e->value);
             if (b < 0)
@@ -76,13 +99,13 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
     o->value = calloc((size_t)n + 1, sizeof *o->value);
     o->positional = calloc((size_t)argc + 1, sizeof *o->positional);
     unsigned char *from_cli = calloc((size_t)n + 1, 1);
+    iid_status st = IID_OK;
+    const char *config = NULL;
     if (!o->value || !o->positional || !from_cli) {
         free(from_cli);
         return iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
-    const char *config = NULL;
     int only_positional = 0;
-    iid_status st = IID_OK;
     for (int i = 1; i < argc && st == IID_OK; i++) {
         const char *a = argv[i];
         if (only_positional || a[0] != '-' || a[1] == '\0') {
@@ -122,10 +145,9 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
         if (!specs[k].metavar) {
             if (inline_val) st = iid__fail(err, IID_ERR_INVALID, "--%s: takes no value", specs[k].name);
             o->value[k] = "1";
-        } else if (inline_val) {
-            o->value[k] = inline_val;
-        } else if (i + 1 < argc) {
-            o->value[k] = argv[++i];
+        } else if (inline_val || i + 1 < argc) {
+            o->value[k] = inline_val ? inline_val : argv[++i];
+            if (repeatable(&specs[k])) st = push_multi(o, k, o->value[k], err);
         } else {
             st = iid__fail(err, IID_ERR_INVALID, "--%s: needs a value (%s)", specs[k].name, specs[k].metavar);
         }
@@ -139,6 +161,8 @@ void iid_cli_free(iid_opts_t *o)
 {
     if (!o) return;
     free(o->value);
+    free(o->multi);
+    free(o->multi_spec);
     free(o->positional);
     iid__ini_free(&o->ini);
     memset(o, 0, sizeof *o);
@@ -148,6 +172,17 @@ const char *iid_cli_get(const iid_opts_t *o, const char *name)
 {
     int k = find_long(o, name, strlen(name));
     return k >= 0 ? o->value[k] : NULL;
+}
+
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap)
+{
+    int k = find_long(o, name, strlen(name)), n = 0;
+    for (int i = 0; k >= 0 && i < o->nmulti; i++)
+        if (o->multi_spec[i] == k) {
+            if (n < cap) out[n] = o->multi[i];
+            n++;
+        }
+    return n;
 }
 
 int iid_cli_flag(const iid_opts_t *o, const char *name)

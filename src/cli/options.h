@@ -28,12 +28,17 @@ typedef struct iid_opt_spec {
     const char *metavar; /* NULL for a flag */
     const char *help;    /* one line, including the default */
 } iid_opt_spec_t;
+/* An option whose metavar ends in "..." may be given several times; read it with
+ * iid_cli_get_all (iid_cli_get returns the last value). */
 
 /* The options every model-using command takes (DESIGN.md section 1). */
 #define IID_CLI_COMMON_OPTS                                                                            \
     {"models", 0, "DIR", "models folder (default models/)"},                                             \
-        {"sdxl", 0, "DIR", "SDXL in diffusers layout (default MODELS/sdxl)"},                            \
-        {"controlnet", 0, "DIR", "IdentityNet ControlNet (default MODELS/ControlNetModel)"},             \
+        {"sdxl", 0, "DIR|FILE", "SDXL: diffusers folder or single-file .safetensors (default MODELS/sdxl)"}, \
+        {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (a diffusers SDXL folder)"}, \
+        {"lora", 0, "FILE[:M]...", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
+        {"lcm", 0, NULL, "LCM mode: MODELS/lcm-lora-sdxl LoRA + lcm scheduler, 5 steps, guidance 1.5"},    \
+        {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \
         {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \
         {"face-models", 0, "DIR", "detector and recogniser (default MODELS/antelopev2)"},                \
         {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \
@@ -49,6 +54,9 @@ typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    const char **multi; /* values of repeatable options, in order */
+    int *multi_spec;    /* the spec each multi value belongs to */
+    int nmulti;
     char **positional;  /* arguments that are not options, in order */
     int npositional;
     int help;           /* --help or -h was given */
@@ -67,6 +75,11 @@ void iid_cli_free(iid_opts_t *o);
 /* The value of an option, or NULL when neither the command line nor the config
  * file set it. */
 const char *iid_cli_get(const iid_opts_t *o, const char *name);
+
+/* Every value of a repeatable option, in order, into out (at most cap); returns
+ * how many there are. The config file's value counts only when the command line
+ * gave none. */
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap);
 
 /* A flag's value: 1 when set true, else 0. */
 int iid_cli_flag(const iid_opts_t *o, const char *name);

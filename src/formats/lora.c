@@ -260,10 +260,11 @@ static iid_status fuse_one(iid_safetensors_t *st, iid_st_tensor_t *w, const iid_
     return s;
 }
 
-iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, float multiplier,
+/* Every module of part matched to its weight in st (hits[i] for module i, NULL
+ * for other parts); fails naming the first few modules that match nothing. */
+static iid_status resolve(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, iid_st_tensor_t **hits,
                           iid_error_t *err)
 {
-    if (iid__lora_count(l, part) == 0) return IID_OK;
     stem_entry_t *table;
     int n;
     iid_status s = stem_table(st, &table, &n, err);
@@ -271,21 +272,43 @@ iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_p
     int n_missing = 0;
     for (int i = 0; i < l->n_mods && s == IID_OK; i++) {
         const iid_lora_module_t *m = &l->mods[i];
+        hits[i] = NULL;
         if (m->part != part) continue;
         stem_entry_t key = {m->stem, NULL};
         stem_entry_t *hit = bsearch(&key, table, (size_t)n, sizeof *table, cmp_stem);
-        if (!hit) {
-            if (n_missing++ < 3)
-                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s'%s'", n_missing > 1 ? ", " : "",
-                         m->stem);
-            continue;
-        }
-        s = fuse_one(st, hit->weight, m, multiplier * m->alpha / (float)m->rank, l->file.path, err);
+        if (hit) hits[i] = hit->weight;
+        else if (n_missing++ < 3)
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s'%s'", n_missing > 1 ? ", " : "",
+                     m->stem);
     }
     if (s == IID_OK && n_missing)
         s = iid__fail(err, IID_ERR_FORMAT, "%s: %d %s module%s match nothing in %s: %s%s", l->file.path, n_missing,
                       iid__lora_part_name(part), n_missing > 1 ? "s" : "", st->path, missing, n_missing > 3 ? ", ..." : "");
     for (int i = 0; table && i < n; i++) free(table[i].stem);
     free(table);
+    return s;
+}
+
+iid_status iid__lora_check(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, iid_error_t *err)
+{
+    iid_st_tensor_t **hits = calloc((size_t)l->n_mods, sizeof *hits);
+    if (!hits) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", l->file.path);
+    iid_status s = resolve(st, l, part, hits, err);
+    free(hits);
+    return s;
+}
+
+iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, float multiplier,
+                          iid_error_t *err)
+{
+    if (iid__lora_count(l, part) == 0) return IID_OK;
+    iid_st_tensor_t **hits = calloc((size_t)l->n_mods, sizeof *hits);
+    if (!hits) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", l->file.path);
+    iid_status s = resolve(st, l, part, hits, err); /* nothing is copied unless every module fits */
+    for (int i = 0; i < l->n_mods && s == IID_OK; i++)
+        if (hits[i])
+            s = fuse_one(st, hits[i], &l->mods[i], multiplier * l->mods[i].alpha / (float)l->mods[i].rank, l->file.path,
+                         err);
+    free(hits);
     return s;
 }

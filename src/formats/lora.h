@@ -69,7 +69,12 @@ typedef struct iid_lora_spec {
 } iid_lora_spec_t;
 iid_status iid__lora_spec_parse(iid_lora_spec_t *spec, const char *arg, iid_error_t *err);
 
-/* Fuse every module of `part` into st (see the top of this file). */
+/* Whether every module of `part` has its weight in st (fails like the fusion
+ * would, naming the first modules that match nothing); st is not changed. */
+iid_status iid__lora_check(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, iid_error_t *err);
+
+/* Fuse every module of `part` into st (see the top of this file). Nothing is
+ * changed when a module matches nothing. */
 iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_part_t part, float multiplier,
                           iid_error_t *err);
 

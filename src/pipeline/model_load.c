@@ -97,20 +97,33 @@ static iid_status path3(char *buf, size_t cap, const char *dir, const char *sub,
     return iid__path_join(buf, cap, mid, file, err);
 }
 
-/* A part's index and config. sub: the diffusers subfolder ("unet", ...). */
-static iid_status open_part(const iid_sdxl_source_t *src, const char *sub, const char *weights, iid_sgm_part_t part,
-                            iid_safetensors_t *st, iid_json_t *cfg, iid_error_t *err)
+/* The diffusers subfolder and weights file of each SGM part. */
+static const struct {
+    const char *sub, *file;
+} PARTS[] = {[IID_SGM_UNET] = {"unet", "diffusion_pytorch_model.safetensors"},
+             [IID_SGM_VAE] = {"vae", "diffusion_pytorch_model.safetensors"},
+             [IID_SGM_TE1] = {"text_encoder", "model.safetensors"},
+             [IID_SGM_TE2] = {"text_encoder_2", "model.safetensors"}};
+
+/* A part's index under the diffusers names. */
+static iid_status open_index(const iid_sdxl_source_t *src, iid_sgm_part_t part, iid_safetensors_t *st, iid_error_t *err)
+{
+    char path[4096];
+    if (src->single_file) return iid__sgm_open(st, src->path, part, err);
+    IID_TRY(path3(path, sizeof path, src->path, PARTS[part].sub, PARTS[part].file, err));
+    return iid__st_open(st, path, err);
+}
+
+/* A part's index and config. */
+static iid_status open_part(const iid_sdxl_source_t *src, iid_sgm_part_t part, iid_safetensors_t *st, iid_json_t *cfg,
+                            iid_error_t *err)
 {
     char path[4096];
     memset(cfg, 0, sizeof *cfg);
-    if (!src->single_file) {
-        IID_TRY(path3(path, sizeof path, src->path, sub, weights, err));
-        IID_TRY(iid__st_open(st, path, err));
-    } else
-        IID_TRY(iid__sgm_open(st, src->path, part, err));
+    IID_TRY(open_index(src, part, st, err));
     iid_status s = IID_OK;
     if (!src->single_file || src->config_dir[0]) {
-        s = path3(path, sizeof path, src->single_file ? src->config_dir : src->path, sub, "config.json", err);
+        s = path3(path, sizeof path, src->single_file ? src->config_dir : src->path, PARTS[part].sub, "config.json", err);
         if (s == IID_OK) s = iid__json_load(cfg, path, err);
     } else if (part == IID_SGM_UNET)
         s = iid__infer_unet_config(cfg, st, NULL, err);
@@ -120,6 +133,14 @@ static iid_status open_part(const iid_sdxl_source_t *src, const char *sub, const
         s = iid__infer_clip_config(cfg, st, part == IID_SGM_TE2, err);
     if (s != IID_OK) iid__st_close(st);
     return s;
+}
+
+iid_status iid__sdxl_part_index(iid_safetensors_t *st, const iid_sdxl_source_t *src, iid_lora_part_t part,
+                                iid_error_t *err)
+{
+    static const iid_sgm_part_t sgm[] = {[IID_LORA_UNET] = IID_SGM_UNET, [IID_LORA_TE1] = IID_SGM_TE1,
+                                         [IID_LORA_TE2] = IID_SGM_TE2};
+    return open_index(src, sgm[part], st, err);
 }
 
 static iid_status fuse_all(iid_safetensors_t *st, const iid_lora_set_t *loras, iid_lora_part_t part, iid_error_t *err)
@@ -135,7 +156,7 @@ iid_status iid__load_unet(iid_unet_t **out, const iid_sdxl_source_t *src, const 
     *out = NULL;
     iid_safetensors_t st;
     iid_json_t cfg;
-    IID_TRY(open_part(src, "unet", "diffusion_pytorch_model.safetensors", IID_SGM_UNET, &st, &cfg, err));
+    IID_TRY(open_part(src, IID_SGM_UNET, &st, &cfg, err));
     iid_status s = fuse_all(&st, loras, IID_LORA_UNET, err);
     if (s == IID_OK) s = iid__unet_load_parts(out, &cfg, &st, err);
     else iid__st_close(&st);
@@ -148,7 +169,7 @@ iid_status iid__load_vae(iid_vae_decoder_t **out, const iid_sdxl_source_t *src, 
     *out = NULL;
     iid_safetensors_t st;
     iid_json_t cfg;
-    IID_TRY(open_part(src, "vae", "diffusion_pytorch_model.safetensors", IID_SGM_VAE, &st, &cfg, err));
+    IID_TRY(open_part(src, IID_SGM_VAE, &st, &cfg, err));
     iid_status s = iid__vae_load_parts(out, &cfg, &st, err);
     iid__json_free(&cfg);
     return s;
@@ -159,8 +180,7 @@ iid_status iid__load_text_encoder(iid_clip_text_t *m, const iid_sdxl_source_t *s
 {
     iid_safetensors_t st;
     iid_json_t cfg;
-    IID_TRY(open_part(src, two ? "text_encoder_2" : "text_encoder", "model.safetensors", two ? IID_SGM_TE2 : IID_SGM_TE1,
-                      &st, &cfg, err));
+    IID_TRY(open_part(src, two ? IID_SGM_TE2 : IID_SGM_TE1, &st, &cfg, err));
     iid_status s = fuse_all(&st, loras, two ? IID_LORA_TE2 : IID_LORA_TE1, err);
     if (s == IID_OK) s = iid__clip_text_load_parts(m, &cfg, &st, err);
     else iid__st_close(&st);

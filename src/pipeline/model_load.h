@@ -54,6 +54,11 @@ typedef struct iid_lora_set {
 iid_status iid__lora_set_open(iid_lora_set_t *set, const char *const *specs, int n, iid_error_t *err);
 void iid__lora_set_close(iid_lora_set_t *set);
 
+/* The weight index of one LoRA-able part (UNet, text encoder 1 or 2) under the
+ * names the models bind, without loading it (`info --lora` matches LoRAs to it). */
+iid_status iid__sdxl_part_index(iid_safetensors_t *st, const iid_sdxl_source_t *src, iid_lora_part_t part,
+                                iid_error_t *err);
+
 /* The parts. loras may be NULL. */
 iid_status iid__load_unet(iid_unet_t **out, const iid_sdxl_source_t *src, const iid_lora_set_t *loras,
                           iid_error_t *err);

@@ -379,11 +379,15 @@ static void test_names_and_parameters(void **state)
     iid__batch_output_name(name, sizeof name, ".hidden", "Ukiyo-e", 0, 1);
     assert_string_equal(name, ".hidden_ukiyo-e_0_1.png");
     iid_plan_job_t j = {7, 0, 0, 0, 1.2, 0.8, 45, 7.5, 99};
-    iid_batch_request_t req = {&j, "in/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL};
+    iid_batch_request_t req = {&j, "in/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL, NULL};
     char *text = iid__batch_parameters_text(&req, 1024, 1280);
     assert_string_equal(text, "p, q\nNegative prompt: n\nSteps: 45, Sampler: euler, CFG scale: 7.5, Seed: 99, "
                               "Size: 1024x1280, IdentityNet strength: 1.2, Adapter strength: 0.8, Style: Neon, "
                               "Job id: 7");
+    free(text);
+    req.lora_tags = " <lora:lcm-lora-sdxl:1>"; /* AUTOMATIC1111 records LoRAs as prompt tags */
+    text = iid__batch_parameters_text(&req, 1024, 1280);
+    assert_non_null(strstr(text, "p, q <lora:lcm-lora-sdxl:1>\nNegative prompt: n\n"));
     free(text);
 }
 
