@@ -34,7 +34,7 @@ static iid_status positive_int(const iid_json_t *j, const char *key, int *out, i
     return IID_OK;
 }
 
-static iid_status parse_config(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err)
+iid_status iid__clip_config_parse(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err)
 {
     memset(cfg, 0, sizeof *cfg);
     IID_TRY(positive_int(j, "vocab_size", &cfg->vocab_size, err));
@@ -66,7 +66,7 @@ iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path
 {
     iid_json_t j;
     IID_TRY(iid__json_load(&j, config_path, err));
-    iid_status s = parse_config(cfg, &j, err);
+    iid_status s = iid__clip_config_parse(cfg, &j, err);
     iid__json_free(&j);
     return s;
 }
@@ -169,7 +169,7 @@ iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *confi
                                     iid_error_t *err)
 {
     memset(m, 0, sizeof *m);
-    iid_status s = parse_config(&m->cfg, config, err);
+    iid_status s = iid__clip_config_parse(&m->cfg, config, err);
     if (s == IID_OK) s = iid__clip_text_bind(m, st, wants_projection(config), err);
     if (s != IID_OK) {
         iid__st_close(st);

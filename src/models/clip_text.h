@@ -98,6 +98,8 @@ typedef struct iid_clip_outputs {
  * projection_dim is left 0: whether a projection exists is decided by the weights.
  * An unknown hidden_act or a non-positive size is an error naming the file. */
 iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path, iid_error_t *err);
+/* The same from a parsed document. */
+iid_status iid__clip_config_parse(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err);
 
 /* Bind the weights of an open index to a config (m->cfg must be set; sizes are
  * checked against every tensor's shape). The projection is bound when
