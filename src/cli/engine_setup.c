@@ -4,9 +4,9 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "core/fmt.h"
 #include "core/mem.h"
 #include "formats/lora.h"
 #include "io/file.h"
@@ -83,7 +83,10 @@ static void lora_name(const char *spec, char *buf, size_t cap, char *mult, size_
         base = up ? up + 1 : ls.path;
     }
     snprintf(buf, cap, "%.200s", base);
-    iid__fmt_double(mult, mcap, ls.multiplier);
+    for (int prec = 6; prec <= 9; prec++) { /* the shortest text that reads back as the same float */
+        snprintf(mult, mcap, "%.*g", prec, ls.multiplier);
+        if ((float)strtod(mult, NULL) == ls.multiplier) break;
+    }
 }
 
 void iid_cli_lora_tags(const iid_cli_models_t *m, char *buf, size_t cap)
