@@ -61,6 +61,11 @@ run bash "$SCRIPT" --list --only antelopev2
 expect_out "5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91" "scrfd checksum as in PROVENANCE.md"
 expect_out "4ab1d6435d639628a6f3e5008dd4f929edf4c4124b1a7169e1048f9fef534cdf" "glintr100 checksum as in PROVENANCE.md"
 expect_no_out "sdxl/" "--only antelopev2 selects antelopev2 only"
+run bash "$SCRIPT" --list
+expect_no_out "lcm-lora-sdxl" "the LCM-LoRA is not in the default set"
+run bash "$SCRIPT" --list --lcm
+expect_out "^lcm	lcm-lora-sdxl/pytorch_lora_weights.safetensors	393855224	a764e6859b6e04047cd761c08ff0cee96413a8e004c9f07707530cd776b19141	.*/a18548dd4956b174ec5b0d78d340c8dae0a129cd/" "--lcm adds the pinned, checksummed LCM-LoRA"
+expect_out "^sdxl	" "--lcm keeps the default set"
 
 # --- --verify on an empty folder: everything missing, non-zero
 mkdir -p "$TMP/empty"
