@@ -33,18 +33,7 @@ static void print_config(const char *path)
         printf("    config: %s\n", err.msg);
         return;
     }
-    const cJSON *item;
-    int first = 1;
-    cJSON_ArrayForEach(item, j.root)
-    {
-        if (!item->string || item->string[0] == '_') continue;
-        char *v = cJSON_PrintUnformatted(item);
-        if (!v) continue;
-        printf("%s%s=%s", first ? "    config: " : ", ", item->string, v);
-        first = 0;
-        free(v);
-    }
-    if (!first) printf("\n");
+    iid_info_print_doc("config", &j);
     iid__json_free(&j);
 }
 

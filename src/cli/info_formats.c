@@ -14,7 +14,7 @@
 #include "pipeline/model_load.h"
 
 /* "    <label>: k=v, k=v" of a config document. */
-static void print_doc(const char *label, const iid_json_t *j)
+void iid_info_print_doc(const char *label, const iid_json_t *j)
 {
     const cJSON *item;
     int first = 1;
@@ -88,7 +88,7 @@ int iid_info_sdxl_single(const char *sdxl, const char *config_dir)
             s = part == IID_SGM_UNET  ? iid__infer_unet_config(&cfg, &st, NULL, &err)
                 : part == IID_SGM_VAE ? iid__infer_vae_config(&cfg, &st, &err)
                                       : iid__infer_clip_config(&cfg, &st, part == IID_SGM_TE2, &err);
-        if (s == IID_OK) print_doc(names[part], &cfg);
+        if (s == IID_OK) iid_info_print_doc(names[part], &cfg);
         else {
             printf("    %s: %s\n", names[part], err.msg);
             bad = 1;
@@ -113,7 +113,7 @@ int iid_info_controlnet_file(const char *path)
     dtypes_line(&st);
     int bad = iid__infer_unet_config(&cfg, &st, NULL, &err) != IID_OK;
     if (bad) printf("    config: %s\n", err.msg);
-    else print_doc("config", &cfg);
+    else iid_info_print_doc("config", &cfg);
     iid__json_free(&cfg);
     iid__st_close(&st);
     return bad;

@@ -11,6 +11,11 @@
 #ifndef IID_CLI_INFO_FORMATS_H
 #define IID_CLI_INFO_FORMATS_H
 
+#include "io/json.h"
+
+/* "    <label>: key=value, ..." for every field of a config document. */
+void iid_info_print_doc(const char *label, const iid_json_t *j);
+
 /* The single file sdxl (a file, or a folder with one .safetensors and no unet/). */
 int iid_info_sdxl_single(const char *sdxl, const char *config_dir);
 /* Whether sdxl names a single-file checkpoint (else a diffusers folder). */

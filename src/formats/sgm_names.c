@@ -67,6 +67,18 @@ static void add_rule(rules_t *rs, const sub_t *subs, int conv_as_linear, const c
     r->conv_as_linear = conv_as_linear;
 }
 
+/* Rules that do not depend on the block structure. */
+typedef struct fixed_rule {
+    const char *from, *to;
+    const sub_t *subs;
+    int conv_as_linear;
+} fixed_rule_t;
+
+static void add_fixed(rules_t *rs, const fixed_rule_t *f)
+{
+    for (; f->from; f++) add_rule(rs, f->subs, f->conv_as_linear, f->from, "%s", f->to);
+}
+
 /* Whether src holds <part prefix><fmt...>. */
 static int has(const iid_safetensors_t *src, const char *prefix, const char *fmt, ...)
 {
@@ -98,16 +110,14 @@ static iid_status unet_rules(rules_t *rs, const iid_safetensors_t *src, const ch
 {
     const char *path = src->path;
     char from[96];
-    add_rule(rs, NULL, 0, "time_embed.0", "time_embedding.linear_1");
-    add_rule(rs, NULL, 0, "time_embed.2", "time_embedding.linear_2");
-    add_rule(rs, NULL, 0, "label_emb.0.0", "add_embedding.linear_1");
-    add_rule(rs, NULL, 0, "label_emb.0.2", "add_embedding.linear_2");
-    add_rule(rs, NULL, 0, "input_blocks.0.0", "conv_in");
-    add_rule(rs, NULL, 0, "out.0", "conv_norm_out");
-    add_rule(rs, NULL, 0, "out.2", "conv_out");
-    add_rule(rs, UNET_RESNET, 0, "middle_block.0", "mid_block.resnets.0");
-    add_rule(rs, NULL, 0, "middle_block.1", "mid_block.attentions.0");
-    add_rule(rs, UNET_RESNET, 0, "middle_block.2", "mid_block.resnets.1");
+    static const fixed_rule_t fixed[] = {
+        {"time_embed.0", "time_embedding.linear_1", NULL, 0},  {"time_embed.2", "time_embedding.linear_2", NULL, 0},
+        {"label_emb.0.0", "add_embedding.linear_1", NULL, 0},  {"label_emb.0.2", "add_embedding.linear_2", NULL, 0},
+        {"input_blocks.0.0", "conv_in", NULL, 0},              {"out.0", "conv_norm_out", NULL, 0},
+        {"out.2", "conv_out", NULL, 0},                        {"middle_block.0", "mid_block.resnets.0", UNET_RESNET, 0},
+        {"middle_block.1", "mid_block.attentions.0", NULL, 0}, {"middle_block.2", "mid_block.resnets.1", UNET_RESNET, 0},
+        {NULL, NULL, NULL, 0}};
+    add_fixed(rs, fixed);
     int block = 0, layer = 0, last = max_index(src, p, "input_blocks");
     for (int k = 1; k <= last; k++) {
         if (has(src, p, "input_blocks.%d.0.in_layers.0.weight", k)) {
@@ -150,13 +160,16 @@ static iid_status unet_rules(rules_t *rs, const iid_safetensors_t *src, const ch
 static iid_status vae_rules(rules_t *rs, const iid_safetensors_t *src, const char *p, iid_error_t *err)
 {
     char from[96];
-    add_rule(rs, NULL, 0, "post_quant_conv", "post_quant_conv");
-    add_rule(rs, NULL, 0, "decoder.conv_in", "decoder.conv_in");
-    add_rule(rs, VAE_RESNET, 0, "decoder.mid.block_1", "decoder.mid_block.resnets.0");
-    add_rule(rs, VAE_RESNET, 0, "decoder.mid.block_2", "decoder.mid_block.resnets.1");
-    add_rule(rs, VAE_ATTN, 1, "decoder.mid.attn_1", "decoder.mid_block.attentions.0");
-    add_rule(rs, NULL, 0, "decoder.norm_out", "decoder.conv_norm_out");
-    add_rule(rs, NULL, 0, "decoder.conv_out", "decoder.conv_out");
+    static const fixed_rule_t fixed[] = {
+        {"post_quant_conv", "post_quant_conv", NULL, 0},
+        {"decoder.conv_in", "decoder.conv_in", NULL, 0},
+        {"decoder.mid.block_1", "decoder.mid_block.resnets.0", VAE_RESNET, 0},
+        {"decoder.mid.block_2", "decoder.mid_block.resnets.1", VAE_RESNET, 0},
+        {"decoder.mid.attn_1", "decoder.mid_block.attentions.0", VAE_ATTN, 1},
+        {"decoder.norm_out", "decoder.conv_norm_out", NULL, 0},
+        {"decoder.conv_out", "decoder.conv_out", NULL, 0},
+        {NULL, NULL, NULL, 0}};
+    add_fixed(rs, fixed);
     int n = max_index(src, p, "decoder.up") + 1;
     for (int i = 0; i < n; i++) {
         int b = n - 1 - i; /* SGM counts from the full-resolution end */
@@ -170,6 +183,20 @@ static iid_status vae_rules(rules_t *rs, const iid_safetensors_t *src, const cha
     }
     if (rs->n == MAX_RULES) return iid__fail(err, IID_ERR_RANGE, "%s: too many VAE blocks", src->path);
     return IID_OK;
+}
+
+/* The rename in subs whose `from` starts tail (followed by '.'): its `to`, with
+ * *skip the length to drop from tail; NULL when none. */
+static const char *sub_of(const sub_t *subs, const char *tail, size_t *skip)
+{
+    for (const sub_t *s = subs; s && s->from; s++) {
+        size_t l = strlen(s->from);
+        if (strncmp(tail, s->from, l) == 0 && tail[l] == '.') {
+            *skip = l + 1;
+            return s->to;
+        }
+    }
+    return NULL;
 }
 
 /* The rule whose `from` prefixes rest (followed by '.'), or NULL. */
@@ -197,15 +224,10 @@ static iid_status map_by_rules(iid_safetensors_t *dst, const iid_safetensors_t *
         if (!r)
             return iid__fail(err, IID_ERR_FORMAT, "%s: tensor '%s' is not part of an SDXL checkpoint this program knows",
                              src->path, t->name);
-        const char *tail = rest + strlen(r->from) + 1, *sub_to = NULL;
-        for (const sub_t *s = r->subs; s && s->from; s++) {
-            size_t l = strlen(s->from);
-            if (strncmp(tail, s->from, l) == 0 && tail[l] == '.') {
-                sub_to = s->to;
-                tail += l + 1;
-                break;
-            }
-        }
+        const char *tail = rest + strlen(r->from) + 1;
+        size_t skip = 0;
+        const char *sub_to = sub_of(r->subs, tail, &skip);
+        tail += skip;
         char name[NAME_CAP];
         if (sub_to) snprintf(name, sizeof name, "%s.%s.%s", r->to, sub_to, tail);
         else snprintf(name, sizeof name, "%s.%s", r->to, tail);
@@ -294,12 +316,11 @@ static iid_status te2_map(iid_safetensors_t *dst, const iid_safetensors_t *src, 
                 IID_TRY(te2_in_proj(dst, t, layer, "bias", src->path, err));
                 continue;
             }
-            for (const sub_t *s = TE2_LAYER; s->from && !to; s++) {
-                size_t l = strlen(s->from);
-                if (strncmp(tail, s->from, l) == 0 && tail[l] == '.') {
-                    snprintf(name, sizeof name, "text_model.encoder.layers.%d.%s.%s", layer, s->to, tail + l + 1);
-                    to = name;
-                }
+            size_t skip = 0;
+            const char *sub_to = sub_of(TE2_LAYER, tail, &skip);
+            if (sub_to) {
+                snprintf(name, sizeof name, "text_model.encoder.layers.%d.%s.%s", layer, sub_to, tail + skip);
+                to = name;
             }
         }
         if (!to)

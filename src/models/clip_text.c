@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "ops/ops.h"
@@ -182,15 +183,11 @@ iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *confi
 
 iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err)
 {
-    memset(m, 0, sizeof *m);
-    char cfg_path[4096], st_path[4096];
-    IID_TRY(iid__path_join(cfg_path, sizeof cfg_path, dir, "config.json", err));
-    IID_TRY(iid__path_join(st_path, sizeof st_path, dir, "model.safetensors", err));
     iid_json_t j;
-    IID_TRY(iid__json_load(&j, cfg_path, err));
     iid_safetensors_t st;
-    iid_status s = iid__st_open(&st, st_path, err);
-    if (s == IID_OK) s = iid__clip_text_load_parts(m, &j, &st, err);
+    memset(m, 0, sizeof *m);
+    IID_TRY(iid__component_open(dir, "model.safetensors", &j, &st, err));
+    iid_status s = iid__clip_text_load_parts(m, &j, &st, err);
     iid__json_free(&j);
     return s;
 }

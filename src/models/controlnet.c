@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "io/json.h"
 #include "ops/ops.h"
 
@@ -141,15 +142,11 @@ iid_status iid__controlnet_load_parts(iid_controlnet_t **out, const iid_json_t *
 
 iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err)
 {
-    char path[4096];
-    *out = NULL;
-    snprintf(path, sizeof path, "%s/config.json", dir);
     iid_json_t j;
-    IID_TRY(iid__json_load(&j, path, err));
-    snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
     iid_safetensors_t st;
-    iid_status s = iid__st_open(&st, path, err);
-    if (s == IID_OK) s = iid__controlnet_load_parts(out, &j, &st, err);
+    *out = NULL;
+    IID_TRY(iid__component_open(dir, "diffusion_pytorch_model.safetensors", &j, &st, err));
+    iid_status s = iid__controlnet_load_parts(out, &j, &st, err);
     iid__json_free(&j);
     return s;
 }

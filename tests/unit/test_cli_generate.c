@@ -4,6 +4,8 @@
  * per channel), a run from a real photo, and the failures a user meets (no face,
  * a bad file, missing models) as one-line errors with the right exit status.
  */
+#define _DEFAULT_SOURCE /* realpath */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,10 +229,11 @@ static void test_single_file_and_lora(void **state)
 /* A models folder of links to the kit's, plus the LCM-LoRA when lcm is set. */
 static char *models_with_lcm(int lcm)
 {
-    char *m = iid_test_tempdir(), link[4200], target[4096];
+    char *m = iid_test_tempdir(), link[PATH_MAX + 64], target[PATH_MAX + 64], models[PATH_MAX];
     const char *parts[] = {"sdxl", "ControlNetModel", "ip-adapter.bin", "antelopev2"};
+    assert_non_null(realpath(iid_test_shared_path("conformance/models"), models)); /* links resolve from their folder */
     for (int i = 0; i < 4; i++) {
-        snprintf(target, sizeof target, "%s/%s", iid_test_shared_path("conformance/models"), parts[i]);
+        snprintf(target, sizeof target, "%s/%s", models, parts[i]);
         snprintf(link, sizeof link, "%s/%s", m, parts[i]);
         assert_int_equal(symlink(target, link), 0);
     }
@@ -238,7 +241,8 @@ static char *models_with_lcm(int lcm)
         snprintf(link, sizeof link, "%s/lcm-lora-sdxl", m);
         assert_int_equal(mkdir(link, 0755), 0);
         snprintf(link, sizeof link, "%s/lcm-lora-sdxl/pytorch_lora_weights.safetensors", m);
-        assert_int_equal(symlink(iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), link), 0);
+        assert_non_null(realpath(iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), target));
+        assert_int_equal(symlink(target, link), 0);
     }
     return m;
 }

@@ -6,10 +6,13 @@
  * families told apart, LoRA schemes read and fused by the formula with only the
  * touched weights copied, the ControlNet from one file, and the file hash.
  */
+#define _DEFAULT_SOURCE /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/checkpoint.h"
 #include "formats/infer_config.h"
@@ -419,6 +422,38 @@ static void test_controlnet_single_file(void **state)
     iid__unet_free(unet);
 }
 
+/* models/sdxl/ may hold one single-file checkpoint instead of the diffusers
+ * folders; its tokenizers are the folders beside it, and two checkpoints there
+ * are refused. */
+static void test_single_file_in_sdxl_folder(void **state)
+{
+    (void)state;
+    char *dir = iid_test_tempdir(), link[4200], target[PATH_MAX];
+    assert_non_null(realpath(iid_test_shared_path("conformance/single_file/sdxl_sgm.safetensors"), target));
+    snprintf(link, sizeof link, "%s/juggernautXL.safetensors", dir);
+    assert_int_equal(symlink(target, link), 0);
+    iid_sdxl_source_t src;
+    iid_error_t err;
+    if (iid__sdxl_source_init(&src, dir, NULL, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_true(src.single_file);
+    assert_string_equal(src.path, link);
+    /* no tokenizers beside it, no --sdxl-config: said so */
+    iid_text_cond_t tc;
+    assert_int_equal(iid__load_text_cond(&tc, &src, NULL, &err), IID_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "--sdxl-config"));
+    /* with the kit's config folder the whole text side loads from the file */
+    if (iid__sdxl_source_init(&src, dir, iid_test_shared_path("conformance/models/sdxl"), &err) != IID_OK)
+        fail_msg("%s", err.msg);
+    if (iid__load_text_cond(&tc, &src, NULL, &err) != IID_OK) fail_msg("%s", err.msg);
+    iid__text_cond_free(&tc);
+    snprintf(link, sizeof link, "%s/other.safetensors", dir);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(iid__sdxl_source_init(&src, dir, NULL, &err), IID_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "2 .safetensors files"));
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -433,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_kit_lora_touches_only_its_weights),
         cmocka_unit_test(test_file_hash),
         cmocka_unit_test(test_controlnet_single_file),
+        cmocka_unit_test(test_single_file_in_sdxl_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
