@@ -5,7 +5,8 @@
  * step with a LoRA fused against without.
  *
  *   bench_formats MODELS make-sgm          MODELS/sdxl_sgm_unet.safetensors: the UNet under
- *                                          the original (SGM) names, same bytes and order
+ *                                          the original (SGM) names (iid__sgm_unet_aliases),
+ *                                          same bytes and order
  *   bench_formats MODELS make-lora RANK    MODELS/lora_unet.safetensors: a kohya LoRA of
  *                                          rank RANK on every module LCM-LoRA SDXL targets
  *   bench_formats MODELS load folder|sgm   load the UNet (index + binding), timed
@@ -54,63 +55,6 @@ static void report(const char *what, double t0)
     printf("%-34s %8.2f s   rss %6.2f GiB   peak %6.2f GiB\n", what, now() - t0, gib(iid__mem_rss_bytes()),
            gib(iid__mem_peak_bytes()));
     fflush(stdout);
-}
-
-/* ---- the SGM names of a diffusers UNet (the inverse of formats/sgm_names.c) ---- */
-
-static const char *const RESNET[][2] = {{"norm1", "in_layers.0"},      {"conv1", "in_layers.2"},
-                                        {"time_emb_proj", "emb_layers.1"}, {"norm2", "out_layers.0"},
-                                        {"conv2", "out_layers.3"},     {"conv_shortcut", "skip_connection"}};
-
-static void resnet_tail(char *out, size_t cap, const char *head, const char *tail)
-{
-    for (size_t i = 0; i < sizeof RESNET / sizeof RESNET[0]; i++) {
-        size_t l = strlen(RESNET[i][0]);
-        if (strncmp(tail, RESNET[i][0], l) == 0 && tail[l] == '.') {
-            snprintf(out, cap, "model.diffusion_model.%s.%s%s", head, RESNET[i][1], tail + l);
-            return;
-        }
-    }
-    snprintf(out, cap, "model.diffusion_model.%s.%s", head, tail);
-}
-
-static void sgm_name(const char *d, const iid_unet_config_t *c, char *out, size_t cap)
-{
-    static const char *const fixed[][2] = {{"time_embedding.linear_1.", "time_embed.0."},
-                                           {"time_embedding.linear_2.", "time_embed.2."},
-                                           {"add_embedding.linear_1.", "label_emb.0.0."},
-                                           {"add_embedding.linear_2.", "label_emb.0.2."},
-                                           {"conv_in.", "input_blocks.0.0."},
-                                           {"conv_norm_out.", "out.0."},
-                                           {"conv_out.", "out.2."},
-                                           {"mid_block.attentions.0.", "middle_block.1."}};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strncmp(d, fixed[i][0], strlen(fixed[i][0])) == 0) {
-            snprintf(out, cap, "model.diffusion_model.%s%s", fixed[i][1], d + strlen(fixed[i][0]));
-            return;
-        }
-    int b, j, n = 0, L = c->layers[0];
-    char head[64];
-    if (sscanf(d, "mid_block.resnets.%d.%n", &j, &n) == 1 && n) {
-        snprintf(head, sizeof head, "middle_block.%d", 2 * j);
-        resnet_tail(out, cap, head, d + n);
-    } else if (sscanf(d, "down_blocks.%d.resnets.%d.%n", &b, &j, &n) == 2 && n) {
-        snprintf(head, sizeof head, "input_blocks.%d.0", 1 + b * (L + 1) + j);
-        resnet_tail(out, cap, head, d + n);
-    } else if (sscanf(d, "down_blocks.%d.attentions.%d.%n", &b, &j, &n) == 2 && n) {
-        snprintf(out, cap, "model.diffusion_model.input_blocks.%d.1.%s", 1 + b * (L + 1) + j, d + n);
-    } else if (sscanf(d, "down_blocks.%d.downsamplers.0.conv.%n", &b, &n) == 1 && n) {
-        snprintf(out, cap, "model.diffusion_model.input_blocks.%d.0.op.%s", 1 + b * (L + 1) + L, d + n);
-    } else if (sscanf(d, "up_blocks.%d.resnets.%d.%n", &b, &j, &n) == 2 && n) {
-        snprintf(head, sizeof head, "output_blocks.%d.0", b * (L + 1) + j);
-        resnet_tail(out, cap, head, d + n);
-    } else if (sscanf(d, "up_blocks.%d.attentions.%d.%n", &b, &j, &n) == 2 && n) {
-        snprintf(out, cap, "model.diffusion_model.output_blocks.%d.1.%s", b * (L + 1) + j, d + n);
-    } else if (sscanf(d, "up_blocks.%d.upsamplers.0.conv.%n", &b, &n) == 1 && n) {
-        snprintf(out, cap, "model.diffusion_model.output_blocks.%d.%d.conv.%s", b * (L + 1) + L,
-                 c->up_attn[b] ? 2 : 1, d + n);
-    } else
-        die(d);
 }
 
 /* Open path and write the 8-byte length and the JSON header (padded so the data
@@ -168,22 +112,21 @@ static int make_sgm(const char *models)
 {
     char path[4096];
     iid_error_t err;
-    iid_unet_config_t cfg;
-    snprintf(path, sizeof path, "%s/sdxl/unet/config.json", models);
-    check(iid__unet_config_load(&cfg, path, &err), &err);
     iid_safetensors_t st;
     snprintf(path, sizeof path, "%s/sdxl/unet/diffusion_pytorch_model.safetensors", models);
     check(iid__st_open(&st, path, &err), &err);
-    char **names = calloc((size_t)st.count, sizeof *names);
-    for (int i = 0; names && i < st.count; i++) {
-        char n[512];
-        sgm_name(st.tensors[i].name, &cfg, n, sizeof n);
-        names[i] = strdup(n);
+    char **names;
+    check(iid__sgm_unet_aliases(&st, &names, &err), &err);
+    for (int i = 0; i < st.count; i++) {
+        char n[600];
+        if (!names[i]) die(st.tensors[i].name);
+        snprintf(n, sizeof n, "model.diffusion_model.%s", names[i]);
+        free(names[i]);
+        if (!(names[i] = strdup(n))) die("out of memory");
     }
     snprintf(path, sizeof path, "%s/sdxl_sgm_unet.safetensors", models);
     write_renamed(path, &st, names);
-    for (int i = 0; i < st.count; i++) free(names[i]);
-    free(names);
+    iid__sgm_aliases_free(names, st.count);
     /* the mapping must give the folder's names and bytes back */
     iid_safetensors_t back;
     check(iid__sgm_open(&back, path, IID_SGM_UNET, &err), &err);

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "formats/sgm_names.h"
 #include "io/st_index.h"
 
 const char *iid__lora_part_name(iid_lora_part_t part)
@@ -190,24 +191,36 @@ static int cmp_stem(const void *a, const void *b)
     return strcmp(((const stem_entry_t *)a)->stem, ((const stem_entry_t *)b)->stem);
 }
 
-/* Every "<module>.weight" of st as (stem, entry), sorted by stem. */
-static iid_status stem_table(iid_safetensors_t *st, stem_entry_t **out, int *n, iid_error_t *err)
+/* Appends (stem of name, entry) when name is "<module>.weight". */
+static iid_status add_stem(stem_entry_t *table, int *n, const char *name, iid_st_tensor_t *t, const char *label,
+                           iid_error_t *err)
 {
-    *out = calloc((size_t)(st->count ? st->count : 1), sizeof **out);
-    *n = 0;
-    if (!*out) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
-    for (int i = 0; i < st->count; i++) {
-        const char *name = st->tensors[i].name;
-        size_t l = strlen(name);
-        if (l <= 7 || strcmp(name + l - 7, ".weight") != 0) continue;
-        char *s = strndup(name, l - 7);
-        if (!s) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
-        for (char *c = s; *c; c++)
-            if (*c == '.') *c = '_';
-        (*out)[(*n)++] = (stem_entry_t){s, &st->tensors[i]};
-    }
-    qsort(*out, (size_t)*n, sizeof **out, cmp_stem);
+    size_t l = strlen(name);
+    if (l <= 7 || strcmp(name + l - 7, ".weight") != 0) return IID_OK;
+    char *s = strndup(name, l - 7);
+    if (!s) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", label);
+    for (char *c = s; *c; c++)
+        if (*c == '.') *c = '_';
+    table[(*n)++] = (stem_entry_t){s, t};
     return IID_OK;
+}
+
+/* Every "<module>.weight" of st as (stem, entry), sorted by stem; a UNet's weights
+ * also under their SGM names (kohya's SDXL LoRAs use those). */
+static iid_status stem_table(iid_safetensors_t *st, iid_lora_part_t part, stem_entry_t **out, int *n, iid_error_t *err)
+{
+    char **aliases = NULL;
+    *n = 0;
+    *out = calloc((size_t)(st->count ? 2 * st->count : 1), sizeof **out);
+    if (!*out) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    iid_status s = part == IID_LORA_UNET ? iid__sgm_unet_aliases(st, &aliases, err) : IID_OK;
+    for (int i = 0; i < st->count && s == IID_OK; i++) {
+        s = add_stem(*out, n, st->tensors[i].name, &st->tensors[i], st->path, err);
+        if (s == IID_OK && aliases && aliases[i]) s = add_stem(*out, n, aliases[i], &st->tensors[i], st->path, err);
+    }
+    iid__sgm_aliases_free(aliases, st->count);
+    if (s == IID_OK) qsort(*out, (size_t)*n, sizeof **out, cmp_stem);
+    return s;
 }
 
 static int is_owned(const iid_safetensors_t *st, const void *p)
@@ -267,7 +280,7 @@ static iid_status resolve(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_p
 {
     stem_entry_t *table;
     int n;
-    iid_status s = stem_table(st, &table, &n, err);
+    iid_status s = stem_table(st, part, &table, &n, err);
     char missing[400] = "";
     int n_missing = 0;
     for (int i = 0; i < l->n_mods && s == IID_OK; i++) {

@@ -5,8 +5,10 @@
  * Schemes read (all safetensors):
  *   kohya            lora_unet_<module>.lora_down.weight / .lora_up.weight / .alpha,
  *                    lora_te1_* (CLIP ViT-L), lora_te2_* (OpenCLIP bigG); <module> is
- *                    the diffusers/transformers module path with '.' written '_'
- *                    (LCM-LoRA SDXL and most civitai LoRAs);
+ *                    the module path with '.' written '_': for the UNet either the
+ *                    diffusers path (LCM-LoRA SDXL) or the original SGM one
+ *                    (input_blocks_4_1_..., what kohya's SDXL trainer writes: most
+ *                    civitai LoRAs), for the encoders the transformers path;
  *   diffusers/PEFT   unet.<module>.lora_A.weight / .lora_B.weight (PEFT) or
  *                    .lora.down.weight / .lora.up.weight (diffusers), optional
  *                    .alpha; text_encoder.* and text_encoder_2.* for the encoders;

@@ -74,6 +74,15 @@ typedef struct fixed_rule {
     int conv_as_linear;
 } fixed_rule_t;
 
+/* The UNet's blocks outside input_blocks / output_blocks. */
+static const fixed_rule_t UNET_FIXED[] = {
+    {"time_embed.0", "time_embedding.linear_1", NULL, 0},  {"time_embed.2", "time_embedding.linear_2", NULL, 0},
+    {"label_emb.0.0", "add_embedding.linear_1", NULL, 0},  {"label_emb.0.2", "add_embedding.linear_2", NULL, 0},
+    {"input_blocks.0.0", "conv_in", NULL, 0},              {"out.0", "conv_norm_out", NULL, 0},
+    {"out.2", "conv_out", NULL, 0},                        {"middle_block.0", "mid_block.resnets.0", UNET_RESNET, 0},
+    {"middle_block.1", "mid_block.attentions.0", NULL, 0}, {"middle_block.2", "mid_block.resnets.1", UNET_RESNET, 0},
+    {NULL, NULL, NULL, 0}};
+
 static void add_fixed(rules_t *rs, const fixed_rule_t *f)
 {
     for (; f->from; f++) add_rule(rs, f->subs, f->conv_as_linear, f->from, "%s", f->to);
@@ -110,14 +119,7 @@ static iid_status unet_rules(rules_t *rs, const iid_safetensors_t *src, const ch
 {
     const char *path = src->path;
     char from[96];
-    static const fixed_rule_t fixed[] = {
-        {"time_embed.0", "time_embedding.linear_1", NULL, 0},  {"time_embed.2", "time_embedding.linear_2", NULL, 0},
-        {"label_emb.0.0", "add_embedding.linear_1", NULL, 0},  {"label_emb.0.2", "add_embedding.linear_2", NULL, 0},
-        {"input_blocks.0.0", "conv_in", NULL, 0},              {"out.0", "conv_norm_out", NULL, 0},
-        {"out.2", "conv_out", NULL, 0},                        {"middle_block.0", "mid_block.resnets.0", UNET_RESNET, 0},
-        {"middle_block.1", "mid_block.attentions.0", NULL, 0}, {"middle_block.2", "mid_block.resnets.1", UNET_RESNET, 0},
-        {NULL, NULL, NULL, 0}};
-    add_fixed(rs, fixed);
+    add_fixed(rs, UNET_FIXED);
     int block = 0, layer = 0, last = max_index(src, p, "input_blocks");
     for (int k = 1; k <= last; k++) {
         if (has(src, p, "input_blocks.%d.0.in_layers.0.weight", k)) {
@@ -362,4 +364,122 @@ iid_status iid__sgm_open(iid_safetensors_t *dst, const char *path, iid_sgm_part_
     if (s == IID_OK) iid__st_take_map(dst, &src);
     iid__st_close(&src);
     return s;
+}
+
+/* ---- diffusers UNet names -> SGM ------------------------------------------------ */
+
+typedef struct unet_shape {
+    int n_down, n_up;
+    int down_start[64], up_start[64]; /* first input_blocks / output_blocks index of each block */
+    int up_layers[64], up_attn[64];
+} unet_shape_t;
+
+static int count_prefix(const iid_safetensors_t *st, const char *fmt, int a)
+{
+    char name[128];
+    int n = 0;
+    for (;; n++) {
+        snprintf(name, sizeof name, fmt, a, n);
+        size_t l = strlen(name);
+        int found = 0;
+        for (int i = 0; i < st->count && !found; i++) found = strncmp(st->tensors[i].name, name, l) == 0;
+        if (!found) return n;
+    }
+}
+
+static void unet_shape(const iid_safetensors_t *st, unet_shape_t *u)
+{
+    memset(u, 0, sizeof *u);
+    int k = 1;
+    for (int b = 0; b < 64 && count_prefix(st, "down_blocks.%d.resnets.%d.", b) > 0; b++) {
+        u->down_start[b] = k;
+        k += count_prefix(st, "down_blocks.%d.resnets.%d.", b) + (count_prefix(st, "down_blocks.%d.downsamplers.%d.", b) > 0);
+        u->n_down = b + 1;
+    }
+    k = 0;
+    for (int b = 0; b < 64 && count_prefix(st, "up_blocks.%d.resnets.%d.", b) > 0; b++) {
+        u->up_start[b] = k;
+        u->up_layers[b] = count_prefix(st, "up_blocks.%d.resnets.%d.", b);
+        u->up_attn[b] = count_prefix(st, "up_blocks.%d.attentions.%d.", b) > 0;
+        k += u->up_layers[b];
+        u->n_up = b + 1;
+    }
+}
+
+/* "<head>.<resnet part renamed>..." for a diffusers resnet tail. */
+static void resnet_alias(char *out, size_t cap, const char *head, const char *tail)
+{
+    for (const sub_t *s = UNET_RESNET; s->from; s++) {
+        size_t l = strlen(s->to);
+        if (strncmp(tail, s->to, l) == 0 && tail[l] == '.') {
+            snprintf(out, cap, "%s.%s%s", head, s->from, tail + l);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s.%s", head, tail);
+}
+
+/* The SGM name of one diffusers UNet name into out; 0 when it has none. */
+static int unet_alias(const char *d, const unet_shape_t *u, char *out, size_t cap)
+{
+    for (const fixed_rule_t *f = UNET_FIXED; f->from; f++) {
+        size_t l = strlen(f->to);
+        if (f->subs) continue; /* the mid resnets, below */
+        if (strncmp(d, f->to, l) == 0 && d[l] == '.') {
+            snprintf(out, cap, "%s%s", f->from, d + l);
+            return 1;
+        }
+    }
+    int b, j, n = 0;
+    char head[64];
+    if (sscanf(d, "mid_block.resnets.%d.%n", &j, &n) == 1 && n) {
+        snprintf(head, sizeof head, "middle_block.%d", 2 * j);
+        resnet_alias(out, cap, head, d + n);
+    } else if (sscanf(d, "down_blocks.%d.resnets.%d.%n", &b, &j, &n) == 2 && n && b < u->n_down) {
+        snprintf(head, sizeof head, "input_blocks.%d.0", u->down_start[b] + j);
+        resnet_alias(out, cap, head, d + n);
+    } else if (sscanf(d, "down_blocks.%d.attentions.%d.%n", &b, &j, &n) == 2 && n && b < u->n_down)
+        snprintf(out, cap, "input_blocks.%d.1.%s", u->down_start[b] + j, d + n);
+    else if (sscanf(d, "down_blocks.%d.downsamplers.0.conv.%n", &b, &n) == 1 && n && b + 1 < u->n_down)
+        snprintf(out, cap, "input_blocks.%d.0.op.%s", u->down_start[b + 1] - 1, d + n);
+    else if (sscanf(d, "up_blocks.%d.resnets.%d.%n", &b, &j, &n) == 2 && n && b < u->n_up) {
+        snprintf(head, sizeof head, "output_blocks.%d.0", u->up_start[b] + j);
+        resnet_alias(out, cap, head, d + n);
+    } else if (sscanf(d, "up_blocks.%d.attentions.%d.%n", &b, &j, &n) == 2 && n && b < u->n_up)
+        snprintf(out, cap, "output_blocks.%d.1.%s", u->up_start[b] + j, d + n);
+    else if (sscanf(d, "up_blocks.%d.upsamplers.0.conv.%n", &b, &n) == 1 && n && b < u->n_up)
+        snprintf(out, cap, "output_blocks.%d.%d.conv.%s", u->up_start[b] + u->up_layers[b] - 1, 1 + u->up_attn[b], d + n);
+    else
+        return 0;
+    return 1;
+}
+
+iid_status iid__sgm_unet_aliases(const iid_safetensors_t *unet, char ***out, iid_error_t *err)
+{
+    *out = calloc((size_t)(unet->count ? unet->count : 1), sizeof **out);
+    unet_shape_t *u = malloc(sizeof *u);
+    if (!*out || !u) {
+        free(*out), free(u);
+        *out = NULL;
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", unet->path);
+    }
+    unet_shape(unet, u);
+    for (int i = 0; i < unet->count; i++) {
+        char name[NAME_CAP];
+        if (!unet_alias(unet->tensors[i].name, u, name, sizeof name)) continue;
+        if (!((*out)[i] = strdup(name))) {
+            iid__sgm_aliases_free(*out, unet->count);
+            free(u);
+            *out = NULL;
+            return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", unet->path);
+        }
+    }
+    free(u);
+    return IID_OK;
+}
+
+void iid__sgm_aliases_free(char **aliases, int n)
+{
+    for (int i = 0; aliases && i < n; i++) free(aliases[i]);
+    free(aliases);
 }

@@ -39,4 +39,12 @@ iid_status iid__sgm_map(iid_safetensors_t *dst, const iid_safetensors_t *src, ii
 /* Open the checkpoint at path and map one part; dst owns the mapping. */
 iid_status iid__sgm_open(iid_safetensors_t *dst, const char *path, iid_sgm_part_t part, iid_error_t *err);
 
+/* The inverse for a UNet: for every tensor of a diffusers-named UNet index, its
+ * SGM name without the "model.diffusion_model." prefix ("input_blocks.4.1.proj_in.weight"),
+ * in index order; NULL for a name with no SGM counterpart. The block numbering
+ * comes from the index itself. kohya LoRAs trained on SDXL name their UNet
+ * modules this way (formats/lora.h). Free with iid__sgm_aliases_free. */
+iid_status iid__sgm_unet_aliases(const iid_safetensors_t *unet, char ***out, iid_error_t *err);
+void iid__sgm_aliases_free(char **aliases, int n);
+
 #endif

@@ -422,6 +422,76 @@ static void test_controlnet_single_file(void **state)
     iid__unet_free(unet);
 }
 
+/* The SGM names computed from the folder's diffusers names are the kit single
+ * file's own names, and a kohya LoRA written with them fuses exactly like the
+ * same LoRA under diffusers names. */
+static void test_sgm_aliases_and_sgm_named_lora(void **state)
+{
+    (void)state;
+    iid_safetensors_t folder, file;
+    char **aliases;
+    assert_int_equal(iid__st_open(&folder, iid_test_shared_path("conformance/models/sdxl/unet/diffusion_pytorch_model.safetensors"), NULL), IID_OK);
+    assert_int_equal(iid__st_open(&file, iid_test_shared_path("conformance/single_file/sdxl_sgm.safetensors"), NULL), IID_OK);
+    assert_int_equal(iid__sgm_unet_aliases(&folder, &aliases, NULL), IID_OK);
+    int n_unet = 0;
+    for (int i = 0; i < file.count; i++) n_unet += strncmp(file.tensors[i].name, "model.diffusion_model.", 22) == 0;
+    assert_int_equal(n_unet, folder.count);
+    for (int i = 0; i < folder.count; i++) {
+        char want[600];
+        if (!aliases[i]) fail_msg("no SGM name for '%s'", folder.tensors[i].name);
+        snprintf(want, sizeof want, "model.diffusion_model.%s", aliases[i]);
+        const iid_st_tensor_t *t = iid__st_find(&file, want);
+        if (!t || memcmp(t->data, folder.tensors[i].data, t->nbytes) != 0)
+            fail_msg("'%s' -> '%s' is not the file's tensor", folder.tensors[i].name, want);
+    }
+    /* the kit's LoRA with its UNet keys renamed to the SGM modules */
+    iid_lora_t l;
+    assert_int_equal(iid__lora_open(&l, iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), NULL), IID_OK);
+    iid_test_tensor_t *t = calloc((size_t)l.file.count, sizeof *t);
+    char **keys = calloc((size_t)l.file.count, sizeof *keys);
+    for (int i = 0; i < l.file.count; i++) {
+        const iid_st_tensor_t *k = &l.file.tensors[i];
+        const char *dot = strchr(k->name, '.');
+        for (int w = 0; w < folder.count && !keys[i]; w++) { /* the folder weight whose stem the key names */
+            char stem[512];
+            snprintf(stem, sizeof stem, "lora_unet_%s", folder.tensors[w].name);
+            size_t sl = strlen(stem) - 7;
+            if (strcmp(folder.tensors[w].name + strlen(folder.tensors[w].name) - 7, ".weight") != 0) continue;
+            for (size_t c = 0; c < sl; c++) stem[c] = stem[c] == '.' ? '_' : stem[c];
+            if ((size_t)(dot - k->name) != sl || strncmp(stem, k->name, sl) != 0) continue;
+            char sgm[600];
+            snprintf(sgm, sizeof sgm, "lora_unet_%.*s%s", (int)(strlen(aliases[w]) - 7), aliases[w], dot);
+            for (char *c = sgm + 10; *c && c < sgm + 10 + strlen(aliases[w]) - 7; c++) *c = *c == '.' ? '_' : *c;
+            keys[i] = strdup(sgm);
+        }
+        if (!keys[i]) fail_msg("no UNet weight for '%s'", k->name);
+        t[i] = (iid_test_tensor_t){keys[i], "F32", k->ndim, {k->shape[0], k->shape[1], k->shape[2], k->shape[3]}, k->data};
+    }
+    char *dir = iid_test_tempdir();
+    char *sgm_lora = iid_test_write_safetensors(dir, "sgm.safetensors", t, l.file.count);
+    iid_lora_t l2;
+    iid_error_t err;
+    if (iid__lora_open(&l2, sgm_lora, &err) != IID_OK) fail_msg("%s", err.msg);
+    iid_safetensors_t a, b;
+    const char *unet = iid_test_shared_path("conformance/models/sdxl/unet/diffusion_pytorch_model.safetensors");
+    assert_int_equal(iid__st_open(&a, unet, NULL), IID_OK);
+    assert_int_equal(iid__st_open(&b, unet, NULL), IID_OK);
+    assert_int_equal(iid__lora_fuse(&a, &l, IID_LORA_UNET, 0.7f, NULL), IID_OK);
+    if (iid__lora_fuse(&b, &l2, IID_LORA_UNET, 0.7f, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_int_equal(a.owned_count, l.n_mods);
+    for (int i = 0; i < a.count; i++)
+        assert_memory_equal(a.tensors[i].data, b.tensors[i].data, a.tensors[i].nbytes);
+    iid__st_close(&a), iid__st_close(&b);
+    iid__lora_close(&l2);
+    for (int i = 0; i < l.file.count; i++) free(keys[i]);
+    free(keys), free(t), free(sgm_lora);
+    iid__lora_close(&l);
+    iid__sgm_aliases_free(aliases, folder.count);
+    iid__st_close(&folder), iid__st_close(&file);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
 /* models/sdxl/ may hold one single-file checkpoint instead of the diffusers
  * folders; its tokenizers are the folders beside it, and two checkpoints there
  * are refused. */
@@ -469,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_file_hash),
         cmocka_unit_test(test_controlnet_single_file),
         cmocka_unit_test(test_single_file_in_sdxl_folder),
+        cmocka_unit_test(test_sgm_aliases_and_sgm_named_lora),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
