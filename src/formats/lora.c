@@ -319,9 +319,13 @@ iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_p
     if (!hits) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", l->file.path);
     iid_status s = resolve(st, l, part, hits, err); /* nothing is copied unless every module fits */
     for (int i = 0; i < l->n_mods && s == IID_OK; i++)
-        if (hits[i])
-            s = fuse_one(st, hits[i], &l->mods[i], multiplier * l->mods[i].alpha / (float)l->mods[i].rank, l->file.path,
-                         err);
+        if (hits[i]) {
+            const iid_lora_module_t *m = &l->mods[i];
+            s = fuse_one(st, hits[i], m, multiplier * m->alpha / (float)m->rank, l->file.path, err);
+            /* the module is used up: its pages need not stay resident */
+            release_pages(&l->file, m->down->data, m->down->nbytes);
+            release_pages(&l->file, m->up->data, m->up->nbytes);
+        }
     free(hits);
     return s;
 }

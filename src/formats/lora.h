@@ -21,7 +21,8 @@
  * computed in float32 and stored in W's own dtype in a buffer the index owns; the
  * index entry is repointed to it. Only the weights a LoRA touches are copied;
  * every other entry keeps viewing the memory-mapped checkpoint, and the mapped
- * pages of a replaced weight are handed back to the kernel. Because fusion edits
+ * pages of a replaced weight, and of each LoRA module once fused, are handed back
+ * to the kernel (so resident memory stays that of the model). Because fusion edits
  * the name -> tensor index before any model binds it, it is independent of how
  * (and how many times) the models bind their weights.
  *
