@@ -42,10 +42,13 @@ static int parse_bool(const char *v)
     return -1;
 }
 
+/* Options that may be given several times (iid_cli_get_all). */
 static int repeatable(const iid_opt_spec_t *s)
 {
-    size_t l = s->metavar ? strlen(s->metavar) : 0;
-    return l > 3 && strcmp(s->metavar + l - 3, "...") == 0;
+    static const char *const names[] = {"lora"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (s->metavar && strcmp(s->name, names[i]) == 0) return 1;
+    return 0;
 }
 
 /* Record one value of repeatable option k. */
@@ -73,10 +76,7 @@ static iid_status apply_config(iid_opts_t *o, const char *path, const char *sect
             return iid__fail(err, IID_ERR_INVALID, "%s:%d: '%s' is not an option of 'instantid %s'", path, e->line,
                              e->key, section);
         if (from_cli[k]) continue;
-        if (repeatable(&o->specs[k])) {
-            IID_TRY(push_multi(o, k, e->value, err));
-            continue;
-        }
+        if (repeatable(&o->specs[k])) IID_TRY(push_multi(o, k, e->value, err));
         if (!o->specs[k].metavar) {
             int b = parse_bool(e->value);
             if (b < 0)

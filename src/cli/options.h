@@ -28,7 +28,7 @@ typedef struct iid_opt_spec {
     const char *metavar; /* NULL for a flag */
     const char *help;    /* one line, including the default */
 } iid_opt_spec_t;
-/* An option whose metavar ends in "..." may be given several times; read it with
+/* --lora may be given several times (options.c lists such options); read it with
  * iid_cli_get_all (iid_cli_get returns the last value). */
 
 /* The options every model-using command takes (DESIGN.md section 1). */
@@ -36,7 +36,7 @@ typedef struct iid_opt_spec {
     {"models", 0, "DIR", "models folder (default models/)"},                                             \
         {"sdxl", 0, "DIR|FILE", "SDXL: diffusers folder or single-file .safetensors (default MODELS/sdxl)"}, \
         {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (a diffusers SDXL folder)"}, \
-        {"lora", 0, "FILE[:M]...", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
+        {"lora", 0, "FILE[:M]", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
         {"lcm", 0, NULL, "LCM mode: MODELS/lcm-lora-sdxl LoRA + lcm scheduler, 5 steps, guidance 1.5"},    \
         {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \
         {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \

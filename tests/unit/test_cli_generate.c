@@ -224,6 +224,24 @@ static void test_single_file_and_lora(void **state)
     assert_non_null(neg);
     assert_non_null(strstr(params, " <lora:lora_kohya:0.7>\nNegative prompt:"));
     free(params);
+    /* --lora twice: both fused, one after the other (0.35 + 0.35 is the 0.7 above) */
+    iid_image_t once, twice;
+    assert_int_equal(iid__image_load(&once, png, NULL, NULL), IID_OK);
+    char lora[4200];
+    snprintf(lora, sizeof lora, "%s", iid_test_shared_path("conformance/lora/lora_kohya.safetensors"));
+    snprintf(models + n, sizeof models - n, " --lora '%s:0.35' --lora '%s:0.35'", lora, lora);
+    assert_true(golden_args(args, sizeof args, models, &g));
+    if (run(args) != 0) fail_msg("generate with two --lora failed: %s", read_text("err"));
+    assert_int_equal(iid__image_load(&twice, png, NULL, NULL), IID_OK);
+    int max_diff = 0;
+    for (size_t i = 0; i < (size_t)g.w * g.h * 3; i++)
+        if (abs((int)once.data[i] - (int)twice.data[i]) > max_diff) max_diff = abs((int)once.data[i] - (int)twice.data[i]);
+    assert_true(max_diff <= 1);
+    assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
+    assert_non_null(strstr(params, " <lora:lora_kohya:0.35> <lora:lora_kohya:0.35>\nNegative prompt:"));
+    free(params);
+    iid__image_free(&once);
+    iid__image_free(&twice);
 }
 
 /* A models folder of links to the kit's, plus the LCM-LoRA when lcm is set. */
