@@ -19,6 +19,7 @@
 
 #include "formats/sgm_names.h"
 #include "io/st_index.h"
+#include "io/torch_zip.h"
 
 const char *iid__lora_part_name(iid_lora_part_t part)
 {
@@ -130,7 +131,7 @@ static iid_status check_module(const iid_lora_t *l, iid_lora_module_t *m, iid_er
 iid_status iid__lora_open(iid_lora_t *l, const char *path, iid_error_t *err)
 {
     memset(l, 0, sizeof *l);
-    IID_TRY(iid__st_open(&l->file, path, err));
+    IID_TRY(iid__weights_open(&l->file, path, err)); /* safetensors, or a torch .bin (older diffusers LoRAs) */
     iid_status s = IID_OK;
     for (int i = 0; i < l->file.count && s == IID_OK; i++) s = add_key(l, &l->file.tensors[i], err);
     for (int i = 0; i < l->n_mods && s == IID_OK; i++) {

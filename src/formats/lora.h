@@ -2,7 +2,8 @@
  * lora.h - LoRA files: reading the key schemes, and fusing them into a model's
  * weight index before the model binds it.
  *
- * Schemes read (all safetensors):
+ * Files: safetensors, or torch zip checkpoints (.bin, as older diffusers LoRAs
+ * come). Schemes read:
  *   kohya            lora_unet_<module>.lora_down.weight / .lora_up.weight / .alpha,
  *                    lora_te1_* (CLIP ViT-L), lora_te2_* (OpenCLIP bigG); <module> is
  *                    the module path with '.' written '_': for the UNet either the

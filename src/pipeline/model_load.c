@@ -60,6 +60,10 @@ iid_status iid__sdxl_source_init(iid_sdxl_source_t *src, const char *sdxl, const
     if (iid__is_dir(sdxl)) {
         IID_TRY(iid__path_join(unet, sizeof unet, sdxl, "unet", err));
         if (iid__is_dir(unet)) {
+            if (src->config_dir[0])
+                return iid__fail(err, IID_ERR_INVALID,
+                                 "--sdxl-config %s: only a single-file --sdxl takes configs; %s is a diffusers folder",
+                                 src->config_dir, sdxl);
             snprintf(src->path, sizeof src->path, "%s", sdxl);
             return IID_OK;
         }

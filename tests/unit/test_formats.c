@@ -319,6 +319,10 @@ static void test_lora_fusion(void **state)
     assert_int_equal(st.owned_count, 0);
     iid__st_close(&st);
     iid__lora_close(&l);
+    /* torch .bin files are read too (here an adapter, whose keys are no LoRA keys) */
+    assert_int_equal(iid__lora_open(&l, iid_test_shared_path("conformance/models/ip-adapter.bin"), &err),
+                     IID_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "image_proj."));
     /* LyCORIS keys are refused by name */
     iid_test_tensor_t ht[] = {{"lora_unet_x.hada_w1_a", "F32", 2, {2, 4}, down}};
     char *hada = iid_test_write_safetensors(dir, "h.safetensors", ht, 1);
@@ -516,6 +520,10 @@ static void test_single_file_in_sdxl_folder(void **state)
         fail_msg("%s", err.msg);
     if (iid__load_text_cond(&tc, &src, NULL, &err) != IID_OK) fail_msg("%s", err.msg);
     iid__text_cond_free(&tc);
+    /* configs are for single files only */
+    assert_int_equal(iid__sdxl_source_init(&src, iid_test_shared_path("conformance/models/sdxl"), dir, &err),
+                     IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "only a single-file --sdxl takes configs"));
     snprintf(link, sizeof link, "%s/other.safetensors", dir);
     assert_int_equal(symlink(target, link), 0);
     assert_int_equal(iid__sdxl_source_init(&src, dir, NULL, &err), IID_ERR_NOT_FOUND);
