@@ -6,6 +6,8 @@
 #   models/ip-adapter.bin     InstantID face adapter
 #   models/antelopev2/        insightface detector + recogniser
 #   models/lcm-lora-sdxl/     LCM-LoRA SDXL, for `--lcm` (optional: only with --lcm or --only lcm)
+#   models/sdxl-config/       SDXL base 1.0's configs, tokenizers and scheduler without its
+#                             weights, for single-file checkpoints (optional: --only sdxl-config)
 #
 # Every file comes from a pinned revision (a commit hash, never a branch) and every file
 # is checked against a pinned SHA-256 before it gets its final name. Downloads are
@@ -80,6 +82,9 @@ Options:
                    antelopev2   insightface detector + recogniser (~0.28 GB)
                    lcm          LCM-LoRA SDXL for instantid --lcm (~0.39 GB; not
                                 part of the default set)
+                   sdxl-config  SDXL base 1.0's configs, tokenizers and scheduler only
+                                (~3 MB; not part of the default set): what a
+                                single-file SDXL checkpoint runs with (--sdxl-config)
   --lcm          also fetch the LCM-LoRA (the default set plus the lcm part)
   -h, --help     this text
 
@@ -115,6 +120,14 @@ EOF
 #   part | path under the models folder | size in bytes (or empty) | sha256 (or EMPTY =
 #   not pinned) | source paths under IID_HF_BASE, space-separated, tried in order
 builtin_manifest() {
+  base_manifest
+  # sdxl-config: SDXL base 1.0's small files alone (configs, tokenizers, scheduler), the
+  # --sdxl-config a single-file SDXL checkpoint (a community finetune) runs with.
+  base_manifest | awk -F'|' -v OFS='|' \
+    '$1 == "sdxl" && $2 !~ /safetensors$/ { $1 = "sdxl-config"; sub(/^sdxl\//, "sdxl-config/", $2); print }'
+}
+
+base_manifest() {
   local s="$SDXL_REPO/resolve/$SDXL_REV"
   local i="$INSTANTID_REPO/resolve/$INSTANTID_REV"
   local a="$ANTELOPE_REPO/resolve/$ANTELOPE_REV"
@@ -176,10 +189,10 @@ else
   IFS=',' read -r -a only_list <<<"${ONLY#,}"
   for p in "${only_list[@]}"; do
     case "$p" in
-      sdxl|controlnet|ip-adapter|antelopev2|lcm) PARTS="$PARTS$p " ;;
+      sdxl|controlnet|ip-adapter|antelopev2|lcm|sdxl-config) PARTS="$PARTS$p " ;;
       instantid) PARTS="${PARTS}controlnet ip-adapter " ;;
       "") ;;
-      *) die "unknown part '$p' (sdxl, controlnet, ip-adapter, instantid, antelopev2, lcm)" ;;
+      *) die "unknown part '$p' (sdxl, controlnet, ip-adapter, instantid, antelopev2, lcm, sdxl-config)" ;;
     esac
   done
 fi

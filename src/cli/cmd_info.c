@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "pipeline/face_models.h"
+#include "pipeline/model_load.h"
 
 typedef struct info_paths {
     const char *models;
@@ -305,6 +306,11 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
+    char default_config[4096] = "";
+    if (!sdxl_config) {
+        iid__sdxl_default_config(p.models, p.sdxl, default_config, sizeof default_config);
+        if (default_config[0]) sdxl_config = default_config;
+    }
     int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
     bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
                                       : describe_component("ControlNetModel", p.controlnet, cn_weights);

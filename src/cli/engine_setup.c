@@ -9,6 +9,7 @@
 
 #include "core/mem.h"
 #include "formats/lora.h"
+#include "pipeline/model_load.h"
 #include "io/file.h"
 
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err)
@@ -130,6 +131,7 @@ iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_en
     copy_path(paths.ip_adapter, sizeof paths.ip_adapter, m->ip_adapter);
     copy_path(paths.face_models, sizeof paths.face_models, m->face_models);
     copy_path(paths.sdxl_config, sizeof paths.sdxl_config, m->sdxl_config);
+    iid__sdxl_default_config(m->models, paths.sdxl, paths.sdxl_config, sizeof paths.sdxl_config);
     const char *loras[IID_CLI_MAX_LORAS + 1];
     char lcm[4096];
     for (int i = 0; i < m->n_loras; i++) loras[i] = m->loras[i];

@@ -35,7 +35,7 @@ typedef struct iid_opt_spec {
 #define IID_CLI_COMMON_OPTS                                                                            \
     {"models", 0, "DIR", "models folder (default models/)"},                                             \
         {"sdxl", 0, "DIR|FILE", "SDXL: diffusers folder or single-file .safetensors (default MODELS/sdxl)"}, \
-        {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (a diffusers SDXL folder)"}, \
+        {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (default MODELS/sdxl-config)"}, \
         {"lora", 0, "FILE[:M]", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
         {"lcm", 0, NULL, "LCM mode: MODELS/lcm-lora-sdxl LoRA + lcm scheduler, 5 steps, guidance 1.5"},    \
         {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \

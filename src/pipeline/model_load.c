@@ -79,6 +79,15 @@ iid_status iid__sdxl_source_init(iid_sdxl_source_t *src, const char *sdxl, const
     return IID_OK;
 }
 
+void iid__sdxl_default_config(const char *models_dir, const char *sdxl, char *config_dir, size_t cap)
+{
+    char dir[4096];
+    iid_sdxl_source_t src;
+    if (config_dir[0] || iid__path_join(dir, sizeof dir, models_dir, "sdxl-config", NULL) != IID_OK || !iid__is_dir(dir))
+        return;
+    if (iid__sdxl_source_init(&src, sdxl, NULL, NULL) == IID_OK && src.single_file) snprintf(config_dir, cap, "%s", dir);
+}
+
 /* The folder the non-weight files come from: the config folder, the diffusers
  * folder, or the single file's own folder. */
 static void side_dir(const iid_sdxl_source_t *src, char *out, size_t cap)

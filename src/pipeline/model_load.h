@@ -43,6 +43,13 @@ typedef struct iid_sdxl_source {
  * the SDXL refiner, a pickle) fails with one line naming the file and what it is. */
 iid_status iid__sdxl_source_init(iid_sdxl_source_t *src, const char *sdxl, const char *config_dir, iid_error_t *err);
 
+/* The config folder a single-file checkpoint runs with when none is given:
+ * <models_dir>/sdxl-config (SDXL base 1.0's configs and tokenizers, fetched by
+ * scripts/download-models.sh --only sdxl-config) when sdxl is a single file and
+ * that folder exists. Writes it into config_dir (cap bytes) only when config_dir
+ * is empty; otherwise leaves everything as it is. */
+void iid__sdxl_default_config(const char *models_dir, const char *sdxl, char *config_dir, size_t cap);
+
 /* LoRAs to fuse at load, each with its multiplier. */
 typedef struct iid_lora_set {
     iid_lora_t *loras;

@@ -244,15 +244,38 @@ static void test_single_file_and_lora(void **state)
     iid__image_free(&twice);
 }
 
-/* A models folder of links to the kit's, plus the LCM-LoRA when lcm is set. */
-static char *models_with_lcm(int lcm)
+static char *models_linked(int lcm, int single);
+
+/* models/sdxl as a single file finds models/sdxl-config by itself. */
+static void test_single_file_models_folder(void **state)
+{
+    (void)state;
+    char *models = models_linked(0, 1), models_args[4200], args[32768];
+    golden_run_t g;
+    snprintf(models_args, sizeof models_args, "--models '%s'", models);
+    assert_true(golden_args(args, sizeof args, models_args, &g));
+    if (run(args) != 0) fail_msg("generate from models/sdxl as one file failed: %s", read_text("err"));
+    assert_true(diff_from_golden(&g) <= 1);
+    iid_test_rmtree(models);
+    free(models);
+}
+
+/* A models folder of links to the kit's, plus the LCM-LoRA when lcm is set; with
+ * single, models/sdxl is the kit's single-file checkpoint and models/sdxl-config
+ * the kit's diffusers folder (what download-models.sh --only sdxl-config gives). */
+static char *models_linked(int lcm, int single)
 {
     char *m = iid_test_tempdir(), link[PATH_MAX + 64], target[PATH_MAX + 64], models[PATH_MAX];
     const char *parts[] = {"sdxl", "ControlNetModel", "ip-adapter.bin", "antelopev2"};
     assert_non_null(realpath(iid_test_shared_path("conformance/models"), models)); /* links resolve from their folder */
     for (int i = 0; i < 4; i++) {
         snprintf(target, sizeof target, "%s/%s", models, parts[i]);
-        snprintf(link, sizeof link, "%s/%s", m, parts[i]);
+        snprintf(link, sizeof link, "%s/%s", m, i == 0 && single ? "sdxl-config" : parts[i]);
+        assert_int_equal(symlink(target, link), 0);
+    }
+    if (single) {
+        assert_non_null(realpath(iid_test_shared_path("conformance/single_file/sdxl_sgm.safetensors"), target));
+        snprintf(link, sizeof link, "%s/sdxl", m);
         assert_int_equal(symlink(target, link), 0);
     }
     if (lcm) {
@@ -269,7 +292,7 @@ static char *models_with_lcm(int lcm)
 static void test_lcm_mode(void **state)
 {
     (void)state;
-    char *models = models_with_lcm(1), *bare = models_with_lcm(0);
+    char *models = models_linked(1, 0), *bare = models_linked(0, 0);
     char golden[4096], args[32768];
     int heads = kit_heads();
     golden_run_t g;
@@ -355,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_from_photo_and_failures),
         cmocka_unit_test(test_single_file_and_lora),
         cmocka_unit_test(test_lcm_mode),
+        cmocka_unit_test(test_single_file_models_folder),
         cmocka_unit_test(test_unusable_checkpoints),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
