@@ -246,7 +246,8 @@ static void test_single_file_and_lora(void **state)
 
 static char *models_linked(int lcm, int single);
 
-/* models/sdxl as a single file finds models/sdxl-config by itself. */
+/* models/sdxl as a single file finds models/sdxl-config by itself, and the
+ * IdentityNet as one config-less file runs exactly as from its folder. */
 static void test_single_file_models_folder(void **state)
 {
     (void)state;
@@ -261,8 +262,9 @@ static void test_single_file_models_folder(void **state)
 }
 
 /* A models folder of links to the kit's, plus the LCM-LoRA when lcm is set; with
- * single, models/sdxl is the kit's single-file checkpoint and models/sdxl-config
- * the kit's diffusers folder (what download-models.sh --only sdxl-config gives). */
+ * single, models/sdxl is the kit's single-file checkpoint, models/sdxl-config the
+ * kit's diffusers folder (what download-models.sh --only sdxl-config gives) and the
+ * IdentityNet the weights file alone, models/ControlNetModel.safetensors. */
 static char *models_linked(int lcm, int single)
 {
     char *m = iid_test_tempdir(), link[PATH_MAX + 64], target[PATH_MAX + 64], models[PATH_MAX];
@@ -270,7 +272,11 @@ static char *models_linked(int lcm, int single)
     assert_non_null(realpath(iid_test_shared_path("conformance/models"), models)); /* links resolve from their folder */
     for (int i = 0; i < 4; i++) {
         snprintf(target, sizeof target, "%s/%s", models, parts[i]);
-        snprintf(link, sizeof link, "%s/%s", m, i == 0 && single ? "sdxl-config" : parts[i]);
+        if (i == 1 && single) {
+            snprintf(target, sizeof target, "%s/ControlNetModel/diffusion_pytorch_model.safetensors", models);
+            snprintf(link, sizeof link, "%s/ControlNetModel.safetensors", m);
+        } else
+            snprintf(link, sizeof link, "%s/%s", m, i == 0 && single ? "sdxl-config" : parts[i]);
         assert_int_equal(symlink(target, link), 0);
     }
     if (single) {
