@@ -11,8 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch/runner.h"
 
-#include "batch/batch_engine.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "io/file.h"
+#include "pipeline/render_params.h"
 
 #define RUNNER_PATH_MAX 4096
 
@@ -59,10 +58,23 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
     snprintf(buf, cap, "%.*s_%s_%ld_%lu.png", stem_len, base, slug, job_id, seed);
 }
 
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r)
+{
+    iid_render_params_init(r);
+    r->prompt = req->prompt;
+    r->negative = req->negative_prompt;
+    r->steps = req->job->steps;
+    r->guidance = req->job->guidance;
+    r->identitynet_strength = req->job->identitynet_strength;
+    r->adapter_strength = req->job->adapter_strength;
+    r->scheduler = req->scheduler;
+    r->seed = req->job->seed;
+}
+
 char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
 {
     iid_render_params_t r;
-    iid__batch_render_params(req, NULL, &r);
+    iid__batch_render_params(req, &r);
     char extra[256], *tagged = NULL;
     snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
     if (req->lora_tags && *req->lora_tags) {
@@ -338,7 +350,7 @@ static iid_status run_job(runner_t *R, const iid_plan_job_t *j, iid_batch_result
     if (ok) res->ok++;
     else res->failed++;
     r->f[IID_COL_SUCCESS] = ok ? "True" : "False";
-    r->f[IID_COL_ERROR] = ok ? "" : jerr.msg;
+    r->f[IID_COL_ERROR] = ok ? (slot && slot->info.note ? slot->info.note : "") : jerr.msg;
     if (!ok) r->f[IID_COL_NEW_FILE_NAME] = "";
     snprintf(r->time, sizeof r->time, "%.2f", seconds);
     r->f[IID_COL_TIME_TAKEN] = r->time;

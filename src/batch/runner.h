@@ -14,9 +14,10 @@
  *              given `parameters` text chunk) to the temporary path it is given;
  *   release()  frees a prepared handle.
  * The runner calls prepare() once per image while that image's handle is in its
- * small cache (jobs of one image run back to back, so a sweep pays for face
- * analysis once), and remembers an image that failed to prepare so its other jobs
- * fail at once with the same reason. After generate() succeeds the runner
+ * small cache (jobs of one image run back to back), and remembers an image that
+ * failed to prepare so its other jobs fail at once with the same reason. Beyond
+ * that small cache, the real engine keeps every photo's face analysis for the
+ * whole plan (include/iid.h), so a handle prepared again costs no detection. After generate() succeeds the runner
  * renames the temporary file into place, then appends the log row and flushes it.
  *
  * Failure model: a job that fails (unreadable image, no face, out of memory, any
@@ -49,6 +50,8 @@ typedef struct iid_prepared_info {
     int width, height; /* the generation size */
     int face_count;    /* faces detected */
     double face_score; /* detector score of the face used (the largest) */
+    const char *note;  /* an identity's photos ("photos: a.jpg, b.jpg; left out: ..."), owned by the
+                        * prepared handle, logged in error_message of its successful jobs; or NULL */
 } iid_prepared_info_t;
 
 /* One job as the engine sees it. All strings are valid during the call. */
@@ -150,6 +153,10 @@ iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch
 /* The output file name "<image stem>_<style slug>_<job_id>_<seed>.png". */
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,
                             unsigned long seed);
+
+/* The render settings of a job (its values, prompts, scheduler) on top of the
+ * defaults of iid_render_params_init. Pointers are borrowed from req. */
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r);
 
 /* The AUTOMATIC1111-style `parameters` text for a job: prompt, a "Negative
  * prompt: " line, then "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size:

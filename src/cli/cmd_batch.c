@@ -25,17 +25,18 @@
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
-#include "batch/batch_engine.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
+#include "front/engine_bind.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
     {"input", 'i', "DIR", "folder of face images (.png .jpg .jpeg .webp; default sample_images)"},
     {"recursive", 'r', NULL, "also scan the input folder's subfolders"},
+    {"identities", 0, "DIR", "each subfolder of DIR is one person: their photos' face embeddings are averaged"},
     {"output", 'o', "DIR", "folder for the generated PNGs (default generated_images)"},
     {"log", 0, "FILE", "CSV log, appended (default generation_log.csv)"},
     {"seed", 0, "N", "plan seed: image order, draws and job seeds (default: random, printed)"},
@@ -95,6 +96,7 @@ typedef struct batch_setup {
     iid_plan_options_t plan;
     iid_batch_options_t run;
     const char *input;
+    const char *identities; /* --identities DIR, or NULL */
     int recursive, dry_run, quiet, seed_given;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
@@ -139,6 +141,9 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     iid__batch_options_init(&b->run);
     b->input = iid_cli_get(o, "input") ? iid_cli_get(o, "input") : "sample_images";
     b->recursive = iid_cli_flag(o, "recursive");
+    b->identities = iid_cli_get(o, "identities");
+    if (b->identities && (iid_cli_get(o, "input") || b->recursive))
+        return iid__fail(err, IID_ERR_INVALID, "--identities DIR replaces --input and --recursive; give one");
     b->dry_run = iid_cli_flag(o, "dry-run");
     b->quiet = iid_cli_flag(o, "quiet");
     if (iid_cli_get(o, "output")) b->run.output_dir = iid_cli_get(o, "output");
@@ -193,21 +198,24 @@ static double monotonic_seconds(void *unused)
 
 /* ---- running ----------------------------------------------------------- */
 
-/* Load the models once and put the InstantID engine behind the runner's
- * interface. Missing or broken models stop the batch before any job runs. */
-static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_batch_engine_t *engine,
-                              iid_error_t *err)
+/* Load the models once and bind the engine to the runner. The face cache holds
+ * every input of the plan, so a photo is analysed once however its jobs are
+ * spread. Missing or broken models stop the batch before any job runs. */
+static iid_status open_engine(const iid_opts_t *o, const iid_plan_t *plan, const iid_styles_t *styles,
+                              iid_ctx_t **ctx, iid_engine_binding_t **binding, iid_error_t *err)
 {
     iid_cli_models_t m;
-    const char *device = "cpu";
-    memset(engine, 0, sizeof *engine);
+    iid_ctx_params_t cp;
+    iid_render_params_t defaults;
     IID_TRY(iid_cli_models_read(o, &m, err));
-    IID_TRY(iid_cli_engine_open(&m, 1, loaded, &device, err));
-    iid_render_options_t ro = iid_cli_render_options(o, &m);
-    iid_status s = iid__batch_engine_open(*loaded, device, &ro, engine, err);
+    IID_TRY(iid_cli_ctx_params(&m, 1, &cp, err));
+    if (plan->image_count > cp.face_cache) cp.face_cache = plan->image_count;
+    IID_TRY(iid_cli_ctx_open(&m, &cp, ctx, err));
+    iid_cli_render_defaults(o, &m, &defaults);
+    iid_status s = iid__engine_bind(*ctx, styles, &defaults, binding, err);
     if (s != IID_OK) {
-        iid__engine_free(*loaded);
-        *loaded = NULL;
+        iid_ctx_free(*ctx);
+        *ctx = NULL;
     }
     return s;
 }
@@ -218,16 +226,19 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
 static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
 {
     iid_error_t err;
-    iid_batch_engine_t engine;
-    iid_engine_t *loaded = NULL;
-    if (open_engine(o, &loaded, &engine, &err) != IID_OK) {
+    iid_ctx_t *ctx = NULL;
+    iid_engine_binding_t *binding = NULL;
+    if (open_engine(o, plan, styles, &ctx, &binding, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    iid_batch_engine_t engine = iid__binding_batch(binding);
     int rc = run_jobs(o, b, plan, styles, &engine);
-    iid__batch_engine_close(&engine);
-    if (iid_cli_flag(o, "verbose"))
+    iid__engine_unbind(binding);
+    if (iid_cli_flag(o, "verbose")) {
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
+        iid_cli_print_stats("batch", ctx);
+    }
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
         iid_server_options_t so;
@@ -235,11 +246,12 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         so.output_dir = b->run.output_dir;
         so.log_path = b->run.log_path;
         iid_cli_models_t m;
-        iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-        if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
-        rc = iid_cli_serve(&so, loaded, &ro);
+        iid_render_params_t defaults;
+        iid_render_params_init(&defaults);
+        if (iid_cli_models_read(o, &m, &err) == IID_OK) iid_cli_render_defaults(o, &m, &defaults);
+        rc = iid_cli_serve(&so, ctx, &defaults);
     }
-    iid__engine_free(loaded);
+    iid_ctx_free(ctx);
     return rc;
 }
 
@@ -273,8 +285,10 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* Tell `serve` where the source photos are (batch/log_meta.h); it only
-     * costs the web UI its Refine face when it cannot be written. */
-    if (iid__log_meta_write(b->run.log_path, b->input, b->recursive, &err) != IID_OK)
+     * costs the web UI its Refine face when it cannot be written. An identity's
+     * photos are one level down. */
+    const char *inputs = b->identities ? b->identities : b->input;
+    if (iid__log_meta_write(b->run.log_path, inputs, b->identities || b->recursive, &err) != IID_OK)
         fprintf(stderr, "instantid batch: warning: %s\n", err.msg);
     st = iid__batch_run(plan, styles, engine, &b->run, &res, &err);
     signal(SIGINT, SIG_DFL);
@@ -313,10 +327,16 @@ int iid_cmd_batch(int argc, char **argv)
     if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
     if (st == IID_OK && iid_cli_get(&o, "styles-file"))
         st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
-    if (st == IID_OK) st = iid__scan_images(b.input, b.recursive, &inputs, &err);
-    if (st == IID_OK && inputs.count == 0)
-        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
-                       b.recursive ? "" : " (use --recursive for subfolders)");
+    if (st == IID_OK && b.identities) {
+        st = iid__scan_identities(b.identities, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no subfolders (one per person)", b.identities);
+    } else if (st == IID_OK) {
+        st = iid__scan_images(b.input, b.recursive, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
+                           b.recursive ? "" : " (use --recursive for subfolders)");
+    }
     const char **names = NULL;
     if (st == IID_OK && !(names = malloc((size_t)styles.count * sizeof *names)))
         st = iid__fail(&err, IID_ERR_NOMEM, "out of memory");

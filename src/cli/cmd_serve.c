@@ -24,9 +24,9 @@ typedef struct serve_args {
     int resampler_heads, threads;
 } serve_args_t;
 
-/* Load the engine for these options, or NULL (with the reason on stderr and in
+/* Create the engine for these options, or NULL (with the reason on stderr and in
  * why, which the page shows). */
-static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
+static iid_ctx_t *open_engine(const serve_args_t *a, char *why, size_t cap)
 {
     iid_cli_models_t m;
     memset(&m, 0, sizeof m);
@@ -34,27 +34,30 @@ static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
     m.device = a->device;
     m.resampler_heads = a->resampler_heads;
     m.threads = a->threads;
-    iid_engine_t *e = NULL;
+    iid_ctx_params_t cp;
+    iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
+    if (iid_cli_ctx_params(&m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(&m, &cp, &ctx, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
-    return e;
+    return ctx;
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: instantid serve [--host H] [--port P] [--token T] [--output DIR] [--log FILE]\n"
-            "                       [--input DIR] [--max-upload BYTES] [--queue N] [--models DIR]\n"
-            "                       [--device cpu|cuda] [--threads N] [--resampler-heads N]\n"
+            "                       [--input DIR] [--max-upload BYTES] [--queue N]\n"
+            "                       [--max-connections N] [--max-per-client N] [--header-timeout S]\n"
+            "                       [--request-timeout S] [--models DIR] [--device cpu|cuda]\n"
+            "                       [--threads N] [--resampler-heads N]\n"
             "Serve the web UI and JSON API: generate single images from a face photo, browse a batch log.\n"
             "  --host H             address to bind (default 127.0.0.1); any non-loopback address\n"
             "                       requires --token\n"
             "  --port P             port (default 7860; 0 picks a free one)\n"
-            "  --token T            secret every /api/ and /files/ request must carry\n"
+            "  --token T            secret every /api/, /files/ and /inputs/ request must carry\n"
             "                       (Authorization: Bearer T, or ?token=T)\n"
             "  --output DIR         where results are written and /files/ serves from\n"
             "                       (default generated_images)\n"
@@ -64,6 +67,11 @@ static void usage(FILE *f)
             "                       batch recorded in FILE.json)\n"
             "  --max-upload BYTES   largest request body (default 20000000)\n"
             "  --queue N            jobs that may wait behind the running one (default 8)\n"
+            "  --max-connections N  open connections in all (default 256)\n"
+            "  --max-per-client N   open connections per client address, 0 = no cap (default 16,\n"
+            "                       none when --host is a loopback address)\n"
+            "  --header-timeout S   seconds a request's headers may take to arrive (default 10)\n"
+            "  --request-timeout S  seconds its body and answer may take after that (default 120)\n"
             "  --models DIR         models folder (default models/)\n"
             "  --device D           cpu or cuda\n"
             "  --threads N          CPU threads for the engine\n"
@@ -93,6 +101,10 @@ int iid_cmd_serve(int argc, char **argv)
                                          {"input", required_argument, NULL, 'i'},
                                          {"max-upload", required_argument, NULL, 'u'},
                                          {"queue", required_argument, NULL, 'q'},
+                                         {"max-connections", required_argument, NULL, 'C'},
+                                         {"max-per-client", required_argument, NULL, 'P'},
+                                         {"header-timeout", required_argument, NULL, 'T'},
+                                         {"request-timeout", required_argument, NULL, 'R'},
                                          {"models", required_argument, NULL, 'm'},
                                          {"device", required_argument, NULL, 'd'},
                                          {"threads", required_argument, NULL, 'j'},
@@ -123,6 +135,22 @@ int iid_cmd_serve(int argc, char **argv)
             if (!parse_int("--queue", optarg, 1, 1000, &v)) return 2;
             a.server.queue = (int)v;
             break;
+        case 'C':
+            if (!parse_int("--max-connections", optarg, 1, 10000, &v)) return 2;
+            a.server.max_connections = (int)v;
+            break;
+        case 'P':
+            if (!parse_int("--max-per-client", optarg, 0, 10000, &v)) return 2;
+            a.server.max_per_client = (int)v;
+            break;
+        case 'T':
+            if (!parse_int("--header-timeout", optarg, 1, 3600, &v)) return 2;
+            a.server.header_timeout = (unsigned)v;
+            break;
+        case 'R':
+            if (!parse_int("--request-timeout", optarg, 1, 86400, &v)) return 2;
+            a.server.request_timeout = (unsigned)v;
+            break;
         case 'm': a.models = optarg; break;
         case 'd':
             if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0) {
@@ -148,10 +176,11 @@ int iid_cmd_serve(int argc, char **argv)
         return 2;
     }
     char why[IID_ERROR_MSG_MAX];
-    iid_engine_t *e = open_engine(&a, why, sizeof why);
-    if (!e) a.server.engine_error = why;
-    iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-    int rc = iid_cli_serve(&a.server, e, &ro);
-    iid__engine_free(e);
+    iid_ctx_t *ctx = open_engine(&a, why, sizeof why);
+    if (!ctx) a.server.engine_error = why;
+    iid_render_params_t defaults;
+    iid_render_params_init(&defaults);
+    int rc = iid_cli_serve(&a.server, ctx, &defaults);
+    iid_ctx_free(ctx);
     return rc;
 }

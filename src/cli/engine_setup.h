@@ -1,8 +1,9 @@
 /*
  * engine_setup.h - the common model options (--models, --sdxl, --controlnet,
  * --ip-adapter, --face-models, --resampler-heads, --device, --threads, --dtype,
- * --sdxl-config, --lora, --lcm) turned into a loaded engine, the same way for
- * generate, batch and serve.
+ * --plain-prompts, --no-face-mask, --vae-tile, --sdxl-config, --lora, --lcm) turned
+ * into the engine API's parameters (include/iid.h), the same way for generate,
+ * batch and serve.
  *
  * --lcm is InstantID demo's LCM toggle: the LCM-LoRA SDXL file of the models
  * folder (lcm-lora-sdxl/pytorch_lora_weights.safetensors) fused with multiplier 1
@@ -13,7 +14,7 @@
 #define IID_CLI_ENGINE_SETUP_H
 
 #include "cli/options.h"
-#include "pipeline/engine.h"
+#include "iid.h"
 
 #define IID_CLI_MAX_LORAS 16
 #define IID_LCM_STEPS 5
@@ -25,7 +26,12 @@ typedef struct iid_cli_models {
     const char *loras[IID_CLI_MAX_LORAS]; /* --lora values, FILE[:M] */
     int n_loras;
     int lcm;                             /* --lcm */
+    /* filled by iid_cli_ctx_params, which the context's parameters then point to:
+     * the LoRA list with the LCM-LoRA appended */
+    const char *lora_specs[IID_CLI_MAX_LORAS + 1];
+    char lcm_lora[4096];
     const char *device; /* NULL: the default */
+    const char *dtype;  /* NULL: the default */
     long resampler_heads;
     long threads;       /* 0: all cores */
     long vae_tile;      /* 0: whole image */
@@ -45,12 +51,18 @@ iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, i
  * there are none. */
 void iid_cli_lora_tags(const iid_cli_models_t *m, char *buf, size_t cap);
 
-/* --plain-prompts, --no-face-mask and --vae-tile as render options. */
-iid_render_options_t iid_cli_render_options(const iid_opts_t *o, const iid_cli_models_t *m);
+/* --plain-prompts, --no-face-mask and --vae-tile on top of iid_render_params_init. */
+void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid_render_params_t *r);
 
-/* Check --device, set the thread count, and load the engine (face models only
- * when load_faces). The device name for logs goes to *device_name. */
-iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_engine_t **out,
-                               const char **device_name, iid_error_t *err);
+/* The context parameters of m (strings borrowed from m, which must outlive the
+ * context's creation). --device cuda is refused here, naming the option; --lcm
+ * without the LCM-LoRA file says how to get it. */
+iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err);
+
+/* Create the context of p; with m->verbose, print the peak memory after loading. */
+iid_status iid_cli_ctx_open(const iid_cli_models_t *m, const iid_ctx_params_t *p, iid_ctx_t **out, iid_error_t *err);
+
+/* With --verbose: one line of what the engine's caches saved. */
+void iid_cli_print_stats(const char *cmd, iid_ctx_t *ctx);
 
 #endif

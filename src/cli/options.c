@@ -45,7 +45,7 @@ static int parse_bool(const char *v)
 /* Options that may be given several times (iid_cli_get_all). */
 static int repeatable(const iid_opt_spec_t *s)
 {
-    static const char *const names[] = {"lora"};
+    static const char *const names[] = {"lora", "face"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (s->metavar && strcmp(s->name, names[i]) == 0) return 1;
     return 0;

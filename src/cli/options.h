@@ -28,8 +28,8 @@ typedef struct iid_opt_spec {
     const char *metavar; /* NULL for a flag */
     const char *help;    /* one line, including the default */
 } iid_opt_spec_t;
-/* --lora may be given several times (options.c lists such options); read it with
- * iid_cli_get_all (iid_cli_get returns the last value). */
+/* --lora and --face may be given several times (options.c lists such options);
+ * read them with iid_cli_get_all (iid_cli_get returns the last value). */
 
 /* The options every model-using command takes (DESIGN.md section 1). */
 #define IID_CLI_COMMON_OPTS                                                                            \

@@ -158,8 +158,13 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
                                      iid_error_t *err)
 {
     int cfg = B == 2;
-    IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
-                                  cfg ? &st->neg : NULL, err));
+    if (g->text_pos && (!cfg || g->text_neg)) { /* encoded before: the caller's cache */
+        IID_TRY(iid__prompt_embeds_copy(&st->pos, g->text_pos, err));
+        if (cfg) IID_TRY(iid__prompt_embeds_copy(&st->neg, g->text_neg, err));
+    } else {
+        IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
+                                      cfg ? &st->neg : NULL, err));
+    }
     int T = st->pos.tokens, D = st->pos.dim, P = st->pos.pooled_dim;
     int Q = p->resampler.num_queries, O = p->resampler.output_dim;
     if (D != O)

@@ -86,6 +86,8 @@ typedef struct iid_gen_params {
     const uint8_t *kps_image;     /* (height, width, 3) RGB keypoint image */
     const uint8_t *control_mask;  /* (height, width, 3) face-region mask or NULL */
     int vae_tile;                 /* latent tile size for a tiled decode; 0 = whole */
+    const iid_prompt_embeds_t *text_pos; /* optional: the prompt already encoded (the engine's cache) ... */
+    const iid_prompt_embeds_t *text_neg; /* ... and the negative, when guidance is on; else encoded here */
     iid_step_fn on_step;
     iid_trace_fn trace;
     void *user;

@@ -4,16 +4,15 @@
 #include <string.h>
 
 #include "core/fmt.h"
-#include "pipeline/engine.h"
+#include "pipeline/render_params.h"
 
-void iid__render_params_init(iid_render_params_t *r)
+void iid_render_params_init(iid_render_params_t *r)
 {
     memset(r, 0, sizeof *r);
-    r->prompt_mode = IID_PROMPT_WEIGHTED;
     r->steps = 30;
-    r->guidance = 5.0f;
-    r->identitynet_strength = 0.8f;
-    r->adapter_strength = 0.8f;
+    r->guidance = 5.0;
+    r->identitynet_strength = 0.8;
+    r->adapter_strength = 0.8;
     r->scheduler = "euler";
     r->face_mask = 1;
 }

@@ -18,7 +18,9 @@
 
 #include "batch/inputs.h"
 #include "server/engine.h"
+#include "server/guard.h"
 #include "server/jobs.h"
+#include "server/log_cache.h"
 #include "server/server.h"
 
 typedef struct iid_server {
@@ -28,6 +30,8 @@ typedef struct iid_server {
     char input_real[PATH_MAX];  /* realpath of the batch's input folder; "" when unknown */
     int input_recursive;        /* the batch scanned its subfolders too */
     iid_job_queue_t jobs;
+    iid_guard_t guard;
+    iid_log_cache_t log; /* GET /api/log */
 } iid_server_t;
 
 /* Queue a response of len bytes copied from body with the given Content-Type. */

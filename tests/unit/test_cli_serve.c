@@ -170,10 +170,18 @@ static void test_serve_refuses_public_host_without_token(void **state)
     text[n > 0 ? n : 0] = '\0';
     assert_non_null(strstr(text, "--token"));
     close(fd);
-    char *bad[] = {(char *)binary(), "serve", "--port", "70000", NULL};
-    pid = spawn(bad, &fd);
-    assert_int_equal(wait_exit(pid), 2);
-    close(fd);
+    static const char *const bad[][2] = {{"--port", "70000"},          {"--max-connections", "0"},
+                                         {"--max-per-client", "-1"},   {"--header-timeout", "0"},
+                                         {"--request-timeout", "x"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *args[] = {(char *)binary(), "serve", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        pid = spawn(args, &fd);
+        assert_int_equal(wait_exit(pid), 2);
+        n = read(fd, text, sizeof text - 1);
+        text[n > 0 ? n : 0] = '\0';
+        if (!strstr(text, bad[i][0])) fail_msg("serve %s %s: no error naming the option: %s", bad[i][0], bad[i][1], text);
+        close(fd);
+    }
 }
 
 int main(void)
