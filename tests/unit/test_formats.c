@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/half.h"
 #include "formats/checkpoint.h"
 #include "formats/infer_config.h"
 #include "formats/lora.h"
@@ -319,6 +320,28 @@ static void test_lora_fusion(void **state)
     assert_int_equal(st.owned_count, 0);
     iid__st_close(&st);
     iid__lora_close(&l);
+    /* an F16 weight stays F16 (the fused copy is no larger than the mapped weight) */
+    uint16_t w16[12];
+    for (int i = 0; i < 12; i++) w16[i] = iid__f32_to_f16(w[i]);
+    iid_test_tensor_t ht16[] = {{"blocks.0.attn.to_q.weight", "F16", 2, {3, 4}, w16}};
+    char *model16 = iid_test_write_safetensors(dir, "model16.safetensors", ht16, 1);
+    assert_int_equal(iid__lora_open(&l, peft, NULL), IID_OK);
+    assert_int_equal(iid__st_open(&st, model16, NULL), IID_OK);
+    assert_int_equal(iid__lora_fuse(&st, &l, IID_LORA_UNET, m, NULL), IID_OK);
+    const iid_st_tensor_t *f16 = iid__st_find(&st, "blocks.0.attn.to_q.weight");
+    assert_int_equal(f16->dtype, IID_DTYPE_F16);
+    assert_int_equal(f16->nbytes, sizeof w16);
+    float got16[12];
+    assert_int_equal(iid__st_read_f32(f16, got16, NULL), IID_OK);
+    for (int o = 0; o < 3; o++)
+        for (int i = 0; i < 4; i++) {
+            float d = 0;
+            for (int r = 0; r < 2; r++) d += up[o * 2 + r] * down[r * 4 + i];
+            assert_float_equal(got16[o * 4 + i], iid__f16_to_f32(w16[o * 4 + i]) + m * d, 2e-3);
+        }
+    iid__st_close(&st);
+    iid__lora_close(&l);
+    free(model16);
     /* torch .bin files are read too (here an adapter, whose keys are no LoRA keys) */
     assert_int_equal(iid__lora_open(&l, iid_test_shared_path("conformance/models/ip-adapter.bin"), &err),
                      IID_ERR_UNSUPPORTED);
