@@ -304,7 +304,8 @@ static iid_status te2_map(iid_safetensors_t *dst, const iid_safetensors_t *src, 
             continue;
         }
         if (strcmp(r, "logit_scale") == 0) continue; /* CLIP's contrastive temperature, unused */
-        if (strcmp(r, "token_embedding.weight") == 0) to = "text_model.embeddings.token_embedding.weight";
+        if (strcmp(r, "text_projection.weight") == 0) to = "text_projection.weight"; /* some savers: (P, C) already */
+        else if (strcmp(r, "token_embedding.weight") == 0) to = "text_model.embeddings.token_embedding.weight";
         else if (strcmp(r, "positional_embedding") == 0) to = "text_model.embeddings.position_embedding.weight";
         else if (strcmp(r, "ln_final.weight") == 0) to = "text_model.final_layer_norm.weight";
         else if (strcmp(r, "ln_final.bias") == 0) to = "text_model.final_layer_norm.bias";

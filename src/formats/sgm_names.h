@@ -18,7 +18,8 @@
  *     (C, C) matrices;
  *   - OpenCLIP's fused attn.in_proj_weight/bias (Q, K, V stacked by rows) become
  *     three row-slice views, and `text_projection` (stored (C, P), transposed,
- *     without ".weight") becomes an owned (P, C) copy, the only copy made.
+ *     without ".weight") becomes an owned (P, C) copy, the only copy made (a
+ *     `text_projection.weight`, already (P, C), is viewed as it is).
  * A tensor of a part that matches no rule is an error naming it (an architecture
  * this mapping does not know); the VAE encoder and quant_conv are skipped.
  */
