@@ -11,5 +11,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev \
   libopenblas-dev libcjson-dev libzip-dev libutf8proc-dev \
   libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev nettle-dev \
+  libfreetype-dev libfontconfig-dev fonts-dejavu-core \
   libcmocka-dev \
   curl ca-certificates chromium shellcheck

@@ -5,7 +5,8 @@
  * Exit status: 0 when the batch ran to its end (failed jobs included) or a dry
  * run printed its plan; 2 when it cannot run at all (bad options, no input
  * folder or images, unusable styles file, log or output folder, or no
- * generation engine); 130 after a second Ctrl-C.
+ * generation engine); 1 when the batch ran but --contact-sheet could not draw
+ * its sheets; 130 after a second Ctrl-C.
  *
  * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
  * first sets a flag that the runner checks between jobs, so the job in flight
@@ -31,6 +32,8 @@
 #include "cli/serve_run.h"
 #include "core/mem.h"
 #include "front/engine_bind.h"
+#include "io/file.h"
+#include "sheet/sheet.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
@@ -57,6 +60,7 @@ static const iid_opt_spec_t batch_opts[] = {
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
     {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
+    {"contact-sheet", 0, NULL, "draw contact sheets (OUTPUT/sheets/<image>.sheet.png) from the log after the batch"},
     {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
     {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
     {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
@@ -183,6 +187,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
+    char font[4096]; /* the sheets' font, checked before hours of generation */
+    if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
@@ -223,6 +229,26 @@ static iid_status open_engine(const iid_opts_t *o, const iid_plan_t *plan, const
 static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles,
                     const iid_batch_engine_t *engine);
 
+/* --contact-sheet: one sheet per input image from the whole log (earlier runs'
+ * rows included), into OUTPUT/sheets. The batch itself is done, so a failure
+ * here exits 1, not 2. */
+static int draw_sheets(const batch_setup_t *b)
+{
+    iid_error_t err;
+    iid_sheet_options_t so;
+    iid__sheet_options_init(&so);
+    char dir[4096];
+    int written = 0;
+    iid_status st = iid__path_join(dir, sizeof dir, b->run.output_dir, "sheets", &err);
+    if (st == IID_OK) st = iid__sheets_write(b->run.log_path, b->run.output_dir, dir, 1, &so, &written, &err);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: contact sheets: %s\n", err.msg);
+        return 1;
+    }
+    if (!b->quiet) printf("contact sheets: %d in %s\n", written, dir);
+    return 0;
+}
+
 static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
 {
     iid_error_t err;
@@ -235,6 +261,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     iid_batch_engine_t engine = iid__binding_batch(binding);
     int rc = run_jobs(o, b, plan, styles, &engine);
     iid__engine_unbind(binding);
+    if (rc == 0 && iid_cli_flag(o, "contact-sheet")) rc = draw_sheets(b);
     if (iid_cli_flag(o, "verbose")) {
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
         iid_cli_print_stats("batch", ctx);

@@ -51,6 +51,8 @@ enum MHD_Result iid__route_job(iid_server_t *s, struct MHD_Connection *c, const 
 enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c);
 enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const char *rel);
 enum MHD_Result iid__route_input(iid_server_t *s, struct MHD_Connection *c, const char *rel);
+/* GET /sheets/IMAGE_NAME: that image's contact sheet as PNG (sheet_route.c). */
+enum MHD_Result iid__route_sheet(iid_server_t *s, struct MHD_Connection *c, const char *image_name);
 
 /* Find the input folder (opts.input_dir, else the log's sidecar) and fill
  * s->input_real (inputs.c). Fails only when --input is given and is not a

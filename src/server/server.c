@@ -275,7 +275,8 @@ static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const
 {
     if (*con_cls) return continue_generate(s, c, *con_cls, upload_data, upload_data_size);
     iid__guard_phase(&s->guard, c, 1); /* the headers are in */
-    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/");
+    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/") ||
+                                                  has_prefix(url, "/sheets/");
     if (!same_site(s, c, method)) return iid__http_error(c, 403, "request from another site (Host or Origin)");
     if ((is_api || is_files) && !authorized(s, c)) return iid__http_error(c, 401, "missing or wrong token");
     if (strcmp(url, "/api/generate") == 0) {
@@ -288,6 +289,7 @@ static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const
     if (strcmp(url, "/api/log") == 0) return iid__route_log(s, c);
     if (has_prefix(url, "/api/jobs/")) return iid__route_job(s, c, url + strlen("/api/jobs/"));
     if (has_prefix(url, "/files/")) return iid__route_file(s, c, url + strlen("/files/"));
+    if (has_prefix(url, "/sheets/")) return iid__route_sheet(s, c, url + strlen("/sheets/"));
     if (is_files) return iid__route_input(s, c, url + strlen("/inputs/"));
     return iid__http_error(c, 404, "no such page");
 }

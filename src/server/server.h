@@ -39,6 +39,10 @@
  *   GET  /files/PATH        a regular file inside the output folder
  *   GET  /inputs/PATH       a regular file inside the batch's input folder (--input,
  *                           or the folder the batch recorded in LOG.json)
+ *   GET  /sheets/IMAGE      the contact sheet (PNG) of the log's rows whose
+ *                           image_name is IMAGE, thumbnails read only from the
+ *                           output folder (src/sheet/sheet.h); 404 for a name
+ *                           the log does not hold
  *
  * Errors are JSON {"error": message} with 400 (bad or repeated form field, bad
  * paging argument, undecodable image), 401 (token missing or wrong), 403 (a path
@@ -49,7 +53,7 @@
  * in this build), 500 (our fault only).
  *
  * Security: the default host is 127.0.0.1. Any other than a loopback address
- * requires a token; when a token is set, every /api/, /files/ and /inputs/ request
+ * requires a token; when a token is set, every /api/, /files/, /inputs/ and /sheets/ request
  * must carry it as "Authorization: Bearer T" or "?token=T" (the page itself is
  * public; it reads the token from its own URL). Without a token, requests whose Host header
  * is not a loopback name (DNS rebinding) and POSTs from another Origin (cross-site

@@ -20,8 +20,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "batch/csv_log.h"
 #include "batch/log_meta.h"
 #include "http_test.h"
+#include "io/png_write.h"
 #include "support.h"
 
 /* ---- tests -------------------------------------------------------------- */
@@ -419,7 +421,8 @@ static void test_token(void **state)
                                             {"/api/log", NULL},
                                             {"/api/jobs/x", NULL},
                                             {"/files/x.png", NULL},
-                                            {"/inputs/x.png", NULL}};
+                                            {"/inputs/x.png", NULL},
+                                            {"/sheets/x.png", NULL}};
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
         http_get(t->port, denied[i][0], denied[i][1], &r);
         if (r.status != 401) fail_msg("%s with %s: status %d", denied[i][0], denied[i][1], r.status);
@@ -831,6 +834,62 @@ static void test_inputs_folder(void **state)
     server_free(t);
 }
 
+/* GET /sheets/IMAGE: the image's contact sheet, drawn from the log; thumbnails
+ * only from inside the output folder. */
+static void test_sheet_route(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t); /* creates out/ */
+    iid_image_t img;
+    assert_int_equal(iid__image_alloc(&img, 8, 8, 3, NULL), IID_OK);
+    char png[4200];
+    snprintf(png, sizeof png, "%s/a_0.png", t->out);
+    assert_int_equal(iid__png_write(png, &img, NULL, 0, NULL), IID_OK);
+    snprintf(png, sizeof png, "%s/secret.png", t->dir);
+    assert_int_equal(iid__png_write(png, &img, NULL, 0, NULL), IID_OK);
+    iid__image_free(&img);
+    static const char *const rows[][5] = {{"a.png", "a_0.png", "True", "", "0"},
+                                          {"a.png", "../secret.png", "True", "", "1"},
+                                          {"a.png", "", "False", "a.png: no face found", "2"},
+                                          {"b.png", "a_0.png", "True", "", "3"}};
+    iid_log_writer_t w;
+    assert_int_equal(iid__log_open(&w, t->log, NULL), IID_OK);
+    for (int i = 0; i < 4; i++) {
+        const char *f[IID_LOG_NCOLS] = {0};
+        f[IID_COL_IMAGE_NAME] = rows[i][0];
+        f[IID_COL_NEW_FILE_NAME] = rows[i][1];
+        f[IID_COL_SUCCESS] = rows[i][2];
+        f[IID_COL_ERROR] = rows[i][3];
+        f[IID_COL_JOB_ID] = rows[i][4];
+        f[IID_COL_STYLE] = "Neon";
+        assert_int_equal(iid__log_append(&w, f, NULL), IID_OK);
+    }
+    iid__log_close(&w);
+    response_t r;
+    http_get(t->port, "/sheets/a.png", NULL, &r);
+    if (r.status != 200) fail_msg("GET /sheets/a.png: %d %s", r.status, r.body);
+    assert_non_null(strstr(r.head, "image/png"));
+    char *text = NULL;
+    assert_int_equal(iid__png_text_decode(r.body, r.body_len, "sheet", "instantid-sheet", &text, NULL), IID_OK);
+    response_free(&r);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    assert_string_equal(jstr(j, "key"), "a.png");
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(j, "cells");
+    assert_int_equal(cJSON_GetArraySize(cells), 3);
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 0), "status"), "ok");
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 1), "status"), "unreadable");
+    assert_non_null(strstr(jstr(cJSON_GetArrayItem(cells, 1), "reason"), "outside the output folder"));
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 2), "status"), "failed");
+    cJSON_Delete(j);
+    http_get(t->port, "/sheets/zz.png", NULL, &r);
+    assert_int_equal(r.status, 404);
+    response_free(&r);
+    server_free(t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -851,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_face_region_and_lcm_fields),
         cmocka_unit_test(test_web_jobs_are_logged),
         cmocka_unit_test(test_inputs_folder),
+        cmocka_unit_test(test_sheet_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
