@@ -94,6 +94,8 @@ Environment:
   IID_HF_BASE    base URL instead of https://huggingface.co (a mirror, or a local
                  file:// copy laid out as <repo>/resolve/<revision>/<path>)
   IID_MANIFEST   a manifest file to use instead of the built-in one (for tests)
+  IID_CONNECT_TIMEOUT  seconds for the up-front check that the hub can be reached
+                 (default 10); without network the script stops after it
 
 Licences (the weights are not ours; by downloading them you accept their terms):
   InstantID (IdentityNet, ip-adapter.bin)   Apache-2.0
@@ -283,12 +285,13 @@ licence_notice
 echo
 
 # What is left to fetch, and is there room for it?
-need=0
+need=0 todo=0
 for e in "${ENTRIES[@]}"; do
   IFS='|' read -r _part rel size _sha _srcs <<<"$e"
   f="$MODELS_DIR/$rel"
   # (a present file of the right size counts as done here; checksums come later)
   if [ -f "$f" ] && { [ -z "$size" ] || [ "$(size_of "$f")" = "$size" ]; }; then continue; fi
+  todo=$((todo + 1))
   have=0
   if [ -f "$f.part" ]; then have=$(size_of "$f.part"); fi
   if [ -n "$size" ] && [ "$size" -gt "$have" ]; then need=$((need + size - have)); fi
@@ -299,6 +302,20 @@ avail_kb=$(df -Pk -- "$MODELS_DIR" | awk 'NR == 2 { print $4 }')
 if [ -n "$avail_kb" ] && [ $((avail_kb * 1024)) -lt "$need" ]; then
   echo "$PROG: warning: only $(human $((avail_kb * 1024))) free under $MODELS_DIR" >&2
 fi
+
+# Can the hub be reached at all? One quick request up front (any HTTP answer will do),
+# so that without network the script fails in seconds instead of retrying every file.
+# IID_CONNECT_TIMEOUT (seconds, default 10) bounds name lookup plus connection.
+check_reachable() {
+  local timeout=${IID_CONNECT_TIMEOUT:-10} msg rc=0
+  case "$HF_BASE" in http://* | https://*) ;; *) return 0 ;; esac
+  msg=$(curl -sS -I -o /dev/null --connect-timeout "$timeout" --max-time $((timeout + 5)) -- "$HF_BASE/" 2>&1) || rc=$?
+  [ "$rc" -eq 0 ] && return 0
+  echo "$PROG: cannot reach $HF_BASE (${msg#curl: }); nothing was downloaded." >&2
+  echo "$PROG: check the network or proxy (https_proxy), or set IID_HF_BASE to a reachable mirror." >&2
+  exit 1
+}
+if [ "$todo" -gt 0 ]; then check_reachable; fi
 
 # curl_get FILE URL [CURL-ARGS...]: follow redirects, fail on HTTP errors, retry.
 curl_get() {

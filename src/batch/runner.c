@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "io/file.h"
-#include "pipeline/render_params.h"
 
 #define RUNNER_PATH_MAX 4096
 
@@ -39,6 +38,7 @@ void iid__batch_options_init(iid_batch_options_t *o)
     o->size.pad_rgb[0] = o->size.pad_rgb[1] = o->size.pad_rgb[2] = 255;
     o->shard = (iid_shard_t){0, 1};
     o->cache_images = 4;
+    o->face_mask = 1;
 }
 
 static const char *base_name(const char *path)
@@ -71,21 +71,20 @@ void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_
     r->seed = req->job->seed;
 }
 
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               int face_mask, char **parameters, char **prompt, iid_error_t *err)
 {
     iid_render_params_t r;
     iid__batch_render_params(req, &r);
-    char extra[256], *tagged = NULL;
-    snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
-    if (req->lora_tags && *req->lora_tags) {
-        size_t n = strlen(r.prompt) + strlen(req->lora_tags) + 1;
-        if (!(tagged = malloc(n))) return NULL;
-        snprintf(tagged, n, "%s%s", r.prompt, req->lora_tags);
-        r.prompt = tagged;
-    }
-    char *text = iid__render_parameters_text(&r, width, height, extra);
-    free(tagged);
-    return text;
+    r.face_mask = face_mask;
+    iid_infotext_t t = {&r, width, height, req->style_name, base_name(req->image_path), req->job->job_id, models};
+    *parameters = iid__infotext_a1111(&t);
+    *prompt = iid__infotext_comfyui(&t);
+    if (*parameters && *prompt) return IID_OK;
+    free(*parameters);
+    free(*prompt);
+    *parameters = *prompt = NULL;
+    return iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", req->job->job_id);
 }
 
 /* ---- log rows ---------------------------------------------------------- */
@@ -95,7 +94,7 @@ typedef struct row {
     char idn[32], ad[32], steps[16], cfg[32], seed[24], job[24], width[16], height[16], shard[32];
     char time[32], stamp[32], faces[16], score[32];
     char name[RUNNER_PATH_MAX];
-    char sched[1024];
+    char lora_tags[IID_MAX_LORA_NAMES * 176], sched[IID_MAX_LORA_NAMES * 176 + 64];
 } row_t;
 
 /* The columns known before a job runs. */
@@ -121,7 +120,8 @@ static void row_plan(row_t *r, const iid_plan_t *plan, const iid_plan_job_t *j, 
     r->f[IID_COL_PROMPT] = o->prompt;
     r->f[IID_COL_NEGATIVE] = o->negative_prompt;
     r->f[IID_COL_JOB_ID] = r->job;
-    snprintf(r->sched, sizeof r->sched, "%s%s", o->scheduler, o->lora_tags ? o->lora_tags : "");
+    iid__infotext_lora_tags(o->models, r->lora_tags, sizeof r->lora_tags); /* LoRAs as A1111 writes them */
+    snprintf(r->sched, sizeof r->sched, "%s%s", o->scheduler, r->lora_tags);
     r->f[IID_COL_SCHEDULER] = r->sched;
     if (o->shard.count > 1) {
         snprintf(r->shard, sizeof r->shard, "%d/%d", o->shard.index, o->shard.count);
@@ -175,7 +175,7 @@ static iid_status mark_done(const iid_plan_t *plan, const iid_batch_options_t *o
 }
 
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err)
+                             iid_batch_result_t *res, iid_error_t *err)
 {
     memset(res, 0, sizeof *res);
     for (long i = 0; i < plan->count; i++) {
@@ -183,29 +183,32 @@ iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *
         res->selected += todo[i];
     }
     if (o->resume) IID_TRY(mark_done(plan, o, todo, err));
-    long steps = 0, left = 0;
-    for (long i = 0; i < plan->count; i++)
-        if (todo[i]) {
-            steps += plan->jobs[i].steps;
-            left++;
-        }
+    long left = 0;
+    for (long i = 0; i < plan->count; i++) left += todo[i];
     res->skipped = res->selected - left;
-    if (steps_out) *steps_out = steps;
     return IID_OK;
 }
 
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err)
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err)
 {
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     row_t *r = malloc(sizeof *r);
     iid_batch_result_t res;
     iid_status st = (!todo || !r) ? iid__fail(err, IID_ERR_NOMEM, "dry run: out of memory")
-                                  : iid__batch_select(plan, o, todo, &res, NULL, err);
+                                  : iid__batch_select(plan, o, todo, &res, err);
     if (st == IID_OK && iid__csv_write_record(out, iid__log_columns, IID_LOG_NCOLS) != 0)
         st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
         if (!todo[i]) continue;
         row_plan(r, plan, &plan->jobs[i], o);
+        int image = plan->jobs[i].image;
+        if (width && height && width[image] > 0 && !r->f[IID_COL_WIDTH]) {
+            snprintf(r->width, sizeof r->width, "%d", width[image]);
+            snprintf(r->height, sizeof r->height, "%d", height[image]);
+            r->f[IID_COL_WIDTH] = r->width;
+            r->f[IID_COL_HEIGHT] = r->height;
+        }
         if (iid__csv_write_record(out, r->f, IID_LOG_NCOLS) != 0)
             st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     }
@@ -299,14 +302,16 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     char final_path[RUNNER_PATH_MAX], tmp_path[RUNNER_PATH_MAX + 32];
     IID_TRY(iid__path_join(final_path, sizeof final_path, o->output_dir, R->row.name, err));
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     const char *style = R->plan->styles[j->style];
     iid_status st = iid__styles_apply(R->styles, style, o->prompt, o->negative_prompt, &prompt, &negative, err);
-    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path, NULL,
-                               o->lora_tags};
-    if (st == IID_OK && !(params = iid__batch_parameters_text(&req, slot->info.width, slot->info.height)))
-        st = iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", j->job_id);
+    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path,
+                               NULL, NULL};
+    if (st == IID_OK)
+        st = iid__batch_metadata(&req, slot->info.width, slot->info.height, o->models, o->face_mask, &params, &graph,
+                                 err);
     req.png_parameters = params;
+    req.png_prompt = graph;
     if (st == IID_OK) {
         const iid_batch_observer_t *ob = o->observer;
         iid_error_clear(err);
@@ -320,6 +325,7 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     free(prompt);
     free(negative);
     free(params);
+    free(graph);
     return st;
 }
 
@@ -392,7 +398,7 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
     IID_TRY(mkdir_p(o->output_dir, err));
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     if (!todo) return iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
-    iid_status st = iid__batch_select(plan, o, todo, res, NULL, err);
+    iid_status st = iid__batch_select(plan, o, todo, res, err);
     runner_t *R = calloc(1, sizeof *R);
     if (st == IID_OK && !R) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
     if (st == IID_OK) {

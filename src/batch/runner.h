@@ -35,6 +35,7 @@
 
 #include "batch/csv_log.h"
 #include "batch/plan.h"
+#include "pipeline/infotext.h"
 #include "text/styles.h"
 #include "core/status.h"
 
@@ -63,8 +64,8 @@ typedef struct iid_batch_request {
     const char *negative_prompt;  /* the style's negative + " " + the user's */
     const char *scheduler;
     const char *out_path;         /* write the PNG here (a temporary name) */
-    const char *png_parameters;   /* the `parameters` tEXt chunk to embed */
-    const char *lora_tags;        /* " <lora:NAME:M>..." of the fused LoRAs, or NULL */
+    const char *png_parameters;   /* the `parameters` text chunk to embed (A1111) */
+    const char *png_prompt;       /* the `prompt` text chunk to embed (ComfyUI graph) */
 } iid_batch_request_t;
 
 /* Step progress from inside generate(): step runs 1..total. */
@@ -105,12 +106,13 @@ typedef struct iid_batch_options {
     const char *prompt;          /* the user's prompt, before styling */
     const char *negative_prompt; /* the user's negative prompt */
     const char *scheduler;       /* logged and passed to the engine */
-    const char *lora_tags;       /* " <lora:NAME:M>..." of the fused LoRAs (NULL: none): logged after the
-                                    scheduler and appended to the PNG's prompt, AUTOMATIC1111's way */
     iid_batch_size_t size;
     int resume;                  /* skip jobs that the log records as successful */
     iid_shard_t shard;
     int cache_images;            /* prepared images kept; < 1 means 1 */
+    const iid_model_names_t *models;   /* "Model", "Model hash" and the LoRAs in the PNGs, the LoRAs
+                                          also after the scheduler in the log; NULL: not written */
+    int face_mask;                     /* the engine's "enhance non-face region", for the PNGs (default 1) */
     const volatile sig_atomic_t *stop; /* when non-NULL and set: stop before the next job */
     const iid_batch_observer_t *observer;
 } iid_batch_options_t;
@@ -135,10 +137,9 @@ typedef struct iid_batch_result {
  * as successful in o->log_path. todo[i] is set for each such job (todo has
  * plan->count entries, caller-allocated). With resume, every logged row whose
  * job_id is inside the plan must agree with the plan on image, style and seed,
- * else the log belongs to another plan and this fails. *steps_out sums the
- * steps of the selected jobs. */
+ * else the log belongs to another plan and this fails. */
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err);
+                             iid_batch_result_t *res, iid_error_t *err);
 
 /* Run the selected jobs in job-id order; see the failure model above. res is
  * filled even when the run stops early. */
@@ -147,8 +148,10 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
 
 /* --dry-run: write the log header and one row per selected job, with the
  * columns known before running filled in (job id, image, output name, values,
- * seed, style, prompts, scheduler, shard, and width/height when fixed). */
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err);
+ * seed, style, prompts, scheduler, shard, and width/height: the fixed size, else
+ * width[image] x height[image] when given and known, plan_sizes.h). */
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err);
 
 /* The output file name "<image stem>_<style slug>_<job_id>_<seed>.png". */
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,
@@ -158,9 +161,10 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
  * defaults of iid_render_params_init. Pointers are borrowed from req. */
 void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r);
 
-/* The AUTOMATIC1111-style `parameters` text for a job: prompt, a "Negative
- * prompt: " line, then "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size:
- * WxH, ..." with our fields. Malloc'd; NULL when out of memory. */
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height);
+/* A job's PNG metadata (infotext.h): the A1111 `parameters` text, with the
+ * style, the input photo's name and the job id, and the ComfyUI `prompt` graph.
+ * Both malloc'd; fails only when out of memory (then both are NULL). */
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               int face_mask, char **parameters, char **prompt, iid_error_t *err);
 
 #endif

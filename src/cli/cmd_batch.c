@@ -28,7 +28,10 @@
 #include "batch/runner.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/plan_sizes.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
 #include "front/engine_bind.h"
@@ -59,11 +62,13 @@ static const iid_opt_spec_t batch_opts[] = {
     {"resume", 0, NULL, "skip jobs that the log records as successful (needs the same --seed)"},
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
-    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
+    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns (and its sizes, steps and estimated time on "
+                           "stderr); generate nothing"},
+    {"progress-interval", 0, "SECONDS", "off a terminal, print the status line this often (default 60; 0: never)"},
     {"contact-sheet", 0, NULL, "draw contact sheets (OUTPUT/sheets/<image>.sheet.png) from the log after the batch"},
-    {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    {"then-serve", 0, NULL, "start the web UI on the same models and log when the batch is done (--host, --port)"},
+    IID_CLI_SERVE_OPTS,
+    IID_CLI_RENDER_OPTS,
     IID_CLI_COMMON_OPTS,
 };
 #define N_BATCH_OPTS ((int)(sizeof batch_opts / sizeof batch_opts[0]))
@@ -102,9 +107,12 @@ typedef struct batch_setup {
     const char *input;
     const char *identities; /* --identities DIR, or NULL */
     int recursive, dry_run, quiet, seed_given;
+    iid_server_options_t serve; /* --then-serve */
+    double progress_interval;
+    int *width, *height;        /* per plan image: the generation size (plan_sizes.h) */
+    iid_speed_t speed;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
-    char lora_tags[1024];  /* run.lora_tags */
 } batch_setup_t;
 
 static iid_status split_styles(batch_setup_t *b, const char *v, iid_error_t *err)
@@ -163,6 +171,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (b->run.resume && !b->seed_given)
         return iid__fail(err, IID_ERR_INVALID, "--resume: give the --seed of the run being resumed");
     long loops = 1, limit = 0, shards = 0;
+    b->progress_interval = 60;
+    IID_TRY(iid_cli_double(o, "progress-interval", 0, 1e6, &b->progress_interval, err));
     IID_TRY(iid_cli_long(o, "loops", 1, 1000000, &loops, err));
     IID_TRY(iid_cli_long(o, "limit", 1, 100000000, &limit, err));
     IID_TRY(iid_cli_long(o, "shards", 1, 1000000, &shards, err));
@@ -179,8 +189,6 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
         IID_TRY(iid_cli_lcm_scheduler(&models, &sched, err));
         b->run.scheduler = sched;
     }
-    iid_cli_lora_tags(&models, b->lora_tags, sizeof b->lora_tags);
-    if (b->lora_tags[0]) b->run.lora_tags = b->lora_tags;
     IID_TRY(parse_range_opt(o, "steps", 1, &b->plan.steps, err));
     IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
     if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
@@ -189,17 +197,20 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
     char font[4096]; /* the sheets' font, checked before hours of generation */
     if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
+    iid__server_options_init(&b->serve);
+    IID_TRY(iid_cli_serve_options(o, &b->serve, err));
+    b->serve.output_dir = b->run.output_dir;
+    b->serve.log_path = b->run.log_path;
+    /* (a config file shared with serve may hold them; only the command line is told off) */
+    static const char *const serve_only[] = {"host", "port", "token"};
+    for (int i = 0; i < 3; i++)
+        if (iid_cli_given(o, serve_only[i]) && !iid_cli_flag(o, "then-serve"))
+            return iid__fail(err, IID_ERR_INVALID, "--%s: only with --then-serve", serve_only[i]);
+    /* A port in use must fail now, not after hours of generation. */
+    if (iid_cli_flag(o, "then-serve") && !b->dry_run) IID_TRY(iid__server_probe(&b->serve, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
-}
-
-static double monotonic_seconds(void *unused)
-{
-    (void)unused;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- running ----------------------------------------------------------- */
@@ -258,8 +269,19 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    iid_cli_models_t m;
+    iid_model_names_t names = {0};
+    iid_render_params_t defaults;
+    iid_render_params_init(&defaults);
+    if (iid_cli_models_read(o, &m, &err) == IID_OK) {
+        iid_cli_model_names(&m, &names);
+        iid_cli_render_defaults(o, &m, &defaults);
+        b->run.models = &names;
+    }
+    b->run.face_mask = defaults.face_mask;
     iid_batch_engine_t engine = iid__binding_batch(binding);
     int rc = run_jobs(o, b, plan, styles, &engine);
+    b->run.models = NULL;
     iid__engine_unbind(binding);
     if (rc == 0 && iid_cli_flag(o, "contact-sheet")) rc = draw_sheets(b);
     if (iid_cli_flag(o, "verbose")) {
@@ -268,15 +290,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     }
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
-        iid_server_options_t so;
-        iid__server_options_init(&so);
-        so.output_dir = b->run.output_dir;
-        so.log_path = b->run.log_path;
-        iid_cli_models_t m;
-        iid_render_params_t defaults;
-        iid_render_params_init(&defaults);
-        if (iid_cli_models_read(o, &m, &err) == IID_OK) iid_cli_render_defaults(o, &m, &defaults);
-        rc = iid_cli_serve(&so, ctx, &defaults);
+        rc = iid_cli_serve(&b->serve, ctx, &defaults, &names);
     }
     iid_ctx_free(ctx);
     return rc;
@@ -291,18 +305,21 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
                plan->image_count, plan->count);
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     iid_batch_result_t res;
-    long steps = 0;
-    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
-    free(todo);
     if (st != IID_OK) {
+        free(todo);
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
     if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
+    if (!b->quiet) iid_cli_print_estimate(stdout, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, iid_cli_clock, NULL,
+                               res.selected - res.skipped, iid__plan_work(plan, todo, b->width, b->height),
+                               b->width, b->height, &b->speed, 1, b->progress_interval};
+    free(todo);
     iid_progress_reporter_t rep;
-    iid__reporter_init(&rep, stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
-                       res.selected - res.skipped, steps);
+    iid__reporter_init(&rep, &rs);
     iid_batch_observer_t ob = iid__reporter_observer(&rep);
     b->run.observer = &ob;
     b->run.stop = &stop_requested;
@@ -330,6 +347,22 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     return 0;
 }
 
+/* The plan as CSV on stdout; its sizes, steps and estimated time on stderr. */
+static int dry_run(batch_setup_t *b, const iid_plan_t *plan)
+{
+    iid_error_t err;
+    fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan->seed, plan->count);
+    unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
+    iid_batch_result_t res;
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
+                         : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
+    if (st == IID_OK) st = iid__batch_dry_run(stdout, plan, &b->run, b->width, b->height, &err);
+    if (st == IID_OK) iid_cli_print_estimate(stderr, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    free(todo);
+    if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
+    return st == IID_OK ? 0 : 2;
+}
+
 int iid_cmd_batch(int argc, char **argv)
 {
     iid_opts_t o;
@@ -351,6 +384,7 @@ int iid_cmd_batch(int argc, char **argv)
         return 0;
     }
     if (st == IID_OK) st = setup(&o, &b, &err);
+    if (st == IID_OK) iid_cli_speed_load(&o, &b.speed);
     if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
     if (st == IID_OK && iid_cli_get(&o, "styles-file"))
         st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
@@ -374,11 +408,10 @@ int iid_cmd_batch(int argc, char **argv)
     free(names);
     if (st != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
+    } else if ((st = iid__plan_sizes(&plan, &b.run.size, &b.width, &b.height, &err)) != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
     } else if (b.dry_run) {
-        fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan.seed, plan.count);
-        st = iid__batch_dry_run(stdout, &plan, &b.run, &err);
-        if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
-        rc = st == IID_OK ? 0 : 2;
+        rc = dry_run(&b, &plan);
     } else {
         rc = run_batch(&o, &b, &plan, &styles);
     }
@@ -387,6 +420,8 @@ int iid_cmd_batch(int argc, char **argv)
     iid__styles_free(&styles);
     free(b.styles_buf);
     free(b.style_list);
+    free(b.width);
+    free(b.height);
     iid_cli_free(&o);
     return rc;
 }

@@ -20,12 +20,14 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/progress.h"
 #include "core/mem.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "pipeline/render_params.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t gen_opts[] = {
@@ -45,8 +47,7 @@ static const iid_opt_spec_t gen_opts[] = {
     {"face-embedding", 0, "FILE[:T]", "a 512-value face embedding instead of --face (safetensors or JSON)"},
     {"kps", 0, "FILE[:T]", "5 keypoints (x, y) in output pixels, with --face-embedding and --size"},
     {"latents", 0, "FILE[:T]", "initial latents (1, C, H/8, W/8) before the scheduler's scaling"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    IID_CLI_RENDER_OPTS,
     {"output", 'o', "FILE", "output PNG (default instantid.png)"},
     IID_CLI_COMMON_OPTS,
 };
@@ -183,12 +184,32 @@ static iid_status face_from_photos(iid_ctx_t *ctx, const iid_opts_t *o, const ii
     return IID_OK;
 }
 
-/* One updating line on a terminal; nothing per step otherwise (logs stay short). */
+
+/* Step progress with elapsed and remaining time on stderr: one updating line on
+ * a terminal, a plain line per 10% otherwise (logs stay short). Remaining time
+ * comes from the machine's speed until two steps are timed, then from them. */
+typedef struct gen_progress {
+    int quiet, tty, tenth;
+    double start, step1, step_work, job_work;
+    const iid_speed_t *speed;
+} gen_progress_t;
 static int progress(void *user, int step, int total)
 {
-    if (!*(int *)user && isatty(fileno(stderr))) {
-        fprintf(stderr, "\rstep %d/%d", step, total);
+    gen_progress_t *p = user;
+    double now = iid_cli_clock(NULL);
+    if (step == 1) p->step1 = now;
+    if (p->quiet) return 0;
+    double rate = step > 1 && p->step_work > 0 ? (now - p->step1) / ((step - 1) * p->step_work)
+                                               : p->speed->seconds_per_unit;
+    char el[32], left[32];
+    iid__fmt_duration(el, sizeof el, now - p->start);
+    iid__fmt_duration(left, sizeof left, rate * (p->job_work - step * p->step_work));
+    if (p->tty) {
+        fprintf(stderr, "\r\033[Kstep %d/%d, elapsed %s, left ~%s", step, total, el, left);
         if (step == total) fputc('\n', stderr);
+    } else if (step * 10 / total > p->tenth) {
+        p->tenth = step * 10 / total;
+        fprintf(stderr, "step %d/%d (%d%%), elapsed %s, left ~%s\n", step, total, step * 100 / total, el, left);
     }
     return 0;
 }
@@ -232,7 +253,7 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     const char *out_path = iid_cli_get(o, "output") ? iid_cli_get(o, "output") : "instantid.png";
 
     iid_styles_t styles = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     float *latents = NULL;
     iid_ctx_t *ctx = NULL;
     iid_ctx_params_t cp;
@@ -259,30 +280,38 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     if (s == IID_OK) {
         r.prompt = prompt;
         r.negative = negative;
+        iid_speed_t speed;
+        iid_cli_speed_load(o, &speed);
+        gen_progress_t gp = {quiet, isatty(fileno(stderr)), 0, 0.0, 0.0,
+                             iid__estimate_step_work(face.width, face.height),
+                             iid__estimate_job_work(face.width, face.height, r.steps), &speed};
         r.on_step = progress;
-        r.user = &quiet;
-        char extra[4096], tags[1024];
-        if (face.sources) snprintf(extra, sizeof extra, "Style: %s, Face photos: \"%s\"", style, face.sources);
-        else snprintf(extra, sizeof extra, "Style: %s", style);
-        iid_cli_lora_tags(&m, tags, sizeof tags);
-        char *tagged = tags[0] ? malloc(strlen(prompt) + strlen(tags) + 1) : NULL;
-        if (tagged) { /* AUTOMATIC1111 records LoRAs as <lora:NAME:M> tags in the prompt */
-            snprintf(tagged, strlen(prompt) + strlen(tags) + 1, "%s%s", prompt, tags);
-            r.prompt = tagged;
-        }
-        params = tags[0] && !tagged ? NULL : iid__render_parameters_text(&r, face.width, face.height, extra);
-        r.prompt = prompt;
-        free(tagged);
+        r.user = &gp;
+        iid_model_names_t model_names;
+        iid_cli_model_names(&m, &model_names);
+        /* the photo's name, or the names of the photos of one person */
+        const char *face_path = iid_cli_get(o, "face"), *slash = face_path ? strrchr(face_path, '/') : NULL;
+        const char *face_name = face.sources ? face.sources : slash ? slash + 1 : face_path;
+        iid_infotext_t t = {&r, face.width, face.height, style, face_name, -1, &model_names};
+        params = iid__infotext_a1111(&t);
+        graph = iid__infotext_comfyui(&t);
+        char eta[32], how[512];
+        iid__fmt_duration(eta, sizeof eta, speed.seconds_per_unit * gp.job_work);
+        iid__speed_describe(how, sizeof how, &speed);
         if (!quiet)
-            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
-                    r.steps, (unsigned long long)r.seed, style);
-        iid_png_chunk_t text = {"parameters", params};
-        s = params ? iid_render_png(ctx, &face, &r, out_path, &text, 1, err)
-                   : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s; estimated %s (%s)\n",
+                    face.width, face.height, r.steps, (unsigned long long)r.seed, style, eta, how);
+        gp.start = iid_cli_clock(NULL);
+        iid_png_chunk_t texts[2] = {{"parameters", params}, {"prompt", graph}};
+        s = params && graph ? iid_render_png(ctx, &face, &r, out_path, texts, 2, err)
+                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        /* this render measures the machine for later estimates (a cache is optional) */
+        if (s == IID_OK && gp.job_work > 0)
+            iid__speed_save(&speed, (iid_cli_clock(NULL) - gp.start) / gp.job_work, NULL);
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
-    free(params), free(prompt), free(negative), free(latents);
+    free(params), free(graph), free(prompt), free(negative), free(latents);
     iid_face_prep_free(&face);
     iid_face_prep_free(&pose);
     iid_ctx_free(ctx);

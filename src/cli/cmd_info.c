@@ -7,13 +7,14 @@
  * exit status is 0 when every component was found and read, 1 otherwise.
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
 #include "cli/info_formats.h"
+#include "cli/options.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -231,65 +232,39 @@ static int describe_faces(const char *dir)
     return found == 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR|FILE] [--sdxl-config DIR] [--controlnet DIR|FILE]\n"
-               "                      [--ip-adapter FILE] [--face-models DIR] [--lora FILE[:M]]...\n"
-               "Describe every model component found: format, dtypes, parameter count and configuration.\n"
-               "  --models DIR        models folder (default models/)\n"
-               "  --sdxl DIR|FILE     SDXL: diffusers folder or single-file checkpoint (default MODELS/sdxl);\n"
-               "                      a single file is shown with its AUTOMATIC1111 Model hash\n"
-               "  --sdxl-config DIR   configs for a single-file --sdxl (a diffusers SDXL folder)\n"
-               "  --controlnet DIR|FILE  InstantID IdentityNet (default MODELS/ControlNetModel)\n"
-               "  --lora FILE[:M]     a LoRA: its scheme, the modules it targets, whether SDXL has them\n"
-               "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
-               "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
-               "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
-}
+static const iid_opt_spec_t info_opts[] = {
+    IID_CLI_COMMON_OPTS,
+};
+#define N_INFO_OPTS ((int)(sizeof info_opts / sizeof info_opts[0]))
 
 int iid_cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
-                                         {"sdxl", required_argument, NULL, 's'},
-                                         {"controlnet", required_argument, NULL, 'c'},
-                                         {"ip-adapter", required_argument, NULL, 'i'},
-                                         {"face-models", required_argument, NULL, 'f'},
-                                         {"sdxl-config", required_argument, NULL, 'S'},
-                                         {"lora", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL, *sdxl_config = NULL;
-    const char *loras[64];
-    int c, n_loras = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': p.models = optarg; break;
-        case 's': sdxl = optarg; break;
-        case 'c': cn = optarg; break;
-        case 'i': ip = optarg; break;
-        case 'f': faces = optarg; break;
-        case 'S': sdxl_config = optarg; break;
-        case 'l':
-            if (n_loras == 64) {
-                fprintf(stderr, "instantid info: at most 64 --lora files\n");
-                return 2;
-            }
-            loras[n_loras++] = optarg;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    iid_cli_models_t m;
+    iid_status st = iid_cli_parse(&o, info_opts, N_INFO_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid info [options]",
+                     "Describe every model component found: format, dtypes, parameter count and configuration;\n"
+                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets.\n"
+                     "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
+                     "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
+                     "config file serves every command; info only reads the files.)",
+                     info_opts, N_INFO_OPTS);
+        iid_cli_free(&o);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+    if (st == IID_OK) st = iid_cli_models_read(&o, &m, &err);
+    if (st == IID_OK && !iid__is_dir(m.models) && !(m.sdxl && m.controlnet && m.ip_adapter && m.face_models))
+        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: models folder not found (see --models)", m.models);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid info: %s\n", err.msg);
+        iid_cli_free(&o);
         return 2;
     }
-    if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
-        fprintf(stderr, "instantid info: %s: models folder not found (see --models)\n", p.models);
-        return 2;
-    }
+    info_paths_t p = {.models = m.models};
+    const char *sdxl = m.sdxl, *cn = m.controlnet, *ip = m.ip_adapter, *faces = m.face_models;
     snprintf(p.sdxl, sizeof p.sdxl, "%s", sdxl ? sdxl : "");
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
@@ -306,16 +281,15 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
-    char default_config[4096] = "";
-    if (!sdxl_config) {
-        iid__sdxl_default_config(p.models, p.sdxl, default_config, sizeof default_config);
-        if (default_config[0]) sdxl_config = default_config;
-    }
+    char sdxl_config[4096];
+    snprintf(sdxl_config, sizeof sdxl_config, "%s", m.sdxl_config ? m.sdxl_config : "");
+    iid__sdxl_default_config(p.models, p.sdxl, sdxl_config, sizeof sdxl_config);
     int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
     bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
                                       : describe_component("ControlNetModel", p.controlnet, cn_weights);
-    for (int i = 0; i < n_loras; i++) bad |= iid_info_lora(loras[i], p.sdxl, sdxl_config);
+    for (int i = 0; i < m.n_loras; i++) bad |= iid_info_lora(m.loras[i], p.sdxl, sdxl_config);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
+    iid_cli_free(&o);
     return bad ? 1 : 0;
 }

@@ -12,5 +12,6 @@ const iid_command_t iid_commands[] = {
     {"faces", "detect faces; print boxes, scores, keypoints, embedding norms", iid_cmd_faces},
     {"info", "what model files were found, their formats, dtypes and shapes", iid_cmd_info},
     {"serve", "the local web UI and JSON API", iid_cmd_serve},
+    {"bench", "--calibrate: measure this machine's speed for the time estimates", iid_cmd_bench},
     {NULL, NULL, NULL},
 };

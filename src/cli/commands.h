@@ -25,5 +25,6 @@ int iid_cmd_sheet(int argc, char **argv);  /* cmd_sheet.c */
 int iid_cmd_info(int argc, char **argv);   /* cmd_info.c */
 int iid_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
 int iid_cmd_faces(int argc, char **argv);  /* cmd_faces.c */
+int iid_cmd_bench(int argc, char **argv);  /* cmd_bench.c */
 
 #endif

@@ -2,12 +2,10 @@
 #include "cli/engine_setup.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
 #include "core/status.h"
-#include "formats/lora.h"
 #include "io/file.h"
 
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err)
@@ -62,48 +60,6 @@ static iid_status lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap
     if (!iid__is_file(buf))
         return iid__fail(err, IID_ERR_NOT_FOUND, "%s: --lcm needs the LCM-LoRA (scripts/download-models.sh --lcm)", buf);
     return IID_OK;
-}
-
-/* A LoRA's name as AUTOMATIC1111 shows it: the file name without extension. */
-static void lora_name(const char *spec, char *buf, size_t cap, char *mult, size_t mcap)
-{
-    iid_lora_spec_t ls;
-    if (iid__lora_spec_parse(&ls, spec, NULL) != IID_OK) {
-        snprintf(buf, cap, "?");
-        snprintf(mult, mcap, "1");
-        return;
-    }
-    char *slash = strrchr(ls.path, '/'), *base = slash ? slash + 1 : ls.path;
-    char *dot = strrchr(base, '.');
-    if (dot) *dot = '\0';
-    if (strcmp(base, "pytorch_lora_weights") == 0 && slash) { /* diffusers layout: the folder names it */
-        *slash = '\0';
-        char *up = strrchr(ls.path, '/');
-        base = up ? up + 1 : ls.path;
-    }
-    snprintf(buf, cap, "%.200s", base);
-    for (int prec = 6; prec <= 9; prec++) { /* the shortest text that reads back as the same float */
-        snprintf(mult, mcap, "%.*g", prec, ls.multiplier);
-        if ((float)strtod(mult, NULL) == ls.multiplier) break;
-    }
-}
-
-void iid_cli_lora_tags(const iid_cli_models_t *m, char *buf, size_t cap)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i <= m->n_loras; i++) {
-        char name[256], mult[32];
-        if (i == m->n_loras) {
-            if (!m->lcm) break;
-            snprintf(name, sizeof name, "lcm-lora-sdxl");
-            snprintf(mult, sizeof mult, "1");
-        } else
-            lora_name(m->loras[i], name, sizeof name, mult, sizeof mult);
-        int n = snprintf(buf + used, cap - used, " <lora:%s:%s>", name, mult);
-        if (n < 0 || (size_t)n >= cap - used) break;
-        used += (size_t)n;
-    }
 }
 
 iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err)

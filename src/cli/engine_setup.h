@@ -45,11 +45,6 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
  * *name is updated; fails naming the conflict. */
 iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, iid_error_t *err);
 
-/* " <lora:NAME:M>" for every LoRA fused (the LCM-LoRA included), AUTOMATIC1111's
- * way of recording LoRAs in a prompt; NAME is the file name without extension
- * (the folder's name for a diffusers "pytorch_lora_weights" file). Writes "" when
- * there are none. */
-void iid_cli_lora_tags(const iid_cli_models_t *m, char *buf, size_t cap);
 
 /* --plain-prompts, --no-face-mask and --vae-tile on top of iid_render_params_init. */
 void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid_render_params_t *r);

@@ -50,10 +50,17 @@ typedef struct iid_opt_spec {
         {"verbose", 'v', NULL, "print model loading and peak memory"},                                    \
         {"quiet", 'q', NULL, "print only errors"}
 
+/* How renders are made (engine_setup.h iid_cli_render_options), for the commands
+ * that render: generate, batch, serve. */
+#define IID_CLI_RENDER_OPTS                                                                                    \
+    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"}, \
+        {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"}
+
 typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    unsigned char *from_cli; /* per spec: set on the command line (not from --config) */
     const char **multi; /* values of repeatable options, in order */
     int *multi_spec;    /* the spec each multi value belongs to */
     int nmulti;
@@ -76,6 +83,8 @@ void iid_cli_free(iid_opts_t *o);
  * file set it. */
 const char *iid_cli_get(const iid_opts_t *o, const char *name);
 
+/* 1 when the option was given on the command line (not only in --config). */
+int iid_cli_given(const iid_opts_t *o, const char *name);
 /* Every value of a repeatable option, in order, into out (at most cap); returns
  * how many there are. The config file's value counts only when the command line
  * gave none. */
@@ -87,6 +96,9 @@ int iid_cli_flag(const iid_opts_t *o, const char *name);
 /* Typed getters: leave *out at the caller's default when the option is unset;
  * fail with "--name: 'x' is not ..." otherwise. */
 iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long max, long *out, iid_error_t *err);
+/* A finite number from min to max. */
+iid_status iid_cli_double(const iid_opts_t *o, const char *name, double min, double max, double *out,
+                          iid_error_t *err);
 iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid_error_t *err);
 /* One of the '|'-separated words in choices. */
 iid_status iid_cli_choice(const iid_opts_t *o, const char *name, const char *choices, const char **out,

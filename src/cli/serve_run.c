@@ -27,7 +27,18 @@ static void print_ready(void *user, const char *url, int port)
     fflush(stdout);
 }
 
-int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults)
+iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err)
+{
+    long port = so->port;
+    IID_TRY(iid_cli_long(o, "port", 0, 65535, &port, err));
+    so->port = (int)port;
+    if (iid_cli_get(o, "host")) so->host = iid_cli_get(o, "host");
+    if (iid_cli_get(o, "token")) so->token = iid_cli_get(o, "token");
+    return IID_OK;
+}
+
+int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults,
+                  const iid_model_names_t *models)
 {
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
@@ -45,6 +56,7 @@ int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_rend
         iid__styles_free(&styles);
         return 2;
     }
+    if (models) iid__binding_set_models(binding, models);
     engine = iid__binding_server(binding);
     serve_stop = 0;
     struct sigaction sa;

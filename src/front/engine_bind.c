@@ -7,13 +7,15 @@
 
 #include "batch/inputs.h"
 #include "io/file.h"
-#include "pipeline/render_params.h"
+#include "pipeline/infotext.h"
 #include "pipeline/scheduler.h"
 
 struct iid_engine_binding {
     iid_ctx_t *ctx;
     const iid_styles_t *styles;
     iid_render_params_t defaults;
+    iid_model_names_t models; /* for the web PNGs' metadata */
+    int have_models;
     const char **style_names, **scheduler_names;
     int n_styles, n_schedulers;
 };
@@ -112,8 +114,11 @@ static iid_status batch_generate(void *ctx, void *handle, const iid_batch_reques
     apply_defaults(b, &r);
     r.on_step = relay_step;
     r.user = &relay;
-    iid_png_chunk_t text = {"parameters", req->png_parameters};
-    return iid_render_png(b->ctx, &p->face, &r, req->out_path, &text, req->png_parameters ? 1 : 0, err);
+    iid_png_chunk_t texts[2];
+    int n = 0;
+    if (req->png_parameters) texts[n++] = (iid_png_chunk_t){"parameters", req->png_parameters};
+    if (req->png_prompt) texts[n++] = (iid_png_chunk_t){"prompt", req->png_prompt};
+    return iid_render_png(b->ctx, &p->face, &r, req->out_path, texts, n, err);
 }
 
 iid_batch_engine_t iid__binding_batch(iid_engine_binding_t *b)
@@ -177,7 +182,7 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
     iid_engine_binding_t *b = ctx;
     if (!b->styles) return iid__fail(err, IID_ERR_INVALID, "no styles bound to the engine");
     iid_face_prep_t face = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     iid_status s = prepare_request(b, req, &face, err);
     if (s == IID_OK)
         s = iid__styles_apply(b->styles, req->style, req->prompt, req->negative_prompt, &prompt, &negative, err);
@@ -196,14 +201,16 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
         r.seed = req->seed;
         r.on_step = progress;
         r.user = progress_user;
-        char extra[256];
-        snprintf(extra, sizeof extra, "Style: %s", req->style);
-        params = iid__render_parameters_text(&r, face.width, face.height, extra);
-        iid_png_chunk_t text = {"parameters", params};
-        s = params ? iid_render_png(b->ctx, &face, &r, out_png_path, &text, 1, err)
-                   : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        const char *face_file = req->face_name && *req->face_name ? req->face_name : NULL;
+        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1,
+                            b->have_models ? &b->models : NULL};
+        params = iid__infotext_a1111(&t);
+        graph = iid__infotext_comfyui(&t);
+        iid_png_chunk_t texts[2] = {{"parameters", params}, {"prompt", graph}};
+        s = params && graph ? iid_render_png(b->ctx, &face, &r, out_png_path, texts, 2, err)
+                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
-    free(params), free(prompt), free(negative);
+    free(params), free(graph), free(prompt), free(negative);
     iid_face_prep_free(&face);
     return s;
 }
@@ -215,6 +222,12 @@ iid_server_engine_t iid__binding_server(iid_engine_binding_t *b)
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
+
+void iid__binding_set_models(iid_engine_binding_t *b, const iid_model_names_t *models)
+{
+    b->models = *models;
+    b->have_models = 1;
+}
 
 void iid__engine_unbind(iid_engine_binding_t *b)
 {

@@ -23,6 +23,7 @@
 #define IID_FRONT_ENGINE_BIND_H
 
 #include "batch/runner.h"
+#include "pipeline/infotext.h"
 #include "server/engine.h"
 #include "text/styles.h"
 
@@ -36,6 +37,10 @@ typedef struct iid_engine_binding iid_engine_binding_t;
 iid_status iid__engine_bind(iid_ctx_t *ctx, const iid_styles_t *styles, const iid_render_params_t *defaults,
                             iid_engine_binding_t **out, iid_error_t *err);
 void iid__engine_unbind(iid_engine_binding_t *b);
+
+/* Name the SDXL model in the web PNGs' metadata (copied; unset: not written;
+ * batch PNGs get theirs from the runner's options). */
+void iid__binding_set_models(iid_engine_binding_t *b, const iid_model_names_t *models);
 
 iid_batch_engine_t iid__binding_batch(iid_engine_binding_t *b);
 iid_server_engine_t iid__binding_server(iid_engine_binding_t *b);

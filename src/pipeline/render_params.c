@@ -1,10 +1,8 @@
-/* render_params.c - render defaults and the AUTOMATIC1111-style `parameters` text. */
-#include <stdio.h>
-#include <stdlib.h>
+/* render_params.c - the demo's render defaults (iid.h); the PNG metadata of a
+ * render is pipeline/infotext.h's. */
 #include <string.h>
 
-#include "core/fmt.h"
-#include "pipeline/render_params.h"
+#include "iid.h"
 
 void iid_render_params_init(iid_render_params_t *r)
 {
@@ -15,23 +13,4 @@ void iid_render_params_init(iid_render_params_t *r)
     r->adapter_strength = 0.8;
     r->scheduler = "euler";
     r->face_mask = 1;
-}
-
-char *iid__render_parameters_text(const iid_render_params_t *r, int width, int height, const char *extra)
-{
-    char cfg[32], idn[32], ad[32];
-    iid__fmt_double(cfg, sizeof cfg, r->guidance);
-    iid__fmt_double(idn, sizeof idn, r->identitynet_strength);
-    iid__fmt_double(ad, sizeof ad, r->adapter_strength);
-    const char *fmt = "%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %llu, Size: %dx%d, "
-                      "IdentityNet strength: %s, Adapter strength: %s%s%s";
-    const char *sched = r->scheduler ? r->scheduler : "euler";
-    const char *neg = r->negative ? r->negative : "";
-    const char *sep = extra ? ", " : "", *tail = extra ? extra : "";
-    unsigned long long seed = (unsigned long long)r->seed;
-    int n = snprintf(NULL, 0, fmt, r->prompt, neg, r->steps, sched, cfg, seed, width, height, idn, ad, sep, tail);
-    if (n < 0) return NULL;
-    char *text = malloc((size_t)n + 1);
-    if (text) snprintf(text, (size_t)n + 1, fmt, r->prompt, neg, r->steps, sched, cfg, seed, width, height, idn, ad, sep, tail);
-    return text;
 }

@@ -32,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "server/http.h"
@@ -334,6 +336,37 @@ static iid_status parse_host(const char *host, int port, bind_addr_t *a, iid_err
     return iid__fail(err, IID_ERR_INVALID, "--host: '%s' is not an IP address (or localhost)", host);
 }
 
+/* The address to listen on; a non-loopback one only with a token. */
+static iid_status check_address(const iid_server_options_t *opts, bind_addr_t *addr, iid_error_t *err)
+{
+    IID_TRY(parse_host(opts->host, opts->port, addr, err));
+    if (!addr->loopback && !(opts->token && *opts->token))
+        return iid__fail(err, IID_ERR_INVALID,
+                         "--host: %s is reachable from other machines; refusing to start without --token",
+                         opts->host);
+    return IID_OK;
+}
+
+iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err)
+{
+    bind_addr_t addr;
+    IID_TRY(check_address(opts, &addr, err));
+    if (opts->port == 0) return IID_OK; /* any free port will do */
+    int fd = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "--host/--port: cannot open a socket: %s", strerror(errno));
+    int one = 1; /* as libmicrohttpd binds: a port in TIME_WAIT is not "in use" */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len = addr.ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (struct sockaddr *)&addr.ss, len), e = errno;
+    close(fd);
+    if (rc == 0) return IID_OK;
+    if (e == EADDRINUSE)
+        return iid__fail(err, IID_ERR_IO, "--port: %d on %s is already in use; choose another --port (0 picks a free one)",
+                         opts->port, opts->host);
+    return iid__fail(err, IID_ERR_IO, "--host/--port: cannot listen on %s port %d: %s", opts->host, opts->port,
+                     strerror(e));
+}
+
 static iid_status prepare_output(iid_server_t *s, iid_error_t *err)
 {
     const char *dir = s->opts.output_dir;
@@ -404,11 +437,7 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
                            volatile sig_atomic_t *stop, iid_error_t *err)
 {
     bind_addr_t addr;
-    IID_TRY(parse_host(opts->host, opts->port, &addr, err));
-    if (!addr.loopback && !(opts->token && *opts->token))
-        return iid__fail(err, IID_ERR_INVALID,
-                         "--host: %s is reachable from other machines; refusing to start without --token",
-                         opts->host);
+    IID_TRY(check_address(opts, &addr, err));
     IID_TRY(check_limits(opts, err));
     iid_server_t *s = calloc(1, sizeof *s);
     if (!s) return iid__fail(err, IID_ERR_NOMEM, "serve: out of memory");

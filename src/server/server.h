@@ -116,6 +116,12 @@ typedef struct iid_server_options {
 /* Fill in the defaults above. */
 void iid__server_options_init(iid_server_options_t *o);
 
+/* Check, without serving, that iid__server_run could listen with opts: the host
+ * parses, a non-loopback host has a token, and the port can be bound now (it is
+ * released again at once). `batch --then-serve` calls it before the batch, so a
+ * port in use fails in seconds, not after hours of generation. */
+iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err);
+
 /* Serve until *stop becomes nonzero (a signal handler may set it), then stop
  * accepting, interrupt the running job through its progress callback, and
  * return IID_OK. Fails without serving when an option is invalid (a non-loopback

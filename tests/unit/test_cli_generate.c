@@ -18,6 +18,8 @@
 #include "io/json.h"
 #include "io/png_write.h"
 #include "io/safetensors.h"
+#include "a1111_parse.h"
+#include "pipeline/scheduler.h"
 #include "support.h"
 
 static char *dir;
@@ -149,7 +151,7 @@ static void test_reproduces_golden_demo_run(void **state)
     char *params;
     assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
     assert_non_null(strstr(params, cJSON_GetObjectItemCaseSensitive(run_cfg, "prompt")->valuestring));
-    assert_non_null(strstr(params, "Steps: 4, Sampler: euler, CFG scale: 5"));
+    assert_non_null(strstr(params, "Steps: 4, Sampler: Euler, Schedule type: Uniform, CFG scale: "));
     free(params);
     iid__json_free(&cfg);
 }
@@ -165,6 +167,14 @@ static void test_from_photo_and_failures(void **state)
              "generate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 2 --seed 5 -o photo.png",
              models_copy, heads, face);
     if (run(args) != 0) fail_msg("generate from a photo failed: %s", read_text("err"));
+    /* Off a terminal: the estimate, then a plain line per 10% with elapsed and remaining time. */
+    char *progress = read_text("err");
+    assert_non_null(strstr(progress, "instantid generate: 64x64, 2 steps, seed 5, style Watercolor; estimated "));
+    assert_non_null(strstr(progress, "\nstep 1/2 (50%), elapsed "));
+    assert_non_null(strstr(progress, "\nstep 2/2 (100%), elapsed "));
+    assert_non_null(strstr(progress, ", left ~"));
+    assert_null(strchr(progress, '\r'));
+    free(progress);
     char png[4096];
     snprintf(png, sizeof png, "%s/photo.png", dir);
     iid_image_t img;
@@ -314,7 +324,8 @@ static void test_lcm_mode(void **state)
     char png[4096], *params;
     snprintf(png, sizeof png, "%s/out.png", dir);
     assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
-    if (!strstr(params, "Steps: 5, Sampler: lcm, CFG scale: 1.5") || !strstr(params, "<lora:lcm-lora-sdxl:1>\n"))
+    if (!strstr(params, "Steps: 5, Sampler: LCM, Schedule type: Uniform, CFG scale: 1.5") ||
+        !strstr(params, "<lora:lcm-lora-sdxl:1>\n"))
         fail_msg("parameters: %s", params);
     free(params);
     /* another scheduler contradicts --lcm; a models folder without the LoRA says how to get it */
@@ -375,6 +386,103 @@ static void test_unusable_checkpoints(void **state)
     free(lpath);
 }
 
+/* Every scheduler's PNG read back by A1111's rules and as a ComfyUI graph. */
+static void test_metadata_every_scheduler(void **state)
+{
+    (void)state;
+    char args[16384], models_copy[4096], face[4096], png[4200];
+    int heads = kit_heads();
+    snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
+    snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
+    snprintf(png, sizeof png, "%s/sched.png", dir);
+    for (int i = 0; iid__sched_name_at(i); i++) {
+        const char *name = iid__sched_name_at(i), *want_schedule = NULL, *want = a1111_expected(name, &want_schedule);
+        assert_non_null(want);
+        snprintf(args, sizeof args,
+                 "generate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 2 --seed %d "
+                 "--scheduler %s --guidance 7.3 --identitynet-strength 0.85 --adapter-strength 1.2345678901 "
+                 "--style 'Film Noir' --prompt 'a man, outdoors: sunny' --negative-prompt '' -o sched.png",
+                 models_copy, heads, face, 1000 + i, name);
+        if (run(args) != 0) fail_msg("generate --scheduler %s failed: %s", name, read_text("err"));
+        char *params, *graph;
+        assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
+        assert_int_equal(iid__png_read_text(png, "prompt", &graph, NULL), IID_OK);
+        a1111_params_t p;
+        a1111_parse(params, &p);
+        char sampler[64];
+        const char *schedule;
+        a1111_sampler_and_schedule(a1111_get(&p, "Sampler"), a1111_get(&p, "Schedule type"), sampler, sizeof sampler,
+                                   &schedule);
+        if (strcmp(sampler, want) || strcmp(schedule, want_schedule))
+            fail_msg("%s: A1111 reads %s / %s, expected %s / %s", name, sampler, schedule, want, want_schedule);
+        assert_string_equal(a1111_get(&p, "CFG scale"), "7.3");
+        assert_string_equal(a1111_get(&p, "IdentityNet strength"), "0.85");
+        assert_string_equal(a1111_get(&p, "Adapter strength"), "1.2345678901");
+        assert_string_equal(a1111_get(&p, "Steps"), "2");
+        assert_string_equal(a1111_get(&p, "Size-1"), "64");
+        assert_string_equal(a1111_get(&p, "Style"), "Film Noir");
+        assert_string_equal(a1111_get(&p, "Face image"), "frontal_astronaut.png");
+        assert_string_equal(a1111_get(&p, "Model"), "sdxl"); /* the kit's folder name */
+        const char *hash = a1111_get(&p, "Model hash");
+        assert_non_null(hash);
+        assert_int_equal(strspn(hash, "0123456789abcdef"), 10);
+        assert_int_equal(strlen(hash), 10);
+        assert_non_null(strstr(p.prompt, "a man, outdoors: sunny"));
+        a1111_free(&p);
+        cJSON *g = cJSON_Parse(graph);
+        if (!g) fail_msg("%s: the prompt chunk is not JSON: %s", name, graph);
+        int instantid_nodes = 0;
+        const cJSON *n;
+        cJSON_ArrayForEach(n, g)
+        {
+            const char *cls = cJSON_GetObjectItemCaseSensitive(n, "class_type")->valuestring;
+            instantid_nodes += !strcmp(cls, "InstantIDModelLoader") + !strcmp(cls, "InstantIDFaceAnalysis") +
+                               !strcmp(cls, "ApplyInstantIDAdvanced");
+        }
+        assert_int_equal(instantid_nodes, 3);
+        cJSON_Delete(g);
+        free(graph);
+        free(params);
+    }
+}
+
+/* bench --calibrate records this machine's speed for the kit's models in a fresh
+ * cache folder, and a later dry run of a batch on those models uses it. */
+static void test_bench_calibrate(void **state)
+{
+    (void)state;
+    char args[16384], models_copy[4096], face[4096], cache[4200];
+    int heads = kit_heads();
+    snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
+    snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
+    const char *old = getenv("IID_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    snprintf(cache, sizeof cache, "%s/bench-cache", dir);
+    setenv("IID_CACHE_DIR", cache, 1);
+    snprintf(args, sizeof args, "bench --calibrate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 3",
+             models_copy, heads, face);
+    if (run(args) != 0) fail_msg("bench --calibrate failed: %s", read_text("err"));
+    char *out = read_text("out");
+    assert_non_null(strstr(out, "measured on this machine"));
+    assert_non_null(strstr(out, "s per unit of work"));
+    free(out);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/speed.tsv", cache);
+    char *tsv = iid_test_slurp(path);
+    assert_int_equal(iid_test_count_lines(tsv), 1);
+    assert_int_equal(strncmp(tsv, "cpu f32 ", 8), 0);
+    free(tsv);
+    snprintf(args, sizeof args, "batch --dry-run --models '%s' --input '%s' --size 64x64", models_copy,
+             iid_test_shared_path("assets/faces"));
+    assert_int_equal(run(args), 0);
+    char *e = read_text("err");
+    assert_non_null(strstr(e, "measured on this machine"));
+    free(e);
+    if (saved) setenv("IID_CACHE_DIR", saved, 1);
+    else unsetenv("IID_CACHE_DIR");
+    free(saved);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -386,6 +494,8 @@ int main(void)
         cmocka_unit_test(test_lcm_mode),
         cmocka_unit_test(test_single_file_models_folder),
         cmocka_unit_test(test_unusable_checkpoints),
+        cmocka_unit_test(test_metadata_every_scheduler),
+        cmocka_unit_test(test_bench_calibrate),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);

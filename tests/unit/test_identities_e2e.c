@@ -135,7 +135,7 @@ static void test_generate_two_faces(void **state)
     snprintf(path, sizeof path, "%s/two.png", dir);
     char *params;
     assert_int_equal(iid__png_read_text(path, "parameters", &params, NULL), IID_OK);
-    assert_non_null(strstr(params, "Face photos: \"angled.jpg, small.jpg\""));
+    assert_non_null(strstr(params, "Face image: \"angled.jpg, small.jpg\""));
     free(params);
 
     /* Two photos without a face: exit 1 (no face), naming both. */

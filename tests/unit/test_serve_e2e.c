@@ -16,6 +16,8 @@
 #include "io/file.h"
 #include "io/image.h"
 #include "io/json.h"
+#include "a1111_parse.h"
+#include "io/png_write.h"
 #include "support.h"
 
 static char *dir;
@@ -159,6 +161,23 @@ static void test_generate_from_upload(void **state)
     assert_int_equal(img.width, 64);
     assert_int_equal(img.height, 64);
     iid__image_free(&img);
+    /* The web result's metadata, read back by A1111's rules, and the ComfyUI graph. */
+    char *params;
+    assert_int_equal(iid__png_read_text(path, "parameters", &params, NULL), IID_OK);
+    a1111_params_t p;
+    a1111_parse(params, &p);
+    assert_string_equal(a1111_get(&p, "Steps"), "3");
+    assert_string_equal(a1111_get(&p, "Sampler"), "Euler");
+    assert_string_equal(a1111_get(&p, "Face image"), "frontal_astronaut.png");
+    assert_string_equal(a1111_get(&p, "Style"), "Watercolor");
+    assert_int_equal(strlen(a1111_get(&p, "Model hash")), 10);
+    a1111_free(&p);
+    free(params);
+    assert_int_equal(iid__png_read_text(path, "prompt", &params, NULL), IID_OK);
+    cJSON *graph = cJSON_Parse(params);
+    assert_non_null(graph);
+    cJSON_Delete(graph);
+    free(params);
 }
 
 /* Issue 14.6 and 15 B8: a bad photo is refused by the POST itself, before it
