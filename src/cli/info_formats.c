@@ -10,7 +10,7 @@
 #include "formats/lora.h"
 #include "formats/sgm_names.h"
 #include "io/file.h"
-#include "io/file_hash.h"
+#include "io/cache.h"
 #include "pipeline/model_load.h"
 
 /* "    <label>: k=v, k=v" of a config document. */
@@ -60,12 +60,12 @@ int iid_info_sdxl_single(const char *sdxl, const char *config_dir)
         printf("    %s\n", err.msg);
         return 1;
     }
-    char hash[11];
-    if (iid__a1111_model_hash(src.path, hash, &err) != IID_OK) {
+    char hex[65];
+    if (iid__cached_sha256(src.path, hex, &err) != IID_OK) {
         printf("    %s\n", err.msg);
         return 1;
     }
-    printf("    format: single-file SDXL checkpoint (SGM layout), Model hash: %s\n", hash);
+    printf("    format: single-file SDXL checkpoint (SGM layout), Model hash: %.10s\n", hex); /* A1111's short hash */
     printf("    configs: %s\n", src.config_dir[0] ? src.config_dir : "inferred from the shapes, SDXL base 1.0's defaults");
     iid_safetensors_t st;
     if (iid__st_open(&st, src.path, &err) != IID_OK) {

@@ -19,7 +19,7 @@
 #include "formats/infer_config.h"
 #include "formats/lora.h"
 #include "formats/sgm_names.h"
-#include "io/file_hash.h"
+#include "io/sha256.h"
 #include "pipeline/model_load.h"
 #include "pipeline/scheduler.h"
 #include "support.h"
@@ -393,24 +393,6 @@ static void test_kit_lora_touches_only_its_weights(void **state)
     iid__lora_close(&l);
 }
 
-static void test_file_hash(void **state)
-{
-    (void)state;
-    char *dir = iid_test_tempdir();
-    char *p = iid_test_write(dir, "abc", "abc", 3);
-    char hex[65], short_hash[11];
-    assert_int_equal(iid__file_sha256_hex(p, hex, NULL), IID_OK);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_int_equal(iid__a1111_model_hash(p, short_hash, NULL), IID_OK);
-    assert_string_equal(short_hash, "ba7816bf8f");
-    iid_error_t err;
-    assert_int_equal(iid__file_sha256_hex("/nonexistent/x", hex, &err), IID_ERR_IO);
-    assert_non_null(strstr(err.msg, "/nonexistent/x"));
-    free(p);
-    iid_test_rmtree(dir);
-    free(dir);
-}
-
 /* The IdentityNet from its weights file alone runs exactly like the folder's. */
 static void test_controlnet_single_file(void **state)
 {
@@ -567,7 +549,6 @@ int main(void)
         cmocka_unit_test(test_lora_fusion),
         cmocka_unit_test(test_lora_spec),
         cmocka_unit_test(test_kit_lora_touches_only_its_weights),
-        cmocka_unit_test(test_file_hash),
         cmocka_unit_test(test_controlnet_single_file),
         cmocka_unit_test(test_single_file_in_sdxl_folder),
         cmocka_unit_test(test_sgm_aliases_and_sgm_named_lora),
