@@ -101,7 +101,13 @@ typedef struct iid_ctx iid_ctx_t;
 /* What iid_ctx_create loads and how. Fill with iid_ctx_params_init, then set. */
 typedef struct iid_ctx_params {
     const char *models;      /* models folder (DESIGN.md section 4); default "models" */
-    const char *sdxl;        /* each part's own path; NULL: its place under models */
+    const char *sdxl;        /* each part's own path; NULL: its place under models. sdxl: a
+                                diffusers folder or a single-file (SGM) .safetensors checkpoint */
+    const char *sdxl_config; /* configs, tokenizers and scheduler of a single-file sdxl (a
+                                diffusers SDXL folder); NULL: models/sdxl-config when present,
+                                else inferred from the shapes with SDXL base 1.0's defaults */
+    const char *const *loras;/* "FILE[:MULTIPLIER]" LoRAs fused into the weights at load */
+    int n_loras;
     const char *controlnet;
     const char *ip_adapter;
     const char *face_models;

@@ -95,6 +95,7 @@ typedef struct row {
     char idn[32], ad[32], steps[16], cfg[32], seed[24], job[24], width[16], height[16], shard[32];
     char time[32], stamp[32], faces[16], score[32];
     char name[RUNNER_PATH_MAX];
+    char lora_tags[IID_MAX_LORA_NAMES * 176], sched[IID_MAX_LORA_NAMES * 176 + 64];
 } row_t;
 
 /* The columns known before a job runs. */
@@ -120,7 +121,9 @@ static void row_plan(row_t *r, const iid_plan_t *plan, const iid_plan_job_t *j, 
     r->f[IID_COL_PROMPT] = o->prompt;
     r->f[IID_COL_NEGATIVE] = o->negative_prompt;
     r->f[IID_COL_JOB_ID] = r->job;
-    r->f[IID_COL_SCHEDULER] = o->scheduler;
+    iid__infotext_lora_tags(o->models, r->lora_tags, sizeof r->lora_tags); /* LoRAs as A1111 writes them */
+    snprintf(r->sched, sizeof r->sched, "%s%s", o->scheduler, r->lora_tags);
+    r->f[IID_COL_SCHEDULER] = r->sched;
     if (o->shard.count > 1) {
         snprintf(r->shard, sizeof r->shard, "%d/%d", o->shard.index, o->shard.count);
         r->f[IID_COL_SHARD] = r->shard;

@@ -110,7 +110,8 @@ typedef struct iid_batch_options {
     int resume;                  /* skip jobs that the log records as successful */
     iid_shard_t shard;
     int cache_images;            /* prepared images kept; < 1 means 1 */
-    const iid_model_names_t *models;   /* "Model" and "Model hash" in the PNGs; NULL: not written */
+    const iid_model_names_t *models;   /* "Model", "Model hash" and the LoRAs in the PNGs, the LoRAs
+                                          also after the scheduler in the log; NULL: not written */
     int face_mask;                     /* the engine's "enhance non-face region", for the PNGs (default 1) */
     const volatile sig_atomic_t *stop; /* when non-NULL and set: stop before the next job */
     const iid_batch_observer_t *observer;

@@ -184,6 +184,15 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     b->plan.limit = limit;
     IID_TRY(parse_range_opt(o, "identitynet-strength", 0, &b->plan.identitynet, err));
     IID_TRY(parse_range_opt(o, "adapter-strength", 0, &b->plan.adapter, err));
+    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
+    IID_TRY(iid_cli_models_read(o, &models, err));
+    if (models.lcm) { /* the demo's LCM defaults, unless given */
+        b->plan.steps = (iid_range_t){IID_LCM_STEPS, IID_LCM_STEPS};
+        b->plan.guidance = (iid_range_t){IID_LCM_GUIDANCE, IID_LCM_GUIDANCE};
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&models, &sched, err));
+        b->run.scheduler = sched;
+    }
     IID_TRY(parse_range_opt(o, "steps", 1, &b->plan.steps, err));
     IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
     if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
@@ -195,9 +204,7 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
         in_st.st_ino == out_st.st_ino)
         return iid__fail(err, IID_ERR_INVALID, "--output %s: is the input folder; give another folder",
                          b->run.output_dir);
-    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
-    IID_TRY(iid_cli_models_read(o, &models, err));
-    char font[4096]; /* likewise the sheets' font, before hours of generation */
+    char font[4096]; /* the sheets' font, checked before hours of generation */
     if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
     iid__server_options_init(&b->serve);
     IID_TRY(iid_cli_serve_options(o, &b->serve, err));
@@ -313,7 +320,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
         return 2;
     }
     iid_cli_models_t m;
-    iid_model_names_t names = {"", ""};
+    iid_model_names_t names = {0};
     iid_render_params_t defaults;
     iid_render_params_init(&defaults);
     if (iid_cli_models_read(o, &m, &err) == IID_OK) {

@@ -223,9 +223,10 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         return iid__fail(err, IID_ERR_INVALID, "give --face IMG (or --face-embedding FILE with --kps)");
     iid_render_params_t r;
     iid_cli_render_defaults(o, &m, &r);
-    long steps = 30;
+    long steps = m.lcm ? IID_LCM_STEPS : 30;
     IID_TRY(iid_cli_long(o, "steps", 1, 1000, &steps, err));
     r.steps = (int)steps;
+    if (m.lcm) r.guidance = IID_LCM_GUIDANCE;
     double *values[] = {&r.guidance, &r.identitynet_strength, &r.adapter_strength};
     const char *names[] = {"guidance", "identitynet-strength", "adapter-strength"};
     for (int i = 0; i < 3; i++) {
@@ -240,6 +241,11 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_u64(o, "seed", &seed, err));
     r.seed = seed;
     if (iid_cli_get(o, "scheduler")) r.scheduler = iid_cli_get(o, "scheduler");
+    if (m.lcm) {
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&m, &sched, err));
+        r.scheduler = sched;
+    }
     iid_face_opts_t fo;
     iid_face_opts_init(&fo);
     IID_TRY(iid_cli_size(o, "size", &fo.width, &fo.height, err));

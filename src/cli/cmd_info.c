@@ -14,12 +14,14 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/info_formats.h"
 #include "cli/options.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "pipeline/face_models.h"
+#include "pipeline/model_load.h"
 
 typedef struct info_paths {
     const char *models;
@@ -35,18 +37,7 @@ static int print_config(const char *path)
         printf("    config: %s\n", err.msg);
         return 1;
     }
-    const cJSON *item;
-    int first = 1;
-    cJSON_ArrayForEach(item, j.root)
-    {
-        if (!item->string || item->string[0] == '_') continue;
-        char *v = cJSON_PrintUnformatted(item);
-        if (!v) continue;
-        printf("%s%s=%s", first ? "    config: " : ", ", item->string, v);
-        first = 0;
-        free(v);
-    }
-    if (!first) printf("\n");
+    iid_info_print_doc("config", &j);
     iid__json_free(&j);
     return 0;
 }
@@ -92,6 +83,7 @@ static int describe_component(const char *label, const char *dir, const char *co
         printf("    missing: no such folder\n");
         return 1;
     }
+    if (strcmp(label, "ControlNetModel") == 0) printf("    format: diffusers folder\n");
     int bad = 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) bad |= print_config(cfg);
     else {
@@ -155,7 +147,9 @@ static int describe_sdxl(const char *sdxl)
                                                "diffusion_pytorch_model.fp16.safetensors", NULL};
     char p[4096], q[4096];
     int bad = 0;
-    printf("sdxl: %s\n", sdxl);
+    printf("sdxl: %s
+    format: diffusers folder
+", sdxl);
     if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) bad |= print_config(p);
     else {
         printf("    missing: model_index.json\n");
@@ -265,7 +259,8 @@ int iid_cmd_info(int argc, char **argv)
     iid_status st = iid_cli_parse(&o, info_opts, N_INFO_OPTS, argc, argv, 0, &err);
     if (st == IID_OK && o.help) {
         iid_cli_help(stdout, "instantid info [options]",
-                     "Describe every model component found: format, dtypes, parameter count and configuration.\n"
+                     "Describe every model component found: format, dtypes, parameter count and configuration;\n"
+                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets.\n"
                      "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
                      "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
                      "config file serves every command; info only reads the files.)",
@@ -287,6 +282,8 @@ int iid_cmd_info(int argc, char **argv)
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
     if (!cn) iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel", NULL);
+    if (!cn && !iid__is_dir(p.controlnet))
+        iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel.safetensors", NULL);
     snprintf(p.faces, sizeof p.faces, "%s", faces ? faces : "");
     if (!faces) iid__path_join(p.faces, sizeof p.faces, p.models, "antelopev2", NULL);
     if (ip) snprintf(p.ip_adapter, sizeof p.ip_adapter, "%s", ip);
@@ -297,8 +294,13 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
-    int bad = describe_sdxl(p.sdxl);
-    bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
+    char sdxl_config[4096];
+    snprintf(sdxl_config, sizeof sdxl_config, "%s", m.sdxl_config ? m.sdxl_config : "");
+    iid__sdxl_default_config(p.models, p.sdxl, sdxl_config, sizeof sdxl_config);
+    int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
+    bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
+                                      : describe_component("ControlNetModel", p.controlnet, cn_weights);
+    for (int i = 0; i < m.n_loras; i++) bad |= iid_info_lora(m.loras[i], p.sdxl, sdxl_config);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
     iid_cli_free(&o);

@@ -36,7 +36,7 @@ static const iid_opt_spec_t serve_opts[] = {
 
 /* Create the engine for these options, or NULL (with the reason on stderr and in
  * why, which the page shows). */
-static iid_ctx_t *open_engine(const iid_cli_models_t *m, char *why, size_t cap)
+static iid_ctx_t *open_engine(iid_cli_models_t *m, char *why, size_t cap)
 {
     iid_ctx_params_t cp;
     iid_ctx_t *ctx = NULL;
@@ -70,7 +70,11 @@ static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, ii
     so->max_per_client = (int)per_client;
     so->header_timeout = (unsigned)header;
     so->request_timeout = (unsigned)request;
-    return iid_cli_models_read(o, m, err);
+    IID_TRY(iid_cli_models_read(o, m, err));
+    if (m->lcm) /* fused for good, it would turn every web job into an LCM one */
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "--lcm: LCM mode is chosen per job in the web UI, which cannot "
+                                                   "switch it yet; start serve without --lcm");
+    return IID_OK;
 }
 
 int iid_cmd_serve(int argc, char **argv)

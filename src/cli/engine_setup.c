@@ -6,6 +6,7 @@
 
 #include "core/mem.h"
 #include "core/status.h"
+#include "io/file.h"
 
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err)
 {
@@ -15,6 +16,11 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
     m->controlnet = iid_cli_get(o, "controlnet");
     m->ip_adapter = iid_cli_get(o, "ip-adapter");
     m->face_models = iid_cli_get(o, "face-models");
+    m->sdxl_config = iid_cli_get(o, "sdxl-config");
+    m->n_loras = iid_cli_get_all(o, "lora", m->loras, IID_CLI_MAX_LORAS);
+    if (m->n_loras > IID_CLI_MAX_LORAS)
+        return iid__fail(err, IID_ERR_INVALID, "--lora: at most %d LoRAs", IID_CLI_MAX_LORAS);
+    m->lcm = iid_cli_flag(o, "lcm");
     m->resampler_heads = 20;
     m->verbose = iid_cli_flag(o, "verbose");
     IID_TRY(iid_cli_long(o, "resampler-heads", 1, 1024, &m->resampler_heads, err));
@@ -36,13 +42,34 @@ void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid
     r->vae_tile = (int)m->vae_tile;
 }
 
-iid_status iid_cli_ctx_params(const iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err)
+iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, iid_error_t *err)
+{
+    if (!m->lcm) return IID_OK;
+    if (*name && strcmp(*name, "lcm") != 0)
+        return iid__fail(err, IID_ERR_INVALID, "--lcm runs the lcm scheduler; drop --scheduler %s", *name);
+    *name = "lcm";
+    return IID_OK;
+}
+
+/* MODELS/lcm-lora-sdxl/pytorch_lora_weights.safetensors into buf. */
+static iid_status lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap, iid_error_t *err)
+{
+    char dir[4096];
+    IID_TRY(iid__path_join(dir, sizeof dir, m->models, "lcm-lora-sdxl", err));
+    IID_TRY(iid__path_join(buf, cap, dir, "pytorch_lora_weights.safetensors", err));
+    if (!iid__is_file(buf))
+        return iid__fail(err, IID_ERR_NOT_FOUND, "%s: --lcm needs the LCM-LoRA (scripts/download-models.sh --lcm)", buf);
+    return IID_OK;
+}
+
+iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err)
 {
     iid_ctx_params_init(p);
     if (m->device && strcmp(m->device, "cuda") == 0)
         return iid__fail(err, IID_ERR_UNSUPPORTED, "--device cuda: this build has no CUDA backend; use --device cpu");
     p->models = m->models;
     p->sdxl = m->sdxl;
+    p->sdxl_config = m->sdxl_config;
     p->controlnet = m->controlnet;
     p->ip_adapter = m->ip_adapter;
     p->face_models = m->face_models;
@@ -50,6 +77,13 @@ iid_status iid_cli_ctx_params(const iid_cli_models_t *m, int load_faces, iid_ctx
     p->threads = (int)m->threads;
     p->resampler_heads = (int)m->resampler_heads;
     p->load_faces = load_faces;
+    for (int i = 0; i < m->n_loras; i++) m->lora_specs[i] = m->loras[i];
+    p->loras = m->lora_specs;
+    p->n_loras = m->n_loras;
+    if (m->lcm) {
+        IID_TRY(lcm_lora_path(m, m->lcm_lora, sizeof m->lcm_lora, err));
+        m->lora_specs[p->n_loras++] = m->lcm_lora;
+    }
     return IID_OK;
 }
 

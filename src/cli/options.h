@@ -34,8 +34,11 @@ typedef struct iid_opt_spec {
 /* The options every model-using command takes (DESIGN.md section 1). */
 #define IID_CLI_COMMON_OPTS                                                                            \
     {"models", 0, "DIR", "models folder (default models/)"},                                             \
-        {"sdxl", 0, "DIR", "SDXL in diffusers layout (default MODELS/sdxl)"},                            \
-        {"controlnet", 0, "DIR", "IdentityNet ControlNet (default MODELS/ControlNetModel)"},             \
+        {"sdxl", 0, "DIR|FILE", "SDXL: diffusers folder or single-file .safetensors (default MODELS/sdxl)"}, \
+        {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (default MODELS/sdxl-config)"}, \
+        {"lora", 0, "FILE[:M]", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
+        {"lcm", 0, NULL, "LCM mode: MODELS/lcm-lora-sdxl LoRA + lcm scheduler, 5 steps, guidance 1.5"},    \
+        {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \
         {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \
         {"face-models", 0, "DIR", "detector and recogniser (default MODELS/antelopev2)"},                \
         {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \

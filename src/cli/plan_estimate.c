@@ -25,7 +25,7 @@ void iid_cli_speed_load(const iid_opts_t *o, iid_speed_t *s)
     const char *device = iid_cli_get(o, "device"), *dtype = iid_cli_get(o, "dtype");
     /* the models matter too: the test kit's tiny ones must not set the speed of SDXL */
     iid_cli_models_t m;
-    iid_model_names_t names = {"", ""};
+    iid_model_names_t names = {0};
     if (iid_cli_models_read(o, &m, NULL) == IID_OK) iid_cli_model_names(&m, &names);
     char key[64];
     iid__speed_key(key, sizeof key, device ? device : "cpu", dtype ? dtype : "f32", (int)threads,

@@ -19,6 +19,7 @@
 #include "io/file.h"
 #include "io/png_write.h"
 #include "pipeline/face_cache.h"
+#include "pipeline/model_load.h"
 #include "pipeline/face_prep.h"
 #include "pipeline/instantid.h"
 #include "pipeline/text_cache.h"
@@ -90,6 +91,10 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
     copy_path(paths.controlnet, sizeof paths.controlnet, p->controlnet);
     copy_path(paths.ip_adapter, sizeof paths.ip_adapter, p->ip_adapter);
     copy_path(paths.face_models, sizeof paths.face_models, p->face_models);
+    copy_path(paths.sdxl_config, sizeof paths.sdxl_config, p->sdxl_config);
+    iid__sdxl_default_config(p->models ? p->models : "models", paths.sdxl, paths.sdxl_config, sizeof paths.sdxl_config);
+    paths.loras = p->loras;
+    paths.n_loras = p->n_loras;
     iid_ctx_t *c = calloc(1, sizeof *c);
     if (!c) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the models");
     snprintf(c->backend, sizeof c->backend, "%s", p->backend ? p->backend : "cpu");

@@ -87,6 +87,17 @@ static void controlnet_unit(FILE *f, int *first, const char *key, const char *mo
     pair(f, first, key, text);
 }
 
+void iid__infotext_lora_tags(const iid_model_names_t *m, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; m && i < m->n_loras; i++) {
+        int n = snprintf(buf + used, cap - used, " <lora:%s:%s>", m->loras[i].name, m->loras[i].multiplier);
+        if (n < 0 || (size_t)n >= cap - used) break;
+        used += (size_t)n;
+    }
+}
+
 char *iid__infotext_a1111(const iid_infotext_t *t)
 {
     const iid_render_params_t *r = t->r;
@@ -94,7 +105,10 @@ char *iid__infotext_a1111(const iid_infotext_t *t)
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     if (!f) return NULL;
+    char tags[IID_MAX_LORA_NAMES * 176];
+    iid__infotext_lora_tags(t->models, tags, sizeof tags);
     fputs(r->prompt ? r->prompt : "", f);
+    fputs(tags, f);
     if (r->negative && *r->negative) fprintf(f, "\nNegative prompt: %s", r->negative);
     fputc('\n', f);
     const char *sampler, *schedule;
@@ -188,6 +202,22 @@ char *iid__infotext_comfyui(const iid_infotext_t *t)
              t->models && t->models->checkpoint[0] ? t->models->checkpoint : "sd_xl_base_1.0");
     cJSON *in = node(g, "1", "CheckpointLoaderSimple");
     add_str(g, in, "ckpt_name", ckpt);
+    /* LoRAs: LoraLoader 13, 14, ... chained after the checkpoint; model and clip come
+     * from the last one */
+    char model_src[16] = "1";
+    for (int k = 0; t->models && k < t->models->n_loras; k++) {
+        char id[16], file[160];
+        snprintf(id, sizeof id, "%d", 13 + k);
+        snprintf(file, sizeof file, "%s.safetensors", t->models->loras[k].name);
+        in = node(g, id, "LoraLoader");
+        add_str(g, in, "lora_name", file);
+        double mult = strtod(t->models->loras[k].multiplier, NULL);
+        add_num(g, in, "strength_model", mult);
+        add_num(g, in, "strength_clip", mult);
+        link(g, in, "model", model_src, 0);
+        link(g, in, "clip", model_src, 1);
+        snprintf(model_src, sizeof model_src, "%s", id);
+    }
     in = node(g, "2", "InstantIDModelLoader");
     add_str(g, in, "instantid_file", "ip-adapter.bin");
     in = node(g, "3", "InstantIDFaceAnalysis");
@@ -200,14 +230,14 @@ char *iid__infotext_comfyui(const iid_infotext_t *t)
         in = node(g, k ? "7" : "6", "CLIPTextEncode");
         const char *text = k ? r->negative : r->prompt;
         add_str(g, in, "text", text ? text : "");
-        link(g, in, "clip", "1", 1);
+        link(g, in, "clip", model_src, 1);
     }
     in = node(g, "8", "ApplyInstantIDAdvanced");
     static const char *const wires[][3] = {{"instantid", "2", "0"}, {"insightface", "3", "0"},
                                            {"control_net", "4", "0"}, {"image", "5", "0"},
-                                           {"model", "1", "0"},     {"positive", "6", "0"},
+                                           {"model", NULL, "0"},    {"positive", "6", "0"},
                                            {"negative", "7", "0"}};
-    for (int k = 0; k < 7; k++) link(g, in, wires[k][0], wires[k][1], wires[k][2][0] - '0');
+    for (int k = 0; k < 7; k++) link(g, in, wires[k][0], wires[k][1] ? wires[k][1] : model_src, wires[k][2][0] - '0');
     add_num(g, in, "ip_weight", r->adapter_strength);
     add_num(g, in, "cn_strength", r->identitynet_strength);
     add_num(g, in, "start_at", 0);

@@ -33,6 +33,9 @@
  *    version below its own.
  *    Numbers print as the shortest text that reads back to the same double.
  *
+ *    LoRAs (formats/lora.h) follow the prompt as `<lora:NAME:M>` tags, A1111's own
+ *    notation, which its LoRA extension reads back.
+ *
  *  - `prompt`: a ComfyUI API-format graph (node id -> {class_type, inputs}) that
  *    rebuilds the job with cubiq's ComfyUI_InstantID nodes (InstantIDModelLoader,
  *    InstantIDFaceAnalysis, ApplyInstantIDAdvanced with ip_weight = adapter
@@ -41,18 +44,37 @@
  *    CLIPTextEncode, EmptyLatentImage, KSampler, VAEDecode and SaveImage. ComfyUI
  *    loads it when the PNG is dropped on its canvas. Model files are named as
  *    ComfyUI_InstantID's README lays them out (instantid/ip-adapter.bin,
- *    controlnet instantid/diffusion_pytorch_model.safetensors).
+ *    controlnet instantid/diffusion_pytorch_model.safetensors). LoRAs become a
+ *    chain of LoraLoader nodes (ids 13, 14, ...: "<NAME>.safetensors",
+ *    strength_model = strength_clip = M) between the checkpoint and its users.
  */
 #ifndef IID_PIPELINE_INFOTEXT_H
 #define IID_PIPELINE_INFOTEXT_H
 
+#include <stddef.h>
+
 #include "iid.h"
+
+#define IID_MAX_LORA_NAMES 17
+
+/* A LoRA fused into the models: its name as A1111 and ComfyUI show it (the file
+ * name without extension) and its multiplier as text. */
+typedef struct iid_lora_name {
+    char name[128];
+    char multiplier[32];
+} iid_lora_name_t;
 
 /* What identifies the models, for "Model", "Model hash" and the ComfyUI loaders. */
 typedef struct iid_model_names {
     char checkpoint[256]; /* the SDXL checkpoint's name (file stem, or folder name) */
     char hash[11];        /* A1111's short hash: 10 hex digits of its SHA-256; "" unknown */
+    iid_lora_name_t loras[IID_MAX_LORA_NAMES]; /* in fusion order */
+    int n_loras;
 } iid_model_names_t;
+
+/* " <lora:NAME:M>" for each LoRA of m (NULL: none), A1111's record of a LoRA in
+ * the prompt: the `parameters` prompt line and the batch log carry them. */
+void iid__infotext_lora_tags(const iid_model_names_t *m, char *buf, size_t cap);
 
 /* One render's settings. */
 typedef struct iid_infotext {

@@ -61,6 +61,15 @@ run bash "$SCRIPT" --list --only antelopev2
 expect_out "5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91" "scrfd checksum as in PROVENANCE.md"
 expect_out "4ab1d6435d639628a6f3e5008dd4f929edf4c4124b1a7169e1048f9fef534cdf" "glintr100 checksum as in PROVENANCE.md"
 expect_no_out "sdxl/" "--only antelopev2 selects antelopev2 only"
+run bash "$SCRIPT" --list
+expect_no_out "lcm-lora-sdxl" "the LCM-LoRA is not in the default set"
+run bash "$SCRIPT" --list --lcm
+expect_out "^lcm	lcm-lora-sdxl/pytorch_lora_weights.safetensors	393855224	a764e6859b6e04047cd761c08ff0cee96413a8e004c9f07707530cd776b19141	.*/a18548dd4956b174ec5b0d78d340c8dae0a129cd/" "--lcm adds the pinned, checksummed LCM-LoRA"
+expect_out "^sdxl	" "--lcm keeps the default set"
+run bash "$SCRIPT" --list --only sdxl-config
+expect_out "^sdxl-config	sdxl-config/tokenizer_2/vocab.json	1059962	e089ad92ba36837a0d31433e555c8f45fe601ab5c221d4f607ded32d9f7a4349	" "sdxl-config: the SDXL tokenizers, pinned"
+expect_out "^sdxl-config	sdxl-config/unet/config.json	" "sdxl-config: the SDXL configs"
+expect_no_out "safetensors" "sdxl-config holds no weights"
 
 # --- --verify on an empty folder: everything missing, non-zero
 mkdir -p "$TMP/empty"

@@ -36,7 +36,7 @@ static void assert_same_double(const char *text, double want)
     if (*end || got != want) fail_msg("'%s' does not read back as %.17g", text, want);
 }
 
-static iid_model_names_t models = {"sd_xl_base_1.0", "31e35c80fc"};
+static iid_model_names_t models = {.checkpoint = "sd_xl_base_1.0", .hash = "31e35c80fc"};
 
 static void make(iid_render_params_t *r, iid_infotext_t *t, const char *scheduler)
 {
@@ -199,6 +199,46 @@ static void test_comfyui_graph(void **state)
     }
 }
 
+/* LoRAs: A1111's <lora:NAME:M> after the prompt; in ComfyUI a LoraLoader chain
+ * feeding the model and the text encoders, the prompt text itself untouched. */
+static void test_loras(void **state)
+{
+    (void)state;
+    iid_model_names_t with = models;
+    with.n_loras = 2;
+    snprintf(with.loras[0].name, sizeof with.loras[0].name, "detail");
+    snprintf(with.loras[0].multiplier, sizeof with.loras[0].multiplier, "0.7");
+    snprintf(with.loras[1].name, sizeof with.loras[1].name, "lcm-lora-sdxl");
+    snprintf(with.loras[1].multiplier, sizeof with.loras[1].multiplier, "1");
+    iid_render_params_t r;
+    iid_infotext_t t;
+    make(&r, &t, "lcm");
+    t.models = &with;
+    char *text = iid__infotext_a1111(&t);
+    assert_non_null(strstr(text, "second line <lora:detail:0.7> <lora:lcm-lora-sdxl:1>\nNegative prompt: "));
+    free(text);
+    char *json = iid__infotext_comfyui(&t);
+    cJSON *g = cJSON_Parse(json);
+    assert_non_null(g);
+    const cJSON *apply = cJSON_GetObjectItemCaseSensitive(find_class(g, "ApplyInstantIDAdvanced"), "inputs");
+    const cJSON *last = linked(g, apply, "model");
+    assert_string_equal(class_of(last), "LoraLoader");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(last, "inputs");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(in, "lora_name")->valuestring, "lcm-lora-sdxl.safetensors");
+    const cJSON *first = linked(g, in, "model");
+    in = cJSON_GetObjectItemCaseSensitive(first, "inputs");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(in, "lora_name")->valuestring, "detail.safetensors");
+    assert_true(cJSON_GetObjectItemCaseSensitive(in, "strength_model")->valuedouble == 0.7);
+    assert_true(cJSON_GetObjectItemCaseSensitive(in, "strength_clip")->valuedouble == 0.7);
+    assert_string_equal(class_of(linked(g, in, "clip")), "CheckpointLoaderSimple");
+    const cJSON *enc = linked(g, apply, "positive");
+    assert_true(linked(g, cJSON_GetObjectItemCaseSensitive(enc, "inputs"), "clip") == last);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(enc, "inputs"), "text")->valuestring,
+                        r.prompt);
+    cJSON_Delete(g);
+    free(json);
+}
+
 /* The parser itself against A1111's documented behaviour on its own example. */
 static void test_parser_on_a1111_example(void **state)
 {
@@ -232,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_every_scheduler_round_trips),
         cmocka_unit_test(test_empty_negative_and_unknowns),
         cmocka_unit_test(test_comfyui_graph),
+        cmocka_unit_test(test_loras),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
