@@ -147,9 +147,7 @@ static int describe_sdxl(const char *sdxl)
                                                "diffusion_pytorch_model.fp16.safetensors", NULL};
     char p[4096], q[4096];
     int bad = 0;
-    printf("sdxl: %s
-    format: diffusers folder
-", sdxl);
+    printf("sdxl: %s\n    format: diffusers folder\n", sdxl);
     if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) bad |= print_config(p);
     else {
         printf("    missing: model_index.json\n");
