@@ -43,6 +43,8 @@ static const bf16_tol_t profile[] = {
 static const bf16_tol_t *find(const conf_ctx_t *c, const char *stage)
 {
     if (!c->bf16) return NULL;
+    const char *slash = strrchr(stage, '/'); /* "single_file/unet" is held as "unet" */
+    if (slash) stage = slash + 1;
     for (size_t i = 0; i < sizeof profile / sizeof profile[0]; i++)
         if (strcmp(profile[i].stage, stage) == 0) return &profile[i];
     return NULL;
