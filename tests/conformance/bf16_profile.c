@@ -25,16 +25,18 @@ typedef struct bf16_tol {
 } bf16_tol_t;
 
 /* Measured on the kit (cpu backend, AVX512_BF16, oneDNN 2.6), worst check per stage:
- * text_encoders 4.4e-3, controlnet 1.3e-2, unet 9.0e-3, unet_plain 1.1e-2,
+ * text_encoders 4.4e-3, controlnet 1.3e-2, unet 9.0e-3, unet_plain 1.1e-2, unet_lora 1.6e-2,
  * vae_decode 6.9e-3 (uint8: 2 levels on 15% of values), pipeline 4.1e-2 and
  * pipeline_full 3.3e-2 (latents after 4 guided steps; uint8: 3 levels on 37%).
  * The uint8 fraction is left open (1.0): with bf16 most pixels may round to a
- * neighbouring level, the level bound and image_float carry the check. */
+ * neighbouring level, the level bound and image_float carry the check. The
+ * single_file stage's lines ("single_file/unet", ...) use their stage's entry. */
 static const bf16_tol_t profile[] = {
     {"text_encoders", 1.5e-2, 0, 0},
     {"controlnet", 4e-2, 0, 0},
     {"unet", 3e-2, 0, 0},
     {"unet_plain", 3e-2, 0, 0},
+    {"unet_lora", 5e-2, 0, 0},
     {"vae_decode", 2e-2, 6, 1.0},
     {"pipeline", 0.12, 9, 1.0},
     {"pipeline_full", 0.1, 9, 1.0},
