@@ -2,7 +2,8 @@
  * test_cli_generate.c - `instantid generate` end to end on the kit's tiny models:
  * the demo pipeline's golden run reproduced from its own inputs (within one level
  * per channel), a run from a real photo, and the failures a user meets (no face,
- * a bad file, missing models) as one-line errors with the right exit status.
+ * a bad file, missing models, a --backend that cannot run) as one-line errors with
+ * the right exit status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "io/json.h"
 #include "io/png_write.h"
 #include "io/safetensors.h"
+#include "ops/backend.h"
 #include "support.h"
 
 static char *dir;
@@ -161,6 +163,26 @@ static void test_from_photo_and_failures(void **state)
     assert_false(iid__is_file(x)); /* nothing written on failure */
 }
 
+/* --backend cuda where it cannot run: exit 2 and one line saying why, before any
+ * file is read. Without -DIID_CUDA: "not compiled in"; with it but no GPU: the
+ * CUDA runtime's cudaGetDeviceCount error. With a GPU there is nothing to refuse. */
+static void test_backend_cuda_refused_in_one_line(void **state)
+{
+    (void)state;
+#ifdef IID_CUDA
+    if (iid__backend_find("cuda")) skip(); /* a GPU answers: the refusal cannot happen here */
+    const char *want = "cudaGetDeviceCount";
+#else
+    const char *want = "backend 'cuda' is not compiled in";
+#endif
+    assert_int_equal(run("generate --backend cuda --face nothing.png -o x.png"), 2);
+    char *e = read_text("err");
+    if (!strstr(e, want)) fail_msg("expected '%s' in: %s", want, e);
+    assert_null(strstr(e, "nothing.png")); /* refused before the face is read */
+    assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
+    free(e);
+}
+
 int main(void)
 {
     iid_test_shared();
@@ -168,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reproduces_golden_demo_run),
         cmocka_unit_test(test_from_photo_and_failures),
+        cmocka_unit_test(test_backend_cuda_refused_in_one_line),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);
