@@ -22,6 +22,9 @@
  * memory in use (cudaMemGetInfo: total - free, the CUDA context and the
  * allocator's cached blocks included) and its peak over the samples taken at the
  * end of each phase, step by step.
+ *
+ * A step's memory comes from a step allocator (ops/step_alloc.h): step 1 records
+ * and plans, later steps replay the plan and allocate nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,7 @@
 #include "models/vae_decoder.h"
 #include "ops/backend.h"
 #include "ops/ops.h"
+#include "ops/step_alloc.h"
 
 static double now(void)
 {
@@ -173,12 +177,17 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         return 1;
     }
     report("inputs uploaded", t0);
+    iid_step_alloc_t sa;
+    iid__step_alloc_init(&sa, be);
     double tg = now();
     for (int k = 0; k < steps; k++) {
         double ts = now();
+        long allocs = sa.parent_allocs;
+        iid__step_alloc_begin(&sa);
         iid_residuals_t res = {0};
         if (cn) {
-            iid_controlnet_inputs_t ci = {latents, B, h, w, {801.0f, faces, TF, pooled, 1280, ids, 6}, kps, size, size, 0.8f};
+            iid_controlnet_inputs_t ci = {latents, B,    h,    w,   {801.0f, faces, TF, pooled, 1280, ids, 6},
+                                          kps,     size, size, 0.8f, &sa.be};
             check(iid__controlnet_forward(cn, &ci, &res, &err), &err);
             if (!generate) report("  controlnet (batch 2)", ts);
         }
@@ -192,6 +201,7 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         in.cond = (iid_unet_cond_t){801.0f, ctx, TT + TF, pooled, 1280, ids, 6};
         in.residuals = cn ? &res : NULL;
         in.ip = (iid_ip_args_t){TF, 0.8f, NULL, 0, 0};
+        in.be = &sa.be;
         check(iid__unet_forward(unet, &in, noise, &err), &err);
         iid__residuals_free(&res);
         if (!generate) report("  unet (batch 2)", tu);
@@ -202,10 +212,15 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
             check(iid__op_add(be, latents, guided, (int64_t)nl, &err), &err);
             iid__op_copy(be, latents + nl, latents, nl * sizeof *latents);
         }
+        check(iid__step_alloc_end(&sa, &err), &err);
         char label[64];
         snprintf(label, sizeof label, "step %d at %dx%d", k + 1, size, size);
         report(label, ts);
+        if (!generate)
+            printf("  step memory: %.2f GiB planned, %ld backend allocations in the step\n", gib(sa.block_bytes),
+                   sa.parent_allocs - allocs);
     }
+    iid__step_alloc_free(&sa);
     if (generate) {
         double td = now();
         check(iid__op_scale(be, latents, 1.0f / vae->scaling_factor, (int64_t)nl, &err), &err);

@@ -177,6 +177,8 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
         return iid__fail(err, IID_ERR_INVALID, "give --face IMG (or --face-embedding FILE with --kps)");
     iid_render_params_t r;
     iid__render_params_init(&r);
+    size_t activation_peak = 0;
+    r.activation_peak = &activation_peak;
     long steps = 30;
     IID_TRY(iid_cli_long(o, "steps", 1, 1000, &steps, err));
     r.steps = (int)steps;
@@ -251,6 +253,8 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
                    : iid__fail(err, IID_ERR_NOMEM, "out of memory");
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
+    if (m.verbose && activation_peak)
+        fprintf(stderr, "instantid: peak activation memory of a step %.1f MiB\n", activation_peak / 1048576.0);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
     free(params), free(prompt), free(negative), free(latents);
     iid__face_prep_free(&face);

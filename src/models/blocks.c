@@ -1,6 +1,6 @@
 /*
- * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets, the ResNet
- * block and the timestep embedding shared by the UNet, the ControlNet and the VAE.
+ * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets and the
+ * ResNet block shared by the UNet, the ControlNet and the VAE.
  *
  * Loading builds each tensor name from the caller's prefix, checks the shape the
  * config implies (iid__st_find_shaped names file and tensor on a mismatch) and
@@ -54,19 +54,21 @@ iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int nd
     int64_t cols = ndim > 0 && shape[0] > 0 ? iid__st_numel(t) / shape[0] : 0;
     if (ndim < 1 || shape[0] > INT32_MAX || cols > INT32_MAX)
         return iid__fail(err, IID_ERR_RANGE, "%s: tensor '%s' is not a matrix of int-sized dimensions", st->path, name);
-    w->m = (iid_wmat_t){t->data, t->dtype, (int)shape[0], (int)cols};
+    iid_wmat_t host = {t->data, t->dtype, (int)shape[0], (int)cols};
     int in_place = t->dtype == IID_DTYPE_F16 || t->dtype == IID_DTYPE_BF16 ||
                    (t->dtype == IID_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0);
-    if (in_place) return IID_OK;
-    /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
-    IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
-    w->m = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols};
-    return IID_OK;
+    if (!in_place) { /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
+        IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
+        host = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols};
+    }
+    w->be = iid__backend_default();
+    return iid__op_bind_weight(w->be, &host, &w->m, &w->bound, err);
 }
 
 void iid__weight_free(iid_weight_t *w)
 {
     if (!w) return;
+    if (w->be) iid__op_release_weight(w->be, w->bound);
     free(w->owned);
     memset(w, 0, sizeof *w);
 }
@@ -299,27 +301,6 @@ iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, c
     }
     *y = o;
     return IID_OK;
-}
-
-/* ---- timestep embedding --------------------------------------------------- */
-
-void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift)
-{
-    int half = dim / 2;
-    /* float32 arithmetic in the order diffusers' get_timestep_embedding uses */
-    const float neg_log = (float)(-log(10000.0));
-    for (int b = 0; b < n; b++) {
-        float *e = emb + (size_t)b * dim;
-        for (int i = 0; i < half; i++) {
-            float expo = neg_log * (float)i;
-            expo = expo / ((float)half - shift);
-            float arg = t[b] * expf(expo);
-            float sn = sinf(arg), cs = cosf(arg);
-            e[i] = flip_sin_to_cos ? cs : sn;
-            e[half + i] = flip_sin_to_cos ? sn : cs;
-        }
-        if (dim % 2) e[dim - 1] = 0.0f;
-    }
 }
 
 float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n)

@@ -1,8 +1,8 @@
 /*
  * blocks.h - the layers the image networks (SDXL UNet, ControlNet, VAE decoder)
  * are assembled from: weight binding by checkpoint name, Linear / Conv2d /
- * GroupNorm parameter sets, the ResNet block, and the sinusoidal timestep
- * embedding. Attention and Transformer2D live in transformer.h.
+ * GroupNorm parameter sets and the ResNet block (the sinusoidal timestep
+ * embedding is an op, ops/backend.h). Attention and Transformer2D live in transformer.h.
  *
  * Weights: every parameter is looked up by its diffusers name (built from the
  * block tree's prefix, e.g. "down_blocks.1.resnets.0.conv1.weight") and its shape
@@ -57,11 +57,16 @@ void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4
 iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
                            const char *fmt, ...) IID_PRINTF_FMT(6, 7);
 
-/* A bound weight matrix: m views the checkpoint (owned == NULL) or owned, an f32
- * copy made at load, which m then points to. */
+/* A weight matrix bound to the backend models load onto (iid__backend_default()):
+ * m is the backend's form of the checkpoint tensor, made once at load by the
+ * table's bind_weight (the host backends keep the mapped pages or, for an
+ * unaligned or other-dtype F32 tensor, the f32 copy in owned; a device backend
+ * would upload here and keep what to release in bound). */
 typedef struct iid_weight {
     iid_wmat_t m;
     float *owned;
+    const iid_backend_t *be;
+    void *bound;
 } iid_weight_t;
 
 /* Bind the tensor named by fmt/... with the given shape (ndim >= 1) as a (shape[0],
@@ -142,13 +147,6 @@ void iid__resnet_free(iid_resnet_t *r);
  * SiLU(emb), shared by every block of a forward; NULL when the block has none. */
 iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
                                int N, int H, int W, float **y, iid_error_t *err);
-
-/* Sinusoidal timestep embedding of width dim (even) for n timesteps, in float32
- * as diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
- * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos.
- * t (n) host scalars; emb (n, dim) HOST memory (a few KB computed from scalars,
- * then uploaded by the caller: the per-step host-to-device traffic is this). */
-void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
 
 /* Upload n host floats into a fresh buffer on be; NULL when out of memory. */
 float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n);

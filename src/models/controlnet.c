@@ -139,10 +139,9 @@ iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_err
 }
 
 /* *emb (B, block_out[0], OH, OW): the conditioning embedding of the image. */
-static iid_status cond_embed(const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in, float **emb, int *OH,
-                             int *OW, iid_error_t *err)
+static iid_status cond_embed(const iid_backend_t *be, const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in,
+                             float **emb, int *OH, int *OW, iid_error_t *err)
 {
-    const iid_backend_t *be = cn->trunk.be;
     int B = in->batch, H = in->image_h, W = in->image_w;
     float *x = NULL;
     IID_TRY(iid__conv_apply(be, &cn->cond_in, in->image, B, H, W, &x, &H, &W, err));
@@ -163,7 +162,7 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
                                    iid_error_t *err)
 {
     const iid_unet_config_t *c = &cn->trunk.cfg;
-    const iid_backend_t *be = cn->trunk.be;
+    const iid_backend_t *be = in->be ? in->be : cn->trunk.be;
     int B = in->batch, ns = cn->n_down, f = 1 << iid__unet_n_downsamples(c);
     memset(out, 0, sizeof *out);
     if (!in->sample || !in->image || !in->cond.context || !in->cond.text_embeds)
@@ -179,17 +178,17 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
     out->be = be;
     iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
     iid_status s = skips ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
-    if (s == IID_OK) s = cond_embed(cn, in, &cemb, &eh, &ew, err);
+    if (s == IID_OK) s = cond_embed(be, cn, in, &cemb, &eh, &ew, err);
     if (s == IID_OK && (eh != in->height || ew != in->width))
         s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d", in->image_h,
                       in->image_w, eh, ew, in->height, in->width);
-    if (s == IID_OK) s = iid__unet_trunk_embed(&cn->trunk, B, &in->cond, &emb_act, err);
+    if (s == IID_OK) s = iid__unet_trunk_embed(be, &cn->trunk, B, &in->cond, &emb_act, err);
     if (s == IID_OK)
-        s = iid__unet_trunk_down(&cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
+        s = iid__unet_trunk_down(be, &cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
                                  err);
     iid__op_free(be, cemb);
     iid_fmap_t mid = {0};
-    if (s == IID_OK) s = iid__unet_trunk_mid(&cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
     /* each output: 1x1 conv, times the conditioning scale */
     for (int i = 0; i <= ns && s == IID_OK; i++) {
         const iid_fmap_t *x = i < ns ? &skips[i] : &mid;

@@ -53,6 +53,8 @@ typedef struct iid_controlnet_inputs {
     const float *image;    /* (B, conditioning_channels, image_h, image_w), RGB in [0, 1] */
     int image_h, image_w;  /* must embed to (height, width) */
     float scale;           /* controlnet_conditioning_scale */
+    const iid_backend_t *be; /* runs this call: NULL for the ControlNet's own backend, or a
+                                step allocator wrapping it (ops/step_alloc.h) */
 } iid_controlnet_inputs_t;
 
 /* Fills *out (n_down maps plus mid, allocated here; free with

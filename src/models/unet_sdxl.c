@@ -280,7 +280,7 @@ static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, cons
                           int ns, iid_fmap_t *h, iid_error_t *err)
 {
     const iid_unet_config_t *c = &u->trunk.cfg;
-    const iid_backend_t *be = u->trunk.be;
+    const iid_backend_t *be = in->be ? in->be : u->trunk.be;
     for (int i = 0; i < c->n_blocks; i++) {
         const iid_up_block_t *b = &u->up[i];
         for (int l = 0; l < b->n_layers; l++) {
@@ -309,18 +309,18 @@ iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, f
 {
     IID_TRY(check_inputs(u, in, err));
     const iid_unet_config_t *c = &u->trunk.cfg;
-    const iid_backend_t *be = u->trunk.be;
+    const iid_backend_t *be = in->be ? in->be : u->trunk.be;
     int B = in->batch, ns = iid__unet_n_skips(c);
     float *emb_act = NULL, *y = NULL;
     iid_fmap_t h = {0};
     iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
     if (!skips) return iid__fail(err, IID_ERR_NOMEM, "unet: out of memory");
     const iid_ip_args_t *ip = in->ip.n_tokens > 0 ? &in->ip : NULL;
-    iid_status s = iid__unet_trunk_embed(&u->trunk, B, &in->cond, &emb_act, err);
+    iid_status s = iid__unet_trunk_embed(be, &u->trunk, B, &in->cond, &emb_act, err);
     if (s == IID_OK)
-        s = iid__unet_trunk_down(&u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
+        s = iid__unet_trunk_down(be, &u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
                                  err);
-    if (s == IID_OK) s = iid__unet_trunk_mid(&u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
     if (s == IID_OK && in->residuals) s = add_residuals(be, in->residuals, skips, ns, &h, err);
     if (s == IID_OK) s = up_path(u, in, emb_act, skips, ns, &h, err);
     /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */

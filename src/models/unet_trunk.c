@@ -277,31 +277,18 @@ void iid__unet_trunk_free(iid_unet_trunk_t *t)
 
 /* ---- forward --------------------------------------------------------------- */
 
-iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c, float **emb_act,
-                                 iid_error_t *err)
+iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c,
+                                 float **emb_act, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
-    const iid_backend_t *be = t->be;
     *emb_act = NULL;
     if (c->text_embeds_dim + c->n_time_ids * k->add_time_dim != k->add_in_dim)
         return iid__fail(err, IID_ERR_INVALID,
                          "unet: text_embeds (%d) + %d time ids x %d must make projection_class_embeddings_input_dim %d",
                          c->text_embeds_dim, c->n_time_ids, k->add_time_dim, k->add_in_dim);
     int D = k->temb_dim, C0 = k->block_out[0], A = k->add_in_dim, tw = c->n_time_ids * k->add_time_dim;
-    /* the sinusoids are computed from host scalars on the host, then uploaded */
-    float *ts_host = malloc((size_t)B * C0 * sizeof *ts_host);
-    float *ids_host = malloc((size_t)B * (tw ? tw : 1) * sizeof *ids_host);
-    float *ts = NULL, *ids = NULL;
-    if (ts_host && ids_host) {
-        for (int b = 0; b < B; b++)
-            iid__timestep_embedding(ts_host + (size_t)b * C0, &c->timestep, 1, C0, k->flip_sin_to_cos, k->freq_shift);
-        iid__timestep_embedding(ids_host, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
-                                k->freq_shift);
-        ts = iid__upload_new(be, ts_host, (size_t)B * C0);
-        ids = iid__upload_new(be, ids_host, (size_t)B * tw);
-    }
-    free(ts_host);
-    free(ids_host);
+    float *ts = iid__op_alloc(be, (size_t)B * C0 * sizeof *ts);
+    float *ids = iid__op_alloc(be, (size_t)B * (tw ? tw : 1) * sizeof *ids);
     float *h = iid__op_alloc(be, (size_t)B * D * sizeof *h);
     float *emb = iid__op_alloc(be, (size_t)B * D * sizeof *emb);
     float *aug = iid__op_alloc(be, (size_t)B * D * sizeof *aug);
@@ -309,10 +296,16 @@ iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_une
     iid_status s = IID_OK;
     if (!ts || !ids || !h || !emb || !aug || !add) s = iid__fail(err, IID_ERR_NOMEM, "unet embeddings: out of memory");
     /* time: (B, C0) sinusoid -> linear_1 -> SiLU -> linear_2 -> (B, D) */
+    for (int b = 0; b < B && s == IID_OK; b++)
+        s = iid__op_timestep_embedding(be, ts + (size_t)b * C0, &c->timestep, 1, C0, k->flip_sin_to_cos,
+                                       k->freq_shift, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->time_1, ts, B, h, err);
     if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)B * D, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->time_2, h, B, emb, err);
     /* micro-conditioning: (B, A) = [text_embeds | sinusoid(id_0) | sinusoid(id_1) | ...] */
+    if (s == IID_OK)
+        s = iid__op_timestep_embedding(be, ids, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
+                                       k->freq_shift, err);
     if (s == IID_OK) s = iid__op_concat_axis1(be, add, c->text_embeds, c->text_embeds_dim, ids, tw, B, 1, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->add_1, add, B, h, err);
     if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)B * D, err);
@@ -333,12 +326,11 @@ iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_une
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_down(const iid_unet_trunk_t *t, const float *sample, int B, int H, int W, const float *extra,
-                                const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip,
-                                iid_fmap_t *skips, iid_error_t *err)
+iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const float *sample, int B, int H,
+                                int W, const float *extra, const float *emb_act, const iid_unet_cond_t *c,
+                                const iid_ip_args_t *ip, iid_fmap_t *skips, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
-    const iid_backend_t *be = t->be;
     int ns = 0;
     iid_fmap_t *cur = &skips[ns++];
     /* (B, C0, H, W) = conv_in(sample) (+ extra) */
@@ -367,10 +359,10 @@ iid_status iid__unet_trunk_down(const iid_unet_trunk_t *t, const float *sample, 
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_mid(const iid_unet_trunk_t *t, const iid_fmap_t *x, const float *emb_act,
-                               const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out, iid_error_t *err)
+iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_fmap_t *x,
+                               const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out,
+                               iid_error_t *err)
 {
-    const iid_backend_t *be = t->be;
     float *h = NULL;
     memset(out, 0, sizeof *out);
     IID_TRY(iid__resnet_forward(be, &t->mid_res[0], x->data, emb_act, x->n, x->h, x->w, &h, err));

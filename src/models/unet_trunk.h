@@ -80,8 +80,9 @@ iid_status iid__unet_trunk_load(iid_unet_trunk_t *t, const iid_unet_config_t *cf
 void iid__unet_trunk_free(iid_unet_trunk_t *t);
 
 /* The conditioning both networks take, batch B. Tensors are device memory of the
- * trunk's backend, except timestep and time_ids: host scalars the embeddings are
- * computed from on the host (then uploaded). */
+ * trunk's backend, except timestep and time_ids: host scalars the embedding op
+ * reads. The trunk functions below run on be: the trunk's own backend or a
+ * wrapper of it (ops/step_alloc.h) that serves a step's memory from a plan. */
 typedef struct iid_unet_cond {
     float timestep;            /* the scheduler's timestep value, same for the batch */
     const float *context;      /* (B, context_tokens, cross_attention_dim) */
@@ -96,21 +97,22 @@ typedef struct iid_unet_cond {
  * add_embedding([text_embeds | sinusoid(time_ids)])), the input of every
  * resnet's time_emb_proj. Fails when text_embeds_dim + n_time_ids *
  * addition_time_embed_dim differs from projection_class_embeddings_input_dim. */
-iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c, float **emb_act,
-                                 iid_error_t *err);
+iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c,
+                                 float **emb_act, iid_error_t *err);
 
 /* conv_in(sample) (+ extra, when non-NULL: (B, block_out[0], H, W)), then the down
  * blocks. sample (B, in_channels, H, W). skips receives iid__unet_n_skips()
  * feature maps in forward order (caller-allocated array, zeroed; the caller frees
  * each map's data, also after a failure). The last skip is the down path's
  * output. ip is passed to every cross-attention (NULL: none). */
-iid_status iid__unet_trunk_down(const iid_unet_trunk_t *t, const float *sample, int B, int H, int W, const float *extra,
-                                const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip,
-                                iid_fmap_t *skips, iid_error_t *err);
+iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const float *sample, int B, int H,
+                                int W, const float *extra, const float *emb_act, const iid_unet_cond_t *c,
+                                const iid_ip_args_t *ip, iid_fmap_t *skips, iid_error_t *err);
 
 /* The mid block on x: resnet 0 -> transformer -> resnet 1. *out on the trunk's backend. */
-iid_status iid__unet_trunk_mid(const iid_unet_trunk_t *t, const iid_fmap_t *x, const float *emb_act,
-                               const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out, iid_error_t *err);
+iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_fmap_t *x,
+                               const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out,
+                               iid_error_t *err);
 
 /* ControlNet residuals: one per skip tensor, in skip order, plus the mid one. */
 typedef struct iid_residuals {

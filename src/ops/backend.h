@@ -13,20 +13,27 @@
  *     is one more table and one more line in backend.c's registry.
  *
  *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
- *     (or an arena whose chunks come from them) and are passed to ops as DEVICE
+ *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
  *     POINTERS, the llm.c way: model code may offset them (x + b * n) but never
  *     reads or writes through them. Host data enters and leaves through upload /
- *     download (for the host backends a memcpy), and the few per-element things a
- *     model computes on the host (timestep embeddings, scheduler updates on the
- *     latents) go through those two calls explicitly. iid_buf_t bundles a device
- *     pointer with its backend, dtype and shape for the places that hand a
- *     tensor between modules.
+ *     download (for the host backends a memcpy). The pipeline still keeps its
+ *     tensors (latents, conditioning, model outputs) in host memory and runs
+ *     the scheduler there, which is only right for host backends; a device
+ *     backend needs the pipeline to upload and download around the models.
+ *     iid_buf_t bundles a device pointer with its backend, dtype and shape for
+ *     the places that hand a tensor between modules (not used by the models yet).
  *
  *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
- *     a model binds each weight with bind_weight: the host backends keep the
- *     memory-mapped checkpoint pages as they are (no copy); a device backend
- *     uploads (and may convert or re-lay-out) and releases with release_weight.
- *     Small f32 vectors (biases, norm parameters) go through bind_vector.
+ *     a model binds each weight matrix with bind_weight (models/blocks.c): the
+ *     host backends keep the memory-mapped checkpoint pages as they are (no
+ *     copy); a device backend uploads (and may convert or re-lay-out) and
+ *     releases with release_weight. Small f32 vectors (biases, norm parameters)
+ *     and the Resampler's f32 matrices are host copies today: a device backend
+ *     will need them bound the same way (not done yet).
+ *
+ *   - A step's memory. ops/step_alloc.h wraps a backend so that a denoising
+ *     step's allocations (activations and the fast kernels' scratch, which the
+ *     cpu backend takes through its own alloc hook) come from one planned block.
  *
  *   - supports_op. A backend says which op families it implements natively. The
  *     dispatchers run an op the backend does not support with the ref kernel
@@ -64,7 +71,7 @@ typedef enum iid_op {
     IID_OP_RESAMPLE,    /* upsample_nearest2x, resize_plane */
     IID_OP_GEGLU,
     IID_OP_LAYOUT,      /* permute021, concat_axis1, copy_strided */
-    IID_OP_GATHER,      /* gather_rows */
+    IID_OP_EMBED,       /* gather_rows, timestep_embedding */
     IID_OP_IMAGE_U8,    /* image_u8_to_f32 */
     IID_OP_COUNT
 } iid_op_t;
@@ -157,6 +164,9 @@ typedef struct iid_backend_i {
                       int64_t rows, int64_t len);
     /* out (n, dim) = table rows ids[i] (host int32 ids, each in [0, rows)): embedding lookup. */
     int (*gather_rows)(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+    /* emb (n, dim) = the sinusoidal embedding of n host timesteps (ops.h). */
+    void (*timestep_embedding)(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                               int flip_sin_to_cos, float shift);
     /* out (C, HW) planar f32 = host u8 (HW, stride) interleaved channels [c0, c0 + C) / div + offset. */
     void (*image_u8_to_f32)(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW, int stride,
                             int c0, int C, float div, float offset);
@@ -277,6 +287,8 @@ iid_status iid__op_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_st
                              int64_t src_stride, int64_t rows, int64_t len, iid_error_t *err);
 iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n,
                                iid_error_t *err);
+iid_status iid__op_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                      int flip_sin_to_cos, float shift, iid_error_t *err);
 iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,
                                    int stride, int c0, int C, float div, float offset, iid_error_t *err);
 

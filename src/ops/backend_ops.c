@@ -222,10 +222,16 @@ iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wm
                                iid_error_t *err)
 {
     const iid_backend_t *r = NULL;
-    IID_TRY(pick(be, IID_OP_GATHER, "gather", &r, err));
+    IID_TRY(pick(be, IID_OP_EMBED, "gather", &r, err));
     if (r->i->gather_rows(r, out, table, ids, n) != 0)
         return iid__fail(err, IID_ERR_RANGE, "embedding lookup: an id is outside [0, %d)", table->rows);
     return IID_OK;
+}
+
+iid_status iid__op_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                      int flip_sin_to_cos, float shift, iid_error_t *err)
+{
+    RUN_VOID(IID_OP_EMBED, "timestep embedding", timestep_embedding(r, emb, host_t, n, dim, flip_sin_to_cos, shift));
 }
 
 iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,

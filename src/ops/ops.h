@@ -33,6 +33,17 @@ void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int 
 void iid__matmul_nn_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 
+/* Where a fast kernel takes its scratch from: alloc(ctx, bytes) / free(ctx, p)
+ * (the backend's memory, so a planned step allocator serves it too); a NULL
+ * iid_scratch_t means malloc. */
+typedef struct iid_scratch {
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} iid_scratch_t;
+void *iid__scratch_alloc(const iid_scratch_t *sc, size_t bytes);
+void iid__scratch_free(const iid_scratch_t *sc, void *p);
+
 /* y = x W^T + b: x (M, in), W (out, in), b (out) or NULL, y (M, out). */
 void iid__linear(float *y, const float *x, const float *W, const float *b, int M, int in, int out);
 
@@ -55,16 +66,19 @@ iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr);
 
 /* C (M, W.rows) = A (M, W.cols) W^T (+ C when accumulate). The reference converts
  * the whole of W and uses iid__matmul_nt_ref. Return 0, or -1 when scratch cannot
- * be allocated (C untouched). _blocked takes the scratch size (tests). */
+ * be allocated (C untouched). _blocked takes the block size (tests) and where
+ * the scratch comes from. */
 int iid__matmul_wt_ref(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
 int iid__matmul_wt(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
-int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes);
+int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc);
 /* C (W.rows, N) = W (W.rows, W.cols) B (W.cols, N) (+ C when accumulate). */
 int iid__matmul_wn_ref(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
 int iid__matmul_wn(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
-int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes);
+int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc);
 /* y (M, W.rows) = x (M, W.cols) W^T + b (b may be NULL). Returns 0 or -1 as above. */
-int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M);
+int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M, const iid_scratch_t *sc);
 
 /* ---- normalisation ------------------------------------------------------ */
 
@@ -110,7 +124,8 @@ typedef struct iid_attn_shape {
 int iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
 /* Tiled over keys with an online softmax, so memory is O(tile) not O(Tq*Tk).
  * Returns 0, or -1 when its scratch cannot be allocated (out untouched). */
-int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                   const iid_scratch_t *sc);
 
 /* ---- convolution and resampling ----------------------------------------- */
 
@@ -129,7 +144,8 @@ int iid__conv_out_size(int in, int k, int stride, int pad, int dil);
 void iid__conv2d_ref(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
 /* im2col + GEMM, the weight in its stored dtype: w (K, C/groups * R * S). Returns
  * 0, or -1 when scratch cannot be allocated. */
-int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s);
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s,
+                const iid_scratch_t *sc);
 
 /* Nearest-neighbour 2x: in (N, C, H, W) -> out (N, C, 2H, 2W). */
 void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W);
@@ -193,6 +209,10 @@ void iid__copy_rows_ref(float *dst, int64_t dst_stride, const float *src, int64_
 /* out (n, table.cols) = rows ids[i] of table (widened to f32). Returns 0, or -1
  * when an id is outside [0, table.rows) (out then partly written). */
 int iid__gather_rows_ref(float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+/* Sinusoidal timestep embedding of width dim for n timesteps t, in float32 as
+ * diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
+ * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos. emb (n, dim). */
+void iid__timestep_embedding_ref(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
 /* out (C, HW) = src[i * stride + c0 + c] / div + offset: interleaved u8 pixels to planar f32. */
 void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset);

@@ -82,6 +82,7 @@ iid_status iid__engine_render(const iid_engine_t *e, const iid_face_prep_t *face
     g.vae_tile = r->vae_tile;
     g.on_step = r->on_step;
     g.user = r->user;
+    g.activation_peak = r->activation_peak;
     iid_image_t img;
     IID_TRY(iid__image_alloc(&img, face->width, face->height, 3, err));
     iid_status s = iid__pipeline_generate(e->pipeline, &g, img.data, err);

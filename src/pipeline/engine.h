@@ -51,6 +51,7 @@ typedef struct iid_render_params {
     const float *latents;       /* optional explicit initial latents */
     iid_step_fn on_step;
     void *user;
+    size_t *activation_peak; /* optional out: a denoising step's planned activation memory */
 } iid_render_params_t;
 
 /* The choices a front end makes once for all its renders. */

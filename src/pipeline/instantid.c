@@ -5,6 +5,15 @@
  * cross-attention width, token counts), so a tiny test model and SDXL run through
  * the same code. Every buffer of one generation lives in gen_state_t and is
  * released in one place.
+ *
+ * Backends: the models run on the backend they were loaded onto (ops/backend.h);
+ * each denoising step's model memory comes from a step allocator planned on the
+ * first step. The pipeline's own tensors (conditioning, latents, model outputs)
+ * are host memory, and the scheduler's per-element updates run on the host
+ * between steps: right for the host backends (ref, cpu), where upload and
+ * download are memcpy. A device backend will need an upload of the model input
+ * and a download of the noise prediction per step here (about 0.5 MB at
+ * 1024x1024), plus the conditioning uploaded once.
  */
 #include "pipeline/instantid.h"
 
@@ -17,6 +26,7 @@
 #include "io/file.h"
 #include "io/torch_zip.h"
 #include "ops/ops.h"
+#include "ops/step_alloc.h"
 #include "pipeline/scheduler.h"
 
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err)
@@ -221,7 +231,7 @@ static iid_status build_images(const iid_pipeline_t *p, const iid_gen_params_t *
 
 /* One denoising step: IdentityNet, UNet, guidance, scheduler. */
 static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, int i, int h, int w,
-                               gen_state_t *st, iid_error_t *err)
+                               const iid_backend_t *step_be, gen_state_t *st, iid_error_t *err)
 {
     const iid_unet_config_t *ucfg = &p->unet->trunk.cfg;
     int C = ucfg->in_channels, Q = p->resampler.num_queries;
@@ -233,7 +243,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
 
     iid_unet_cond_t cond = {t, st->face_tokens, Q, st->text_embeds, st->pos.pooled_dim, st->time_ids, 6};
     iid_controlnet_inputs_t cin = {st->model_in, B, h, w, cond, st->control, g->height, g->width,
-                                   g->controlnet_scale};
+                                   g->controlnet_scale, p->controlnet->trunk.be == p->unet->trunk.be ? step_be : NULL};
     iid_residuals_t res = {0};
     iid_status s = iid__controlnet_forward(p->controlnet, &cin, &res, err);
     if (s == IID_OK && g->trace) {
@@ -264,6 +274,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
         uin.cond.context = st->text_ctx;
         uin.cond.context_tokens = st->pos.tokens + Q;
         uin.residuals = &res;
+        uin.be = step_be;
         uin.ip = (iid_ip_args_t){Q, g->ip_scale, st->mask, st->mask ? g->height : 0, st->mask ? g->width : 0};
         s = iid__unet_forward(p->unet, &uin, st->noise, err);
     }
@@ -347,11 +358,19 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         trace(g, "init.latents_times_init_noise_sigma", st.latents, n1);
     }
     int total = s == IID_OK ? iid__sched_num_timesteps(st.sched) : 0;
+    /* every step's activations and kernel scratch come from one planned block
+     * (ops/step_alloc.h): the first step records, the others allocate nothing */
+    iid_step_alloc_t sa;
+    iid__step_alloc_init(&sa, p->unet->trunk.be);
     for (int i = 0; s == IID_OK && i < total; i++) {
-        s = denoise_step(p, g, B, i, h, w, &st, err);
+        iid__step_alloc_begin(&sa);
+        s = denoise_step(p, g, B, i, h, w, &sa.be, &st, err);
+        if (s == IID_OK) s = iid__step_alloc_end(&sa, err);
+        if (g->activation_peak && sa.block_bytes > *g->activation_peak) *g->activation_peak = sa.block_bytes;
         if (s == IID_OK && g->on_step && g->on_step(g->user, i + 1, total))
             s = iid__fail(err, IID_ERR_INTERRUPTED, "stopped after step %d of %d", i + 1, total);
     }
+    iid__step_alloc_free(&sa);
     if (s == IID_OK) s = decode(p, g, h, w, &st, out_rgb, err);
     gen_state_free(&st);
     return s;

@@ -83,6 +83,7 @@ typedef struct iid_gen_params {
     iid_step_fn on_step;
     iid_trace_fn trace;
     void *user;
+    size_t *activation_peak;      /* optional out: bytes of one denoising step's planned activations */
 } iid_gen_params_t;
 
 /* Defaults of InstantID's demo: 30 steps, guidance 5, strengths 0.8, euler,

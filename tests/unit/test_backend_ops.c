@@ -544,6 +544,32 @@ static void test_supports_op_fallback(void **state)
     assert_non_null(strstr(err.msg, "cpu"));
 }
 
+/* iid_buf_t on every backend: shape, size, upload then download give the data back. */
+static void test_buf_round_trip(void **state)
+{
+    (void)state;
+    for (int bi = 0; iid__backend_at(bi); bi++) {
+        iid_buf_t b;
+        int64_t shape[3] = {2, 3, 5};
+        assert_int_equal(iid__buf_alloc(&b, iid__backend_at(bi), IID_DTYPE_F32, 3, shape, NULL), IID_OK);
+        assert_int_equal(iid__buf_numel(&b), 30);
+        assert_int_equal(iid__buf_nbytes(&b), 120);
+        float in[30], out[30];
+        iid_test_fill_random(in, 30, 40);
+        iid__buf_upload(&b, in);
+        assert_int_equal(iid__buf_download(&b, out, NULL), IID_OK);
+        assert_memory_equal(in, out, sizeof in);
+        iid__buf_free(&b);
+        assert_null(b.data);
+        iid__buf_free(&b); /* a freed buffer is a no-op */
+    }
+    iid_buf_t bad;
+    iid_error_t err;
+    int64_t shape[1] = {1};
+    assert_int_equal(iid__buf_alloc(&bad, &iid__backend_cpu, IID_DTYPE_F32, IID_MAX_DIMS + 1, shape, &err),
+                     IID_ERR_RANGE);
+}
+
 /* ---- --perf ---- */
 
 static double now_s(void)
@@ -595,6 +621,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cuda_lookup),
         cmocka_unit_test(test_glue_ops_by_hand),
         cmocka_unit_test(test_supports_op_fallback),
+        cmocka_unit_test(test_buf_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,14 +60,16 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
     }
 }
 
-int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s)
+int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                   const iid_scratch_t *sc)
 {
     int D = s->D, HD = s->H * s->D;
-    float *S = malloc((size_t)Q_TILE * K_TILE * sizeof *S);
-    float *acc = malloc((size_t)Q_TILE * (D ? D : 1) * sizeof *acc);
-    float *mx = malloc(Q_TILE * sizeof *mx);
-    float *sum = malloc(Q_TILE * sizeof *sum);
-    int rc = (S && acc && mx && sum) ? 0 : -1;
+    /* one block: S (Q_TILE, K_TILE), acc (Q_TILE, D), mx and sum (Q_TILE) */
+    float *S = iid__scratch_alloc(sc, (size_t)Q_TILE * (K_TILE + (D ? D : 1) + 2) * sizeof *S);
+    float *acc = S ? S + (size_t)Q_TILE * K_TILE : NULL;
+    float *mx = S ? acc + (size_t)Q_TILE * (D ? D : 1) : NULL;
+    float *sum = S ? mx + Q_TILE : NULL;
+    int rc = S ? 0 : -1;
     for (int b = 0; rc == 0 && b < s->B; b++) {
         for (int h = 0; h < s->H; h++) {
             const float *kb = k + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
@@ -80,9 +82,6 @@ int iid__attention(float *out, const float *q, const float *k, const float *v, c
             }
         }
     }
-    free(S);
-    free(acc);
-    free(mx);
-    free(sum);
+    iid__scratch_free(sc, S);
     return rc;
 }

@@ -39,14 +39,15 @@ static void im2col(float *col, const float *img, int cg, const iid_conv2d_shape_
     }
 }
 
-int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s)
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s,
+                const iid_scratch_t *sc)
 {
     int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
     int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
     int cg = s->C / s->groups, kg = s->K / s->groups;
     size_t P = (size_t)OH * OW, KK = (size_t)cg * s->R * s->S;
     int direct = s->R == 1 && s->S == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-    float *col = direct ? NULL : malloc(KK * P * sizeof *col);
+    float *col = direct ? NULL : iid__scratch_alloc(sc, KK * P * sizeof *col);
     if (!direct && !col) return -1;
     for (int n = 0; n < s->N; n++) {
         for (int g = 0; g < s->groups; g++) {
@@ -57,12 +58,12 @@ int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b
                 for (int k = 0; k < kg; k++)
                     for (size_t p = 0; p < P; p++) o[k * P + p] = b[g * kg + k];
             if (!direct) im2col(col, img, cg, s, OH, OW);
-            if (iid__matmul_wn(o, &wg, direct ? img : col, (int)P, b != NULL) != 0) {
-                free(col);
+            if (iid__matmul_wn_blocked(o, &wg, direct ? img : col, (int)P, b != NULL, IID_WMAT_BLOCK_BYTES, sc) != 0) {
+                iid__scratch_free(sc, col);
                 return -1;
             }
         }
     }
-    free(col);
+    iid__scratch_free(sc, col);
     return 0;
 }

@@ -62,7 +62,20 @@ static int block_rows(const iid_wmat_t *W, size_t block_bytes)
     return r >= (size_t)W->rows ? W->rows : (int)r;
 }
 
-int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes)
+void *iid__scratch_alloc(const iid_scratch_t *sc, size_t bytes)
+{
+    return sc ? sc->alloc(sc->ctx, bytes) : malloc(bytes ? bytes : 1);
+}
+
+void iid__scratch_free(const iid_scratch_t *sc, void *p)
+{
+    if (!p) return;
+    if (sc) sc->free(sc->ctx, p);
+    else free(p);
+}
+
+int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc)
 {
     const float *direct = wmat_direct(W);
     if (direct || M <= 0 || W->rows <= 0 || W->cols <= 0) {
@@ -70,7 +83,7 @@ int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M,
         return 0;
     }
     int rb = block_rows(W, block_bytes), N = W->rows, K = W->cols;
-    float *blk = malloc((size_t)rb * K * sizeof *blk);
+    float *blk = iid__scratch_alloc(sc, (size_t)rb * K * sizeof *blk);
     if (!blk) return -1;
     for (int r0 = 0; r0 < N; r0 += rb) { /* C[:, r0:r0+nr] (ldc N) = A blk^T */
         int nr = N - r0 < rb ? N - r0 : rb;
@@ -78,16 +91,17 @@ int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M,
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, A, K, blk, K, accumulate ? 1.0f : 0.0f,
                     C + r0, N);
     }
-    free(blk);
+    iid__scratch_free(sc, blk);
     return 0;
 }
 
 int iid__matmul_wt(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
 {
-    return iid__matmul_wt_blocked(C, A, W, M, accumulate, IID_WMAT_BLOCK_BYTES);
+    return iid__matmul_wt_blocked(C, A, W, M, accumulate, IID_WMAT_BLOCK_BYTES, NULL);
 }
 
-int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes)
+int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc)
 {
     const float *direct = wmat_direct(W);
     if (direct || N <= 0 || W->rows <= 0 || W->cols <= 0) {
@@ -95,25 +109,25 @@ int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N,
         return 0;
     }
     int rb = block_rows(W, block_bytes), M = W->rows, K = W->cols;
-    float *blk = malloc((size_t)rb * K * sizeof *blk);
+    float *blk = iid__scratch_alloc(sc, (size_t)rb * K * sizeof *blk);
     if (!blk) return -1;
     for (int r0 = 0; r0 < M; r0 += rb) { /* C[r0:r0+nr, :] = blk B */
         int nr = M - r0 < rb ? M - r0 : rb;
         iid__wmat_rows_f32(blk, W, r0, nr);
         iid__matmul_nn(C + (size_t)r0 * N, blk, B, nr, N, K, accumulate);
     }
-    free(blk);
+    iid__scratch_free(sc, blk);
     return 0;
 }
 
 int iid__matmul_wn(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate)
 {
-    return iid__matmul_wn_blocked(C, W, B, N, accumulate, IID_WMAT_BLOCK_BYTES);
+    return iid__matmul_wn_blocked(C, W, B, N, accumulate, IID_WMAT_BLOCK_BYTES, NULL);
 }
 
-int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M)
+int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M, const iid_scratch_t *sc)
 {
     if (b)
         for (int i = 0; i < M; i++) memcpy(y + (size_t)i * W->rows, b, (size_t)W->rows * sizeof *y);
-    return iid__matmul_wt(y, x, W, M, b != NULL);
+    return iid__matmul_wt_blocked(y, x, W, M, b != NULL, IID_WMAT_BLOCK_BYTES, sc);
 }

@@ -46,6 +46,8 @@ void iid__host_concat_axis1(const iid_backend_t *be, float *dst, const float *a,
 void iid__host_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_stride, const float *src,
                          int64_t src_stride, int64_t rows, int64_t len);
 int iid__host_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+void iid__host_timestep_embedding(const iid_backend_t *be, float *emb, const float *t, int n, int dim, int flip,
+                                  float shift);
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
                                int c0, int C, float div, float offset);
 
@@ -73,6 +75,7 @@ void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_
     .concat_axis1 = iid__host_concat_axis1,                     \
     .copy_rows = iid__host_copy_rows,                           \
     .gather_rows = iid__host_gather_rows,                       \
+    .timestep_embedding = iid__host_timestep_embedding,         \
     .image_u8_to_f32 = iid__host_image_u8_to_f32
 
 #endif

@@ -106,6 +106,25 @@ int iid__gather_rows_ref(float *out, const iid_wmat_t *table, const int32_t *ids
     return 0;
 }
 
+void iid__timestep_embedding_ref(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift)
+{
+    int half = dim / 2;
+    /* float32 arithmetic in the order diffusers' get_timestep_embedding uses */
+    const float neg_log = (float)(-log(10000.0));
+    for (int b = 0; b < n; b++) {
+        float *e = emb + (size_t)b * dim;
+        for (int i = 0; i < half; i++) {
+            float expo = neg_log * (float)i;
+            expo = expo / ((float)half - shift);
+            float arg = t[b] * expf(expo);
+            float sn = sinf(arg), cs = cosf(arg);
+            e[i] = flip_sin_to_cos ? cs : sn;
+            e[half + i] = flip_sin_to_cos ? sn : cs;
+        }
+        if (dim % 2) e[dim - 1] = 0.0f;
+    }
+}
+
 void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset)
 {

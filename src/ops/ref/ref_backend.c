@@ -131,6 +131,12 @@ int iid__host_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t 
     return iid__gather_rows_ref(out, table, ids, n);
 }
 
+void iid__host_timestep_embedding(const iid_backend_t *be, float *emb, const float *t, int n, int dim, int flip,
+                                  float shift)
+{
+    iid__timestep_embedding_ref(emb, t, n, dim, flip, shift);
+}
+
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
                                int c0, int C, float div, float offset)
 {
