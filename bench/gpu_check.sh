@@ -76,7 +76,7 @@ export PYTHONUNBUFFERED=1
 [ -f "$G/sysroot.tar.xz" ] || { summary "FAIL: $G/sysroot.tar.xz missing: run 'bench/gpu_check.sh prepare' here and carry $G"; exit 1; }
 
 echo "== 1. machine"
-{ date -u; nvidia-smi; nvcc --version; gcc --version | head -1; cmake --version | head -1; } > "$OUT/machine.txt" 2>&1
+{ date -u; nvidia-smi; nvidia-smi -q | grep -i "addressing mode"; nvcc --version; gcc --version | head -1; cmake --version | head -1; } > "$OUT/machine.txt" 2>&1
 summary "card: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null)"
 
 echo "== 2. build"

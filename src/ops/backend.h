@@ -8,9 +8,10 @@
  *     backend its model was bound to, and they call the table. Backends compiled
  *     in: "ref" (src/ops/ref/: plain loops, the definition of correct) and "cpu"
  *     (src/ops/cpu/: OpenBLAS GEMM, im2col convolution, tiled attention; every
- *     other op is the ref loop, which is already parallel where it pays). A
- *     "cuda" backend (src/ops/cuda/, one .cu per op family) or a oneDNN "cpu"
- *     is one more table and one more line in backend.c's registry.
+ *     other op is the ref loop, which is already parallel where it pays); with
+ *     -DIID_CUDA=ON also "cuda" (src/ops/cuda/, one .cu per op family), listed
+ *     only where its device answers (available()). Another backend is one more
+ *     table and one more line in backend.c's registry.
  *
  *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
  *     (or a step allocator's planned block, below) and are passed to ops as DEVICE

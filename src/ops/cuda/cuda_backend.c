@@ -48,6 +48,7 @@ static const iid_backend_i cuda_table = {
     .concat_axis1 = iid__cuda_concat_axis1,
     .copy_rows = iid__cuda_copy_rows,
     .gather_rows = iid__cuda_gather_rows,
+    .timestep_embedding = iid__cuda_timestep_embedding,
     .image_u8_to_f32 = iid__cuda_image_u8_to_f32,
 };
 

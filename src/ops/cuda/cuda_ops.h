@@ -79,6 +79,8 @@ void iid__cuda_concat_axis1(const iid_backend_t *be, float *dst, const float *a,
 void iid__cuda_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_stride, const float *src,
                          int64_t src_stride, int64_t rows, int64_t len);
 int iid__cuda_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+void iid__cuda_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                  int flip_sin_to_cos, float shift);
 void iid__cuda_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW, int stride,
                                int c0, int C, float div, float offset);
 

@@ -2,11 +2,14 @@
  * layout.cu - the "cuda" backend's layout ops: the (A, B) -> (B, A) transpose
  * through shared-memory tiles, concatenation and strided row copies as 2-D
  * device copies, the embedding lookup and the u8 image conversion (their host
- * inputs, the ids and the pixels, are uploaded to stream-ordered scratch).
+ * inputs, the ids and the pixels, are uploaded to stream-ordered scratch), and
+ * the timestep embedding: a few thousand values from host timesteps, computed
+ * on the host by the reference loop (so bit-identical to it) and uploaded.
  */
 #include "ops/cuda/cuda_ctx.cuh"
 
 #include <cuda_bf16.h>
+#include <stdlib.h>
 
 #define TILE 32
 
@@ -103,6 +106,18 @@ int iid__cuda_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t 
     IID_CUDA_LAUNCHED("gather");
     iid__cuda_scratch_free(d);
     return 0;
+}
+
+void iid__cuda_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                   int flip_sin_to_cos, float shift)
+{
+    size_t count = (size_t)n * dim;
+    if (!count) return;
+    float *h = (float *)malloc(count * sizeof *h);
+    if (!h) return iid__cuda_fail("timestep embedding: out of host memory");
+    iid__timestep_embedding_ref(h, host_t, n, dim, flip_sin_to_cos, shift);
+    iid__cuda_upload(be, emb, h, count * sizeof *h); /* staged before it returns: h may go */
+    free(h);
 }
 
 static __global__ void image_kernel(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
