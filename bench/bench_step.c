@@ -33,6 +33,8 @@
 
 #ifdef IID_CUDA
 #include <cuda_runtime.h>
+
+#include "ops/cuda/cuda_ops.h"
 #endif
 
 #include "core/mem.h"
@@ -94,7 +96,11 @@ static void sync_backend(void)
 {
     const iid_backend_t *be = be_of();
     if (be->i->synchronize(be) != 0) {
-        fprintf(stderr, "bench_step: backend '%s': a queued op failed\n", be->name);
+        const char *why = "";
+#ifdef IID_CUDA
+        why = iid__cuda_first_error();
+#endif
+        fprintf(stderr, "bench_step: backend '%s': a queued op failed %s\n", be->name, why);
         exit(1);
     }
 }

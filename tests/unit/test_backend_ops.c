@@ -31,6 +31,9 @@
 #include "core/half.h"
 #include "ops/backend.h"
 #include "support.h"
+#ifdef IID_CUDA
+#include "ops/cuda/cuda_ops.h"
+#endif
 
 /* ---- device helpers ---- */
 
@@ -104,7 +107,14 @@ static float *finish(const iid_backend_t *be, float *d, size_t n)
 {
     float *h = malloc((n ? n : 1) * sizeof *h);
     assert_non_null(h);
-    assert_int_equal(iid__op_download(be, h, d, n * sizeof *h, NULL), IID_OK);
+    iid_error_t err = {0};
+    if (iid__op_download(be, h, d, n * sizeof *h, &err) != IID_OK) {
+        const char *why = "";
+#ifdef IID_CUDA
+        why = iid__cuda_first_error(); /* which op broke */
+#endif
+        fail_msg("%s %s", err.msg, why);
+    }
     iid__op_free(be, d);
     return h;
 }

@@ -40,8 +40,6 @@ iid_cuda_ctx_t *iid__cuda_ctx(void);
 void iid__cuda_note(cudaError_t e, const char *what);
 /* Record a failure that is not a cudaError_t (cuBLASLt, shapes). */
 void iid__cuda_fail(const char *what);
-/* The first recorded failure, or "". */
-const char *iid__cuda_first_error(void);
 /* Stream-ordered scratch: NULL (and noted) when the pool cannot grow. */
 void *iid__cuda_scratch(size_t bytes);
 void iid__cuda_scratch_free(void *p);

@@ -19,6 +19,9 @@ extern "C" {
 
 /* ---- memory.cu: device, memory, weights ---- */
 int iid__cuda_available(const iid_backend_t *be, char *why, size_t cap);
+/* The first failure recorded since the process started ("" when none): which op
+ * or call broke, for the tools that report a failed synchronize (bench, tests). */
+const char *iid__cuda_first_error(void);
 void *iid__cuda_alloc(const iid_backend_t *be, size_t bytes);
 void iid__cuda_free(const iid_backend_t *be, void *p);
 void iid__cuda_upload(const iid_backend_t *be, void *dst, const void *host_src, size_t bytes);
