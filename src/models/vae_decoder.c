@@ -145,9 +145,10 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
 
 /* ---- decode ----------------------------------------------------------------- */
 
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n)
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err)
 {
-    for (size_t i = 0; i < n; i++) z[i] = latents[i] / v->scaling_factor;
+    if (z != latents) iid__op_copy(v->be, z, latents, n * sizeof *z);
+    return iid__op_div_scalar(v->be, z, v->scaling_factor, (int64_t)n, err);
 }
 
 /* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
@@ -257,19 +258,28 @@ static float ramp(int p, int L, int r, int lead, int trail)
     return wgt;
 }
 
-/* Decode a host tile on the device: upload z (B, lc, h, w), download out. */
-static iid_status decode_host_tile(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out,
-                                   iid_error_t *err)
+/* Decode tile (ty, tx) of starts ys, xs and blend it into out and wsum. zt, dt,
+ * ry, rx are scratch (ry, rx host). */
+typedef struct tiling {
+    int h, w, th, tw, ny, nx, overlap;
+    const int *ys, *xs;
+} tiling_t;
+
+static iid_status one_tile(const iid_vae_decoder_t *v, const tiling_t *t, int ty, int tx, const float *z, int B,
+                           float *zt, float *dt, float *ry, float *rx, float *out, float *wsum, iid_error_t *err)
 {
     const iid_backend_t *be = v->be;
-    size_t nz = (size_t)B * v->latent_channels * h * w, no = (size_t)B * v->out_channels * h * w * v->upscale * v->upscale;
-    float *dz = iid__upload_new(be, z, nz), *dout = iid__op_alloc(be, no * sizeof *dout);
-    iid_status s = dz && dout ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
-    if (s == IID_OK) s = iid__vae_decode(v, dz, B, h, w, dout, err);
-    if (s == IID_OK) s = iid__op_download(be, out, dout, no * sizeof *out, err);
-    iid__op_free(be, dz);
-    iid__op_free(be, dout);
-    return s;
+    int f = v->upscale, lc = v->latent_channels, y0 = t->ys[ty], x0 = t->xs[tx];
+    int TH = t->th * f, TW = t->tw * f, r = t->overlap * f;
+    /* zt (B, lc, th, tw) = z[:, :, y0:y0+th, x0:x0+tw] */
+    for (int p = 0; p < B * lc; p++)
+        IID_TRY(iid__op_copy_rows(be, zt + (size_t)p * t->th * t->tw, t->tw, z + ((size_t)p * t->h + y0) * t->w + x0,
+                                  t->w, t->th, t->tw, err));
+    IID_TRY(iid__vae_decode(v, zt, B, t->th, t->tw, dt, err));
+    for (int y = 0; y < TH; y++) ry[y] = ramp(y, TH, r, ty > 0, ty < t->ny - 1);
+    for (int x = 0; x < TW; x++) rx[x] = ramp(x, TW, r, tx > 0, tx < t->nx - 1);
+    return iid__op_blend_tile(be, out, wsum, (int64_t)B * v->out_channels, t->h * f, t->w * f, dt, TH, TW, y0 * f,
+                              x0 * f, ry, rx, err);
 }
 
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
@@ -277,69 +287,33 @@ iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int
 {
     if (tile < 1 || overlap < 0 || overlap >= tile)
         return iid__fail(err, IID_ERR_INVALID, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
-    if (h <= tile && w <= tile) return decode_host_tile(v, z, B, h, w, out, err);
+    if (h <= tile && w <= tile) return iid__vae_decode(v, z, B, h, w, out, err);
+    const iid_backend_t *be = v->be;
     int ny = tile_starts(h, tile, overlap, NULL, 0), nx = tile_starts(w, tile, overlap, NULL, 0);
     int *ys = malloc((size_t)ny * sizeof *ys), *xs = malloc((size_t)nx * sizeof *xs);
     int th = h < tile ? h : tile, tw = w < tile ? w : tile, f = v->upscale, lc = v->latent_channels;
     int C = v->out_channels, OH = h * f, OW = w * f, TH = th * f, TW = tw * f;
-    float *zt = malloc((size_t)B * lc * th * tw * sizeof *zt);
-    float *dt = malloc((size_t)B * C * TH * TW * sizeof *dt);
-    float *wsum = calloc((size_t)OH * OW, sizeof *wsum);
-    iid_status s = (ys && xs && zt && dt && wsum) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
+    float *ry = malloc((size_t)(TH + TW) * sizeof *ry); /* host ramps, then rx */
+    float *zt = iid__op_alloc(be, (size_t)B * lc * th * tw * sizeof *zt);
+    float *dt = iid__op_alloc(be, (size_t)B * C * TH * TW * sizeof *dt);
+    float *wsum = iid__op_alloc(be, (size_t)OH * OW * sizeof *wsum);
+    iid_status s =
+        (ys && xs && ry && zt && dt && wsum) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
     if (s == IID_OK) {
         tile_starts(h, tile, overlap, ys, ny);
         tile_starts(w, tile, overlap, xs, nx);
-        memset(out, 0, (size_t)B * C * OH * OW * sizeof *out);
+        iid__op_fill(be, out, 0.0f, (int64_t)B * C * OH * OW);
+        iid__op_fill(be, wsum, 0.0f, (int64_t)OH * OW);
     }
-    for (int ty = 0; ty < ny && s == IID_OK; ty++) {
-        for (int tx = 0; tx < nx && s == IID_OK; tx++) {
-            int y0 = ys[ty], x0 = xs[tx];
-            /* zt (B, lc, th, tw) = z[:, :, y0:y0+th, x0:x0+tw] */
-            for (int p = 0; p < B * lc; p++)
-                for (int y = 0; y < th; y++)
-                    memcpy(zt + ((size_t)p * th + y) * tw, z + ((size_t)p * h + y0 + y) * w + x0, (size_t)tw * sizeof *zt);
-            s = decode_host_tile(v, zt, B, th, tw, dt, err);
-            if (s != IID_OK) break;
-            int r = overlap * f;
-            for (int y = 0; y < TH; y++) {
-                float wy = ramp(y, TH, r, ty > 0, ty < ny - 1);
-                for (int x = 0; x < TW; x++) {
-                    float wgt = wy * ramp(x, TW, r, tx > 0, tx < nx - 1);
-                    size_t o = (size_t)(y0 * f + y) * OW + x0 * f + x;
-                    wsum[o] += wgt;
-                    for (int p = 0; p < B * C; p++) out[(size_t)p * OH * OW + o] += wgt * dt[((size_t)p * TH + y) * TW + x];
-                }
-            }
-        }
-    }
-    if (s == IID_OK)
-        for (int p = 0; p < B * C; p++)
-            for (size_t o = 0; o < (size_t)OH * OW; o++) out[(size_t)p * OH * OW + o] /= wsum[o];
+    tiling_t t = {h, w, th, tw, ny, nx, overlap, ys, xs};
+    for (int ty = 0; ty < ny && s == IID_OK; ty++)
+        for (int tx = 0; tx < nx && s == IID_OK; tx++) s = one_tile(v, &t, ty, tx, z, B, zt, dt, ry, ry + TH, out, wsum, err);
+    if (s == IID_OK) s = iid__op_div_plane(be, out, wsum, (int64_t)B * C, (int64_t)OH * OW, err);
     free(ys);
     free(xs);
-    free(zt);
-    free(dt);
-    free(wsum);
+    free(ry);
+    iid__op_free(be, zt);
+    iid__op_free(be, dt);
+    iid__op_free(be, wsum);
     return s;
-}
-
-/* ---- image conversions ------------------------------------------------------- */
-
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W)
-{
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++)
-            for (int64_t i = 0; i < (int64_t)H * W; i++) {
-                float vv = x[((size_t)b * C + c) * H * W + i] / 2.0f + 0.5f;
-                vv = vv < 0.0f ? 0.0f : (vv > 1.0f ? 1.0f : vv);
-                out[((size_t)b * H * W + i) * C + c] = vv;
-            }
-}
-
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float vv = rintf(img[i] * 255.0f); /* the default rounding mode: half to even */
-        out[i] = (uint8_t)(vv < 0.0f ? 0.0f : (vv > 255.0f ? 255.0f : vv));
-    }
 }

@@ -22,9 +22,8 @@
  * a time and blends them with linear ramps across the overlaps, so peak memory
  * follows the tile size, not the image size. Because the mid attention and the
  * GroupNorm statistics then see one tile at a time, the result is close to, not
- * equal to, the untiled decode. The blend runs on the host: the tiled decode
- * takes and returns HOST memory and moves one tile at a time to the backend
- * (iid__vae_decode itself takes and returns device memory).
+ * equal to, the untiled decode. Latents and images are device memory of the
+ * decoder's backend; the blend is a backend op.
  */
 #ifndef IID_MODELS_VAE_DECODER_H
 #define IID_MODELS_VAE_DECODER_H
@@ -65,21 +64,21 @@ typedef struct iid_vae_decoder {
 iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 
-/* z = latents / scaling_factor over n values (z may equal latents). */
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n);
+/* z = latents / scaling_factor over n values (z may equal latents), on the
+ * decoder's backend. */
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err);
 
 /* z (B, latent_channels, h, w) -> out (B, out_channels, upscale*h, upscale*w),
  * caller-allocated. */
 iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err);
 
-/* The same from and to host memory, decoded in tiles of tile x tile latents that
- * overlap by `overlap` latents (0 <= overlap < tile). */
+/* The same, decoded in tiles of tile x tile latents that overlap by `overlap`
+ * latents (0 <= overlap < tile). When the latent fits in one tile this is
+ * iid__vae_decode. */
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err);
 
-/* out (B, H, W, C) = clamp(x / 2 + 0.5, 0, 1) of x (B, C, H, W). */
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W);
-/* out = round-half-to-even(img * 255) over n values in [0, 1] (numpy's rule). */
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n);
+/* iid__image_to_float_nhwc and iid__image_float_to_u8 (host conversions of the
+ * decoded picture) are in ops/ops.h. */
 
 #endif

@@ -66,7 +66,8 @@ typedef enum iid_op {
     IID_OP_ATTENTION,
     IID_OP_NORM,        /* layer_norm, group_norm, batch_norm */
     IID_OP_UNARY,       /* silu, gelu, ... */
-    IID_OP_BINARY,      /* add, scale, lerp, mul_plane, add_channel_bias, masked_add */
+    IID_OP_BINARY,      /* add, scale, div_scalar, lerp, mul_plane, div_plane, blend_tile, add_channel_bias,
+                           masked_add */
     IID_OP_SOFTMAX,
     IID_OP_POOL,        /* maxpool2d, avgpool2d */
     IID_OP_RESAMPLE,    /* upsample_nearest2x, resize_plane */
@@ -130,9 +131,15 @@ typedef struct iid_backend_i {
     /* ---- element-wise ---- */
     void (*unary)(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n); /* in place */
     void (*scale)(const iid_backend_t *be, float *x, float s, int64_t n);
+    void (*div_scalar)(const iid_backend_t *be, float *x, float s, int64_t n); /* x /= s */
     void (*add)(const iid_backend_t *be, float *y, const float *x, int64_t n); /* y += x */
     /* y = a + s * (b - a): classifier-free guidance (a uncond, b cond). y may be a or b. */
     void (*lerp)(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n);
+    /* x (planes, hw) /= d (hw), each plane. */
+    void (*div_plane)(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw);
+    /* The tiled decode's blend (ops.h, iid__blend_tile_ref); wy, wx are host arrays. */
+    void (*blend_tile)(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW, const float *tile,
+                       int TH, int TW, int y0, int x0, const float *host_wy, const float *host_wx);
     /* x (planes, hw) *= m (hw), each plane. */
     void (*mul_plane)(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw);
     /* x (N, C, HW) += bias[n * bias_stride + c]: a (C) bias with stride 0, a per-image (N, C) one with C. */
@@ -261,11 +268,17 @@ iid_status iid__op_batch_norm(const iid_backend_t *be, float *y, const float *x,
                               float eps, iid_error_t *err);
 iid_status iid__op_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n, iid_error_t *err);
 iid_status iid__op_scale(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
+iid_status iid__op_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
 iid_status iid__op_add(const iid_backend_t *be, float *y, const float *x, int64_t n, iid_error_t *err);
 iid_status iid__op_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n,
                         iid_error_t *err);
 iid_status iid__op_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw,
                              iid_error_t *err);
+iid_status iid__op_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw,
+                             iid_error_t *err);
+iid_status iid__op_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                              const float *tile, int TH, int TW, int y0, int x0, const float *host_wy,
+                              const float *host_wx, iid_error_t *err);
 iid_status iid__op_add_channel_bias(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,
                                     int bias_stride, iid_error_t *err);
 iid_status iid__op_masked_add(const iid_backend_t *be, float *y, const float *x, const float *mask, float s, int B,

@@ -137,6 +137,11 @@ iid_status iid__op_scale(const iid_backend_t *be, float *x, float s, int64_t n, 
     RUN_VOID(IID_OP_BINARY, "scale", scale(r, x, s, n));
 }
 
+iid_status iid__op_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err)
+{
+    RUN_VOID(IID_OP_BINARY, "div_scalar", div_scalar(r, x, s, n));
+}
+
 iid_status iid__op_add(const iid_backend_t *be, float *y, const float *x, int64_t n, iid_error_t *err)
 {
     RUN_VOID(IID_OP_BINARY, "add", add(r, y, x, n));
@@ -152,6 +157,19 @@ iid_status iid__op_mul_plane(const iid_backend_t *be, float *x, const float *m, 
                              iid_error_t *err)
 {
     RUN_VOID(IID_OP_BINARY, "mul_plane", mul_plane(r, x, m, planes, hw));
+}
+
+iid_status iid__op_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw,
+                             iid_error_t *err)
+{
+    RUN_VOID(IID_OP_BINARY, "div_plane", div_plane(r, x, d, planes, hw));
+}
+
+iid_status iid__op_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                              const float *tile, int TH, int TW, int y0, int x0, const float *host_wy,
+                              const float *host_wx, iid_error_t *err)
+{
+    RUN_VOID(IID_OP_BINARY, "blend_tile", blend_tile(r, out, wsum, P, OH, OW, tile, TH, TW, y0, x0, host_wy, host_wx));
 }
 
 iid_status iid__op_add_channel_bias(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,

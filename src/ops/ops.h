@@ -217,6 +217,21 @@ void iid__timestep_embedding_ref(float *emb, const float *t, int n, int dim, int
 void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
                               float offset);
 
+/* Tiled-decode blending. out (P, OH, OW) += wgt * tile (P, TH, TW) placed at
+ * (y0, x0), with wgt = wy[y] * wx[x] (host arrays), and wsum (OH, OW) += wgt. */
+void iid__blend_tile_ref(float *out, float *wsum, int64_t P, int OH, int OW, const float *tile, int TH, int TW, int y0,
+                         int x0, const float *wy, const float *wx);
+/* x (P, hw) /= d (hw) per plane. */
+void iid__div_plane_ref(float *x, const float *d, int64_t planes, int64_t hw);
+/* x /= s over n values (the VAE's latent unscaling: a division, as diffusers does). */
+void iid__div_scalar_ref(float *x, float s, int64_t n);
+
+/* Host conversions of a decoded picture (ref/image.c), on downloaded data:
+ * out (B, H, W, C) = clamp(x / 2 + 0.5, 0, 1) of x (B, C, H, W), and
+ * out = round-half-to-even(img * 255) over n values in [0, 1] (numpy's rule). */
+void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W);
+void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n);
+
 /* How resize_plane samples. */
 typedef enum iid_resize_mode {
     IID_RESIZE_NEAREST = 0, /* torch 'nearest': source index floor(d * s) with s = 1 / scale_factor */

@@ -299,7 +299,7 @@ static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int
                          uint8_t *out_rgb, iid_error_t *err)
 {
     size_t n1 = (size_t)p->vae->latent_channels * h * w, HW = (size_t)g->width * g->height;
-    iid__vae_unscale(p->vae, st->latents, st->latents, n1);
+    IID_TRY(iid__vae_unscale(p->vae, st->latents, st->latents, n1, err));
     trace(g, "vae.latents_in", st->latents, n1);
     st->decoded = malloc(3 * HW * sizeof(float));
     st->image = malloc(3 * HW * sizeof(float));

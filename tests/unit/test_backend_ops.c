@@ -23,6 +23,7 @@
  * the device's libm (allowed 1e-10); plain copies stay exact.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,7 @@ static int case_binary(const iid_backend_t *be, int si, float **out, size_t *n, 
     float *plane = dev_rand(be, (size_t)HW, 26), *mask = dev_rand(be, (size_t)HW, 27);
     assert_int_equal(iid__op_add(be, y, x, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_scale(be, y + m, 0.37f, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_div_scalar(be, y + m, 0.13025f, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_lerp(be, y + 2 * m, y + 3 * m, x, 7.5f, (int64_t)m, NULL), IID_OK);
     assert_int_equal(iid__op_mul_plane(be, y + 3 * m, plane, (int64_t)N * C, HW, NULL), IID_OK);
     assert_int_equal(iid__op_add_channel_bias(be, y + 4 * m, bias, N, C, HW, C, NULL), IID_OK);
@@ -384,6 +386,30 @@ static int case_gather_image(const iid_backend_t *be, int si, float **out, size_
     return 0;
 }
 
+static int case_blend(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{2, 8, 4}, {6, 96, 48}}; /* placements up to (T, 2T/3) stay inside */
+    if (si >= 2) return -1;
+    int P = sh[si][0], O = sh[si][1], T = sh[si][2];
+    snprintf(label, cap, "planes=%d out=%dx%d tile=%dx%d", P, O, O, T, T);
+    size_t no = (size_t)P * O * O;
+    float *y = dev_zero(be, no + (size_t)O * O), *tile = dev_rand(be, (size_t)P * T * T, 41);
+    float *wy = malloc((size_t)T * sizeof *wy), *wx = malloc((size_t)T * sizeof *wx);
+    assert_true(wy && wx);
+    for (int i = 0; i < T; i++) wy[i] = 0.25f + (float)i / T, wx[i] = 1.0f - 0.5f * (float)i / T;
+    iid__op_fill(be, y + no, 1.0f, (int64_t)O * O); /* weight sums start at 1: no pixel divides by 0 */
+    for (int k = 0; k < 3; k++) /* overlapping placements */
+        assert_int_equal(iid__op_blend_tile(be, y, y + no, P, O, O, tile, T, T, k * T / 2, k * T / 3, wy, wx, NULL),
+                         IID_OK);
+    assert_int_equal(iid__op_div_plane(be, y, y + no, P, (int64_t)O * O, NULL), IID_OK);
+    free(wy);
+    free(wx);
+    iid__op_free(be, tile);
+    *n = no;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
 typedef struct op_case {
     const char *name;
     case_fn run;
@@ -398,7 +424,7 @@ static const op_case_t cases[] = {
     {"norms", case_norms, 0, 1e-10},                 {"unary", case_unary, 0, 1e-10},
     {"binary", case_binary, 0, 1e-10},               {"softmax_geglu", case_softmax_geglu, 0, 1e-10},
     {"pool_resample", case_pool_resample, 0, 1e-10}, {"layout", case_layout, 0, 0},
-    {"gather_image", case_gather_image, 0, 1e-4},
+    {"gather_image", case_gather_image, 0, 1e-4},    {"blend", case_blend, 0, 1e-10},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -443,6 +469,29 @@ static void test_every_op_every_backend(void **state)
         }
     }
     assert_true(checked >= 2 * N_CASES);
+}
+
+/* Every entry of every compiled table is set (available() may be NULL: always):
+ * the cuda table is checked here even where no GPU can run it, so an op added to
+ * the table without its CUDA version fails CI, not a GPU session. */
+static void test_tables_complete(void **state)
+{
+    (void)state;
+    const iid_backend_t *tables[] = {&iid__backend_ref, &iid__backend_cpu,
+#ifdef IID_CUDA
+                                     &iid__backend_cuda,
+#endif
+    };
+    typedef void (*fn_t)(void);
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        size_t n = sizeof(iid_backend_i) / sizeof(fn_t);
+        for (size_t k = 0; k < n; k++) {
+            fn_t f;
+            memcpy(&f, (const char *)tables[t]->i + k * sizeof f, sizeof f);
+            if (!f && k * sizeof f != offsetof(iid_backend_i, available))
+                fail_msg("backend '%s': table entry %zu of %zu is NULL", tables[t]->name, k, n);
+        }
+    }
 }
 
 /* The registry's answers for "cuda" in this build on this machine. */
@@ -490,6 +539,10 @@ static void test_glue_ops_by_hand(void **state)
     iid__masked_add_ref(acc, src, mk, 2.0f, 1, 2, 2);
     float want_m[] = {1, 1, 7, 9};
     assert_memory_equal(acc, want_m, sizeof want_m);
+    /* division by a scalar is a division, not a product by the reciprocal */
+    float dv[2] = {1.0f, -2.0f};
+    iid__div_scalar_ref(dv, 0.13025f, 2);
+    assert_true(dv[0] == 1.0f / 0.13025f && dv[1] == -2.0f / 0.13025f);
     /* plane product */
     float pl[4] = {1, 2, 3, 4}, m2[2] = {10, 0};
     iid__mul_plane_ref(pl, m2, 2, 2);
@@ -629,6 +682,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_every_op_every_backend, (void *)only),
         cmocka_unit_test(test_cuda_lookup),
+        cmocka_unit_test(test_tables_complete),
         cmocka_unit_test(test_glue_ops_by_hand),
         cmocka_unit_test(test_supports_op_fallback),
         cmocka_unit_test(test_buf_round_trip),

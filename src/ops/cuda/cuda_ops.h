@@ -60,6 +60,10 @@ void iid__cuda_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t 
 void iid__cuda_scale(const iid_backend_t *be, float *x, float s, int64_t n);
 void iid__cuda_add(const iid_backend_t *be, float *y, const float *x, int64_t n);
 void iid__cuda_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n);
+void iid__cuda_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n);
+void iid__cuda_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw);
+void iid__cuda_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                          const float *tile, int TH, int TW, int y0, int x0, const float *host_wy, const float *host_wx);
 void iid__cuda_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw);
 void iid__cuda_add_channel_bias(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,
                                 int bias_stride);

@@ -47,6 +47,18 @@ void iid__cuda_scale(const iid_backend_t *be, float *x, float s, int64_t n)
     IID_CUDA_LAUNCHED("scale");
 }
 
+static __global__ void div_scalar_kernel(float *x, float s, int64_t n)
+{
+    IID_CUDA_FOR(i, n) x[i] = x[i] / s;
+}
+
+void iid__cuda_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n)
+{
+    if (n <= 0) return;
+    div_scalar_kernel<<<iid__cuda_blocks(n, T), T, 0, iid__cuda_ctx()->stream>>>(x, s, n);
+    IID_CUDA_LAUNCHED("div_scalar");
+}
+
 static __global__ void add_kernel(float *y, const float *x, int64_t n)
 {
     IID_CUDA_FOR(i, n) y[i] += x[i];
@@ -82,6 +94,47 @@ void iid__cuda_mul_plane(const iid_backend_t *be, float *x, const float *m, int6
     if (n <= 0) return;
     mul_plane_kernel<<<iid__cuda_blocks(n, T), T, 0, iid__cuda_ctx()->stream>>>(x, m, hw, n);
     IID_CUDA_LAUNCHED("mul_plane");
+}
+
+static __global__ void div_plane_kernel(float *x, const float *d, int64_t hw, int64_t n)
+{
+    IID_CUDA_FOR(i, n) x[i] /= d[i % hw];
+}
+
+void iid__cuda_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw)
+{
+    int64_t n = planes * hw;
+    if (n <= 0) return;
+    div_plane_kernel<<<iid__cuda_blocks(n, T), T, 0, iid__cuda_ctx()->stream>>>(x, d, hw, n);
+    IID_CUDA_LAUNCHED("div_plane");
+}
+
+/* One thread per tile pixel: each owns its output position, so no two collide. */
+static __global__ void blend_tile_kernel(float *out, float *wsum, int64_t P, int OH, int OW, const float *tile, int TH,
+                                         int TW, int y0, int x0, const float *wy, const float *wx)
+{
+    IID_CUDA_FOR(i, (int64_t)TH * TW)
+    {
+        int y = (int)(i / TW), x = (int)(i % TW);
+        float wgt = wy[y] * wx[x];
+        int64_t o = (int64_t)(y0 + y) * OW + x0 + x;
+        wsum[o] += wgt;
+        for (int64_t p = 0; p < P; p++) out[p * OH * OW + o] += wgt * tile[(p * TH + y) * TW + x];
+    }
+}
+
+void iid__cuda_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                          const float *tile, int TH, int TW, int y0, int x0, const float *host_wy, const float *host_wx)
+{
+    if (TH <= 0 || TW <= 0) return;
+    float *w = (float *)iid__cuda_scratch((size_t)(TH + TW) * sizeof *w); /* the host ramps, uploaded */
+    if (!w) return iid__cuda_fail("blend_tile: out of scratch memory");
+    iid__cuda_upload(be, w, host_wy, (size_t)TH * sizeof *w);
+    iid__cuda_upload(be, w + TH, host_wx, (size_t)TW * sizeof *w);
+    blend_tile_kernel<<<iid__cuda_blocks((int64_t)TH * TW, T), T, 0, iid__cuda_ctx()->stream>>>(
+        out, wsum, P, OH, OW, tile, TH, TW, y0, x0, w, w + TH);
+    IID_CUDA_LAUNCHED("blend_tile");
+    iid__cuda_scratch_free(w);
 }
 
 static __global__ void channel_bias_kernel(float *x, const float *bias, int C, int64_t HW, int stride, int64_t n)

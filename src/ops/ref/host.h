@@ -26,8 +26,12 @@ void iid__host_batch_norm(const iid_backend_t *be, float *y, const float *x, con
                           const float *mean, const float *var, int N, int C, int64_t HW, float eps);
 void iid__host_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n);
 void iid__host_scale(const iid_backend_t *be, float *x, float s, int64_t n);
+void iid__host_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n);
 void iid__host_add(const iid_backend_t *be, float *y, const float *x, int64_t n);
 void iid__host_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n);
+void iid__host_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw);
+void iid__host_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                          const float *tile, int TH, int TW, int y0, int x0, const float *wy, const float *wx);
 void iid__host_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw);
 void iid__host_add_channel_bias(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,
                                 int bias_stride);
@@ -63,7 +67,10 @@ void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_
     .group_norm = iid__host_group_norm,                         \
     .batch_norm = iid__host_batch_norm, .unary = iid__host_unary, \
     .scale = iid__host_scale, .add = iid__host_add,             \
+    .div_scalar = iid__host_div_scalar,                         \
     .lerp = iid__host_lerp, .mul_plane = iid__host_mul_plane,   \
+    .div_plane = iid__host_div_plane,                           \
+    .blend_tile = iid__host_blend_tile,                         \
     .add_channel_bias = iid__host_add_channel_bias,             \
     .masked_add = iid__host_masked_add,                         \
     .softmax_rows = iid__host_softmax_rows,                     \

@@ -51,6 +51,31 @@ void iid__add_channel_bias_ref(float *x, const float *bias, int N, int C, int64_
         }
 }
 
+void iid__blend_tile_ref(float *out, float *wsum, int64_t P, int OH, int OW, const float *tile, int TH, int TW, int y0,
+                         int x0, const float *wy, const float *wx)
+{
+    for (int y = 0; y < TH; y++)
+        for (int x = 0; x < TW; x++) {
+            float wgt = wy[y] * wx[x];
+            size_t o = (size_t)(y0 + y) * OW + x0 + x;
+            wsum[o] += wgt;
+            for (int64_t p = 0; p < P; p++) out[(size_t)p * OH * OW + o] += wgt * tile[((size_t)p * TH + y) * TW + x];
+        }
+}
+
+void iid__div_plane_ref(float *x, const float *d, int64_t planes, int64_t hw)
+{
+#pragma omp parallel for schedule(static) if (planes * hw >= PAR_MIN)
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t q = 0; q < hw; q++) x[p * hw + q] /= d[q];
+}
+
+void iid__div_scalar_ref(float *x, float s, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / s;
+}
+
 void iid__masked_add_ref(float *y, const float *x, const float *mask, float s, int B, int T, int C)
 {
     int64_t rows = (int64_t)B * T;

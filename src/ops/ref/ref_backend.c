@@ -61,11 +61,23 @@ void iid__host_batch_norm(const iid_backend_t *be, float *y, const float *x, con
 
 void iid__host_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n) { iid__unary_ref(op, x, n); }
 void iid__host_scale(const iid_backend_t *be, float *x, float s, int64_t n) { iid__scale(x, s, n); }
+void iid__host_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n) { iid__div_scalar_ref(x, s, n); }
 void iid__host_add(const iid_backend_t *be, float *y, const float *x, int64_t n) { iid__add(y, x, n); }
 
 void iid__host_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n)
 {
     iid__lerp_out(y, a, b, s, n);
+}
+
+void iid__host_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw)
+{
+    iid__div_plane_ref(x, d, planes, hw);
+}
+
+void iid__host_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                          const float *tile, int TH, int TW, int y0, int x0, const float *wy, const float *wx)
+{
+    iid__blend_tile_ref(out, wsum, P, OH, OW, tile, TH, TW, y0, x0, wy, wx);
 }
 
 void iid__host_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw)
