@@ -47,7 +47,7 @@ void iid__cuda_permute021(const iid_backend_t *be, float *dst, const float *src,
 static void copy2d(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t rows)
 {
     if (!width || !rows) return;
-    iid__cuda_note(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, rows, cudaMemcpyDeviceToDevice,
+    iid__cuda_note(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, rows, cudaMemcpyDefault, /* as copy() */
                                      iid__cuda_ctx()->stream),
                    "2-D copy");
 }

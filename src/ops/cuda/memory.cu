@@ -148,7 +148,9 @@ void iid__cuda_download(const iid_backend_t *be, void *host_dst, const void *src
 void iid__cuda_copy(const iid_backend_t *be, void *dst, const void *src, size_t bytes)
 {
     if (bytes && dst != src)
-        iid__cuda_note(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, iid__cuda_ctx()->stream), "copy");
+        /* cudaMemcpyDefault: the pointers say the direction (unified addressing), so
+         * a host pointer the pipeline still hands a device backend copies too */
+        iid__cuda_note(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, iid__cuda_ctx()->stream), "copy");
 }
 
 static __global__ void fill_kernel(float *dst, float v, int64_t n)
