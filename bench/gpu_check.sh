@@ -21,6 +21,9 @@
 #   4. the conformance runner on cuda, diffusion stages, with f32 weights
 #      (IID_CUDA_WEIGHTS=f32: must pass at the kit's f32 tolerances, the whole tiny-kit
 #      pipeline included) and with the default bf16 weights (the bf16 error, for the record);
+#      then `instantid generate` on the tiny kit from a photo (64x64, 4 steps, one seed) on cpu
+#      and on cuda, the images compared (bench/compare_png.py): f32 weights within a mean of
+#      0.5 and at most 2 levels per value, bf16 weights within a mean of 3 and at most 24;
 #   5. bench_make_weights into a scratch folder, then bench_step --backend cuda: one guided
 #      step at 1024x1024, and a whole 30-step generation with its VAE decode, seconds and
 #      peak GPU memory;
@@ -59,6 +62,7 @@ prepare() {
   cp -r "$shared/conformance/golden" "$G/kit/"
   cp -r "$shared/conformance/models/sdxl" "$shared/conformance/models/ControlNetModel" \
         "$shared/conformance/models/antelopev2" "$shared/conformance/models/ip-adapter.safetensors" "$G/kit/models/"
+  cp "$shared/assets/faces/frontal_astronaut.png" "$G/face.png"
   cp "$shared/bench/torch_baseline.py" "$G/"
   if [ -d "$ref/diffusers" ]; then tar -C "$ref" -cJf "$G/torch-ref.tar.xz" .; else
     echo "no diffusers reference at $ref (see $shared/bench/README.md): the PyTorch part will be skipped"; fi
@@ -107,6 +111,23 @@ for w in f32 bf16; do
   IID_CUDA_WEIGHTS=$w timeout 240 $B/tests/conformance --kit "$G/kit" --backend cuda --stage $STAGES \
     > "$OUT/conformance_$w.txt" 2>&1
   rc=$?; summary "conformance --backend cuda, $w weights: $(tail -1 "$OUT/conformance_$w.txt") rc=$rc"
+done
+
+heads=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resampler_hyperparameters']['heads'])" \
+  "$G/kit/golden/ip_adapter_layout.json")
+gen() { # backend weights out
+  IID_CUDA_WEIGHTS=$2 timeout 120 $B/instantid generate --backend "$1" --models "$G/kit/models" --resampler-heads "$heads" \
+    --face "$G/face.png" --size 64x64 --steps 4 --seed 5 --prompt "a photo" -o "$OUT/$3" >> "$OUT/pipeline_images.txt" 2>&1
+}
+gen cpu f32 tiny_cpu.png
+for w in f32 bf16; do
+  if [ $w = f32 ]; then lim="0.5 2"; else lim="3 24"; fi
+  if gen cuda $w "tiny_cuda_$w.png"; then
+    # shellcheck disable=SC2086 # two limits
+    summary "tiny-kit image, cuda $w weights vs cpu f32: $(python3 bench/compare_png.py "$OUT/tiny_cpu.png" "$OUT/tiny_cuda_$w.png" $lim)"
+  else
+    summary "tiny-kit image, cuda $w weights: FAIL (pipeline_images.txt)"
+  fi
 done
 
 echo "== 5. benchmark: ours"
