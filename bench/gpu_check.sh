@@ -45,7 +45,7 @@ prepare() {
     libcjson-dev libcjson1 libzip-dev libzip4 libutf8proc-dev libutf8proc2 libpng-dev libpng16-16 \
     libjpeg-dev libjpeg62-turbo-dev libjpeg62-turbo libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 \
     libmicrohttpd-dev libmicrohttpd12 libcmocka-dev libcmocka0 zlib1g-dev libbz2-dev \
-    libgnutls30 libnettle8 libhogweed6 libtasn1-6 libp11-kit0 libidn2-0 libunistring2 \
+    libgnutls30 libnettle8 libhogweed6 libtasn1-6 libp11-kit0 libidn2-0 libunistring2 libgmp10 libffi8 \
     libfreetype-dev libfreetype6 libfontconfig-dev libfontconfig1 libexpat1 libexpat1-dev \
     libbrotli-dev libbrotli1 uuid-dev libuuid1 \
     pkgconf pkgconf-bin libpkgconf3)
@@ -88,7 +88,10 @@ summary "card: $(nvidia-smi --query-gpu=name,driver_version,memory.total --forma
 echo "== 2. build"
 S=/tmp/iid-sysroot; L=$S/usr/lib/x86_64-linux-gnu
 rm -rf "$S" && mkdir -p "$S" && tar -C "$S" -xJf "$G/sysroot.tar.xz"
-export LD_LIBRARY_PATH=$L:$L/openblas-pthread:$S/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# our binaries find the sysroot's libraries; Python (PyTorch) keeps the machine's own path (py)
+ORIG_LD=${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH=$L:$L/openblas-pthread:$S/lib/x86_64-linux-gnu${ORIG_LD:+:$ORIG_LD}
+py() { LD_LIBRARY_PATH=$ORIG_LD python3 "$@"; }
 export PKG_CONFIG_SYSROOT_DIR=$S PKG_CONFIG_LIBDIR=$L/pkgconfig:$L/openblas-pthread/pkgconfig:$S/usr/share/pkgconfig
 B=build-gpu
 if timeout 300 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DIID_CUDA=ON -DIID_BENCH=ON \
@@ -113,7 +116,7 @@ for w in f32 bf16; do
   rc=$?; summary "conformance --backend cuda, $w weights: $(tail -1 "$OUT/conformance_$w.txt") rc=$rc"
 done
 
-heads=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resampler_hyperparameters']['heads'])" \
+heads=$(py -c "import json,sys; print(json.load(open(sys.argv[1]))['resampler_hyperparameters']['heads'])" \
   "$G/kit/golden/ip_adapter_layout.json")
 gen() { # backend weights out
   IID_CUDA_WEIGHTS=$2 timeout 120 $B/instantid generate --backend "$1" --models "$G/kit/models" --resampler-heads "$heads" \
@@ -124,7 +127,7 @@ for w in f32 bf16; do
   if [ $w = f32 ]; then lim="0.5 2"; else lim="3 24"; fi
   if gen cuda $w "tiny_cuda_$w.png"; then
     # shellcheck disable=SC2086 # two limits
-    summary "tiny-kit image, cuda $w weights vs cpu f32: $(python3 bench/compare_png.py "$OUT/tiny_cpu.png" "$OUT/tiny_cuda_$w.png" $lim)"
+    summary "tiny-kit image, cuda $w weights vs cpu f32: $(py bench/compare_png.py "$OUT/tiny_cpu.png" "$OUT/tiny_cuda_$w.png" $lim)"
   else
     summary "tiny-kit image, cuda $w weights: FAIL (pipeline_images.txt)"
   fi
@@ -142,7 +145,7 @@ rm -rf $W
 echo "== 6. benchmark: PyTorch/diffusers on the same card"
 if [ -f "$G/torch-ref.tar.xz" ]; then
   R=/tmp/iid-torch-ref; rm -rf $R && mkdir -p $R && tar -C $R -xJf "$G/torch-ref.tar.xz"
-  timeout 300 python3 bench/torch_cuda.py --harness "$G/torch_baseline.py" --ref $R --size 1024 --steps 30 \
+  LD_LIBRARY_PATH=$ORIG_LD timeout 300 python3 bench/torch_cuda.py --harness "$G/torch_baseline.py" --ref $R --size 1024 --steps 30 \
     > "$OUT/torch_cuda.txt" 2>&1
   summary "torch fp16: $(grep '^RESULT' "$OUT/torch_cuda.txt" || echo "FAIL (torch_cuda.txt)")"
 else
