@@ -47,7 +47,7 @@ prepare() {
     libmicrohttpd-dev libmicrohttpd12 libcmocka-dev libcmocka0 zlib1g-dev libbz2-dev \
     libgnutls30 libnettle8 libhogweed6 libtasn1-6 libp11-kit0 libidn2-0 libunistring2 libgmp10 libffi8 \
     libfreetype-dev libfreetype6 libfontconfig-dev libfontconfig1 libexpat1 libexpat1-dev \
-    libbrotli-dev libbrotli1 uuid-dev libuuid1 \
+    libbrotli-dev libbrotli1 uuid-dev libuuid1 nettle-dev \
     pkgconf pkgconf-bin libpkgconf3)
   for f in "$G"/debs/*.deb; do dpkg -x "$f" "$G/sysroot"; done
   rm -rf "$G/debs" "$G/sysroot/usr/share/doc" "$G/sysroot/usr/share/man"

@@ -2,8 +2,7 @@
  * csv_log.c - RFC 4180 records, the log file's open/append/read cycle, merging
  * shard logs, and the number formats the log uses.
  *
- * The parser is a single pass over the text that copies each field out (quotes
- * undone) and groups fields into records; a record is complete only when its
+ * Parsing is io/csv.c's streaming reader: a record is complete only when its
  * terminator (LF, CRLF or a lone CR) was seen outside quotes, which is how a row
  * cut short by a crash is told apart from a finished one.
  */
@@ -11,6 +10,7 @@
 #include "batch/csv_log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,11 +43,7 @@ iid_status iid__log_read(const char *path, iid_csv_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (access(path, F_OK) != 0) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such log", path);
-    char *text;
-    size_t len;
-    IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
-    iid_status st = iid__csv_parse(text, len, path, out, err);
-    free(text);
+    iid_status st = iid__csv_load(path, LOG_MAX_FILE, out, err);
     if (st == IID_OK && (st = check_header(out, path, err)) != IID_OK) iid__csv_free(out);
     return st;
 }
@@ -59,20 +55,13 @@ iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err
     size_t keep = 0;
     int fresh = 1;
     if (access(path, F_OK) == 0) {
-        char *text;
-        size_t len;
-        IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
         iid_csv_t t;
-        iid_status st = iid__csv_parse(text, len, path, &t, err);
-        free(text);
-        if (st != IID_OK) return st;
-        fresh = len == 0;
-        if (!fresh && t.ncols == 0) /* only a partial header: start over */
-            fresh = 1;
-        else if (!fresh) st = check_header(&t, path, err);
+        IID_TRY(iid__csv_load(path, LOG_MAX_FILE, &t, err)); /* refuses a FIFO or device too */
+        fresh = t.ncols == 0; /* empty, blank lines or a partial header: start over */
+        iid_status st = fresh ? IID_OK : check_header(&t, path, err);
         keep = fresh ? 0 : t.complete_len;
         iid__csv_free(&t);
-        if (st != IID_OK) return st;
+        IID_TRY(st);
         if (truncate(path, (off_t)keep) != 0)
             return iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
     }
@@ -172,7 +161,9 @@ iid_status iid__log_merge(const char *const *inputs, int n_inputs, const char *o
     for (int i = 0; i < n_inputs && st == IID_OK; i++) {
         for (long r = 0; r < logs[i].nrows; r++) {
             const char *id = iid__csv_cell(&logs[i], r, IID_COL_JOB_ID);
-            if (parse_job_id(id, &rows[n].job_id) != 0) {
+            /* Web jobs (server/web_log.h) have no plan id: they go last, in order. */
+            if (strcmp(iid__csv_cell(&logs[i], r, IID_COL_SHARD), "web") == 0) rows[n].job_id = LLONG_MAX;
+            else if (parse_job_id(id, &rows[n].job_id) != 0) {
                 st = iid__fail(err, IID_ERR_FORMAT, "%s: row %ld: job_id '%s' is not a number", inputs[i], r + 1,
                                id);
                 break;

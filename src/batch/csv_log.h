@@ -13,7 +13,8 @@
  * file ends with a partial record (no terminator, or an open quote); the reader
  * ignores it, and the writer cuts it off when it reopens the log, so the next row
  * starts on a fresh line. One process writes a given log at a time (shards write
- * their own logs and `instantid merge` joins them).
+ * their own logs and `instantid merge` joins them); a batch holds the log's
+ * lock (batch/log_lock.h) for its whole run, so a second batch is refused.
  */
 #ifndef IID_BATCH_CSV_LOG_H
 #define IID_BATCH_CSV_LOG_H
@@ -67,8 +68,8 @@ typedef struct iid_log_writer {
 
 /* Open path for appending rows: create it with the header when it does not
  * exist or is empty; otherwise check the header and cut off a partial last
- * record. Fails when the file cannot be created or written, or its header is not
- * the 22-column log header. */
+ * record. Fails when the file cannot be created or written, is not a regular
+ * file, or its header is not the 22-column log header. */
 iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err);
 
 /* Append one row of IID_LOG_NCOLS fields and make it durable (fflush + fsync). */
@@ -78,7 +79,7 @@ iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_e
 void iid__log_close(iid_log_writer_t *w);
 
 /* Merge logs: every row of every input, ordered by job_id (numeric; rows of the
- * same job keep their input order), written atomically to out_path with one
+ * same job keep their input order; web rows, shard "web", last), written atomically to out_path with one
  * header. Fails on an unreadable input, a foreign header, or a job_id that is
  * not a number; out_path is then untouched. *rows_out (if non-NULL) receives the
  * number of rows written. */

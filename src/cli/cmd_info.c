@@ -7,45 +7,40 @@
  * exit status is 0 when every component was found and read, 1 otherwise.
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/info_formats.h"
+#include "cli/options.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "ops/backend.h"
 #include "pipeline/face_models.h"
+#include "pipeline/model_load.h"
 
 typedef struct info_paths {
     const char *models;
     char sdxl[4096], controlnet[4096], ip_adapter[4096], faces[4096];
 } info_paths_t;
 
-static void print_config(const char *path)
+/* Returns 1 when the config cannot be read (said on stdout), else 0. */
+static int print_config(const char *path)
 {
     iid_json_t j;
     iid_error_t err;
     if (iid__json_load(&j, path, &err) != IID_OK) {
         printf("    config: %s\n", err.msg);
-        return;
+        return 1;
     }
-    const cJSON *item;
-    int first = 1;
-    cJSON_ArrayForEach(item, j.root)
-    {
-        if (!item->string || item->string[0] == '_') continue;
-        char *v = cJSON_PrintUnformatted(item);
-        if (!v) continue;
-        printf("%s%s=%s", first ? "    config: " : ", ", item->string, v);
-        first = 0;
-        free(v);
-    }
-    if (!first) printf("\n");
+    iid_info_print_doc("config", &j);
     iid__json_free(&j);
+    return 0;
 }
 
 /* One weight file: format, tensor count, parameter count, dtypes. */
@@ -89,8 +84,9 @@ static int describe_component(const char *label, const char *dir, const char *co
         printf("    missing: no such folder\n");
         return 1;
     }
+    if (strcmp(label, "ControlNetModel") == 0) printf("    format: diffusers folder\n");
     int bad = 0;
-    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
+    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) bad |= print_config(cfg);
     else {
         printf("    missing: config.json\n");
         bad = 1;
@@ -105,8 +101,13 @@ static int describe_component(const char *label, const char *dir, const char *co
 
 static long count_lines(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
+    int fd;
+    if (iid__file_open_input(path, &fd, NULL, NULL) != IID_OK) return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
     long n = 0;
     int c, last = '\n';
     while ((c = fgetc(f)) != EOF) {
@@ -134,9 +135,10 @@ static int describe_tokenizer(const char *label, const char *dir)
     iid__path_join(merges, sizeof merges, dir, "merges.txt", NULL);
     long lines = count_lines(merges);
     printf("    CLIP BPE: vocab.json %d entries, merges.txt %ld lines\n", entries, lines);
+    int bad = lines < 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "tokenizer_config.json", NULL) == IID_OK && iid__is_file(cfg))
-        print_config(cfg);
-    return lines < 0;
+        bad |= print_config(cfg);
+    return bad;
 }
 
 static int describe_sdxl(const char *sdxl)
@@ -146,8 +148,8 @@ static int describe_sdxl(const char *sdxl)
                                                "diffusion_pytorch_model.fp16.safetensors", NULL};
     char p[4096], q[4096];
     int bad = 0;
-    printf("sdxl: %s\n", sdxl);
-    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
+    printf("sdxl: %s\n    format: diffusers folder\n", sdxl);
+    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) bad |= print_config(p);
     else {
         printf("    missing: model_index.json\n");
         bad = 1;
@@ -166,7 +168,7 @@ static int describe_sdxl(const char *sdxl)
     iid__path_join(p, sizeof p, sdxl, "scheduler", NULL);
     iid__path_join(q, sizeof q, p, "scheduler_config.json", NULL);
     printf("sdxl/scheduler: %s\n", p);
-    if (iid__is_file(q)) print_config(q);
+    if (iid__is_file(q)) bad |= print_config(q);
     else {
         printf("    missing: scheduler_config.json\n");
         bad = 1;
@@ -184,8 +186,9 @@ static int describe_ip_adapter(const char *path)
     return describe_weights(path);
 }
 
-/* One ONNX model: its role as insightface would see it, opset, inputs, outputs. */
-static void describe_onnx(const char *name, const char *path)
+/* One ONNX model: its role as insightface would see it, opset, inputs, outputs.
+ * Returns 1 when it cannot be read. */
+static int describe_onnx(const char *name, const char *path)
 {
     static const char *const roles[] = {"not a face model", "face detector", "face recogniser", "landmark model",
                                         "attribute model", "face swapper"};
@@ -193,7 +196,7 @@ static void describe_onnx(const char *name, const char *path)
     iid_error_t err;
     if (iid__onnx_net_load(&net, path, &err) != IID_OK) {
         printf("    %s: %s\n", name, err.msg);
-        return;
+        return 1;
     }
     const iid_onnx_graph_t *g = &net.model.graph;
     long long params = 0;
@@ -215,6 +218,7 @@ static void describe_onnx(const char *name, const char *path)
         printf("\n");
     }
     iid__onnx_net_free(&net);
+    return 0;
 }
 
 static int describe_faces(const char *dir)
@@ -225,20 +229,25 @@ static int describe_faces(const char *dir)
         printf("    missing: no such folder\n");
         return 1;
     }
-    int found = 0;
+    int found = 0, bad = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".onnx") != 0) continue;
         char p[4096];
         if (iid__path_join(p, sizeof p, dir, e->d_name, NULL) != IID_OK) continue;
-        describe_onnx(e->d_name, p);
+        bad |= describe_onnx(e->d_name, p);
         found++;
     }
     closedir(d);
     if (!found) printf("    missing: no .onnx files\n");
-    return found == 0;
+    return bad || found == 0;
 }
+
+static const iid_opt_spec_t info_opts[] = {
+    IID_CLI_COMMON_OPTS,
+};
+#define N_INFO_OPTS ((int)(sizeof info_opts / sizeof info_opts[0]))
 
 /* The compute backends compiled in, the default one marked. */
 static void describe_backends(void)
@@ -252,56 +261,41 @@ static void describe_backends(void)
         printf("    %s: %s\n", iid__backend_at(i)->name, iid__backend_at(i)->description);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
-               "                      [--face-models DIR]\n"
-               "Describe every model component found: format, dtypes, parameter count and configuration,\n"
-               "and the compute backends compiled in (the default one marked; --backend picks another).\n"
-               "  --models DIR        models folder (default models/)\n"
-               "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
-               "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
-               "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
-               "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
-               "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
-}
-
 int iid_cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
-                                         {"sdxl", required_argument, NULL, 's'},
-                                         {"controlnet", required_argument, NULL, 'c'},
-                                         {"ip-adapter", required_argument, NULL, 'i'},
-                                         {"face-models", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': p.models = optarg; break;
-        case 's': sdxl = optarg; break;
-        case 'c': cn = optarg; break;
-        case 'i': ip = optarg; break;
-        case 'f': faces = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    iid_cli_models_t m;
+    iid_status st = iid_cli_parse(&o, info_opts, N_INFO_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid info [options]",
+                     "Describe every model component found: format, dtypes, parameter count and configuration;\n"
+                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets;\n"
+                     "and the compute backends compiled in (the default one marked; --backend picks another).\n"
+                     "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
+                     "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
+                     "config file serves every command; info only reads the files.)",
+                     info_opts, N_INFO_OPTS);
+        iid_cli_free(&o);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+    if (st == IID_OK) st = iid_cli_models_read(&o, &m, &err);
+    if (st == IID_OK && !iid__is_dir(m.models) && !(m.sdxl && m.controlnet && m.ip_adapter && m.face_models))
+        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: models folder not found (see --models)", m.models);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid info: %s\n", err.msg);
+        iid_cli_free(&o);
         return 2;
     }
-    if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
-        fprintf(stderr, "instantid info: %s: models folder not found (see --models)\n", p.models);
-        return 2;
-    }
+    info_paths_t p = {.models = m.models};
+    const char *sdxl = m.sdxl, *cn = m.controlnet, *ip = m.ip_adapter, *faces = m.face_models;
     snprintf(p.sdxl, sizeof p.sdxl, "%s", sdxl ? sdxl : "");
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
     if (!cn) iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel", NULL);
+    if (!cn && !iid__is_dir(p.controlnet))
+        iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel.safetensors", NULL);
     snprintf(p.faces, sizeof p.faces, "%s", faces ? faces : "");
     if (!faces) iid__path_join(p.faces, sizeof p.faces, p.models, "antelopev2", NULL);
     if (ip) snprintf(p.ip_adapter, sizeof p.ip_adapter, "%s", ip);
@@ -312,10 +306,16 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
+    char sdxl_config[4096];
+    snprintf(sdxl_config, sizeof sdxl_config, "%s", m.sdxl_config ? m.sdxl_config : "");
+    iid__sdxl_default_config(p.models, p.sdxl, sdxl_config, sizeof sdxl_config);
     describe_backends();
-    int bad = describe_sdxl(p.sdxl);
-    bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
+    int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
+    bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
+                                      : describe_component("ControlNetModel", p.controlnet, cn_weights);
+    for (int i = 0; i < m.n_loras; i++) bad |= iid_info_lora(m.loras[i], p.sdxl, sdxl_config);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
+    iid_cli_free(&o);
     return bad ? 1 : 0;
 }

@@ -43,11 +43,23 @@ static iid_status block_types(const iid_json_t *j, const char *key, const char *
     return IID_OK;
 }
 
+/* A list field must have one entry per down block, as diffusers' _check_config
+ * demands; a plain number is broadcast. An absent or null field passes. */
+static iid_status check_list_len(const iid_json_t *j, const char *key, int n, iid_error_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->root, key);
+    if (cJSON_IsArray(v) && cJSON_GetArraySize(v) != n)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: field '%s' lists %d values for %d down blocks", j->path, key,
+                         cJSON_GetArraySize(v), n);
+    return IID_OK;
+}
+
 /* An int-or-list field broadcast to n blocks, each in [lo, hi]. */
 static iid_status per_block(const iid_json_t *j, const char *key, int n, int lo, int hi, int *out, iid_error_t *err)
 {
     long long v[IID_UNET_MAX_BLOCKS];
     int got = 0;
+    IID_TRY(check_list_len(j, key, n, err));
     IID_TRY(iid__json_int_array(j, key, v, IID_UNET_MAX_BLOCKS, &got, 1, err));
     if (got != 1 && got != n)
         return iid__fail(err, IID_ERR_FORMAT, "%s: field '%s' has %d entries, expected 1 or %d", j->path, key, got, n);
@@ -114,7 +126,7 @@ static iid_status expect_defaults(const iid_json_t *j, iid_error_t *err)
     return IID_OK;
 }
 
-static iid_status parse_config(iid_unet_config_t *c, const iid_json_t *j, iid_error_t *err)
+iid_status iid__unet_config_parse(iid_unet_config_t *c, const iid_json_t *j, iid_error_t *err)
 {
     memset(c, 0, sizeof *c);
     const int big = 1 << 16;
@@ -130,6 +142,7 @@ static iid_status parse_config(iid_unet_config_t *c, const iid_json_t *j, iid_er
     const char *heads_key = "num_attention_heads";
     const cJSON *nh = cJSON_GetObjectItemCaseSensitive(j->root, heads_key);
     if (!nh || cJSON_IsNull(nh)) heads_key = "attention_head_dim";
+    IID_TRY(check_list_len(j, "attention_head_dim", n, err)); /* checked even when unused, as diffusers does */
     IID_TRY(per_block(j, heads_key, n, 1, big, c->heads, err));
     IID_TRY(int_field(j, "cross_attention_dim", 1, big, &c->cross_dim, err));
     IID_TRY(int_field(j, "norm_num_groups", 1, big, &c->groups, err));
@@ -176,7 +189,7 @@ iid_status iid__unet_config_load(iid_unet_config_t *cfg, const char *path, iid_e
 {
     iid_json_t j;
     IID_TRY(iid__json_load(&j, path, err));
-    iid_status s = parse_config(cfg, &j, err);
+    iid_status s = iid__unet_config_parse(cfg, &j, err);
     iid__json_free(&j);
     return s;
 }

@@ -22,18 +22,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "core/rng.h"
 #include "io/file.h"
 #include "io/torch_zip.h"
 #include "ops/ops.h"
 #include "ops/step_alloc.h"
+#include "pipeline/model_load.h"
 #include "pipeline/scheduler.h"
+#include "pipeline/unused_weights.h"
 
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err)
 {
     memset(p, 0, sizeof *p);
     IID_TRY(iid__path_join(p->sdxl, sizeof p->sdxl, models_dir, "sdxl", err));
     IID_TRY(iid__path_join(p->controlnet, sizeof p->controlnet, models_dir, "ControlNetModel", err));
+    if (!iid__is_dir(p->controlnet))
+        IID_TRY(iid__path_join(p->controlnet, sizeof p->controlnet, models_dir, "ControlNetModel.safetensors", err));
     IID_TRY(iid__path_join(p->face_models, sizeof p->face_models, models_dir, "antelopev2", err));
     IID_TRY(iid__path_join(p->ip_adapter, sizeof p->ip_adapter, models_dir, "ip-adapter.bin", err));
     if (!iid__is_file(p->ip_adapter))
@@ -50,6 +55,7 @@ void iid__pipeline_free(iid_pipeline_t *p)
     iid__vae_free(p->vae);
     iid__resampler_free(&p->resampler);
     iid__st_close(&p->adapter);
+    iid__json_free(&p->scheduler_config);
     free(p);
 }
 
@@ -68,17 +74,17 @@ iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *pat
     *out = NULL;
     iid_pipeline_t *p = calloc(1, sizeof *p);
     if (!p) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the pipeline");
-    char dir[4096];
-    iid_status s = iid__text_cond_load(&p->text, paths->sdxl, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "unet", err);
-    if (s == IID_OK) s = iid__unet_load(&p->unet, dir, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "vae", err);
-    if (s == IID_OK) s = iid__vae_load(&p->vae, dir, err);
-    if (s == IID_OK) s = iid__controlnet_load(&p->controlnet, paths->controlnet, err);
+    iid_sdxl_source_t src;
+    iid_lora_set_t loras;
+    iid_status s = iid__lora_set_open(&loras, paths->loras, paths->n_loras, err);
+    if (s == IID_OK) s = iid__sdxl_source_init(&src, paths->sdxl, paths->sdxl_config, err);
+    if (s == IID_OK) s = iid__load_text_cond(&p->text, &src, &loras, err);
+    if (s == IID_OK) s = iid__load_unet(&p->unet, &src, &loras, err);
+    iid__lora_set_close(&loras); /* fused weights are the models' own copies */
+    if (s == IID_OK) s = iid__load_vae(&p->vae, &src, err);
+    if (s == IID_OK) s = iid__load_controlnet(&p->controlnet, paths->controlnet, p->unet, err);
     if (s == IID_OK) s = load_adapter(p, paths->ip_adapter, resampler_heads, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "scheduler", err);
-    if (s == IID_OK)
-        s = iid__path_join(p->scheduler_config, sizeof p->scheduler_config, dir, "scheduler_config.json", err);
+    if (s == IID_OK) s = iid__load_scheduler_config(&p->scheduler_config, &src, err);
     if (s == IID_OK && p->resampler.output_dim != p->unet->trunk.cfg.cross_dim)
         s = iid__fail(err, IID_ERR_FORMAT, "%s: face tokens are %d wide but the UNet's cross_attention_dim is %d",
                       paths->ip_adapter, p->resampler.output_dim, p->unet->trunk.cfg.cross_dim);
@@ -86,6 +92,7 @@ iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *pat
         iid__pipeline_free(p);
         return s;
     }
+    iid__pipeline_warn_unused(p, NULL);
     *out = p;
     return IID_OK;
 }
@@ -164,8 +171,13 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
                                      iid_error_t *err)
 {
     int cfg = B == 2;
-    IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
-                                  cfg ? &st->neg : NULL, err));
+    if (g->text_pos && (!cfg || g->text_neg)) { /* encoded before: the caller's cache */
+        IID_TRY(iid__prompt_embeds_copy(&st->pos, g->text_pos, err));
+        if (cfg) IID_TRY(iid__prompt_embeds_copy(&st->neg, g->text_neg, err));
+    } else {
+        IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
+                                      cfg ? &st->neg : NULL, err));
+    }
     int T = st->pos.tokens, D = st->pos.dim, P = st->pos.pooled_dim;
     int Q = p->resampler.num_queries, O = p->resampler.output_dim;
     if (D != O)
@@ -315,6 +327,17 @@ static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int
     return IID_OK;
 }
 
+iid_status iid__pipeline_use_backend(iid_pipeline_t *p, const iid_backend_t *be, iid_error_t *err)
+{
+    if (!be->host_memory || !p->unet->trunk.be->host_memory)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "backend '%s': the models were bound to '%s' at load", be->name,
+                         p->unet->trunk.be->name);
+    p->unet->trunk.be = p->controlnet->trunk.be = be;
+    p->vae->be = p->resampler.be = be;
+    p->text.te1.be = p->text.te2.be = be;
+    return IID_OK;
+}
+
 iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_t *g, uint8_t *out_rgb,
                                   iid_error_t *err)
 {
@@ -329,7 +352,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
     size_t n1 = (size_t)C * h * w;
     gen_state_t st;
     memset(&st, 0, sizeof st);
-    iid_status s = iid__sched_load(&st.sched, g->scheduler ? g->scheduler : "euler", p->scheduler_config, err);
+    iid_status s = iid__sched_create(&st.sched, g->scheduler ? g->scheduler : "euler", &p->scheduler_config, err);
     if (s == IID_OK) s = iid__sched_set_timesteps(st.sched, g->steps, err);
     if (s == IID_OK && g->trace) {
         trace(g, "schedule.timesteps", iid__sched_timesteps(st.sched), (size_t)iid__sched_num_timesteps(st.sched));
@@ -367,11 +390,13 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         s = denoise_step(p, g, B, i, h, w, &sa.be, &st, err);
         if (s == IID_OK) s = iid__step_alloc_end(&sa, err);
         if (g->activation_peak && sa.block_bytes > *g->activation_peak) *g->activation_peak = sa.block_bytes;
+        if (s == IID_OK) s = iid__check_finite(st.latents, n1, err, "the latents after step %d of %d", i + 1, total);
         if (s == IID_OK && g->on_step && g->on_step(g->user, i + 1, total))
             s = iid__fail(err, IID_ERR_INTERRUPTED, "stopped after step %d of %d", i + 1, total);
     }
     iid__step_alloc_free(&sa);
     if (s == IID_OK) s = decode(p, g, h, w, &st, out_rgb, err);
+    if (s == IID_OK) s = iid__check_finite(st.image, (size_t)3 * g->width * g->height, err, "the decoded image");
     gen_state_free(&st);
     return s;
 }

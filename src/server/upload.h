@@ -7,14 +7,17 @@
  * whatever Content-Length claimed, so a chunked body cannot exceed the limit
  * either. Text fields are capped at 16 KiB each; file fields (face, pose) only by
  * the body limit. Unknown fields are ignored, so newer pages work with older
- * servers.
+ * servers; a known field given twice is refused (400 naming it), never joined.
  *
  * Validation happens once the body is complete: the face file must be present
  * and non-empty; numbers must parse completely and lie in the ranges engine.h
  * lists; style and scheduler must be among the catalog's names when it has
  * any. Empty fields take the demo's defaults (IdentityNet 0.8, adapter 0.8,
  * steps 30, guidance 5, seed 42, size 0x0 = from the face, the catalog's default
- * style and scheduler). Error messages name the field.
+ * style and scheduler, enhance_face_region as the server was started, lcm off).
+ * The check boxes enhance_face_region and lcm take 1/true/on/yes or
+ * 0/false/off/no; lcm on is refused when the catalog says LCM is unavailable.
+ * Error messages name the field.
  */
 #ifndef IID_SERVER_UPLOAD_H
 #define IID_SERVER_UPLOAD_H

@@ -21,6 +21,10 @@ typedef struct conf_ctx {
     const char *kit;      /* the kit's root folder */
     int passed, failed, skipped;
     int verbose;
+    /* The single_file stage: the model stages load SDXL from this kit-relative
+     * single-file checkpoint (configs from models/sdxl) instead of the folder,
+     * and every line's stage reads "single_file/<stage>". NULL: the folder. */
+    const char *sdxl_file;
 } conf_ctx_t;
 
 /* Tolerances of the kit's README section 5 (relative to max |reference|). */

@@ -1,10 +1,12 @@
 /*
  * test_batch_e2e.c - `instantid batch` end to end on the kit's tiny models, over a
  * folder mixing real photos and bad inputs: every attempt logged with the 22
- * columns, failures with their reasons, outputs readable with their settings;
- * a batch killed mid-run and resumed completes the plan exactly once; shards
- * partition the plan and merge back to the unsharded run's jobs.
+ * columns, failures with their reasons, outputs readable with their settings,
+ * the input folder recorded beside the log; a batch killed mid-run and resumed
+ * completes the plan exactly once; shards partition the plan and merge back to
+ * the unsharded run's jobs.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +17,11 @@
 #include <unistd.h>
 
 #include "batch/csv_log.h"
+#include "batch/log_meta.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/png_write.h"
+#include "a1111_parse.h"
 #include "support.h"
 
 static char *dir;
@@ -109,11 +113,27 @@ static void test_mixed_folder(void **state)
             snprintf(png, sizeof png, "%s/out_full/%s", dir, iid__csv_cell(&t, r, IID_COL_NEW_FILE_NAME));
             char *params;
             assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
-            char want[128];
-            snprintf(want, sizeof want, "Steps: %s, Sampler: euler", iid__csv_cell(&t, r, IID_COL_STEPS));
-            assert_non_null(strstr(params, want));
-            snprintf(want, sizeof want, "Seed: %s, Size: 64x64", iid__csv_cell(&t, r, IID_COL_SEED));
-            assert_non_null(strstr(params, want));
+            a1111_params_t p; /* read back by A1111's rules: the log's values, exactly */
+            a1111_parse(params, &p);
+            assert_string_equal(a1111_get(&p, "Steps"), iid__csv_cell(&t, r, IID_COL_STEPS));
+            assert_string_equal(a1111_get(&p, "Sampler"), "Euler");
+            assert_string_equal(a1111_get(&p, "Schedule type"), "Uniform");
+            assert_string_equal(a1111_get(&p, "Seed"), iid__csv_cell(&t, r, IID_COL_SEED));
+            assert_string_equal(a1111_get(&p, "CFG scale"), iid__csv_cell(&t, r, IID_COL_GUIDANCE));
+            assert_string_equal(a1111_get(&p, "IdentityNet strength"), iid__csv_cell(&t, r, IID_COL_IDENTITYNET));
+            assert_string_equal(a1111_get(&p, "Adapter strength"), iid__csv_cell(&t, r, IID_COL_ADAPTER));
+            assert_string_equal(a1111_get(&p, "Style"), iid__csv_cell(&t, r, IID_COL_STYLE));
+            assert_string_equal(a1111_get(&p, "Face image"), img);
+            assert_string_equal(a1111_get(&p, "Job id"), iid__csv_cell(&t, r, IID_COL_JOB_ID));
+            assert_string_equal(a1111_get(&p, "Size-1"), "64");
+            assert_non_null(a1111_get(&p, "Model hash"));
+            a1111_free(&p);
+            free(params);
+            assert_int_equal(iid__png_read_text(png, "prompt", &params, NULL), IID_OK);
+            cJSON *graph = cJSON_Parse(params);
+            assert_non_null(graph);
+            assert_non_null(strstr(params, "\"class_type\":\"ApplyInstantIDAdvanced\""));
+            cJSON_Delete(graph);
             free(params);
             assert_string_equal(iid__csv_cell(&t, r, IID_COL_FACE_COUNT), "1");
         } else {
@@ -127,9 +147,61 @@ static void test_mixed_folder(void **state)
     }
     assert_int_equal(ok, 4);
     iid__csv_free(&t);
+    /* Beside the log, the input folder for `serve` (batch/log_meta.h). */
+    char log[4200], input[4200], want[4200];
+    int recursive = -1;
+    snprintf(log, sizeof log, "%s/full.csv", dir);
+    snprintf(want, sizeof want, "%s/in", dir);
+    char *real = realpath(want, NULL);
+    assert_non_null(real);
+    iid_error_t err;
+    if (iid__log_meta_read(log, input, sizeof input, &recursive, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_string_equal(input, real);
+    assert_int_equal(recursive, 0);
+    free(real);
 }
 
 /* kill -9 mid-run, then --resume: every job of the plan is done exactly once. */
+/* Under a pipe (stdout to a file): a plan estimate, one plain line per job, plain
+ * status lines (an interval of 1 ms makes every job start, step and end due for
+ * one), the summary, and never a carriage return. */
+static void test_plain_progress_under_pipe(void **state)
+{
+    (void)state;
+    char args[16384];
+    snprintf(args, sizeof args, "batch %s --log prog.csv --output out_prog --limit 4 --progress-interval 0.001",
+             args_common);
+    char *quiet = strstr(args, " --quiet");
+    assert_non_null(quiet);
+    memmove(quiet, quiet + strlen(" --quiet"), strlen(quiet + strlen(" --quiet")) + 1);
+    assert_int_equal(run(args), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out", dir);
+    char *out = iid_test_slurp(path);
+    assert_null(strchr(out, '\r'));
+    assert_non_null(strstr(out, "instantid batch: steps: "));
+    assert_non_null(strstr(out, "instantid batch: estimated time: "));
+    int job_lines = 0, status_lines = 0, step_lines = 0;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        long k, n;
+        char c;
+        if (sscanf(l, "[%ld/%ld] job%c", &k, &n, &c) == 3 && n == 4) job_lines++;
+        if (sscanf(l, "[%ld/%ld %ld%%] elapsed%c", &k, &n, &k, &c) == 4) {
+            status_lines++;
+            const char *eol = strchr(l, '\n');
+            const char *left = strstr(l, ", left ~");
+            assert_true(left && left < eol && left[8] != '?'); /* an estimate from the first job on */
+            const char *step = strstr(l, " step ");
+            if (step && step < eol) step_lines++;
+        }
+    }
+    assert_int_equal(job_lines, 4);
+    assert_true(status_lines >= 4); /* at least one per job */
+    assert_true(step_lines >= 1);   /* and while the successful ones run */
+    assert_non_null(strstr(out, "=== batch summary ==="));
+    free(out);
+}
+
 static void test_resume_after_kill(void **state)
 {
     (void)state;
@@ -212,6 +284,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mixed_folder),
+        cmocka_unit_test(test_plain_progress_under_pipe),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_shards_merge),
     };
