@@ -9,8 +9,13 @@
 #                                PyTorch baseline, and torch_baseline.py.
 #   bench/gpu_check.sh           ON THE GPU MACHINE, from the repository root, with
 #                                bench/scratch/gpu carried (the device tool's run:
-#                                carry ["bench/scratch/gpu"], timeout_s 600). Writes every
-#                                result under $OUT (default /tmp/gpu-check).
+#                                carry ["bench/scratch/gpu"], timeout_s 600). Leaves three
+#                                files in $OUT (default /tmp/gpu-check; the device tool
+#                                returns at most 8): summary.txt, gpu_check.log and
+#                                results.tar.gz (every part's output, the tiny-kit PNGs;
+#                                re-packed after each part, so a timeout keeps what ran).
+#   bench/gpu_check.sh quick     the same, parts 1 to 4 only (no benchmarks): about 3 minutes,
+#                                for a rerun after a fix.
 #
 # The run, each part under its own time limit so one hang cannot eat the rest (about 6
 # minutes on an H100 if everything works):
@@ -72,12 +77,13 @@ prepare() {
 
 [ "${1:-}" = prepare ] && { prepare; exit $?; }
 
-OUT=${OUT:-/tmp/gpu-check}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/gpu_check.log") 2>&1
+RES=${OUT:-/tmp/gpu-check}
+OUT=/tmp/gpu-check-files # the parts' files; packed into $RES/results.tar.gz
+rm -rf "$OUT" && mkdir -p "$OUT" "$RES"
+exec > >(tee "$RES/gpu_check.log") 2>&1
 T0=$(date +%s)
-summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
-: > "$OUT/summary.txt"
+summary() { echo "$*" | tee -a "$RES/summary.txt"; tar -czf "$RES/results.tar.gz" -C "$OUT" .; }
+: > "$RES/summary.txt"
 export PYTHONUNBUFFERED=1
 [ -f "$G/sysroot.tar.xz" ] || { summary "FAIL: $G/sysroot.tar.xz missing: run 'bench/gpu_check.sh prepare' here and carry $G"; exit 1; }
 
@@ -132,6 +138,8 @@ for w in f32 bf16; do
     summary "tiny-kit image, cuda $w weights: FAIL (pipeline_images.txt)"
   fi
 done
+
+if [ "${1:-}" = quick ]; then summary "quick: stopped after part 4, total $(( $(date +%s) - T0 )) s"; exit 0; fi
 
 echo "== 5. benchmark: ours"
 W=/tmp/iid-bench-models
