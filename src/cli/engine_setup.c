@@ -41,8 +41,6 @@ iid_status iid_cli_backend(const char *backend, const char *device, const char *
         return iid__fail(err, IID_ERR_INVALID, "--backend %s and --device %s disagree (--device is its alias)", backend,
                          device);
     if (!*out) return IID_OK;
-    if (strcmp(*out, "cuda") == 0)
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "--backend cuda: this build has no CUDA backend; use cpu");
     const iid_backend_t *be;
     return iid__backend_lookup(*out, &be, err);
 }

@@ -1,39 +1,68 @@
 /*
  * backend.c - the registry of compiled-in backends and the device tensor type.
  *
- * The registry is a const list in preference order: the first entry is the
- * default unless $IID_BACKEND names another. A CUDA build would put its backend
- * first (when a device answers).
+ * The registry is a const list in preference order: the first available entry
+ * is the default unless $IID_BACKEND names another. A CUDA build lists "cuda"
+ * first; it counts only when its device answers (its available() entry), so the
+ * same binary runs on the CPU of a machine without a GPU.
  */
 #include "ops/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const iid_backend_t *const registry[] = {&iid__backend_cpu, &iid__backend_ref};
+static const iid_backend_t *const registry[] = {
+#ifdef IID_CUDA
+    &iid__backend_cuda,
+#endif
+    &iid__backend_cpu, &iid__backend_ref};
 #define N_BACKENDS (int)(sizeof registry / sizeof registry[0])
 
-const iid_backend_t *iid__backend_at(int i) { return i >= 0 && i < N_BACKENDS ? registry[i] : NULL; }
+/* Backends a build may lack, and the CMake option that adds each. */
+static const struct {
+    const char *name, *option;
+} optional[] = {{"cuda", "IID_CUDA"}};
+
+static int usable(const iid_backend_t *b, char *why, size_t cap)
+{
+    return !b->i->available || b->i->available(b, why, cap);
+}
+
+const iid_backend_t *iid__backend_at(int i)
+{
+    for (int k = 0; k < N_BACKENDS; k++)
+        if (usable(registry[k], NULL, 0) && i-- == 0) return registry[k];
+    return NULL;
+}
 
 const iid_backend_t *iid__backend_find(const char *name)
 {
     for (int i = 0; name && i < N_BACKENDS; i++)
-        if (strcmp(registry[i]->name, name) == 0) return registry[i];
+        if (strcmp(registry[i]->name, name) == 0) return usable(registry[i], NULL, 0) ? registry[i] : NULL;
     return NULL;
 }
 
-const iid_backend_t *iid__backend_preferred(void) { return registry[0]; }
+const iid_backend_t *iid__backend_preferred(void) { return iid__backend_at(0); }
 
 const iid_backend_t *iid__backend_default(void)
 {
     const iid_backend_t *b = iid__backend_find(getenv(IID_BACKEND_ENV));
-    return b ? b : registry[0];
+    return b ? b : iid__backend_at(0);
 }
 
 iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err)
 {
     *out = iid__backend_find(name);
     if (*out) return IID_OK;
+    for (int i = 0; name && i < N_BACKENDS; i++) {
+        char why[256] = "";
+        if (strcmp(registry[i]->name, name) == 0 && !usable(registry[i], why, sizeof why))
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "backend '%s' cannot run here: %s", name, why);
+    }
+    for (size_t i = 0; name && i < sizeof optional / sizeof optional[0]; i++)
+        if (strcmp(optional[i].name, name) == 0)
+            return iid__fail(err, IID_ERR_UNSUPPORTED, "backend '%s' is not compiled in (configure with -D%s=ON)",
+                             name, optional[i].option);
     char names[256] = "";
     for (int i = 0; i < N_BACKENDS; i++) {
         if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);

@@ -8,9 +8,10 @@
  *     backend its model was bound to, and they call the table. Backends compiled
  *     in: "ref" (src/ops/ref/: plain loops, the definition of correct) and "cpu"
  *     (src/ops/cpu/: OpenBLAS GEMM, im2col convolution, tiled attention; every
- *     other op is the ref loop, which is already parallel where it pays). A
- *     "cuda" backend (src/ops/cuda/, one .cu per op family) or a oneDNN "cpu"
- *     is one more table and one more line in backend.c's registry.
+ *     other op is the ref loop, which is already parallel where it pays); with
+ *     -DIID_CUDA=ON also "cuda" (src/ops/cuda/, one .cu per op family), listed
+ *     only where its device answers (available()). Another backend is one more
+ *     table and one more line in backend.c's registry.
  *
  *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
  *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
@@ -83,6 +84,11 @@ typedef struct iid_backend iid_backend_t;
  * streams and handles behind ctx). Pointers named in the comments as "device"
  * are memory of this backend; "host" ones are ordinary memory. */
 typedef struct iid_backend_i {
+    /* ---- device ---- */
+    /* 1 when the backend can run here; else 0 and a one-line reason in why.
+     * NULL: always (the host backends). */
+    int (*available)(const iid_backend_t *be, char *why, size_t cap);
+
     /* ---- memory ---- */
     void *(*alloc)(const iid_backend_t *be, size_t bytes); /* 64-byte aligned; NULL when exhausted */
     void (*free)(const iid_backend_t *be, void *p);        /* NULL is a no-op */
@@ -184,9 +190,11 @@ struct iid_backend {
 
 /* ---- registry (backend.c) ---- */
 
-/* The backends compiled in, in preference order; NULL past the end. */
+/* The backends compiled in and available on this machine (a device backend
+ * without its device is left out), in preference order; NULL past the end. */
 const iid_backend_t *iid__backend_at(int i);
-/* By name ("device" aliases are not handled here); NULL when unknown. */
+/* An available backend by name ("device" aliases are not handled here); NULL
+ * when unknown, not compiled in or without its device. */
 const iid_backend_t *iid__backend_find(const char *name);
 /* The backend models bind to at load: the one $IID_BACKEND names (the CLI's
  * --backend and the conformance runner's set it, after checking the name), else
@@ -195,7 +203,10 @@ const iid_backend_t *iid__backend_find(const char *name);
 const iid_backend_t *iid__backend_default(void);
 /* The first compiled in (what iid__backend_default gives without $IID_BACKEND). */
 const iid_backend_t *iid__backend_preferred(void);
-/* iid__backend_find with a message listing the known names on failure. */
+/* iid__backend_find with a one-line message on failure: the device backend's
+ * reason when it is compiled in but cannot run here (IID_ERR_UNSUPPORTED), "not
+ * compiled in" for a known backend this build lacks (IID_ERR_UNSUPPORTED), else
+ * the list of names (IID_ERR_INVALID). */
 iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err);
 
 /* ---- compute dtype (compute_dtype.c) ---- */
@@ -315,5 +326,8 @@ iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const ui
 /* The two host backends' tables (ref/ref_backend.c, cpu/cpu_backend.c). */
 extern const iid_backend_t iid__backend_ref;
 extern const iid_backend_t iid__backend_cpu;
+#ifdef IID_CUDA
+extern const iid_backend_t iid__backend_cuda; /* cuda/cuda_backend.c */
+#endif
 
 #endif

@@ -2,7 +2,8 @@
  * test_cli_generate.c - `instantid generate` end to end on the kit's tiny models:
  * the demo pipeline's golden run reproduced from its own inputs (within one level
  * per channel), a run from a real photo, and the failures a user meets (no face,
- * a bad file, missing models) as one-line errors with the right exit status.
+ * a bad file, missing models, a --backend that cannot run) as one-line errors with
+ * the right exit status.
  */
 #define _DEFAULT_SOURCE /* realpath */
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "io/png_write.h"
 #include "io/safetensors.h"
 #include "a1111_parse.h"
+#include "ops/backend.h"
 #include "pipeline/scheduler.h"
 #include "support.h"
 
@@ -205,6 +207,26 @@ static void test_from_photo_and_failures(void **state)
     char x[4096];
     snprintf(x, sizeof x, "%s/x.png", dir);
     assert_false(iid__is_file(x)); /* nothing written on failure */
+}
+
+/* --backend cuda where it cannot run: exit 2 and one line saying why, before any
+ * file is read. Without -DIID_CUDA: "not compiled in"; with it but no GPU: the
+ * CUDA runtime's cudaGetDeviceCount error. With a GPU there is nothing to refuse. */
+static void test_backend_cuda_refused_in_one_line(void **state)
+{
+    (void)state;
+#ifdef IID_CUDA
+    if (iid__backend_find("cuda")) skip(); /* a GPU answers: the refusal cannot happen here */
+    const char *want = "cudaGetDeviceCount";
+#else
+    const char *want = "backend 'cuda' is not compiled in";
+#endif
+    assert_int_equal(run("generate --backend cuda --face nothing.png -o x.png"), 2);
+    char *e = read_text("err");
+    if (!strstr(e, want)) fail_msg("expected '%s' in: %s", want, e);
+    assert_null(strstr(e, "nothing.png")); /* refused before the face is read */
+    assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
+    free(e);
 }
 
 /* The single-file checkpoint (configs from the kit folder) reproduces the golden
@@ -496,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_unusable_checkpoints),
         cmocka_unit_test(test_metadata_every_scheduler),
         cmocka_unit_test(test_bench_calibrate),
+        cmocka_unit_test(test_backend_cuda_refused_in_one_line),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);
