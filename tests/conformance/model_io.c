@@ -13,13 +13,17 @@ const iid_st_tensor_t *conf_output(const iid_safetensors_t *st, const char *kase
     return iid__st_find(st, full);
 }
 
-const iid_st_tensor_t *conf_input(const iid_safetensors_t *st, const char *kase, const char *name)
+const iid_st_tensor_t *conf_input(const conf_ctx_t *c, const iid_safetensors_t *st, const char *kase,
+                                  const char *name)
 {
     char k[512];
     snprintf(k, sizeof k, "%s", kase ? kase : "");
     for (;;) {
         const iid_st_tensor_t *t = conf_output(st, k, name);
-        if (t || !*k) return t;
+        if (t || !*k) {
+            conf_used(c, t);
+            return t;
+        }
         char *dot = strrchr(k, '.');
         if (dot) *dot = '\0';
         else k[0] = '\0';

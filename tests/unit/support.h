@@ -51,7 +51,4 @@ typedef struct iid_test_tensor {
  * order; returns the malloc'd full path (NULL on failure). */
 char *iid_test_write_safetensors(const char *dir, const char *name, const iid_test_tensor_t *t, int n);
 
-/* SHA-256 of n bytes as 64 lower-case hex digits plus NUL (golden hashes). */
-void iid_test_sha256_hex(const void *data, size_t n, char hex[65]);
-
 #endif
