@@ -344,7 +344,7 @@ void conf_kit_report(conf_ctx_t *c)
 {
     struct conf_cov *cov = c->cov;
     if (!cov) return;
-    qsort(cov->files, (size_t)cov->n, sizeof *cov->files, cmp_file);
+    if (cov->n) qsort(cov->files, (size_t)cov->n, sizeof *cov->files, cmp_file);
     for (int i = 0; i < cov->n; i++) {
         const kit_file_t *f = &cov->files[i];
         if (!f->needs_stage) continue;

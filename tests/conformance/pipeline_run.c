@@ -171,7 +171,7 @@ static int list_runs(conf_ctx_t *c, const conf_pipeline_spec_t *spec, char ***ou
         if (names[n]) n++;
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
     *out = names;
     return n;
 }
