@@ -11,6 +11,7 @@
 #include "batch/csv_log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -172,7 +173,9 @@ iid_status iid__log_merge(const char *const *inputs, int n_inputs, const char *o
     for (int i = 0; i < n_inputs && st == IID_OK; i++) {
         for (long r = 0; r < logs[i].nrows; r++) {
             const char *id = iid__csv_cell(&logs[i], r, IID_COL_JOB_ID);
-            if (parse_job_id(id, &rows[n].job_id) != 0) {
+            /* Web jobs (server/web_log.h) have no plan id: they go last, in order. */
+            if (strcmp(iid__csv_cell(&logs[i], r, IID_COL_SHARD), "web") == 0) rows[n].job_id = LLONG_MAX;
+            else if (parse_job_id(id, &rows[n].job_id) != 0) {
                 st = iid__fail(err, IID_ERR_FORMAT, "%s: row %ld: job_id '%s' is not a number", inputs[i], r + 1,
                                id);
                 break;

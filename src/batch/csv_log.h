@@ -78,7 +78,7 @@ iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_e
 void iid__log_close(iid_log_writer_t *w);
 
 /* Merge logs: every row of every input, ordered by job_id (numeric; rows of the
- * same job keep their input order), written atomically to out_path with one
+ * same job keep their input order; web rows, shard "web", last), written atomically to out_path with one
  * header. Fails on an unreadable input, a foreign header, or a job_id that is
  * not a number; out_path is then untouched. *rows_out (if non-NULL) receives the
  * number of rows written. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "batch/inputs.h"
+#include "batch/log_meta.h"
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
@@ -261,6 +262,10 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* Tell `serve` where the source photos are (batch/log_meta.h); it only
+     * costs the web UI its Refine face when it cannot be written. */
+    if (iid__log_meta_write(b->run.log_path, b->input, b->recursive, &err) != IID_OK)
+        fprintf(stderr, "instantid batch: warning: %s\n", err.msg);
     st = iid__batch_run(plan, styles, engine, &b->run, &res, &err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

@@ -24,8 +24,9 @@ typedef struct serve_args {
     int resampler_heads, threads;
 } serve_args_t;
 
-/* Load the engine for these options, or NULL (with the reason on stderr). */
-static iid_engine_t *open_engine(const serve_args_t *a)
+/* Load the engine for these options, or NULL (with the reason on stderr and in
+ * why, which the page shows). */
+static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
 {
     iid_cli_models_t m;
     memset(&m, 0, sizeof m);
@@ -37,6 +38,7 @@ static iid_engine_t *open_engine(const serve_args_t *a)
     iid_error_t err;
     if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
+        snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
     return e;
@@ -46,8 +48,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: instantid serve [--host H] [--port P] [--token T] [--output DIR] [--log FILE]\n"
-            "                       [--max-upload BYTES] [--queue N] [--models DIR] [--device cpu|cuda]\n"
-            "                       [--threads N] [--resampler-heads N]\n"
+            "                       [--input DIR] [--max-upload BYTES] [--queue N] [--models DIR]\n"
+            "                       [--device cpu|cuda] [--threads N] [--resampler-heads N]\n"
             "Serve the web UI and JSON API: generate single images from a face photo, browse a batch log.\n"
             "  --host H             address to bind (default 127.0.0.1); any non-loopback address\n"
             "                       requires --token\n"
@@ -56,7 +58,10 @@ static void usage(FILE *f)
             "                       (Authorization: Bearer T, or ?token=T)\n"
             "  --output DIR         where results are written and /files/ serves from\n"
             "                       (default generated_images)\n"
-            "  --log FILE           the batch log the 'Batch log' tab shows (default generation_log.csv)\n"
+            "  --log FILE           the batch log the 'Batch log' tab shows and web jobs are added to\n"
+            "                       (default generation_log.csv)\n"
+            "  --input DIR          the batch's face images, for Refine (default: the folder the\n"
+            "                       batch recorded in FILE.json)\n"
             "  --max-upload BYTES   largest request body (default 20000000)\n"
             "  --queue N            jobs that may wait behind the running one (default 8)\n"
             "  --models DIR         models folder (default models/)\n"
@@ -85,6 +90,7 @@ int iid_cmd_serve(int argc, char **argv)
                                          {"token", required_argument, NULL, 't'},
                                          {"output", required_argument, NULL, 'o'},
                                          {"log", required_argument, NULL, 'l'},
+                                         {"input", required_argument, NULL, 'i'},
                                          {"max-upload", required_argument, NULL, 'u'},
                                          {"queue", required_argument, NULL, 'q'},
                                          {"models", required_argument, NULL, 'm'},
@@ -108,6 +114,7 @@ int iid_cmd_serve(int argc, char **argv)
         case 't': a.server.token = optarg; break;
         case 'o': a.server.output_dir = optarg; break;
         case 'l': a.server.log_path = optarg; break;
+        case 'i': a.server.input_dir = optarg; break;
         case 'u':
             if (!parse_int("--max-upload", optarg, 1024, 2000000000L, &v)) return 2;
             a.server.max_upload = (size_t)v;
@@ -140,7 +147,9 @@ int iid_cmd_serve(int argc, char **argv)
         fprintf(stderr, "instantid serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    iid_engine_t *e = open_engine(&a);
+    char why[IID_ERROR_MSG_MAX];
+    iid_engine_t *e = open_engine(&a, why, sizeof why);
+    if (!e) a.server.engine_error = why;
     iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
     int rc = iid_cli_serve(&a.server, e, &ro);
     iid__engine_free(e);

@@ -32,18 +32,18 @@ int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_ren
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
     opts.on_ready_user = (void *)opts.token;
+    opts.report = stderr;
     iid_error_t err;
     iid_error_clear(&err);
     iid_styles_t styles = {0};
     iid_server_engine_t engine;
     memset(&engine, 0, sizeof engine);
-    if (e) {
-        if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
-            iid__server_engine_open(e, &styles, ro, &engine, &err) != IID_OK) {
-            fprintf(stderr, "instantid serve: %s\n", err.msg);
-            iid__styles_free(&styles);
-            return 2;
-        }
+    /* The styles and schedulers are listed with or without an engine. */
+    if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
+        iid__server_engine_open(e, &styles, ro, &engine, &err) != IID_OK) {
+        fprintf(stderr, "instantid serve: %s\n", err.msg);
+        iid__styles_free(&styles);
+        return 2;
     }
     serve_stop = 0;
     struct sigaction sa;

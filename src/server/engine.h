@@ -5,9 +5,10 @@
  * the web form, queues it, and hands it to an engine through this table of
  * function pointers. The real InstantID pipeline implements it; the unit and
  * browser tests implement it with a double that writes a small PNG. A build
- * without an engine passes a table whose `generate` is NULL: the server still
- * serves the page, the batch log and the output files, and answers
- * POST /api/generate with 503.
+ * without an engine (or whose models did not load) passes a table whose
+ * `generate` is NULL, and may still fill `catalog` (the styles and schedulers
+ * need no model): the server still serves the page, the batch log and the output
+ * files, and answers POST /api/generate with 503.
  *
  * Threading: the server calls `generate` from one worker thread, one job at a
  * time, and `catalog` from its HTTP thread; an engine whose catalog is static
@@ -52,6 +53,8 @@ typedef struct iid_gen_request {
     double guidance;
     uint64_t seed;
     int width, height; /* 0 x 0: the engine sizes the output from the face image */
+    int face_mask;     /* "enhance non-face region": 1 on, 0 off, -1 the server's default */
+    int lcm;           /* 1: LCM mode (only when the catalog says lcm_available) */
 } iid_gen_request_t;
 
 /* Called by the engine after each denoising step (step in 1..total). Returns
@@ -67,6 +70,8 @@ typedef struct iid_engine_catalog {
     const char *const *schedulers;
     int n_schedulers;
     const char *default_scheduler;
+    int lcm_available;      /* LCM mode (LCM-LoRA, few steps) can be requested */
+    const char *lcm_reason; /* why not, when it cannot; may be NULL */
 } iid_engine_catalog_t;
 
 typedef struct iid_server_engine {

@@ -1,5 +1,5 @@
 /*
- * files.c - path confinement and content types for the output folder (files.h).
+ * files.c - path confinement and content types for the served folders (files.h).
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "server/files.h"
@@ -37,12 +37,12 @@ static int inside(const char *root_real, const char *real)
 
 iid_status iid__files_resolve(const char *root_real, const char *rel, char *out, size_t cap, iid_error_t *err)
 {
-    if (!well_formed(rel)) return iid__fail(err, IID_ERR_INVALID, "%s: not a path inside the output folder", rel);
+    if (!well_formed(rel)) return iid__fail(err, IID_ERR_INVALID, "%s: not a relative path", rel);
     char joined[PATH_MAX + 1], real[PATH_MAX];
     if (snprintf(joined, sizeof joined, "%s/%s", root_real, rel) >= (int)sizeof joined)
         return iid__fail(err, IID_ERR_INVALID, "%s: path too long", rel);
     if (!realpath(joined, real)) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such file", rel);
-    if (!inside(root_real, real)) return iid__fail(err, IID_ERR_INVALID, "%s: leads outside the output folder", rel);
+    if (!inside(root_real, real)) return iid__fail(err, IID_ERR_INVALID, "%s: leads outside the folder", rel);
     struct stat st;
     if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
         return iid__fail(err, IID_ERR_NOT_FOUND, "%s: not a regular file", rel);
@@ -50,7 +50,7 @@ iid_status iid__files_resolve(const char *root_real, const char *rel, char *out,
     return IID_OK;
 }
 
-int iid__files_url(const char *root_real, const char *path, char *url, size_t cap)
+int iid__files_url(const char *root_real, const char *prefix, const char *path, char *url, size_t cap)
 {
     if (!path || !path[0]) return 0;
     char joined[PATH_MAX + 1], real[PATH_MAX];
@@ -65,7 +65,6 @@ int iid__files_url(const char *root_real, const char *path, char *url, size_t ca
     if (!*rel) return 0;
     static const char hex[] = "0123456789ABCDEF";
     size_t n = 0;
-    const char *prefix = "/files/";
     for (const char *p = prefix; *p; p++) {
         if (n + 1 >= cap) return 0;
         url[n++] = *p;

@@ -1,12 +1,13 @@
 /*
- * files.h - confining file access to the output folder, for GET /files/... and for
- * the thumbnail and source links of the batch log.
+ * files.h - confining file access to a folder: the output folder for GET
+ * /files/... and the batch's input folder for GET /inputs/..., and the thumbnail
+ * and source links of the batch log.
  *
  * A request path is refused before it touches the file system when it is empty,
  * absolute, or has an empty, "." or ".." segment or a backslash (libmicrohttpd has
  * already decoded %xx escapes, so "%2e%2e" arrives here as ".."). What remains is
- * joined to the output folder and resolved with realpath(): the result must lie
- * under the output folder's own real path and be a regular file, so a symbolic
+ * joined to the folder and resolved with realpath(): the result must lie
+ * under the folder's own real path and be a regular file, so a symbolic
  * link inside the folder that points outside it is refused too.
  */
 #ifndef IID_SERVER_FILES_H
@@ -22,10 +23,10 @@
  * 403); IID_ERR_NOT_FOUND: no regular file there (answer 404). */
 iid_status iid__files_resolve(const char *root_real, const char *rel, char *out, size_t cap, iid_error_t *err);
 
-/* The "/files/..." URL (percent-encoded) of path, when path - absolute, or relative
- * to the output folder - names a regular file inside root_real. Returns 1 and
- * fills url, else 0. */
-int iid__files_url(const char *root_real, const char *path, char *url, size_t cap);
+/* The URL prefix + the percent-encoded path below root_real (prefix "/files/"
+ * for the output folder), when path - absolute, or relative to root_real -
+ * names a regular file inside root_real. Returns 1 and fills url, else 0. */
+int iid__files_url(const char *root_real, const char *prefix, const char *path, char *url, size_t cap);
 
 /* The Content-Type for a file name, from its extension (case-insensitive);
  * "application/octet-stream" when unknown. */

@@ -115,10 +115,15 @@ static void run_job(iid_job_queue_t *q, iid_job_t *job)
     progress_ctx_t pc = {q, job};
     iid_error_t err;
     iid_error_clear(&err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     iid_status s = q->engine.generate(q->engine.ctx, &job->req, on_progress, &pc, path, &err);
     if (s == IID_OK && access(path, R_OK) != 0)
         s = iid__fail(&err, IID_ERR_IO, "the engine reported success but wrote no %s", name);
     if (s != IID_OK && !err.msg[0]) snprintf(err.msg, sizeof err.msg, "%s", iid_status_str(s));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (q->on_done) q->on_done(q->on_done_user, job, s, &err, name, seconds);
     pthread_mutex_lock(&q->lock);
     if (s == IID_OK) {
         job->state = IID_JOB_DONE;
@@ -271,7 +276,10 @@ static cJSON *job_json(const iid_job_queue_t *q, const iid_job_t *job)
              cJSON_AddNumberToObject(params, "seed", (double)r->seed) &&
              cJSON_AddNumberToObject(params, "width", r->width) &&
              cJSON_AddNumberToObject(params, "height", r->height) &&
-             cJSON_AddStringToObject(params, "scheduler", r->scheduler);
+             cJSON_AddStringToObject(params, "scheduler", r->scheduler) &&
+             (r->face_mask < 0 ? cJSON_AddNullToObject(params, "enhance_face_region")
+                               : cJSON_AddBoolToObject(params, "enhance_face_region", r->face_mask)) &&
+             cJSON_AddBoolToObject(params, "lcm", r->lcm);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -29,6 +29,13 @@ typedef struct iid_job {
     struct iid_job *next;
 } iid_job_t;
 
+/* Called on the worker thread when a job has run, before its outcome is
+ * published (so a client that sees "done" also sees what this did): status and
+ * err say how it ended, file_name is its output file's name inside the output
+ * folder (written only on success), seconds the time it took. */
+typedef void (*iid_job_done_fn)(void *user, const iid_job_t *job, iid_status status, const iid_error_t *err,
+                                const char *file_name, double seconds);
+
 typedef struct iid_job_queue {
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -41,6 +48,8 @@ typedef struct iid_job_queue {
     unsigned id_salt, id_counter;
     iid_server_engine_t engine;
     char output_dir[4096];
+    iid_job_done_fn on_done; /* may be NULL; set before the first submission */
+    void *on_done_user;
 } iid_job_queue_t;
 
 /* A zeroed job with its request's strings set to "" and numbers to zero; the

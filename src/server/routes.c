@@ -1,11 +1,12 @@
 /*
- * routes.c - the GET endpoints: the page, styles, job records, the batch log and
- * the output files (server.h lists them).
+ * routes.c - the GET endpoints: the page, styles, job records, the batch log, the
+ * output files and the batch's input images (server.h lists them).
  *
  * The log is re-read on every request (it is small next to the images and the
  * batch runner appends to it while we serve); rows still being written are
- * skipped by the CSV reader. Each row's new_file_name and image_name are looked up
- * in the output folder so the page can show a thumbnail and reload the source.
+ * skipped by the CSV reader. Each row's new_file_name is looked up in the output
+ * folder (the thumbnail) and its image_name in the output, then the input folder
+ * (the source photo that Refine reloads).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,7 +73,20 @@ enum MHD_Result iid__route_styles(iid_server_t *s, struct MHD_Connection *c)
     }
     cJSON_AddItemToObject(o, "styles", styles);
     cJSON_AddItemToObject(o, "schedulers", schedulers);
+    const char *why_not = s->engine.generate ? NULL
+                          : s->opts.engine_error && *s->opts.engine_error ? s->opts.engine_error
+                                                                           : "generation engine not available in this build";
+    const char *lcm_reason = why_not             ? why_not
+                             : cat.lcm_available ? NULL
+                             : cat.lcm_reason    ? cat.lcm_reason
+                                                 : "the engine has no LCM mode";
     int ok = cJSON_AddBoolToObject(o, "engine", s->engine.generate != NULL) &&
+             (why_not ? cJSON_AddStringToObject(o, "engine_error", why_not)
+                      : cJSON_AddNullToObject(o, "engine_error")) &&
+             cJSON_AddBoolToObject(o, "lcm", cat.lcm_available && s->engine.generate) &&
+             (lcm_reason ? cJSON_AddStringToObject(o, "lcm_reason", lcm_reason)
+                         : cJSON_AddNullToObject(o, "lcm_reason")) &&
+             cJSON_AddBoolToObject(o, "inputs", s->input_real[0] != '\0') &&
              cJSON_AddNumberToObject(o, "max_upload", (double)s->opts.max_upload) &&
              (def_style ? cJSON_AddStringToObject(o, "default_style", def_style)
                         : cJSON_AddNullToObject(o, "default_style")) &&
@@ -93,8 +107,10 @@ enum MHD_Result iid__route_job(iid_server_t *s, struct MHD_Connection *c, const 
     return iid__http_json(c, (unsigned)status, o);
 }
 
-/* Row r of the log as {"values": {...}, "result": url|null, "source": url|null}. */
-static cJSON *log_row(const iid_server_t *s, const iid_csv_t *t, long r, int col_new, int col_image, int col_success)
+/* Row r of the log as {"values": {...}, "result": url|null, "source": url|null}.
+ * The source is looked for in the output folder, then in the input folder. */
+static cJSON *log_row(const iid_server_t *s, const iid_input_index_t *ix, const iid_csv_t *t, long r, int col_new,
+                      int col_image, int col_success)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *values = cJSON_CreateObject();
@@ -110,10 +126,11 @@ static cJSON *log_row(const iid_server_t *s, const iid_csv_t *t, long r, int col
     int success = col_success >= 0 && strcmp(iid__csv_cell(t, r, col_success), "True") == 0;
     const char *new_file = col_new >= 0 ? iid__csv_cell(t, r, col_new) : NULL;
     const char *image = col_image >= 0 ? iid__csv_cell(t, r, col_image) : NULL;
-    if (success && iid__files_url(s->output_real, new_file, url, sizeof url)) {
+    if (success && iid__files_url(s->output_real, "/files/", new_file, url, sizeof url)) {
         if (!cJSON_AddStringToObject(o, "result", url)) goto fail;
     } else if (!cJSON_AddNullToObject(o, "result")) goto fail;
-    if (iid__files_url(s->output_real, image, url, sizeof url)) {
+    if (iid__files_url(s->output_real, "/files/", image, url, sizeof url) ||
+        iid__server_input_url(s, ix, image, url, sizeof url)) {
         if (!cJSON_AddStringToObject(o, "source", url)) goto fail;
     } else if (!cJSON_AddNullToObject(o, "source")) goto fail;
     return o;
@@ -151,16 +168,21 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
     if (csv.ncols > 0) {
         int col_new = iid__csv_column(&csv, "new_file_name"), col_image = iid__csv_column(&csv, "image_name");
         int col_success = iid__csv_column(&csv, "success");
-        for (int i = 0; i < csv.ncols; i++) {
+        iid_input_index_t ix;
+        if (iid__input_index_build(s, &ix, &err) != IID_OK) memset(&ix, 0, sizeof ix); /* no subfolder look-up */
+        int oom = 0;
+        for (int i = 0; i < csv.ncols && !oom; i++) {
             cJSON *v = cJSON_CreateString(csv.header[i]);
-            if (!v) goto oom_csv;
+            oom = !v;
             cJSON_AddItemToArray(columns, v);
         }
-        for (long r = 0; r < csv.nrows; r++) {
-            cJSON *row = log_row(s, &csv, r, col_new, col_image, col_success);
-            if (!row) goto oom_csv;
+        for (long r = 0; r < csv.nrows && !oom; r++) {
+            cJSON *row = log_row(s, &ix, &csv, r, col_new, col_image, col_success);
+            oom = !row;
             cJSON_AddItemToArray(rows, row);
         }
+        iid__input_index_free(&ix);
+        if (oom) goto oom_csv;
     }
     iid__csv_free(&csv);
     return iid__http_json(c, 200, o);
@@ -171,18 +193,23 @@ oom:
     return iid__http_json(c, 500, NULL);
 }
 
-enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const char *rel)
+/* Answer with the regular file rel inside root_real (what names the folder in
+ * error messages). */
+static enum MHD_Result send_confined(struct MHD_Connection *c, const char *root_real, const char *rel,
+                                     const char *what)
 {
-    char real[PATH_MAX];
+    char real[PATH_MAX], msg[96];
     iid_error_t err;
-    iid_status st = iid__files_resolve(s->output_real, rel, real, sizeof real, &err);
-    if (st == IID_ERR_INVALID) return iid__http_error(c, 403, "outside the output folder");
-    if (st != IID_OK) return iid__http_error(c, 404, "no such file in the output folder");
+    iid_status st = iid__files_resolve(root_real, rel, real, sizeof real, &err);
+    snprintf(msg, sizeof msg, "outside the %s", what);
+    if (st == IID_ERR_INVALID) return iid__http_error(c, 403, msg);
+    snprintf(msg, sizeof msg, "no such file in the %s", what);
+    if (st != IID_OK) return iid__http_error(c, 404, msg);
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0) close(fd);
-        return iid__http_error(c, 404, "no such file in the output folder");
+        return iid__http_error(c, 404, msg);
     }
     struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
     if (!r) {
@@ -195,4 +222,16 @@ enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const char *rel)
+{
+    return send_confined(c, s->output_real, rel, "output folder");
+}
+
+enum MHD_Result iid__route_input(iid_server_t *s, struct MHD_Connection *c, const char *rel)
+{
+    if (!s->input_real[0])
+        return iid__http_error(c, 404, "no input folder (start serve with --input, or run a batch on this log)");
+    return send_confined(c, s->input_real, rel, "input folder");
 }

@@ -152,7 +152,10 @@ typedef struct conn_state {
 
 static enum MHD_Result begin_generate(iid_server_t *s, struct MHD_Connection *c, void **con_cls)
 {
-    if (!s->engine.generate) return iid__http_error(c, 503, "generation engine not available in this build");
+    if (!s->engine.generate)
+        return iid__http_error(c, 503, s->opts.engine_error && *s->opts.engine_error
+                                           ? s->opts.engine_error
+                                           : "generation engine not available in this build");
     if (iid__jobs_full(&s->jobs)) return iid__http_error(c, 503, "the queue is full; try again later");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -230,13 +233,11 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
+static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const char *url, const char *method,
+                                const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    iid_server_t *s = cls;
     if (*con_cls) return continue_generate(s, c, *con_cls, upload_data, upload_data_size);
-    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/");
+    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/");
     if (!same_site(s, c, method)) return iid__http_error(c, 403, "request from another site (Host or Origin)");
     if ((is_api || is_files) && !authorized(s, c)) return iid__http_error(c, 401, "missing or wrong token");
     if (strcmp(url, "/api/generate") == 0) {
@@ -248,8 +249,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(url, "/api/styles") == 0) return iid__route_styles(s, c);
     if (strcmp(url, "/api/log") == 0) return iid__route_log(s, c);
     if (has_prefix(url, "/api/jobs/")) return iid__route_job(s, c, url + strlen("/api/jobs/"));
-    if (is_files) return iid__route_file(s, c, url + strlen("/files/"));
+    if (has_prefix(url, "/files/")) return iid__route_file(s, c, url + strlen("/files/"));
+    if (is_files) return iid__route_input(s, c, url + strlen("/inputs/"));
     return iid__http_error(c, 404, "no such page");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    iid_server_t *s = cls;
+    enum MHD_Result ret = dispatch(s, c, url, method, upload_data, upload_data_size, con_cls);
+    iid__report_request(s, c, method, url);
+    return ret;
 }
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -315,7 +327,10 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
     s->opts = *opts;
     s->engine = *engine;
     iid_status st = prepare_output(s, err);
+    if (st == IID_OK) st = iid__server_inputs_open(s, err);
     if (st == IID_OK) st = iid__jobs_start(&s->jobs, engine, s->output_real, opts->queue, opts->max_records, err);
+    s->jobs.on_done = iid__server_job_done; /* before the daemon: no job can run yet */
+    s->jobs.on_done_user = s;
     if (st != IID_OK) {
         free(s);
         return st;

@@ -8,32 +8,41 @@
  *
  * Endpoints:
  *   GET  /                  the page (web/index.html, compiled into the binary)
- *   GET  /api/styles        {"engine": bool, "styles": [...], "default_style": s,
+ *   GET  /api/styles        {"engine": bool, "engine_error": why not|null,
+ *                            "styles": [...], "default_style": s,
  *                            "schedulers": [...], "default_scheduler": s,
- *                            "max_upload": bytes}
+ *                            "lcm": bool, "lcm_reason": why not|null,
+ *                            "inputs": bool (an input folder is known),
+ *                            "max_upload": bytes}; the lists are there without an
+ *                            engine too
  *   POST /api/generate      multipart/form-data: face (file), pose (optional file),
  *                           prompt, negative_prompt, style, identitynet_strength,
  *                           adapter_strength, steps, guidance, seed, width, height,
- *                           scheduler -> 202 {"id": "..."}
+ *                           scheduler, enhance_face_region (bool), lcm (bool)
+ *                           -> 202 {"id": "..."}; each job, done or failed, is
+ *                           appended to the log (web_log.h)
  *   GET  /api/jobs/ID       {"id", "state": queued|running|done|error, "step",
  *                            "total", "result": "/files/..."|null,
  *                            "error": message|null, "params": {...}}; a failed
  *                            job answers with its error's HTTP code (engine.h)
  *   GET  /api/log           the batch log: {"path", "columns": [...], "rows":
  *                            [{"values": {column: text}, "result": url|null,
- *                            "source": url|null}]}; result/source are set when
- *                            new_file_name/image_name is a file in the output folder
+ *                            "source": url|null}]}; result is set when
+ *                            new_file_name is a file in the output folder, source
+ *                            when image_name is one in the output or input folder
  *   GET  /files/PATH        a regular file inside the output folder
+ *   GET  /inputs/PATH       a regular file inside the batch's input folder (--input,
+ *                           or the folder the batch recorded in LOG.json)
  *
  * Errors are JSON {"error": message} with 400 (bad form field or image), 401
- * (token missing or wrong), 403 (a path outside the output folder), 404, 405, 413
+ * (token missing or wrong), 403 (a path outside the served folder), 404, 405, 413
  * (upload over max_upload, judged from Content-Length and again while the body
  * streams), 422 (no face), 503 (queue full, or no engine in this build).
  *
  * Security: the default host is 127.0.0.1. Any other than a loopback address
- * requires a token; when a token is set, every /api/ and /files/ request must carry
- * it as "Authorization: Bearer T" or "?token=T" (the page itself is public; it
- * reads the token from its own URL). Without a token, requests whose Host header
+ * requires a token; when a token is set, every /api/, /files/ and /inputs/ request
+ * must carry it as "Authorization: Bearer T" or "?token=T" (the page itself is
+ * public; it reads the token from its own URL). Without a token, requests whose Host header
  * is not a loopback name (DNS rebinding) and POSTs from another Origin (cross-site
  * forms) are refused with 403.
  */
@@ -42,6 +51,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "server/engine.h"
 
@@ -51,6 +61,10 @@ typedef struct iid_server_options {
     const char *token;      /* NULL or "": no token (loopback hosts only) */
     const char *output_dir; /* results and /files/; created when missing; default generated_images */
     const char *log_path;   /* the batch log for /api/log; default generation_log.csv */
+    const char *input_dir;  /* the batch's face images, for /inputs/; NULL: read from
+                             * the log's sidecar LOG.json (batch/log_meta.h) if any */
+    const char *engine_error; /* why there is no engine (GET /api/styles shows it); may be NULL */
+    FILE *report;           /* one line per request and per job; NULL: silent */
     size_t max_upload;      /* bytes per POST body; default 20 MB */
     int queue;              /* jobs waiting (not counting the running one); default 8 */
     int max_records;        /* finished jobs remembered for /api/jobs; default 256 */

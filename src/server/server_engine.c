@@ -1,4 +1,5 @@
-/* server_engine.c - adapter from the server's engine interface to iid_engine_t. */
+/* server_engine.c - adapter from the server's engine interface to iid_engine_t
+ * (or, without one, the catalog alone: the styles and schedulers need no model). */
 #include "server/server_engine.h"
 
 #include <stdio.h>
@@ -26,6 +27,8 @@ static iid_status catalog(void *ctx, iid_engine_catalog_t *out, iid_error_t *err
     out->schedulers = a->scheduler_names;
     out->n_schedulers = a->n_schedulers;
     out->default_scheduler = a->scheduler_names[0];
+    out->lcm_available = 0;
+    out->lcm_reason = "LCM mode (an LCM-LoRA) is not supported by this build yet";
     return IID_OK;
 }
 
@@ -60,7 +63,7 @@ static iid_status generate(void *ctx, const iid_gen_request_t *req, iid_gen_prog
         r.adapter_strength = req->adapter_strength;
         r.scheduler = req->scheduler;
         r.seed = req->seed;
-        r.face_mask = a->opts.face_mask;
+        r.face_mask = req->face_mask >= 0 ? req->face_mask : a->opts.face_mask;
         r.vae_tile = a->opts.vae_tile;
         r.on_step = progress;
         r.user = progress_user;
@@ -100,7 +103,7 @@ iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, 
     a->n_styles = styles->count;
     a->n_schedulers = n_sched;
     out->ctx = a;
-    out->generate = generate;
+    out->generate = e ? generate : NULL;
     out->catalog = catalog;
     return IID_OK;
 }

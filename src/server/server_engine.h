@@ -11,7 +11,8 @@
 #include "text/styles.h"
 
 /* Put e (and a copy of the style names of styles, which must outlive the
- * server) behind *out. Release with iid__server_engine_close. */
+ * server) behind *out. e may be NULL: the table then lists the styles and
+ * schedulers and has no generate. Release with iid__server_engine_close. */
 iid_status iid__server_engine_open(iid_engine_t *e, const iid_styles_t *styles, const iid_render_options_t *opts,
                                    iid_server_engine_t *out, iid_error_t *err);
 void iid__server_engine_close(iid_server_engine_t *se);

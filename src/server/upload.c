@@ -20,12 +20,12 @@
 
 enum {
     F_FACE, F_POSE, F_PROMPT, F_NEGATIVE, F_STYLE, F_SCHEDULER, F_IDNET, F_ADAPTER, F_STEPS, F_GUIDANCE,
-    F_SEED, F_WIDTH, F_HEIGHT, F_COUNT
+    F_SEED, F_WIDTH, F_HEIGHT, F_FACE_MASK, F_LCM, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
     "face", "pose", "prompt", "negative_prompt", "style", "scheduler", "identitynet_strength",
-    "adapter_strength", "steps", "guidance", "seed", "width", "height"};
+    "adapter_strength", "steps", "guidance", "seed", "width", "height", "enhance_face_region", "lcm"};
 
 typedef struct field_buf {
     char *data;
@@ -166,6 +166,22 @@ static iid_status parse_size(const iid_upload_t *u, int i, int *out, iid_error_t
     return IID_OK;
 }
 
+/* A check box: 1/true/on/yes or 0/false/off/no; def when absent. */
+static iid_status parse_bool(const iid_upload_t *u, int i, int def, int *out, iid_error_t *err)
+{
+    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false", "off", "no"};
+    const char *s = text_of(u, i);
+    *out = def;
+    if (!s) return IID_OK;
+    for (int k = 0; k < 4; k++) {
+        if (strcmp(s, yes[k]) == 0 || strcmp(s, no[k]) == 0) {
+            *out = strcmp(s, yes[k]) == 0;
+            return IID_OK;
+        }
+    }
+    return iid__fail(err, IID_ERR_INVALID, "%s: '%.40s' is not true or false", field_names[i], s);
+}
+
 /* The field's text, or the default, checked against a list of names when the
  * list is not empty. Returns a malloc'd copy in *out. */
 static iid_status pick_name(const iid_upload_t *u, int i, const char *const *names, int n, const char *def,
@@ -229,6 +245,11 @@ static iid_status fill_job(iid_upload_t *u, const iid_engine_catalog_t *cat, iid
         return iid__fail(err, IID_ERR_INVALID, "width, height: give both or neither");
     r->steps = (int)steps;
     r->seed = (uint64_t)seed;
+    IID_TRY(parse_bool(u, F_FACE_MASK, -1, &r->face_mask, err));
+    IID_TRY(parse_bool(u, F_LCM, 0, &r->lcm, err));
+    if (r->lcm && !cat->lcm_available)
+        return iid__fail(err, IID_ERR_INVALID, "lcm: LCM mode is not available%s%s", cat->lcm_reason ? ": " : "",
+                         cat->lcm_reason ? cat->lcm_reason : "");
     char *style, *scheduler;
     IID_TRY(pick_name(u, F_STYLE, cat->styles, cat->n_styles, cat->default_style, &style, err));
     free((void *)r->style);

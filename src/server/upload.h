@@ -14,7 +14,10 @@
  * lists; style and scheduler must be among the catalog's names when it has
  * any. Empty fields take the demo's defaults (IdentityNet 0.8, adapter 0.8,
  * steps 30, guidance 5, seed 42, size 0x0 = from the face, the catalog's default
- * style and scheduler). Error messages name the field.
+ * style and scheduler, enhance_face_region as the server was started, lcm off).
+ * The check boxes enhance_face_region and lcm take 1/true/on/yes or
+ * 0/false/off/no; lcm on is refused when the catalog says LCM is unavailable.
+ * Error messages name the field.
  */
 #ifndef IID_SERVER_UPLOAD_H
 #define IID_SERVER_UPLOAD_H

@@ -3,9 +3,10 @@
  * double engine (tests/common/fake_engine.h), for the browser test. Test-only:
  * never installed, never part of the product.
  *
- *   serve_fake --output DIR --log FILE [--port P] [--step-delay MS]
+ *   serve_fake --output DIR --log FILE [--input DIR] [--port P] [--step-delay MS]
  *
- * Prints "serve_fake: URL" on stdout once listening; SIGINT/SIGTERM stop it.
+ * Prints "serve_fake: URL" on stdout once listening, and the server's request
+ * and job lines on stderr; SIGINT/SIGTERM stop it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--output") == 0) o.output_dir = argv[i + 1];
         else if (strcmp(argv[i], "--log") == 0) o.log_path = argv[i + 1];
+        else if (strcmp(argv[i], "--input") == 0) o.input_dir = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0) o.port = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--step-delay") == 0) delay = atoi(argv[i + 1]);
         else {
@@ -49,6 +51,7 @@ int main(int argc, char **argv)
         }
     }
     o.on_ready = on_ready;
+    o.report = stderr;
     iid_fake_engine_t fake;
     iid_server_engine_t engine;
     iid_fake_engine_init(&fake, delay, &engine);

@@ -1,11 +1,13 @@
 /*
  * test_batch_e2e.c - `instantid batch` end to end on the kit's tiny models, over a
  * folder mixing real photos and bad inputs: every attempt logged with the 22
- * columns, failures with their reasons, outputs readable with their settings;
- * a batch killed mid-run (and checked to be incomplete) and resumed completes the
- * plan exactly once with the same log rows and pixels as an uninterrupted run; shards
- * partition the plan and merge back to the unsharded run's jobs.
+ * columns, failures with their reasons, outputs readable with their settings,
+ * the input folder recorded beside the log; a batch killed mid-run (and checked
+ * to be incomplete) and resumed completes the plan exactly once with the same log
+ * rows and pixels as an uninterrupted run; shards partition the plan and merge
+ * back to the unsharded run's jobs.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "batch/csv_log.h"
+#include "batch/log_meta.h"
 #include "io/file.h"
 #include "io/image.h"
 #include "io/json.h"
@@ -129,6 +132,18 @@ static void test_mixed_folder(void **state)
     }
     assert_int_equal(ok, 4);
     iid__csv_free(&t);
+    /* Beside the log, the input folder for `serve` (batch/log_meta.h). */
+    char log[4200], input[4200], want[4200];
+    int recursive = -1;
+    snprintf(log, sizeof log, "%s/full.csv", dir);
+    snprintf(want, sizeof want, "%s/in", dir);
+    char *real = realpath(want, NULL);
+    assert_non_null(real);
+    iid_error_t err;
+    if (iid__log_meta_read(log, input, sizeof input, &recursive, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_string_equal(input, real);
+    assert_int_equal(recursive, 0);
+    free(real);
 }
 
 /* The last row of each job id in a log (rows[id] = -1 when the job has none). */

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "batch/log_meta.h"
 #include "fake_engine.h"
 #include "server/server.h"
 #include "support.h"
@@ -592,6 +593,25 @@ static void test_no_engine_503(void **state)
     assert_string_equal(jstr(j, "error"), "generation engine not available in this build");
     cJSON_Delete(j);
     response_free(&r);
+    j = get_json(t->port, "/api/styles", 200);
+    assert_string_equal(jstr(j, "engine_error"), "generation engine not available in this build");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "lcm")));
+    cJSON_Delete(j);
+    server_free(t);
+    /* The reason the models did not load is what the user sees. */
+    t = server_new(0, 0);
+    t->opts.engine_error = "models/sdxl/unet: no such folder";
+    server_start(t);
+    post_form(t->port, &body, NULL, &r);
+    assert_int_equal(r.status, 503);
+    j = cJSON_Parse(r.body);
+    assert_string_equal(jstr(j, "error"), "models/sdxl/unet: no such folder");
+    cJSON_Delete(j);
+    j = get_json(t->port, "/api/styles", 200);
+    assert_string_equal(jstr(j, "engine_error"), "models/sdxl/unet: no such folder");
+    assert_string_equal(jstr(j, "lcm_reason"), "models/sdxl/unet: no such folder");
+    cJSON_Delete(j);
+    response_free(&r);
     free(body.data);
     free(face);
     j = get_json(t->port, "/api/styles", 200);
@@ -631,7 +651,8 @@ static void test_token(void **state)
                                             {"/api/styles?token=s3cret-T0ken1", NULL},
                                             {"/api/log", NULL},
                                             {"/api/jobs/x", NULL},
-                                            {"/files/x.png", NULL}};
+                                            {"/files/x.png", NULL},
+                                            {"/inputs/x.png", NULL}};
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
         http_get(t->port, denied[i][0], denied[i][1], &r);
         if (r.status != 401) fail_msg("%s with %s: status %d", denied[i][0], denied[i][1], r.status);
@@ -798,6 +819,196 @@ static void test_job_records_are_capped(void **state)
     server_free(t);
 }
 
+/* The body of a job's record, "params" object. */
+static const cJSON *params_of(const cJSON *job)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(job, "params");
+    assert_non_null(p);
+    return p;
+}
+
+/* POST fields with a small face; the response status, its body in *body. */
+static int post_fields(int port, const char *const *fields, char **body)
+{
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    buf_t b = form(fields, "me.png", face, n);
+    response_t r;
+    post_form(port, &b, NULL, &r);
+    free(b.data);
+    free(face);
+    *body = r.body;
+    return r.status;
+}
+
+static void test_face_region_and_lcm_fields(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    cJSON *j = get_json(t->port, "/api/styles", 200);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "engine_error")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "lcm"))); /* the double has no LCM */
+    assert_non_null(jstr(j, "lcm_reason"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "inputs")));
+    cJSON_Delete(j);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    static const struct {
+        const char *value;
+        int type; /* cJSON_True, cJSON_False or cJSON_NULL (the server's default) */
+    } cases[] = {{"0", cJSON_False}, {"off", cJSON_False}, {"true", cJSON_True}, {"1", cJSON_True}, {NULL, cJSON_NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *fields[] = {"steps", "1", "lcm", "0", cases[i].value ? "enhance_face_region" : NULL, cases[i].value,
+                                NULL};
+        char *id = submit(t->port, fields, "me.png", face, n);
+        int status;
+        cJSON *job = wait_job(t->port, id, &status);
+        assert_int_equal(status, 200);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params_of(job), "enhance_face_region");
+        if (!v || (v->type & 0xff) != cases[i].type)
+            fail_msg("enhance_face_region=%s: params say %s", cases[i].value ? cases[i].value : "(absent)",
+                     v ? cJSON_PrintUnformatted(v) : "nothing");
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(params_of(job), "lcm")));
+        cJSON_Delete(job);
+        free(id);
+    }
+    free(face);
+    /* Not a check box value; LCM asked of an engine without it. */
+    const char *bad_bool[] = {"enhance_face_region", "maybe", NULL};
+    char *body;
+    assert_int_equal(post_fields(t->port, bad_bool, &body), 400);
+    assert_non_null(strstr(body, "enhance_face_region"));
+    free(body);
+    const char *lcm[] = {"lcm", "1", NULL};
+    assert_int_equal(post_fields(t->port, lcm, &body), 400);
+    assert_non_null(strstr(body, "lcm: LCM mode is not available"));
+    free(body);
+    server_free(t);
+}
+
+/* Each web job lands in the log the Log tab shows, marked as a web row. */
+static void test_web_jobs_are_logged(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "2", "seed", "99", "style", "Snow", "prompt", "me, \"smiling\"", NULL};
+    char *ids[2];
+    for (int i = 0; i < 2; i++) {
+        ids[i] = submit(t->port, fields, "me.png", face, n);
+        int status;
+        cJSON_Delete(wait_job(t->port, ids[i], &status)); /* done: its row is written */
+    }
+    cJSON *j = get_json(t->port, "/api/log", 200);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(j, "columns");
+    assert_int_equal(cJSON_GetArraySize(cols), 22);
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *row = cJSON_GetArrayItem(rows, i), *v = cJSON_GetObjectItemCaseSensitive(row, "values");
+        char want_id[64], want_file[128];
+        snprintf(want_id, sizeof want_id, "web-%s", ids[i]);
+        snprintf(want_file, sizeof want_file, "/files/web_%s_99.png", ids[i]);
+        assert_string_equal(jstr(v, "job_id"), want_id);
+        assert_string_equal(jstr(v, "shard"), "web");
+        assert_string_equal(jstr(v, "success"), "True");
+        assert_string_equal(jstr(v, "style_name"), "Snow");
+        assert_string_equal(jstr(v, "prompt"), "me, \"smiling\"");
+        assert_string_equal(jstr(v, "num_inference_steps"), "2");
+        assert_string_equal(jstr(row, "result"), want_file); /* its thumbnail */
+        free(ids[i]);
+    }
+    cJSON_Delete(j);
+    free(face);
+    server_free(t);
+}
+
+static void test_inputs_folder(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    char photos[4200], sub[4300], csv[8192];
+    snprintf(photos, sizeof photos, "%s/photos", t->dir);
+    snprintf(sub, sizeof sub, "%s/sub", photos);
+    assert_int_equal(mkdir(photos, 0755), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    free(iid_test_write(photos, "a.png", "\x89PNG\r\n\x1a\nA", 9));
+    free(iid_test_write(sub, "b.png", "\x89PNG\r\n\x1a\nB", 9));
+    free(iid_test_write(t->dir, "secret.txt", "TOPSECRET", 9));
+    snprintf(csv, sizeof csv,
+             "image_name,new_file_name,success\r\na.png,,True\r\nb.png,,True\r\nmissing.png,,False\r\n"
+             "%s/a.png,,True\r\n/elsewhere/a.png,,True\r\n",
+             photos);
+    free(iid_test_write(t->dir, "generation_log.csv", csv, strlen(csv)));
+    /* --input: a flat look-up, then the subfolders by base name. */
+    t->opts.input_dir = photos;
+    server_start(t);
+    cJSON *j = get_json(t->port, "/api/styles", 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "inputs")));
+    cJSON_Delete(j);
+    j = get_json(t->port, "/api/log", 200);
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    static const char *const want[] = {"/inputs/a.png", "/inputs/sub/b.png", NULL, "/inputs/a.png", NULL};
+    for (int i = 0; i < 5; i++) {
+        const char *got = jstr(cJSON_GetArrayItem(rows, i), "source");
+        if (want[i] ? !got || strcmp(got, want[i]) != 0 : got != NULL)
+            fail_msg("row %d: source %s, expected %s", i, got ? got : "null", want[i] ? want[i] : "null");
+    }
+    cJSON_Delete(j);
+    response_t r;
+    http_get(t->port, "/inputs/sub/b.png", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "image/png"));
+    assert_int_equal(r.body_len, 9);
+    assert_int_equal(r.body[8], 'B');
+    response_free(&r);
+    static const char *const bad[] = {"/inputs/../secret.txt", "/inputs/%2e%2e/secret.txt", "/inputs/sub/../../secret.txt",
+                                      "/inputs//etc/passwd", "/inputs/missing.png", "/inputs/sub"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http_get(t->port, bad[i], NULL, &r);
+        if ((r.status != 403 && r.status != 404) || strstr(r.body, "TOPSECRET") || strstr(r.body, "root:"))
+            fail_msg("%s: status %d: %s", bad[i], r.status, r.body);
+        response_free(&r);
+    }
+    server_free(t);
+
+    /* No --input: the folder the batch recorded beside its log, not recursive. */
+    t = server_new(1, 0);
+    snprintf(photos, sizeof photos, "%s/photos", t->dir);
+    snprintf(sub, sizeof sub, "%s/sub", photos);
+    assert_int_equal(mkdir(photos, 0755), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    free(iid_test_write(photos, "a.png", "\x89PNG\r\n\x1a\nA", 9));
+    free(iid_test_write(sub, "b.png", "\x89PNG\r\n\x1a\nB", 9));
+    free(iid_test_write(t->dir, "generation_log.csv", csv, strlen(csv)));
+    iid_error_t err;
+    assert_int_equal(iid__log_meta_write(t->log, photos, 0, &err), IID_OK);
+    server_start(t);
+    j = get_json(t->port, "/api/log", 200);
+    rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    assert_string_equal(jstr(cJSON_GetArrayItem(rows, 0), "source"), "/inputs/a.png");
+    assert_null(jstr(cJSON_GetArrayItem(rows, 1), "source")); /* not a recursive batch */
+    cJSON_Delete(j);
+    server_free(t);
+
+    /* Neither: /inputs/ says how to get one; a bad --input stops the start. */
+    t = server_new(1, 0);
+    server_start(t);
+    http_get(t->port, "/inputs/a.png", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "--input"));
+    response_free(&r);
+    iid_server_options_t o = t->opts;
+    o.input_dir = "/no/such/photos";
+    volatile sig_atomic_t stop = 1;
+    assert_int_equal(iid__server_run(&o, &t->engine, &stop, &err), IID_ERR_IO);
+    assert_non_null(strstr(err.msg, "--input"));
+    server_free(t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -813,6 +1024,9 @@ int main(void)
         cmocka_unit_test(test_path_escapes),
         cmocka_unit_test(test_log_json),
         cmocka_unit_test(test_job_records_are_capped),
+        cmocka_unit_test(test_face_region_and_lcm_fields),
+        cmocka_unit_test(test_web_jobs_are_logged),
+        cmocka_unit_test(test_inputs_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

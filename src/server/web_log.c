@@ -1,0 +1,104 @@
+/*
+ * web_log.c - one web job as a row of the batch log, appended under a brief
+ * exclusive lock (web_log.h).
+ */
+#include "server/web_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/csv_log.h"
+#include "core/fmt.h"
+
+/* Width and height from a PNG's IHDR; 0 when the file is not a readable PNG. */
+static int png_size(const char *path, int *w, int *h)
+{
+    unsigned char b[24];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    if (n != sizeof b || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0) return 0;
+    *w = (int)((unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19]);
+    *h = (int)((unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23]);
+    return *w > 0 && *h > 0;
+}
+
+/* flock(LOCK_EX) with a deadline: a batch holds the lock only while it writes
+ * a row, so a long wait means something is wrong. */
+static iid_status lock_log(int fd, const char *path, iid_error_t *err)
+{
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int waited = 0;; waited += 20) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return IID_OK;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return iid__fail(err, IID_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
+        if (waited >= WEB_LOG_WAIT_MS)
+            return iid__fail(err, IID_ERR_IO, "%s: still locked by another writer after %d s", path,
+                             WEB_LOG_WAIT_MS / 1000);
+        nanosleep(&nap, NULL);
+    }
+}
+
+iid_status iid__web_log_append(const char *log_path, const char *output_real, const iid_job_t *job,
+                               iid_status status, const char *message, const char *file_name, double seconds,
+                               iid_error_t *err)
+{
+    const iid_gen_request_t *r = &job->req;
+    char idn[32], ad[32], steps[16], cfg[32], seed[24], id[40], width[16] = "", height[16] = "", time_s[32],
+        stamp[32], path[4096 + 256];
+    iid__fmt_double(idn, sizeof idn, r->identitynet_strength);
+    iid__fmt_double(ad, sizeof ad, r->adapter_strength);
+    iid__fmt_double(cfg, sizeof cfg, r->guidance);
+    snprintf(steps, sizeof steps, "%d", r->steps);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
+    snprintf(id, sizeof id, "web-%s", job->id);
+    snprintf(time_s, sizeof time_s, "%.2f", seconds);
+    iid__fmt_timestamp(stamp, sizeof stamp, (long long)time(NULL));
+    int w = r->width, h = r->height;
+    snprintf(path, sizeof path, "%s/%s", output_real, file_name);
+    if (status == IID_OK) png_size(path, &w, &h);
+    if (w > 0 && h > 0) {
+        snprintf(width, sizeof width, "%d", w);
+        snprintf(height, sizeof height, "%d", h);
+    }
+    const char *f[IID_LOG_NCOLS] = {0};
+    f[IID_COL_IMAGE_NAME] = r->face_name;
+    f[IID_COL_NEW_FILE_NAME] = status == IID_OK ? file_name : "";
+    f[IID_COL_IDENTITYNET] = idn;
+    f[IID_COL_ADAPTER] = ad;
+    f[IID_COL_STEPS] = steps;
+    f[IID_COL_GUIDANCE] = cfg;
+    f[IID_COL_SEED] = seed;
+    f[IID_COL_SUCCESS] = status == IID_OK ? "True" : "False";
+    f[IID_COL_ERROR] = status == IID_OK ? "" : message;
+    f[IID_COL_STYLE] = r->style;
+    f[IID_COL_PROMPT] = r->prompt;
+    f[IID_COL_NEGATIVE] = r->negative_prompt;
+    f[IID_COL_TIME_TAKEN] = time_s;
+    f[IID_COL_TIMESTAMP] = stamp;
+    f[IID_COL_JOB_ID] = id;
+    f[IID_COL_WIDTH] = width;
+    f[IID_COL_HEIGHT] = height;
+    f[IID_COL_SCHEDULER] = r->scheduler;
+    f[IID_COL_SHARD] = "web";
+
+    /* The lock lives on its own descriptor: the log writer below reopens the
+     * file, and creating it here lets the writer add the header. */
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", log_path, strerror(errno));
+    iid_status st = lock_log(fd, log_path, err);
+    if (st == IID_OK) {
+        iid_log_writer_t lw;
+        st = iid__log_open(&lw, log_path, err);
+        if (st == IID_OK) st = iid__log_append(&lw, f, err);
+        iid__log_close(&lw);
+        flock(fd, LOCK_UN);
+    }
+    close(fd);
+    return st;
+}
