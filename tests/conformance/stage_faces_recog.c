@@ -16,7 +16,9 @@
  *   aligned on the photo and embedded by each recogniser, against the same
  *   golden rows (same face count first);
  * - golden/tiny_iresnet/cases: the batch through the model its metadata names,
- *   1e-3 absolute against torch, and its intermediate activations (kept from the
+ *   1e-3 absolute against torch (normed_embedding as unit vectors, 1e-4), the
+ *   graph's input/output names and operator counts as cases.json describes them,
+ *   and its intermediate activations (kept from the
  *   graph by structure: first PRelu, last block Add of each stage's shape,
  *   Flatten, Gemm) for the case they belong to.
  */
@@ -410,6 +412,38 @@ static void check_tiny_normed(conf_ctx_t *c, const iid_safetensors_t *st, iid_te
     conf_check_f32_abs(c, STAGE, "tiny_iresnet", "normed_embedding", e, rows * d, ref, 1e-4);
 }
 
+/* cases.json describes the model the goldens came from: the graph we loaded must
+ * have its input and output names and its count of every operator. */
+static void check_tiny_description(conf_ctx_t *c, const iid_onnx_net_t *net)
+{
+    iid_json_t j;
+    iid_error_t err;
+    if (conf_load_json(c, "faces/golden/tiny_iresnet/cases.json", &j, &err) != IID_OK) {
+        conf_skip(c, STAGE, "tiny_iresnet", "cases.json", "%s", err.msg);
+        return;
+    }
+    const iid_onnx_graph_t *g = &net->model.graph;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(j.root, "input_name");
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(j.root, "output_name");
+    if (cJSON_IsString(in))
+        conf_result(c, g->n_inputs > 0 && strcmp(g->inputs[0].name, in->valuestring) == 0, STAGE, "tiny_iresnet",
+                    "input_name", 0.0, 0.0);
+    if (cJSON_IsString(out))
+        conf_result(c, g->n_outputs > 0 && strcmp(g->outputs[0].name, out->valuestring) == 0, STAGE, "tiny_iresnet",
+                    "output_name", 0.0, 0.0);
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(j.root, "onnx_ops"))
+    {
+        int n = 0;
+        for (int i = 0; i < g->n_nodes; i++) n += strcmp(g->nodes[i].op_type, op->string) == 0;
+        char label[128];
+        snprintf(label, sizeof label, "onnx_ops.%s", op->string);
+        conf_result(c, cJSON_IsNumber(op) && n == op->valueint, STAGE, "tiny_iresnet", label,
+                    cJSON_IsNumber(op) ? fabs((double)n - op->valuedouble) : 1.0, 0.0);
+    }
+    iid__json_free(&j);
+}
+
 static void tiny_cases(conf_ctx_t *c)
 {
     iid_safetensors_t st;
@@ -430,6 +464,7 @@ static void tiny_cases(conf_ctx_t *c)
             conf_check_f32_abs(c, STAGE, "tiny_iresnet", "embedding", y.data, (size_t)iid__tensor_numel(&y),
                                iid__st_find(&st, "embedding"), 1e-3);
             check_tiny_normed(c, &st, &y);
+            check_tiny_description(c, &net);
             iid__tensor_free(&y);
             tiny_activations(c, &st, &net, &x);
         }
