@@ -103,10 +103,9 @@ static int is_picture(const char *dir, const char *name)
     int found = 0;
     struct dirent *e;
     while (!found && (e = readdir(d))) {
+        if (!ends_with(e->d_name, ".safetensors")) continue;
         size_t stem = strlen(e->d_name) - strlen(".safetensors");
-        if (ends_with(e->d_name, ".safetensors") && strncmp(e->d_name, name, stem) == 0 &&
-            (name[stem] == '.' || name[stem] == '_'))
-            found = 1;
+        found = strncmp(e->d_name, name, stem) == 0 && (name[stem] == '.' || name[stem] == '_');
     }
     closedir(d);
     return found;
