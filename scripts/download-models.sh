@@ -5,6 +5,9 @@
 #   models/ControlNetModel/   InstantID IdentityNet
 #   models/ip-adapter.bin     InstantID face adapter
 #   models/antelopev2/        insightface detector + recogniser
+#   models/lcm-lora-sdxl/     LCM-LoRA SDXL, for `--lcm` (optional: only with --lcm or --only lcm)
+#   models/sdxl-config/       SDXL base 1.0's configs, tokenizers and scheduler without its
+#                             weights, for single-file checkpoints (optional: --only sdxl-config)
 #
 # Every file comes from a pinned revision (a commit hash, never a branch) and every file
 # is checked against a pinned SHA-256 before it gets its final name. Downloads are
@@ -35,6 +38,7 @@ MODELS_DIR=models
 VERIFY_ONLY=0
 LIST_ONLY=0
 ONLY=""
+WITH_LCM=0
 
 # Pinned revisions (Hugging Face commit hashes).
 SDXL_REPO=stabilityai/stable-diffusion-xl-base-1.0
@@ -50,10 +54,14 @@ ANTELOPE_REPO=DIAMONIK7777/antelopev2
 ANTELOPE_REV=ba0c3e10f4548361eb9a63265d87ce1140ab5a05
 SPACE_REPO=spaces/InstantX/InstantID
 SPACE_REV=a1001d02a0ffc78525c98936b32e021e28c6764b
+# LCM-LoRA SDXL (the LoRA InstantID's demo loads for its LCM toggle). Its SHA-256 (the LFS
+# oid) and size are recorded for this revision by several independent public projects.
+LCM_REPO=latent-consistency/lcm-lora-sdxl
+LCM_REV=a18548dd4956b174ec5b0d78d340c8dae0a129cd
 
 usage() {
   cat <<EOF
-Usage: $PROG [--models DIR] [--verify | --list] [--only PART[,PART...]] [--help]
+Usage: $PROG [--models DIR] [--verify | --list] [--only PART[,PART...]] [--lcm] [--help]
 
 Download the weights instantid needs into DIR (default: models/), laid out as
 DESIGN.md section 4 describes, from pinned revisions, each file checked against a
@@ -72,6 +80,12 @@ Options:
                    ip-adapter   InstantID face adapter, ip-adapter.bin (~1.7 GB)
                    instantid    controlnet + ip-adapter
                    antelopev2   insightface detector + recogniser (~0.28 GB)
+                   lcm          LCM-LoRA SDXL for instantid --lcm (~0.39 GB; not
+                                part of the default set)
+                   sdxl-config  SDXL base 1.0's configs, tokenizers and scheduler only
+                                (~3 MB; not part of the default set): what a
+                                single-file SDXL checkpoint runs with (--sdxl-config)
+  --lcm          also fetch the LCM-LoRA (the default set plus the lcm part)
   -h, --help     this text
 
 Everything together is about 11.4 GB; allow some more free space for the .part files.
@@ -80,11 +94,14 @@ Environment:
   IID_HF_BASE    base URL instead of https://huggingface.co (a mirror, or a local
                  file:// copy laid out as <repo>/resolve/<revision>/<path>)
   IID_MANIFEST   a manifest file to use instead of the built-in one (for tests)
+  IID_CONNECT_TIMEOUT  seconds for the up-front check that the hub can be reached
+                 (default 10); without network the script stops after it
 
 Licences (the weights are not ours; by downloading them you accept their terms):
   InstantID (IdentityNet, ip-adapter.bin)   Apache-2.0
   SDXL base 1.0                             CreativeML OpenRAIL++-M (use restrictions apply)
   insightface antelopev2                    non-commercial research purposes only
+  LCM-LoRA SDXL (--lcm)                     CreativeML OpenRAIL++-M
 EOF
 }
 
@@ -96,6 +113,8 @@ Licences of the weights being fetched (not ours; by downloading them you accept 
     whose use-based restrictions pass on to you and to what you generate.
   - antelopev2 (insightface scrfd_10g_bnkps.onnx, glintr100.onnx): insightface releases
     its pretrained models for NON-COMMERCIAL RESEARCH PURPOSES ONLY.
+  - LCM-LoRA SDXL (latent-consistency/lcm-lora-sdxl, only with --lcm): CreativeML
+    OpenRAIL++-M, as SDXL.
 EOF
 }
 
@@ -103,10 +122,19 @@ EOF
 #   part | path under the models folder | size in bytes (or empty) | sha256 (or EMPTY =
 #   not pinned) | source paths under IID_HF_BASE, space-separated, tried in order
 builtin_manifest() {
+  base_manifest
+  # sdxl-config: SDXL base 1.0's small files alone (configs, tokenizers, scheduler), the
+  # --sdxl-config a single-file SDXL checkpoint (a community finetune) runs with.
+  base_manifest | awk -F'|' -v OFS='|' \
+    '$1 == "sdxl" && $2 !~ /safetensors$/ { $1 = "sdxl-config"; sub(/^sdxl\//, "sdxl-config/", $2); print }'
+}
+
+base_manifest() {
   local s="$SDXL_REPO/resolve/$SDXL_REV"
   local i="$INSTANTID_REPO/resolve/$INSTANTID_REV"
   local a="$ANTELOPE_REPO/resolve/$ANTELOPE_REV"
   local sp="$SPACE_REPO/resolve/$SPACE_REV/models/antelopev2"
+  local l="$LCM_REPO/resolve/$LCM_REV"
   cat <<EOF
 sdxl|sdxl/model_index.json|609|6d7b93508390ab91ac5bfbe4aeb4dc2d83f7bb1b05fb069d714b5b0c75f70d44|$s/model_index.json
 sdxl|sdxl/scheduler/scheduler_config.json|479|af3e45a949aff8b8341ab8b811429ec03fee857a700a1d9477363e4fff9666e2|$s/scheduler/scheduler_config.json
@@ -134,6 +162,7 @@ controlnet|ControlNetModel/diffusion_pytorch_model.safetensors|2502139136|c8127b
 ip-adapter|ip-adapter.bin|1691134141|02b3618e36d803784166660520098089a81388e61a93ef8002aa79a5b1c546e1|$i/ip-adapter.bin
 antelopev2|antelopev2/scrfd_10g_bnkps.onnx|16923827|5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91|$a/scrfd_10g_bnkps.onnx $sp/scrfd_10g_bnkps.onnx
 antelopev2|antelopev2/glintr100.onnx|260665334|4ab1d6435d639628a6f3e5008dd4f929edf4c4124b1a7169e1048f9fef534cdf|$a/glintr100.onnx $sp/glintr100.onnx
+lcm|lcm-lora-sdxl/pytorch_lora_weights.safetensors|393855224|a764e6859b6e04047cd761c08ff0cee96413a8e004c9f07707530cd776b19141|$l/pytorch_lora_weights.safetensors
 EOF
 }
 
@@ -145,6 +174,7 @@ while [ $# -gt 0 ]; do
     --models=*) MODELS_DIR=${1#--models=}; shift ;;
     --verify) VERIFY_ONLY=1; shift ;;
     --list) LIST_ONLY=1; shift ;;
+    --lcm) WITH_LCM=1; shift ;;
     --only) [ $# -ge 2 ] || die "--only needs a part"; ONLY="$ONLY,$2"; shift 2 ;;
     --only=*) ONLY="$ONLY,${1#--only=}"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -161,13 +191,14 @@ else
   IFS=',' read -r -a only_list <<<"${ONLY#,}"
   for p in "${only_list[@]}"; do
     case "$p" in
-      sdxl|controlnet|ip-adapter|antelopev2) PARTS="$PARTS$p " ;;
+      sdxl|controlnet|ip-adapter|antelopev2|lcm|sdxl-config) PARTS="$PARTS$p " ;;
       instantid) PARTS="${PARTS}controlnet ip-adapter " ;;
       "") ;;
-      *) die "unknown part '$p' (sdxl, controlnet, ip-adapter, instantid, antelopev2)" ;;
+      *) die "unknown part '$p' (sdxl, controlnet, ip-adapter, instantid, antelopev2, lcm, sdxl-config)" ;;
     esac
   done
 fi
+if [ "$WITH_LCM" -eq 1 ]; then PARTS="${PARTS}lcm "; fi
 
 if [ -n "${IID_MANIFEST:-}" ] && [ ! -r "$IID_MANIFEST" ]; then
   die "IID_MANIFEST: cannot read '$IID_MANIFEST'"
@@ -254,12 +285,13 @@ licence_notice
 echo
 
 # What is left to fetch, and is there room for it?
-need=0
+need=0 todo=0
 for e in "${ENTRIES[@]}"; do
   IFS='|' read -r _part rel size _sha _srcs <<<"$e"
   f="$MODELS_DIR/$rel"
   # (a present file of the right size counts as done here; checksums come later)
   if [ -f "$f" ] && { [ -z "$size" ] || [ "$(size_of "$f")" = "$size" ]; }; then continue; fi
+  todo=$((todo + 1))
   have=0
   if [ -f "$f.part" ]; then have=$(size_of "$f.part"); fi
   if [ -n "$size" ] && [ "$size" -gt "$have" ]; then need=$((need + size - have)); fi
@@ -270,6 +302,20 @@ avail_kb=$(df -Pk -- "$MODELS_DIR" | awk 'NR == 2 { print $4 }')
 if [ -n "$avail_kb" ] && [ $((avail_kb * 1024)) -lt "$need" ]; then
   echo "$PROG: warning: only $(human $((avail_kb * 1024))) free under $MODELS_DIR" >&2
 fi
+
+# Can the hub be reached at all? One quick request up front (any HTTP answer will do),
+# so that without network the script fails in seconds instead of retrying every file.
+# IID_CONNECT_TIMEOUT (seconds, default 10) bounds name lookup plus connection.
+check_reachable() {
+  local timeout=${IID_CONNECT_TIMEOUT:-10} msg rc=0
+  case "$HF_BASE" in http://* | https://*) ;; *) return 0 ;; esac
+  msg=$(curl -sS -I -o /dev/null --connect-timeout "$timeout" --max-time $((timeout + 5)) -- "$HF_BASE/" 2>&1) || rc=$?
+  [ "$rc" -eq 0 ] && return 0
+  echo "$PROG: cannot reach $HF_BASE (${msg#curl: }); nothing was downloaded." >&2
+  echo "$PROG: check the network or proxy (https_proxy), or set IID_HF_BASE to a reachable mirror." >&2
+  exit 1
+}
+if [ "$todo" -gt 0 ]; then check_reachable; fi
 
 # curl_get FILE URL [CURL-ARGS...]: follow redirects, fail on HTTP errors, retry.
 curl_get() {

@@ -40,6 +40,7 @@ void iid__path_list_free(iid_path_list_t *l)
 typedef struct scan {
     iid_path_list_t *out;
     int cap;
+    int folders; /* collect the sub-folders (identities) instead of the images */
     iid_error_t *err;
 } scan_t;
 
@@ -80,7 +81,9 @@ static iid_status scan_dir(scan_t *s, const char *dir, int recursive, int depth)
         struct stat sb;
         if (lstat(path, &sb) != 0) continue; /* vanished while scanning */
         if (S_ISLNK(sb.st_mode) && stat(path, &sb) != 0) continue;
-        if (S_ISREG(sb.st_mode) && iid__is_image_name(ent->d_name)) st = push(s, path);
+        if (s->folders) {
+            if (S_ISDIR(sb.st_mode)) st = push(s, path);
+        } else if (S_ISREG(sb.st_mode) && iid__is_image_name(ent->d_name)) st = push(s, path);
         else if (recursive && S_ISDIR(sb.st_mode) && depth < SCAN_MAX_DEPTH) {
             struct stat lsb;
             if (lstat(path, &lsb) == 0 && !S_ISLNK(lsb.st_mode)) st = scan_dir(s, path, recursive, depth + 1);
@@ -95,7 +98,7 @@ static int cmp_paths(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-iid_status iid__scan_images(const char *dir, int recursive, iid_path_list_t *out, iid_error_t *err)
+static iid_status scan(const char *dir, int recursive, int folders, iid_path_list_t *out, iid_error_t *err)
 {
     out->paths = NULL;
     out->count = 0;
@@ -104,7 +107,7 @@ iid_status iid__scan_images(const char *dir, int recursive, iid_path_list_t *out
             return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such input folder", dir);
         return iid__fail(err, IID_ERR_INVALID, "%s: not a folder", dir);
     }
-    scan_t s = {out, 0, err};
+    scan_t s = {out, 0, folders, err};
     iid_status st = scan_dir(&s, dir, recursive, 0);
     if (st != IID_OK) {
         iid__path_list_free(out);
@@ -112,4 +115,14 @@ iid_status iid__scan_images(const char *dir, int recursive, iid_path_list_t *out
     }
     if (out->count > 1) qsort(out->paths, (size_t)out->count, sizeof *out->paths, cmp_paths);
     return IID_OK;
+}
+
+iid_status iid__scan_images(const char *dir, int recursive, iid_path_list_t *out, iid_error_t *err)
+{
+    return scan(dir, recursive, 0, out, err);
+}
+
+iid_status iid__scan_identities(const char *dir, iid_path_list_t *out, iid_error_t *err)
+{
+    return scan(dir, 0, 1, out, err);
 }

@@ -28,7 +28,8 @@ uint64_t iid__splitmix64(uint64_t *state)
 static double draw_uniform(uint64_t *s, iid_range_t r)
 {
     double u = (double)(iid__splitmix64(s) >> 11) * 0x1p-53;
-    return r.lo + (r.hi - r.lo) * u;
+    double v = round((r.lo + (r.hi - r.lo) * u) * 100.0) / 100.0;
+    return v < r.lo ? r.lo : v > r.hi ? r.hi : v;
 }
 
 /* An integer in [lo, hi] (hi - lo < 2^32). */
@@ -138,11 +139,17 @@ static iid_status style_set(const iid_plan_options_t *o, const char *const *name
     if (n < 1) return iid__fail(err, IID_ERR_INVALID, "--styles: no styles to run");
     int *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return iid__fail(err, IID_ERR_NOMEM, "plan: out of memory");
+    if (o->styles_mode != IID_STYLES_LIST) {
+        /* all/random: every style but the plain template, unless it is all there is */
+        int kept = 0;
+        for (int i = 0; i < n_names; i++)
+            if (strcmp(names[i], IID_STYLE_NONE) != 0) idx[kept++] = i;
+        for (int i = 0; kept == 0 && i < n_names; i++) idx[i] = i;
+        *set = idx;
+        *n_set = kept ? kept : n_names;
+        return IID_OK;
+    }
     for (int i = 0; i < n; i++) {
-        if (o->styles_mode != IID_STYLES_LIST) {
-            idx[i] = i;
-            continue;
-        }
         idx[i] = -1;
         for (int k = 0; k < n_names; k++)
             if (strcmp(names[k], o->style_list[i]) == 0) idx[i] = k;
@@ -177,8 +184,7 @@ static void fill_jobs(iid_plan_t *p, const iid_plan_options_t *o, const int *ord
         j->job_id = id;
         j->image = order[x % p->image_count];
         j->loop = (int)(x / p->image_count);
-        j->style = o->styles_mode == IID_STYLES_RANDOM ? (int)draw_int(&s, 0, (uint64_t)p->style_count - 1)
-                                                       : set[si];
+        j->style = o->styles_mode == IID_STYLES_RANDOM ? set[draw_int(&s, 0, (uint64_t)n_set - 1)] : set[si];
         if (o->sweep == IID_SWEEP_RANDOM) {
             j->identitynet_strength = draw_uniform(&s, o->identitynet);
             j->adapter_strength = draw_uniform(&s, o->adapter);

@@ -10,6 +10,8 @@
  * each image in that order, for each style of the job's style set (every chosen
  * style with --styles all or NAME,...; one drawn style with random), for each
  * value combination (one random draw, or every point of the grid), one job.
+ * `--styles all` and `random` leave out IID_STYLE_NONE, the demo's plain
+ * "(No style)" template (unless it is the only style): it is run only when named.
  * `--limit N` keeps the first N jobs, so a limited plan is a prefix of the full
  * one. Since a job's draws depend only on the plan seed and its id, raising
  * --limit or --loops keeps every earlier job unchanged: a resumed run can extend
@@ -21,7 +23,9 @@
  * Fisher-Yates driven by the stream seeded with the plan seed. Every job then
  * draws from its own stream, seeded by mixing the plan seed with the job id, in a
  * fixed order: style (random mode), identitynet, adapter, steps, guidance (random
- * sweep), seed. A uniform double in [lo, hi] is lo + (hi - lo) * (x >> 11) / 2^53;
+ * sweep), seed. A uniform double in [lo, hi] is lo + (hi - lo) * (x >> 11) / 2^53,
+ * rounded to 0.01 (the step a UI slider would set, so logs and PNG metadata say
+ * 1.23, not 1.2345678901234567) and kept inside [lo, hi];
  * an integer in [lo, hi] is lo + ((x >> 32) * (hi - lo + 1) >> 32). Job seeds are
  * 32-bit (0 .. 2^32-1) as the original preprocess.py drew them.
  *
@@ -36,6 +40,9 @@
 #include <stdint.h>
 
 #include "core/status.h"
+
+/* The plain template's name, which all/random skip. */
+#define IID_STYLE_NONE "(No style)"
 
 /* A closed range [lo, hi]; lo == hi is a fixed value. */
 typedef struct iid_range {

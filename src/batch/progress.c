@@ -44,11 +44,11 @@ static void range_add(iid_value_range_t *r, double v)
     r->seen = 1;
 }
 
-void iid__stats_init(iid_batch_stats_t *s, long total, long steps_total)
+void iid__stats_init(iid_batch_stats_t *s, long total, double work_total)
 {
     memset(s, 0, sizeof *s);
     s->total = total;
-    s->steps_total = steps_total;
+    s->work_total = work_total;
 }
 
 void iid__stats_free(iid_batch_stats_t *s)
@@ -59,20 +59,21 @@ void iid__stats_free(iid_batch_stats_t *s)
 }
 
 iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identitynet, double adapter, int steps,
-                          double guidance, int ok, const char *reason, double seconds, iid_error_t *err)
+                          double guidance, double work, int ok, const char *reason, double seconds,
+                          iid_error_t *err)
 {
     s->done++;
     if (ok) {
         s->ok++;
-        s->ok_steps += steps;
+        s->ok_work += work;
         s->ok_time += seconds;
+        if (s->ok == 1 || seconds < s->ok_min) s->ok_min = seconds;
+        if (s->ok == 1 || seconds > s->ok_max) s->ok_max = seconds;
     } else {
         s->failed++;
+        s->failed_time += seconds;
     }
-    s->steps_done += steps;
-    s->time_sum += seconds;
-    if (s->done == 1 || seconds < s->time_min) s->time_min = seconds;
-    if (s->done == 1 || seconds > s->time_max) s->time_max = seconds;
+    s->work_done += work;
     range_add(&s->identitynet, identitynet);
     range_add(&s->adapter, adapter);
     range_add(&s->steps, steps);
@@ -87,12 +88,12 @@ iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identi
     return IID_OK;
 }
 
-double iid__stats_eta(const iid_batch_stats_t *s)
+double iid__stats_eta(const iid_batch_stats_t *s, double running_done, double prior)
 {
-    if (s->done == 0 || s->steps_done <= 0) return -1.0;
-    long left = s->steps_total - s->steps_done;
-    double rate = s->ok_steps > 0 ? s->ok_time / (double)s->ok_steps : s->time_sum / (double)s->steps_done;
-    return left > 0 ? rate * (double)left : 0.0;
+    double rate = s->ok_work > 0 && s->ok_time > 0 ? s->ok_time / s->ok_work : prior;
+    if (!(rate > 0)) return -1.0;
+    double left = s->work_total - s->work_done - running_done;
+    return left > 0 ? rate * left : 0.0;
 }
 
 void iid__fmt_duration(char *buf, size_t cap, double seconds)
@@ -107,16 +108,16 @@ void iid__fmt_duration(char *buf, size_t cap, double seconds)
     else snprintf(buf, cap, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
 }
 
-void iid__progress_status_line(char *buf, size_t cap, const iid_batch_stats_t *s, double elapsed,
+void iid__progress_status_line(char *buf, size_t cap, const iid_batch_stats_t *s, double elapsed, double left,
                                const iid_progress_now_t *now)
 {
-    char el[32], left[32];
+    char el[32], lf[32];
     iid__fmt_duration(el, sizeof el, elapsed);
-    iid__fmt_duration(left, sizeof left, iid__stats_eta(s));
+    iid__fmt_duration(lf, sizeof lf, left);
     double pct = s->total > 0 ? 100.0 * (double)s->done / (double)s->total : 100.0;
-    int n = snprintf(buf, cap, "[%ld/%ld %.0f%%] elapsed %s, left ~%s", s->done, s->total, pct, el, left);
+    int n = snprintf(buf, cap, "[%ld/%ld %.0f%%] elapsed %s, left ~%s", s->done, s->total, pct, el, lf);
     if (n < 0 || (size_t)n >= cap) return;
-    if (s->done > 0) n += snprintf(buf + n, cap - (size_t)n, ", %.1f s/image", s->time_sum / (double)s->done);
+    if (s->ok > 0) n += snprintf(buf + n, cap - (size_t)n, ", %.1f s/image", s->ok_time / (double)s->ok);
     if (n < 0 || (size_t)n >= cap) return;
     n += snprintf(buf + n, cap - (size_t)n, ", ok %ld failed %ld", s->ok, s->failed);
     if (n < 0 || (size_t)n >= cap || !now || !now->image) return;
@@ -156,12 +157,13 @@ void iid__progress_summary(FILE *f, const iid_batch_stats_t *s, double elapsed, 
         for (int i = 0; i < s->reasons.n; i++)
             fprintf(f, "  %6ld  %s\n", s->reasons.items[i].count, s->reasons.items[i].key);
     }
-    if (s->done) {
-        fprintf(f, "time per image: min %.2fs, mean %.2fs, max %.2fs\n", s->time_min, s->time_sum / (double)s->done,
-                s->time_max);
+    if (s->ok) {
+        fprintf(f, "time per image (successful jobs): min %.2fs, mean %.2fs, max %.2fs\n", s->ok_min,
+                s->ok_time / (double)s->ok, s->ok_max);
         double hours = elapsed / 3600.0;
         if (hours > 0) fprintf(f, "images per hour: %.1f\n", (double)s->ok / hours);
     }
+    if (s->failed) fprintf(f, "time spent on failed jobs: %.2fs\n", s->failed_time);
     if (s->styles.n) {
         fprintf(f, "jobs per style:\n");
         for (int i = 0; i < s->styles.n; i++)
@@ -178,31 +180,53 @@ void iid__progress_summary(FILE *f, const iid_batch_stats_t *s, double elapsed, 
 
 /* ---- the console reporter ---------------------------------------------- */
 
-void iid__reporter_init(iid_progress_reporter_t *r, FILE *out, int tty, int quiet, double (*clock)(void *),
-                        void *clock_user, long total, long steps_total)
+void iid__reporter_init(iid_progress_reporter_t *r, const iid_reporter_setup_t *setup)
 {
     memset(r, 0, sizeof *r);
-    r->out = out;
-    r->tty = tty;
-    r->quiet = quiet;
-    r->clock = clock;
-    r->clock_user = clock_user;
-    r->start = clock(clock_user);
-    iid__stats_init(&r->stats, total, steps_total);
+    r->set = *setup;
+    r->start = r->last_plain = setup->clock(setup->clock_user);
+    iid__stats_init(&r->stats, setup->total, setup->work_total);
 }
 
-static double reporter_elapsed(const iid_progress_reporter_t *r)
+static double reporter_now(const iid_progress_reporter_t *r)
 {
-    return r->clock(r->clock_user) - r->start;
+    return r->set.clock(r->set.clock_user);
 }
 
-static void draw_status(iid_progress_reporter_t *r)
+static void image_size(const iid_progress_reporter_t *r, int image, int *w, int *h)
 {
-    if (!r->tty || r->quiet) return;
+    *w = r->set.width ? r->set.width[image] : 0;
+    *h = r->set.height ? r->set.height[image] : 0;
+}
+
+double iid__reporter_eta(const iid_progress_reporter_t *r)
+{
+    double prior = r->set.speed ? r->set.speed->seconds_per_unit : -1.0, done = 0.0;
+    if (r->now.image && r->now.step > 0) {
+        done = r->now.step * r->job_step_work;
+        /* two timed steps measure this machine better than any prior */
+        if (r->now.step > 1 && r->job_step_work > 0)
+            prior = (reporter_now(r) - r->step1_at) / ((r->now.step - 1) * r->job_step_work);
+    }
+    return iid__stats_eta(&r->stats, done, prior);
+}
+
+static void status(iid_progress_reporter_t *r, int force_plain)
+{
+    if (r->set.quiet) return;
+    double now = reporter_now(r);
+    int plain = !r->set.tty && r->set.interval > 0 && (force_plain || now - r->last_plain >= r->set.interval);
+    if (!r->set.tty && !plain) return;
     char line[512];
-    iid__progress_status_line(line, sizeof line, &r->stats, reporter_elapsed(r), r->now.image ? &r->now : NULL);
-    fprintf(r->out, "\r\033[K%s", line);
-    fflush(r->out);
+    iid__progress_status_line(line, sizeof line, &r->stats, now - r->start, iid__reporter_eta(r),
+                              r->now.image ? &r->now : NULL);
+    if (plain) {
+        fprintf(r->set.out, "%s\n", line);
+        r->last_plain = now;
+    } else {
+        fprintf(r->set.out, "\r\033[K%s", line);
+    }
+    fflush(r->set.out);
 }
 
 static void on_start(void *user, const iid_batch_event_t *ev)
@@ -213,15 +237,31 @@ static void on_start(void *user, const iid_batch_event_t *ev)
     snprintf(r->style, sizeof r->style, "%s", ev->style_name);
     r->now = (iid_progress_now_t){r->image, r->style, j->identitynet_strength, j->adapter_strength, j->guidance,
                                   j->steps, 0};
-    draw_status(r);
+    int w, h;
+    image_size(r, j->image, &w, &h);
+    r->job_step_work = iid__estimate_step_work(w, h);
+    status(r, 0);
 }
 
 static void on_step(void *user, int step, int total)
 {
     iid_progress_reporter_t *r = user;
+    if (step == 1) r->step1_at = reporter_now(r);
     r->now.step = step;
     r->now.steps = total;
-    draw_status(r);
+    status(r, 0);
+}
+
+/* The first successful job measures this machine's speed for later estimates. */
+static void measure_speed(iid_progress_reporter_t *r, const iid_plan_job_t *j, double seconds)
+{
+    int w, h;
+    image_size(r, j->image, &w, &h);
+    double work = iid__estimate_job_work(w, h, j->steps);
+    if (r->speed_measured || !r->set.speed || !(work > 0) || !(seconds > 0)) return;
+    r->speed_measured = 1;
+    if (r->set.save_speed) iid__speed_save(r->set.speed, seconds / work, NULL); /* a cache is optional */
+    else r->set.speed->seconds_per_unit = seconds / work;
 }
 
 static void on_end(void *user, const iid_batch_event_t *ev)
@@ -229,17 +269,21 @@ static void on_end(void *user, const iid_batch_event_t *ev)
     iid_progress_reporter_t *r = user;
     const iid_plan_job_t *j = ev->job;
     iid_error_t err;
+    int w, h;
+    image_size(r, j->image, &w, &h);
     if (iid__stats_add(&r->stats, ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps,
-                       j->guidance, ev->ok, ev->error, ev->seconds, &err) != IID_OK)
+                       j->guidance, iid__estimate_job_work(w, h, j->steps), ev->ok, ev->error, ev->seconds,
+                       &err) != IID_OK)
         r->status = IID_ERR_NOMEM;
+    if (ev->ok) measure_speed(r, j, ev->seconds);
     r->now.image = NULL;
-    if (r->quiet) return;
+    if (r->set.quiet) return;
     char line[1024];
     iid__progress_job_line(line, sizeof line, r->stats.done, r->stats.total, j->job_id, ev->image_name,
                            ev->style_name, j->identitynet_strength, j->adapter_strength, j->steps, j->guidance,
                            (unsigned long)j->seed, ev->ok, ev->ok ? ev->file_name : ev->error, ev->seconds);
-    fprintf(r->out, "%s%s\n", r->tty ? "\r\033[K" : "", line);
-    draw_status(r);
+    fprintf(r->set.out, "%s%s\n", r->set.tty ? "\r\033[K" : "", line);
+    status(r, 0);
 }
 
 iid_batch_observer_t iid__reporter_observer(iid_progress_reporter_t *r)
@@ -249,10 +293,10 @@ iid_batch_observer_t iid__reporter_observer(iid_progress_reporter_t *r)
 
 void iid__reporter_finish(iid_progress_reporter_t *r, int interrupted)
 {
-    if (r->quiet) return;
-    if (r->tty) fprintf(r->out, "\r\033[K");
-    iid__progress_summary(r->out, &r->stats, reporter_elapsed(r), interrupted);
-    fflush(r->out);
+    if (r->set.quiet) return;
+    if (r->set.tty) fprintf(r->set.out, "\r\033[K");
+    iid__progress_summary(r->set.out, &r->stats, reporter_now(r) - r->start, interrupted);
+    fflush(r->set.out);
 }
 
 void iid__reporter_free(iid_progress_reporter_t *r)

@@ -8,10 +8,17 @@
  * terminal one status line rewritten in place below the scrolling per-job lines,
  * otherwise plain lines.
  *
- * Time remaining is weighted by work: seconds per denoising step so far (over the
- * jobs that succeeded, as failures are usually quick; over all finished jobs
- * while none has succeeded) times the steps of the jobs still to run, since a
- * 60-step job costs half again as much as a 40-step one.
+ * Time remaining is weighted by work (batch/estimate.h: steps and image size, so
+ * a 60-step 1088x1280 job counts for what it costs): the work still to do times
+ * seconds per unit of work, taken from the jobs that succeeded (failures are
+ * usually quick and say nothing about speed), else from the steps of the running
+ * job once two of them are timed, else from the machine's calibrated (or the
+ * reference) speed. So the first job already has an estimate, and it sharpens
+ * from its second step on. `s/image` and the summary's times count successful
+ * jobs only.
+ *
+ * Off a terminal (a pipe, nohup, a Slurm log) the output is plain lines: one per
+ * finished job, and the status line every `interval` seconds while a job runs.
  */
 #ifndef IID_BATCH_PROGRESS_H
 #define IID_BATCH_PROGRESS_H
@@ -19,6 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "batch/estimate.h"
 #include "batch/runner.h"
 #include "core/status.h"
 
@@ -38,32 +46,35 @@ typedef struct iid_value_range {
 } iid_value_range_t;
 
 typedef struct iid_batch_stats {
-    long total;       /* jobs this run will attempt */
-    long steps_total; /* their denoising steps, summed */
+    long total;        /* jobs this run will attempt */
+    double work_total; /* their work units (estimate.h), summed */
     long done, ok, failed;
-    long steps_done;            /* steps of the finished jobs */
-    long ok_steps;              /* steps of the successful ones */
+    double work_done;           /* work units of the finished jobs */
+    double ok_work;             /* work units of the successful ones */
     double ok_time;             /* seconds spent on the successful ones */
-    double time_sum;            /* seconds over finished jobs */
-    double time_min, time_max;  /* per finished job */
+    double ok_min, ok_max;      /* seconds per successful job */
+    double failed_time;         /* seconds spent on failed jobs */
     iid_count_map_t reasons;    /* failures by reason */
     iid_count_map_t styles;     /* finished jobs per style */
     iid_value_range_t identitynet, adapter, steps, guidance; /* over finished jobs */
 } iid_batch_stats_t;
 
-/* Start counting a run of total jobs with steps_total steps in all. */
-void iid__stats_init(iid_batch_stats_t *s, long total, long steps_total);
+/* Start counting a run of total jobs with work_total work units in all. */
+void iid__stats_init(iid_batch_stats_t *s, long total, double work_total);
 
-/* Record one finished job. reason (failures only) is grouped by its last part,
- * after the last ": ", so "a.jpg: no face found" and "b.jpg: no face found"
- * count as one reason. Fails only when out of memory. */
+/* Record one finished job of `work` units. reason (failures only) is grouped by
+ * its last part, after the last ": ", so "a.jpg: no face found" and "b.jpg: no
+ * face found" count as one reason. Fails only when out of memory. */
 iid_status iid__stats_add(iid_batch_stats_t *s, const char *style, double identitynet, double adapter, int steps,
-                          double guidance, int ok, const char *reason, double seconds, iid_error_t *err);
+                          double guidance, double work, int ok, const char *reason, double seconds,
+                          iid_error_t *err);
 
 void iid__stats_free(iid_batch_stats_t *s);
 
-/* Estimated seconds left (see the rule above); -1 when nothing has finished. */
-double iid__stats_eta(const iid_batch_stats_t *s);
+/* Estimated seconds left: the work not yet done (finished jobs' and running_done
+ * units of the running job's) times seconds per unit from the successful jobs,
+ * else `prior` (<= 0: unknown). -1 when unknown. */
+double iid__stats_eta(const iid_batch_stats_t *s, double running_done, double prior);
 
 /* A duration as "45s", "3m05s" or "2h03m07s" (negative: "?"). */
 void iid__fmt_duration(char *buf, size_t cap, double seconds);
@@ -76,9 +87,10 @@ typedef struct iid_progress_now {
     int step; /* current denoising step, 0 before the first */
 } iid_progress_now_t;
 
-/* The one-line status: done/total, percent, elapsed, time left, mean seconds
- * per image, ok/failed, and what runs now. No newline. */
-void iid__progress_status_line(char *buf, size_t cap, const iid_batch_stats_t *s, double elapsed,
+/* The one-line status: done/total, percent, elapsed, time left (`left`
+ * seconds, < 0 unknown), mean seconds per successful image, ok/failed, and what
+ * runs now. No newline. */
+void iid__progress_status_line(char *buf, size_t cap, const iid_batch_stats_t *s, double elapsed, double left,
                                const iid_progress_now_t *now);
 
 /* The line for a finished job (no newline): "[12/40] job 17 anna.jpg Watercolor
@@ -95,24 +107,39 @@ void iid__progress_summary(FILE *f, const iid_batch_stats_t *s, double elapsed, 
 /* ---- the console reporter ---------------------------------------------- */
 
 /* Wires the runner's observer to the text above: counts each finished job,
- * prints its line, and on a terminal keeps the status line redrawn in place
- * ("\r\033[K", below the job lines) as jobs and steps advance. The clock is a
+ * prints its line, and keeps the status line up to date: on a terminal redrawn
+ * in place ("\r\033[K", below the job lines) as jobs and steps advance,
+ * otherwise printed as a plain line every `interval` seconds. The clock is a
  * callback (seconds, any origin) so tests can drive it. */
-typedef struct iid_progress_reporter {
+typedef struct iid_reporter_setup {
     FILE *out;
     int tty, quiet;
     double (*clock)(void *user);
     void *clock_user;
-    double start;
+    long total;
+    double work_total;
+    const int *width, *height; /* per plan image: the generation size (0: unknown); NULL: all unknown */
+    iid_speed_t *speed;        /* the prior speed; NULL: none. Updated from the first successful job */
+    int save_speed;            /* and then saved to the cache */
+    double interval;           /* seconds between plain status lines; <= 0: none */
+} iid_reporter_setup_t;
+
+typedef struct iid_progress_reporter {
+    iid_reporter_setup_t set;
+    double start, last_plain;
     iid_batch_stats_t stats;
     iid_progress_now_t now;
+    double job_step_work;  /* work units per step of the running job */
+    double step1_at;       /* clock at its first step */
     char image[256], style[128];
+    int speed_measured;    /* the first successful job has set the speed */
     iid_status status; /* sticky: IID_ERR_NOMEM when counting ran out of memory */
 } iid_progress_reporter_t;
 
-/* Start reporting a run of total jobs with steps_total steps to out. */
-void iid__reporter_init(iid_progress_reporter_t *r, FILE *out, int tty, int quiet, double (*clock)(void *),
-                        void *clock_user, long total, long steps_total);
+void iid__reporter_init(iid_progress_reporter_t *r, const iid_reporter_setup_t *setup);
+
+/* Seconds left now (see the rule at the top), -1 when unknown. */
+double iid__reporter_eta(const iid_progress_reporter_t *r);
 
 /* An observer whose callbacks feed r (r must outlive the run). */
 iid_batch_observer_t iid__reporter_observer(iid_progress_reporter_t *r);

@@ -11,8 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch/runner.h"
 
-#include "batch/batch_engine.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +38,7 @@ void iid__batch_options_init(iid_batch_options_t *o)
     o->size.pad_rgb[0] = o->size.pad_rgb[1] = o->size.pad_rgb[2] = 255;
     o->shard = (iid_shard_t){0, 1};
     o->cache_images = 4;
+    o->face_mask = 1;
 }
 
 static const char *base_name(const char *path)
@@ -59,13 +58,33 @@ void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const
     snprintf(buf, cap, "%.*s_%s_%ld_%lu.png", stem_len, base, slug, job_id, seed);
 }
 
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height)
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r)
+{
+    iid_render_params_init(r);
+    r->prompt = req->prompt;
+    r->negative = req->negative_prompt;
+    r->steps = req->job->steps;
+    r->guidance = req->job->guidance;
+    r->identitynet_strength = req->job->identitynet_strength;
+    r->adapter_strength = req->job->adapter_strength;
+    r->scheduler = req->scheduler;
+    r->seed = req->job->seed;
+}
+
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               int face_mask, char **parameters, char **prompt, iid_error_t *err)
 {
     iid_render_params_t r;
-    iid__batch_render_params(req, NULL, &r);
-    char extra[256];
-    snprintf(extra, sizeof extra, "Style: %s, Job id: %ld", req->style_name, req->job->job_id);
-    return iid__render_parameters_text(&r, width, height, extra);
+    iid__batch_render_params(req, &r);
+    r.face_mask = face_mask;
+    iid_infotext_t t = {&r, width, height, req->style_name, base_name(req->image_path), req->job->job_id, models};
+    *parameters = iid__infotext_a1111(&t);
+    *prompt = iid__infotext_comfyui(&t);
+    if (*parameters && *prompt) return IID_OK;
+    free(*parameters);
+    free(*prompt);
+    *parameters = *prompt = NULL;
+    return iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", req->job->job_id);
 }
 
 /* ---- log rows ---------------------------------------------------------- */
@@ -75,6 +94,7 @@ typedef struct row {
     char idn[32], ad[32], steps[16], cfg[32], seed[24], job[24], width[16], height[16], shard[32];
     char time[32], stamp[32], faces[16], score[32];
     char name[RUNNER_PATH_MAX];
+    char lora_tags[IID_MAX_LORA_NAMES * 176], sched[IID_MAX_LORA_NAMES * 176 + 64];
 } row_t;
 
 /* The columns known before a job runs. */
@@ -100,7 +120,9 @@ static void row_plan(row_t *r, const iid_plan_t *plan, const iid_plan_job_t *j, 
     r->f[IID_COL_PROMPT] = o->prompt;
     r->f[IID_COL_NEGATIVE] = o->negative_prompt;
     r->f[IID_COL_JOB_ID] = r->job;
-    r->f[IID_COL_SCHEDULER] = o->scheduler;
+    iid__infotext_lora_tags(o->models, r->lora_tags, sizeof r->lora_tags); /* LoRAs as A1111 writes them */
+    snprintf(r->sched, sizeof r->sched, "%s%s", o->scheduler, r->lora_tags);
+    r->f[IID_COL_SCHEDULER] = r->sched;
     if (o->shard.count > 1) {
         snprintf(r->shard, sizeof r->shard, "%d/%d", o->shard.index, o->shard.count);
         r->f[IID_COL_SHARD] = r->shard;
@@ -153,7 +175,7 @@ static iid_status mark_done(const iid_plan_t *plan, const iid_batch_options_t *o
 }
 
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err)
+                             iid_batch_result_t *res, iid_error_t *err)
 {
     memset(res, 0, sizeof *res);
     for (long i = 0; i < plan->count; i++) {
@@ -161,29 +183,32 @@ iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *
         res->selected += todo[i];
     }
     if (o->resume) IID_TRY(mark_done(plan, o, todo, err));
-    long steps = 0, left = 0;
-    for (long i = 0; i < plan->count; i++)
-        if (todo[i]) {
-            steps += plan->jobs[i].steps;
-            left++;
-        }
+    long left = 0;
+    for (long i = 0; i < plan->count; i++) left += todo[i];
     res->skipped = res->selected - left;
-    if (steps_out) *steps_out = steps;
     return IID_OK;
 }
 
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err)
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err)
 {
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     row_t *r = malloc(sizeof *r);
     iid_batch_result_t res;
     iid_status st = (!todo || !r) ? iid__fail(err, IID_ERR_NOMEM, "dry run: out of memory")
-                                  : iid__batch_select(plan, o, todo, &res, NULL, err);
+                                  : iid__batch_select(plan, o, todo, &res, err);
     if (st == IID_OK && iid__csv_write_record(out, iid__log_columns, IID_LOG_NCOLS) != 0)
         st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
         if (!todo[i]) continue;
         row_plan(r, plan, &plan->jobs[i], o);
+        int image = plan->jobs[i].image;
+        if (width && height && width[image] > 0 && !r->f[IID_COL_WIDTH]) {
+            snprintf(r->width, sizeof r->width, "%d", width[image]);
+            snprintf(r->height, sizeof r->height, "%d", height[image]);
+            r->f[IID_COL_WIDTH] = r->width;
+            r->f[IID_COL_HEIGHT] = r->height;
+        }
         if (iid__csv_write_record(out, r->f, IID_LOG_NCOLS) != 0)
             st = iid__fail(err, IID_ERR_IO, "dry run: cannot write the plan");
     }
@@ -277,13 +302,16 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     char final_path[RUNNER_PATH_MAX], tmp_path[RUNNER_PATH_MAX + 32];
     IID_TRY(iid__path_join(final_path, sizeof final_path, o->output_dir, R->row.name, err));
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     const char *style = R->plan->styles[j->style];
     iid_status st = iid__styles_apply(R->styles, style, o->prompt, o->negative_prompt, &prompt, &negative, err);
-    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path, NULL};
-    if (st == IID_OK && !(params = iid__batch_parameters_text(&req, slot->info.width, slot->info.height)))
-        st = iid__fail(err, IID_ERR_NOMEM, "job %ld: out of memory", j->job_id);
+    iid_batch_request_t req = {j, R->plan->images[j->image], style, prompt, negative, o->scheduler, tmp_path,
+                               NULL, NULL};
+    if (st == IID_OK)
+        st = iid__batch_metadata(&req, slot->info.width, slot->info.height, o->models, o->face_mask, &params, &graph,
+                                 err);
     req.png_parameters = params;
+    req.png_prompt = graph;
     if (st == IID_OK) {
         const iid_batch_observer_t *ob = o->observer;
         iid_error_clear(err);
@@ -297,6 +325,7 @@ static iid_status attempt(runner_t *R, const iid_plan_job_t *j, slot_t **slot_ou
     free(prompt);
     free(negative);
     free(params);
+    free(graph);
     return st;
 }
 
@@ -327,7 +356,7 @@ static iid_status run_job(runner_t *R, const iid_plan_job_t *j, iid_batch_result
     if (ok) res->ok++;
     else res->failed++;
     r->f[IID_COL_SUCCESS] = ok ? "True" : "False";
-    r->f[IID_COL_ERROR] = ok ? "" : jerr.msg;
+    r->f[IID_COL_ERROR] = ok ? (slot && slot->info.note ? slot->info.note : "") : jerr.msg;
     if (!ok) r->f[IID_COL_NEW_FILE_NAME] = "";
     snprintf(r->time, sizeof r->time, "%.2f", seconds);
     r->f[IID_COL_TIME_TAKEN] = r->time;
@@ -369,7 +398,7 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
     IID_TRY(mkdir_p(o->output_dir, err));
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     if (!todo) return iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
-    iid_status st = iid__batch_select(plan, o, todo, res, NULL, err);
+    iid_status st = iid__batch_select(plan, o, todo, res, err);
     runner_t *R = calloc(1, sizeof *R);
     if (st == IID_OK && !R) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
     if (st == IID_OK) {

@@ -14,9 +14,10 @@
  *              given `parameters` text chunk) to the temporary path it is given;
  *   release()  frees a prepared handle.
  * The runner calls prepare() once per image while that image's handle is in its
- * small cache (jobs of one image run back to back, so a sweep pays for face
- * analysis once), and remembers an image that failed to prepare so its other jobs
- * fail at once with the same reason. After generate() succeeds the runner
+ * small cache (jobs of one image run back to back), and remembers an image that
+ * failed to prepare so its other jobs fail at once with the same reason. Beyond
+ * that small cache, the real engine keeps every photo's face analysis for the
+ * whole plan (include/iid.h), so a handle prepared again costs no detection. After generate() succeeds the runner
  * renames the temporary file into place, then appends the log row and flushes it.
  *
  * Failure model: a job that fails (unreadable image, no face, out of memory, any
@@ -34,6 +35,7 @@
 
 #include "batch/csv_log.h"
 #include "batch/plan.h"
+#include "pipeline/infotext.h"
 #include "text/styles.h"
 #include "core/status.h"
 
@@ -49,6 +51,8 @@ typedef struct iid_prepared_info {
     int width, height; /* the generation size */
     int face_count;    /* faces detected */
     double face_score; /* detector score of the face used (the largest) */
+    const char *note;  /* an identity's photos ("photos: a.jpg, b.jpg; left out: ..."), owned by the
+                        * prepared handle, logged in error_message of its successful jobs; or NULL */
 } iid_prepared_info_t;
 
 /* One job as the engine sees it. All strings are valid during the call. */
@@ -60,7 +64,8 @@ typedef struct iid_batch_request {
     const char *negative_prompt;  /* the style's negative + " " + the user's */
     const char *scheduler;
     const char *out_path;         /* write the PNG here (a temporary name) */
-    const char *png_parameters;   /* the `parameters` tEXt chunk to embed */
+    const char *png_parameters;   /* the `parameters` text chunk to embed (A1111) */
+    const char *png_prompt;       /* the `prompt` text chunk to embed (ComfyUI graph) */
 } iid_batch_request_t;
 
 /* Step progress from inside generate(): step runs 1..total. */
@@ -105,6 +110,9 @@ typedef struct iid_batch_options {
     int resume;                  /* skip jobs that the log records as successful */
     iid_shard_t shard;
     int cache_images;            /* prepared images kept; < 1 means 1 */
+    const iid_model_names_t *models;   /* "Model", "Model hash" and the LoRAs in the PNGs, the LoRAs
+                                          also after the scheduler in the log; NULL: not written */
+    int face_mask;                     /* the engine's "enhance non-face region", for the PNGs (default 1) */
     const volatile sig_atomic_t *stop; /* when non-NULL and set: stop before the next job */
     const iid_batch_observer_t *observer;
 } iid_batch_options_t;
@@ -129,10 +137,9 @@ typedef struct iid_batch_result {
  * as successful in o->log_path. todo[i] is set for each such job (todo has
  * plan->count entries, caller-allocated). With resume, every logged row whose
  * job_id is inside the plan must agree with the plan on image, style and seed,
- * else the log belongs to another plan and this fails. *steps_out sums the
- * steps of the selected jobs. */
+ * else the log belongs to another plan and this fails. */
 iid_status iid__batch_select(const iid_plan_t *plan, const iid_batch_options_t *o, unsigned char *todo,
-                             iid_batch_result_t *res, long *steps_out, iid_error_t *err);
+                             iid_batch_result_t *res, iid_error_t *err);
 
 /* Run the selected jobs in job-id order; see the failure model above. res is
  * filled even when the run stops early. */
@@ -141,16 +148,23 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
 
 /* --dry-run: write the log header and one row per selected job, with the
  * columns known before running filled in (job id, image, output name, values,
- * seed, style, prompts, scheduler, shard, and width/height when fixed). */
-iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, iid_error_t *err);
+ * seed, style, prompts, scheduler, shard, and width/height: the fixed size, else
+ * width[image] x height[image] when given and known, plan_sizes.h). */
+iid_status iid__batch_dry_run(FILE *out, const iid_plan_t *plan, const iid_batch_options_t *o, const int *width,
+                              const int *height, iid_error_t *err);
 
 /* The output file name "<image stem>_<style slug>_<job_id>_<seed>.png". */
 void iid__batch_output_name(char *buf, size_t cap, const char *image_path, const char *style, long job_id,
                             unsigned long seed);
 
-/* The AUTOMATIC1111-style `parameters` text for a job: prompt, a "Negative
- * prompt: " line, then "Steps: .., Sampler: .., CFG scale: .., Seed: .., Size:
- * WxH, ..." with our fields. Malloc'd; NULL when out of memory. */
-char *iid__batch_parameters_text(const iid_batch_request_t *req, int width, int height);
+/* The render settings of a job (its values, prompts, scheduler) on top of the
+ * defaults of iid_render_params_init. Pointers are borrowed from req. */
+void iid__batch_render_params(const iid_batch_request_t *req, iid_render_params_t *r);
+
+/* A job's PNG metadata (infotext.h): the A1111 `parameters` text, with the
+ * style, the input photo's name and the job id, and the ComfyUI `prompt` graph.
+ * Both malloc'd; fails only when out of memory (then both are NULL). */
+iid_status iid__batch_metadata(const iid_batch_request_t *req, int width, int height, const iid_model_names_t *models,
+                               int face_mask, char **parameters, char **prompt, iid_error_t *err);
 
 #endif

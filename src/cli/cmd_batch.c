@@ -5,7 +5,8 @@
  * Exit status: 0 when the batch ran to its end (failed jobs included) or a dry
  * run printed its plan; 2 when it cannot run at all (bad options, no input
  * folder or images, unusable styles file, log or output folder, or no
- * generation engine); 130 after a second Ctrl-C.
+ * generation engine); 1 when the batch ran but --contact-sheet could not draw
+ * its sheets; 130 after a second Ctrl-C.
  *
  * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
  * first sets a flag that the runner checks between jobs, so the job in flight
@@ -25,17 +26,23 @@
 #include "batch/plan.h"
 #include "batch/progress.h"
 #include "batch/runner.h"
-#include "batch/batch_engine.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/plan_sizes.h"
 #include "cli/serve_run.h"
 #include "core/mem.h"
+#include "front/engine_bind.h"
+#include "io/file.h"
+#include "sheet/sheet.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t batch_opts[] = {
     {"input", 'i', "DIR", "folder of face images (.png .jpg .jpeg .webp; default sample_images)"},
     {"recursive", 'r', NULL, "also scan the input folder's subfolders"},
+    {"identities", 0, "DIR", "each subfolder of DIR is one person: their photos' face embeddings are averaged"},
     {"output", 'o', "DIR", "folder for the generated PNGs (default generated_images)"},
     {"log", 0, "FILE", "CSV log, appended (default generation_log.csv)"},
     {"seed", 0, "N", "plan seed: image order, draws and job seeds (default: random, printed)"},
@@ -55,10 +62,13 @@ static const iid_opt_spec_t batch_opts[] = {
     {"resume", 0, NULL, "skip jobs that the log records as successful (needs the same --seed)"},
     {"shard", 0, "I/N", "run the jobs with job_id % N == I (also from SLURM_ARRAY_TASK_ID/COUNT)"},
     {"shards", 0, "N", "shard count with JOB_COMPLETION_INDEX as I (Kubernetes indexed jobs)"},
-    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns; generate nothing"},
-    {"then-serve", 0, NULL, "start the web UI (127.0.0.1:7860) on the same models and log when the batch is done"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    {"dry-run", 'n', NULL, "print the plan as CSV with the log's columns (and its sizes, steps and estimated time on "
+                           "stderr); generate nothing"},
+    {"progress-interval", 0, "SECONDS", "off a terminal, print the status line this often (default 60; 0: never)"},
+    {"contact-sheet", 0, NULL, "draw contact sheets (OUTPUT/sheets/<image>.sheet.png) from the log after the batch"},
+    {"then-serve", 0, NULL, "start the web UI on the same models and log when the batch is done (--host, --port)"},
+    IID_CLI_SERVE_OPTS,
+    IID_CLI_RENDER_OPTS,
     IID_CLI_COMMON_OPTS,
 };
 #define N_BATCH_OPTS ((int)(sizeof batch_opts / sizeof batch_opts[0]))
@@ -95,7 +105,12 @@ typedef struct batch_setup {
     iid_plan_options_t plan;
     iid_batch_options_t run;
     const char *input;
+    const char *identities; /* --identities DIR, or NULL */
     int recursive, dry_run, quiet, seed_given;
+    iid_server_options_t serve; /* --then-serve */
+    double progress_interval;
+    int *width, *height;        /* per plan image: the generation size (plan_sizes.h) */
+    iid_speed_t speed;
     char *styles_buf;      /* the --styles list, split in place */
     const char **style_list;
 } batch_setup_t;
@@ -138,6 +153,9 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     iid__batch_options_init(&b->run);
     b->input = iid_cli_get(o, "input") ? iid_cli_get(o, "input") : "sample_images";
     b->recursive = iid_cli_flag(o, "recursive");
+    b->identities = iid_cli_get(o, "identities");
+    if (b->identities && (iid_cli_get(o, "input") || b->recursive))
+        return iid__fail(err, IID_ERR_INVALID, "--identities DIR replaces --input and --recursive; give one");
     b->dry_run = iid_cli_flag(o, "dry-run");
     b->quiet = iid_cli_flag(o, "quiet");
     if (iid_cli_get(o, "output")) b->run.output_dir = iid_cli_get(o, "output");
@@ -153,6 +171,8 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (b->run.resume && !b->seed_given)
         return iid__fail(err, IID_ERR_INVALID, "--resume: give the --seed of the run being resumed");
     long loops = 1, limit = 0, shards = 0;
+    b->progress_interval = 60;
+    IID_TRY(iid_cli_double(o, "progress-interval", 0, 1e6, &b->progress_interval, err));
     IID_TRY(iid_cli_long(o, "loops", 1, 1000000, &loops, err));
     IID_TRY(iid_cli_long(o, "limit", 1, 100000000, &limit, err));
     IID_TRY(iid_cli_long(o, "shards", 1, 1000000, &shards, err));
@@ -160,44 +180,59 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     b->plan.limit = limit;
     IID_TRY(parse_range_opt(o, "identitynet-strength", 0, &b->plan.identitynet, err));
     IID_TRY(parse_range_opt(o, "adapter-strength", 0, &b->plan.adapter, err));
+    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
+    IID_TRY(iid_cli_models_read(o, &models, err));
+    if (models.lcm) { /* the demo's LCM defaults, unless given */
+        b->plan.steps = (iid_range_t){IID_LCM_STEPS, IID_LCM_STEPS};
+        b->plan.guidance = (iid_range_t){IID_LCM_GUIDANCE, IID_LCM_GUIDANCE};
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&models, &sched, err));
+        b->run.scheduler = sched;
+    }
     IID_TRY(parse_range_opt(o, "steps", 1, &b->plan.steps, err));
     IID_TRY(parse_range_opt(o, "guidance", 0, &b->plan.guidance, err));
     if (iid_cli_get(o, "sweep")) IID_TRY(iid__sweep_parse(iid_cli_get(o, "sweep"), &b->plan.sweep, &b->plan.grid_k, err));
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
-    iid_cli_models_t models; /* checked now, so a bad value fails before any work */
-    IID_TRY(iid_cli_models_read(o, &models, err));
+    char font[4096]; /* the sheets' font, checked before hours of generation */
+    if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
+    iid__server_options_init(&b->serve);
+    IID_TRY(iid_cli_serve_options(o, &b->serve, err));
+    b->serve.output_dir = b->run.output_dir;
+    b->serve.log_path = b->run.log_path;
+    /* (a config file shared with serve may hold them; only the command line is told off) */
+    static const char *const serve_only[] = {"host", "port", "token"};
+    for (int i = 0; i < 3; i++)
+        if (iid_cli_given(o, serve_only[i]) && !iid_cli_flag(o, "then-serve"))
+            return iid__fail(err, IID_ERR_INVALID, "--%s: only with --then-serve", serve_only[i]);
+    /* A port in use must fail now, not after hours of generation. */
+    if (iid_cli_flag(o, "then-serve") && !b->dry_run) IID_TRY(iid__server_probe(&b->serve, err));
     return iid__shard_resolve(iid_cli_get(o, "shard"), (int)shards, getenv("SLURM_ARRAY_TASK_ID"),
                               getenv("SLURM_ARRAY_TASK_COUNT"), getenv("SLURM_ARRAY_TASK_MIN"),
                               getenv("JOB_COMPLETION_INDEX"), &b->run.shard, err);
 }
 
-static double monotonic_seconds(void *unused)
-{
-    (void)unused;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- running ----------------------------------------------------------- */
 
-/* Load the models once and put the InstantID engine behind the runner's
- * interface. Missing or broken models stop the batch before any job runs. */
-static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_batch_engine_t *engine,
-                              iid_error_t *err)
+/* Load the models once and bind the engine to the runner. The face cache holds
+ * every input of the plan, so a photo is analysed once however its jobs are
+ * spread. Missing or broken models stop the batch before any job runs. */
+static iid_status open_engine(const iid_opts_t *o, const iid_plan_t *plan, const iid_styles_t *styles,
+                              iid_ctx_t **ctx, iid_engine_binding_t **binding, iid_error_t *err)
 {
     iid_cli_models_t m;
-    const char *device = "cpu";
-    memset(engine, 0, sizeof *engine);
+    iid_ctx_params_t cp;
+    iid_render_params_t defaults;
     IID_TRY(iid_cli_models_read(o, &m, err));
-    IID_TRY(iid_cli_engine_open(&m, 1, loaded, &device, err));
-    iid_render_options_t ro = iid_cli_render_options(o, &m);
-    iid_status s = iid__batch_engine_open(*loaded, device, &ro, engine, err);
+    IID_TRY(iid_cli_ctx_params(&m, 1, &cp, err));
+    if (plan->image_count > cp.face_cache) cp.face_cache = plan->image_count;
+    IID_TRY(iid_cli_ctx_open(&m, &cp, ctx, err));
+    iid_cli_render_defaults(o, &m, &defaults);
+    iid_status s = iid__engine_bind(*ctx, styles, &defaults, binding, err);
     if (s != IID_OK) {
-        iid__engine_free(*loaded);
-        *loaded = NULL;
+        iid_ctx_free(*ctx);
+        *ctx = NULL;
     }
     return s;
 }
@@ -205,31 +240,59 @@ static iid_status open_engine(const iid_opts_t *o, iid_engine_t **loaded, iid_ba
 static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles,
                     const iid_batch_engine_t *engine);
 
+/* --contact-sheet: one sheet per input image from the whole log (earlier runs'
+ * rows included), into OUTPUT/sheets. The batch itself is done, so a failure
+ * here exits 1, not 2. */
+static int draw_sheets(const batch_setup_t *b)
+{
+    iid_error_t err;
+    iid_sheet_options_t so;
+    iid__sheet_options_init(&so);
+    char dir[4096];
+    int written = 0;
+    iid_status st = iid__path_join(dir, sizeof dir, b->run.output_dir, "sheets", &err);
+    if (st == IID_OK) st = iid__sheets_write(b->run.log_path, b->run.output_dir, dir, 1, &so, &written, &err);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid batch: contact sheets: %s\n", err.msg);
+        return 1;
+    }
+    if (!b->quiet) printf("contact sheets: %d in %s\n", written, dir);
+    return 0;
+}
+
 static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *plan, const iid_styles_t *styles)
 {
     iid_error_t err;
-    iid_batch_engine_t engine;
-    iid_engine_t *loaded = NULL;
-    if (open_engine(o, &loaded, &engine, &err) != IID_OK) {
+    iid_ctx_t *ctx = NULL;
+    iid_engine_binding_t *binding = NULL;
+    if (open_engine(o, plan, styles, &ctx, &binding, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
+    iid_cli_models_t m;
+    iid_model_names_t names = {0};
+    iid_render_params_t defaults;
+    iid_render_params_init(&defaults);
+    if (iid_cli_models_read(o, &m, &err) == IID_OK) {
+        iid_cli_model_names(&m, &names);
+        iid_cli_render_defaults(o, &m, &defaults);
+        b->run.models = &names;
+    }
+    b->run.face_mask = defaults.face_mask;
+    iid_batch_engine_t engine = iid__binding_batch(binding);
     int rc = run_jobs(o, b, plan, styles, &engine);
-    iid__batch_engine_close(&engine);
-    if (iid_cli_flag(o, "verbose"))
+    b->run.models = NULL;
+    iid__engine_unbind(binding);
+    if (rc == 0 && iid_cli_flag(o, "contact-sheet")) rc = draw_sheets(b);
+    if (iid_cli_flag(o, "verbose")) {
         fprintf(stderr, "instantid batch: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
+        iid_cli_print_stats("batch", ctx);
+    }
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
-        iid_server_options_t so;
-        iid__server_options_init(&so);
-        so.output_dir = b->run.output_dir;
-        so.log_path = b->run.log_path;
-        iid_cli_models_t m;
-        iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-        if (iid_cli_models_read(o, &m, &err) == IID_OK) ro = iid_cli_render_options(o, &m);
-        rc = iid_cli_serve(&so, loaded, &ro);
+        rc = iid_cli_serve(&b->serve, ctx, &defaults, &names);
     }
-    iid__engine_free(loaded);
+    iid_ctx_free(ctx);
     return rc;
 }
 
@@ -242,18 +305,21 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
                plan->image_count, plan->count);
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     iid_batch_result_t res;
-    long steps = 0;
-    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &steps, &err)
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
                          : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
-    free(todo);
     if (st != IID_OK) {
+        free(todo);
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
     if (!b->quiet && res.skipped) printf("resuming: %ld of %ld jobs already done\n", res.skipped, res.selected);
+    if (!b->quiet) iid_cli_print_estimate(stdout, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    iid_reporter_setup_t rs = {stdout, isatty(fileno(stdout)), b->quiet, iid_cli_clock, NULL,
+                               res.selected - res.skipped, iid__plan_work(plan, todo, b->width, b->height),
+                               b->width, b->height, &b->speed, 1, b->progress_interval};
+    free(todo);
     iid_progress_reporter_t rep;
-    iid__reporter_init(&rep, stdout, isatty(fileno(stdout)), b->quiet, monotonic_seconds, NULL,
-                       res.selected - res.skipped, steps);
+    iid__reporter_init(&rep, &rs);
     iid_batch_observer_t ob = iid__reporter_observer(&rep);
     b->run.observer = &ob;
     b->run.stop = &stop_requested;
@@ -263,8 +329,10 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* Tell `serve` where the source photos are (batch/log_meta.h); it only
-     * costs the web UI its Refine face when it cannot be written. */
-    if (iid__log_meta_write(b->run.log_path, b->input, b->recursive, &err) != IID_OK)
+     * costs the web UI its Refine face when it cannot be written. An identity's
+     * photos are one level down. */
+    const char *inputs = b->identities ? b->identities : b->input;
+    if (iid__log_meta_write(b->run.log_path, inputs, b->identities || b->recursive, &err) != IID_OK)
         fprintf(stderr, "instantid batch: warning: %s\n", err.msg);
     st = iid__batch_run(plan, styles, engine, &b->run, &res, &err);
     signal(SIGINT, SIG_DFL);
@@ -277,6 +345,22 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
         return 2;
     }
     return 0;
+}
+
+/* The plan as CSV on stdout; its sizes, steps and estimated time on stderr. */
+static int dry_run(batch_setup_t *b, const iid_plan_t *plan)
+{
+    iid_error_t err;
+    fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan->seed, plan->count);
+    unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
+    iid_batch_result_t res;
+    iid_status st = todo ? iid__batch_select(plan, &b->run, todo, &res, &err)
+                         : iid__fail(&err, IID_ERR_NOMEM, "out of memory");
+    if (st == IID_OK) st = iid__batch_dry_run(stdout, plan, &b->run, b->width, b->height, &err);
+    if (st == IID_OK) iid_cli_print_estimate(stderr, "instantid batch: ", plan, todo, b->width, b->height, &b->speed);
+    free(todo);
+    if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
+    return st == IID_OK ? 0 : 2;
 }
 
 int iid_cmd_batch(int argc, char **argv)
@@ -300,13 +384,20 @@ int iid_cmd_batch(int argc, char **argv)
         return 0;
     }
     if (st == IID_OK) st = setup(&o, &b, &err);
+    if (st == IID_OK) iid_cli_speed_load(&o, &b.speed);
     if (st == IID_OK) st = iid__styles_load_builtin(&styles, &err);
     if (st == IID_OK && iid_cli_get(&o, "styles-file"))
         st = iid__styles_merge_file(&styles, iid_cli_get(&o, "styles-file"), &err);
-    if (st == IID_OK) st = iid__scan_images(b.input, b.recursive, &inputs, &err);
-    if (st == IID_OK && inputs.count == 0)
-        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
-                       b.recursive ? "" : " (use --recursive for subfolders)");
+    if (st == IID_OK && b.identities) {
+        st = iid__scan_identities(b.identities, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no subfolders (one per person)", b.identities);
+    } else if (st == IID_OK) {
+        st = iid__scan_images(b.input, b.recursive, &inputs, &err);
+        if (st == IID_OK && inputs.count == 0)
+            st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: no .png, .jpg, .jpeg or .webp images%s", b.input,
+                           b.recursive ? "" : " (use --recursive for subfolders)");
+    }
     const char **names = NULL;
     if (st == IID_OK && !(names = malloc((size_t)styles.count * sizeof *names)))
         st = iid__fail(&err, IID_ERR_NOMEM, "out of memory");
@@ -317,11 +408,10 @@ int iid_cmd_batch(int argc, char **argv)
     free(names);
     if (st != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
+    } else if ((st = iid__plan_sizes(&plan, &b.run.size, &b.width, &b.height, &err)) != IID_OK) {
+        fprintf(stderr, "instantid batch: %s\n", err.msg);
     } else if (b.dry_run) {
-        fprintf(stderr, "instantid batch: seed %llu, %ld jobs planned\n", (unsigned long long)plan.seed, plan.count);
-        st = iid__batch_dry_run(stdout, &plan, &b.run, &err);
-        if (st != IID_OK) fprintf(stderr, "instantid batch: %s\n", err.msg);
-        rc = st == IID_OK ? 0 : 2;
+        rc = dry_run(&b, &plan);
     } else {
         rc = run_batch(&o, &b, &plan, &styles);
     }
@@ -330,6 +420,8 @@ int iid_cmd_batch(int argc, char **argv)
     iid__styles_free(&styles);
     free(b.styles_buf);
     free(b.style_list);
+    free(b.width);
+    free(b.height);
     iid_cli_free(&o);
     return rc;
 }

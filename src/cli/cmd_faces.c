@@ -22,11 +22,13 @@
  * could not be, 2 for bad usage or unusable models.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "io/file.h"
 #include "io/image.h"
@@ -36,12 +38,13 @@
 #include "pipeline/face_letterbox.h"
 #include "pipeline/face_models.h"
 
+/* The common model options too, so one config file serves every command (the
+ * SDXL ones, --scheduler, --vae-tile and --dtype are checked and unused here). */
 static const iid_opt_spec_t faces_opts[] = {
-    {"models", 0, "DIR", "models folder (default models/)"},
-    {"face-models", 0, "DIR", "detector and recogniser folder (default MODELS/antelopev2)"},
     {"detector", 0, "FILE", "use this SCRFD .onnx instead of the folder's first detector"},
     {"recognizer", 0, "FILE", "use this ArcFace .onnx instead of the folder's first recogniser"},
     {"json", 0, NULL, "print one JSON array, one object per image"},
+    IID_CLI_COMMON_OPTS,
 };
 #define N_FACES_OPTS ((int)(sizeof faces_opts / sizeof faces_opts[0]))
 
@@ -268,6 +271,9 @@ int iid_cmd_faces(int argc, char **argv)
     }
     if (st == IID_OK && o.npositional == 0)
         st = iid__fail(&err, IID_ERR_INVALID, "no images given (usage: instantid faces [options] IMG...)");
+    iid_cli_models_t m; /* checked like every command's; --threads applies */
+    if (st == IID_OK) st = iid_cli_models_read(&o, &m, &err);
+    if (st == IID_OK && m.threads > 0) omp_set_num_threads((int)m.threads);
     if (st != IID_OK) {
         fprintf(stderr, "instantid faces: %s\n", err.msg);
         iid_cli_free(&o);

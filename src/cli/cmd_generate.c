@@ -6,6 +6,8 @@
  *
  * Defaults follow the demo (gradio_demo/app.py): 30 steps, guidance 5, both
  * strengths 0.8, style Watercolor, weighted prompts, the face-region mask on.
+ * Several --face photos of one person are combined (iid_prepare_identity: the
+ * mean of their raw embeddings, the pose of the largest face).
  * Instead of a photo, --face-embedding and --kps (with --size) give the identity
  * and the pose directly; --latents fixes the initial noise. Those read a
  * safetensors tensor (FILE:NAME, or the file's only tensor) or a JSON array.
@@ -18,16 +20,18 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
 #include "cli/options.h"
+#include "cli/plan_estimate.h"
+#include "batch/progress.h"
 #include "core/mem.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "pipeline/draw_kps.h"
 #include "text/styles.h"
 
 static const iid_opt_spec_t gen_opts[] = {
-    {"face", 0, "IMG", "face photo (PNG, JPEG or WebP)"},
+    {"face", 0, "IMG", "face photo (PNG, JPEG or WebP); repeat for several photos of one person (embeddings averaged)"},
     {"pose", 0, "IMG", "optional photo whose face gives the pose and the output size"},
     {"prompt", 'p', "TEXT", "prompt (default 'a person')"},
     {"negative-prompt", 0, "TEXT", "negative prompt (default the demo's)"},
@@ -43,8 +47,7 @@ static const iid_opt_spec_t gen_opts[] = {
     {"face-embedding", 0, "FILE[:T]", "a 512-value face embedding instead of --face (safetensors or JSON)"},
     {"kps", 0, "FILE[:T]", "5 keypoints (x, y) in output pixels, with --face-embedding and --size"},
     {"latents", 0, "FILE[:T]", "initial latents (1, C, H/8, W/8) before the scheduler's scaling"},
-    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of weighted prompts"},
-    {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"},
+    IID_CLI_RENDER_OPTS,
     {"output", 'o', "FILE", "output PNG (default instantid.png)"},
     IID_CLI_COMMON_OPTS,
 };
@@ -134,36 +137,79 @@ static iid_status read_floats(const char *opt, const char *spec, float **out, si
     return IID_OK;
 }
 
-/* The face from --face-embedding + --kps at --size: no photo, no mask. */
-static iid_status face_from_files(const iid_opts_t *o, iid_face_prep_t *face, iid_error_t *err)
+/* The face from --face-embedding with --kps at --size (no photo, no mask), or
+ * with the pose photo already prepared in *pose (its keypoints, size and mask). */
+static iid_status face_from_files(iid_ctx_t *ctx, const iid_opts_t *o, iid_face_prep_t *pose, iid_face_prep_t *face,
+                                  iid_error_t *err)
 {
-    float *kps = NULL;
+    float *emb = NULL, *kps = NULL;
     size_t n_emb = 0, n_kps = 0;
-    IID_TRY(read_floats("--face-embedding", iid_cli_get(o, "face-embedding"), &face->embedding, &n_emb, err));
-    face->embedding_dim = (int)n_emb;
-    if (!iid_cli_get(o, "kps") && !iid_cli_get(o, "pose"))
+    int w = 0, h = 0;
+    if (!iid_cli_get(o, "kps") && !pose->embedding)
         return iid__fail(err, IID_ERR_INVALID, "--face-embedding needs --kps (with --size) or --pose");
-    if (iid_cli_get(o, "pose")) return IID_OK;
-    if (!iid_cli_get(o, "size")) return iid__fail(err, IID_ERR_INVALID, "--kps needs --size WxH, the output size");
-    IID_TRY(iid_cli_size(o, "size", &face->width, &face->height, err));
-    IID_TRY(read_floats("--kps", iid_cli_get(o, "kps"), &kps, &n_kps, err));
-    iid_status s = n_kps == 10 ? IID_OK : iid__fail(err, IID_ERR_INVALID, "--kps: expected 5 (x, y) points, got %zu values", n_kps);
-    if (s == IID_OK) {
-        memcpy(face->kps, kps, sizeof face->kps);
-        face->kps_image = malloc((size_t)face->width * face->height * 3);
-        s = face->kps_image ? iid__draw_kps(kps, face->width, face->height, face->kps_image, err)
-                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+    if (!pose->embedding && !iid_cli_get(o, "size"))
+        return iid__fail(err, IID_ERR_INVALID, "--kps needs --size WxH, the output size");
+    IID_TRY(read_floats("--face-embedding", iid_cli_get(o, "face-embedding"), &emb, &n_emb, err));
+    iid_status s = IID_OK;
+    if (pose->embedding) {
+        s = iid_prepare_face_embedding(ctx, emb, (int)n_emb, pose->kps, pose->width, pose->height, face, err);
+        if (s == IID_OK) iid_face_prep_use_pose(face, pose);
+    } else {
+        s = iid_cli_size(o, "size", &w, &h, err);
+        if (s == IID_OK) s = read_floats("--kps", iid_cli_get(o, "kps"), &kps, &n_kps, err);
+        if (s == IID_OK && n_kps != 10)
+            s = iid__fail(err, IID_ERR_INVALID, "--kps: expected 5 (x, y) points, got %zu values", n_kps);
+        if (s == IID_OK) s = iid_prepare_face_embedding(ctx, emb, (int)n_emb, kps, w, h, face, err);
     }
+    free(emb);
     free(kps);
     return s;
 }
 
-/* One updating line on a terminal; nothing per step otherwise (logs stay short). */
+#define MAX_FACES 256
+
+/* The face of --face (one photo, or several of one person), then --pose. */
+static iid_status face_from_photos(iid_ctx_t *ctx, const iid_opts_t *o, const iid_face_opts_t *fo, int quiet,
+                                   iid_face_prep_t *pose, iid_face_prep_t *face, iid_error_t *err)
+{
+    const char *photos[MAX_FACES];
+    int n = iid_cli_get_all(o, "face", photos, MAX_FACES);
+    if (n > MAX_FACES) return iid__fail(err, IID_ERR_INVALID, "--face: at most %d photos", MAX_FACES);
+    if (n == 1) IID_TRY(iid_prepare_face_file(ctx, photos[0], fo, face, err));
+    else IID_TRY(iid_prepare_identity(ctx, photos, n, fo, face, err));
+    if (!quiet && face->sources)
+        fprintf(stderr, "instantid generate: one person from %s%s%s\n", face->sources,
+                face->left_out ? "; left out: " : "", face->left_out ? face->left_out : "");
+    if (pose->embedding) iid_face_prep_use_pose(face, pose);
+    return IID_OK;
+}
+
+
+/* Step progress with elapsed and remaining time on stderr: one updating line on
+ * a terminal, a plain line per 10% otherwise (logs stay short). Remaining time
+ * comes from the machine's speed until two steps are timed, then from them. */
+typedef struct gen_progress {
+    int quiet, tty, tenth;
+    double start, step1, step_work, job_work;
+    const iid_speed_t *speed;
+} gen_progress_t;
 static int progress(void *user, int step, int total)
 {
-    if (!*(int *)user && isatty(fileno(stderr))) {
-        fprintf(stderr, "\rstep %d/%d", step, total);
+    gen_progress_t *p = user;
+    double now = iid_cli_clock(NULL);
+    if (step == 1) p->step1 = now;
+    if (p->quiet) return 0;
+    double rate = step > 1 && p->step_work > 0 ? (now - p->step1) / ((step - 1) * p->step_work)
+                                               : p->speed->seconds_per_unit;
+    char el[32], left[32];
+    iid__fmt_duration(el, sizeof el, now - p->start);
+    iid__fmt_duration(left, sizeof left, rate * (p->job_work - step * p->step_work));
+    if (p->tty) {
+        fprintf(stderr, "\r\033[Kstep %d/%d, elapsed %s, left ~%s", step, total, el, left);
         if (step == total) fputc('\n', stderr);
+    } else if (step * 10 / total > p->tenth) {
+        p->tenth = step * 10 / total;
+        fprintf(stderr, "step %d/%d (%d%%), elapsed %s, left ~%s\n", step, total, step * 100 / total, el, left);
     }
     return 0;
 }
@@ -176,10 +222,11 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     if (!iid_cli_get(o, "face") && !iid_cli_get(o, "face-embedding"))
         return iid__fail(err, IID_ERR_INVALID, "give --face IMG (or --face-embedding FILE with --kps)");
     iid_render_params_t r;
-    iid__render_params_init(&r);
-    long steps = 30;
+    iid_cli_render_defaults(o, &m, &r);
+    long steps = m.lcm ? IID_LCM_STEPS : 30;
     IID_TRY(iid_cli_long(o, "steps", 1, 1000, &steps, err));
     r.steps = (int)steps;
+    if (m.lcm) r.guidance = IID_LCM_GUIDANCE;
     double *values[] = {&r.guidance, &r.identitynet_strength, &r.adapter_strength};
     const char *names[] = {"guidance", "identitynet-strength", "adapter-strength"};
     for (int i = 0; i < 3; i++) {
@@ -194,20 +241,22 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_u64(o, "seed", &seed, err));
     r.seed = seed;
     if (iid_cli_get(o, "scheduler")) r.scheduler = iid_cli_get(o, "scheduler");
-    iid_render_options_t ro = iid_cli_render_options(o, &m);
-    r.prompt_mode = ro.prompt_mode;
-    r.face_mask = ro.face_mask;
-    r.vae_tile = ro.vae_tile;
-    iid_face_prep_opts_t po;
-    iid__face_prep_opts_init(&po);
-    IID_TRY(iid_cli_size(o, "size", &po.width, &po.height, err));
-    IID_TRY(iid_cli_color(o, "pad-color", po.pad_rgb, err));
+    if (m.lcm) {
+        const char *sched = iid_cli_get(o, "scheduler");
+        IID_TRY(iid_cli_lcm_scheduler(&m, &sched, err));
+        r.scheduler = sched;
+    }
+    iid_face_opts_t fo;
+    iid_face_opts_init(&fo);
+    IID_TRY(iid_cli_size(o, "size", &fo.width, &fo.height, err));
+    IID_TRY(iid_cli_color(o, "pad-color", fo.pad_rgb, err));
     const char *out_path = iid_cli_get(o, "output") ? iid_cli_get(o, "output") : "instantid.png";
 
     iid_styles_t styles = {0};
-    char *prompt = NULL, *negative = NULL, *params = NULL;
+    char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
     float *latents = NULL;
-    iid_engine_t *e = NULL;
+    iid_ctx_t *ctx = NULL;
+    iid_ctx_params_t cp;
     iid_face_prep_t face = {0}, pose = {0};
     const char *style = iid_cli_get(o, "style") ? iid_cli_get(o, "style") : "Watercolor";
     iid_status s = iid__styles_load_builtin(&styles, err);
@@ -219,43 +268,53 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
                               iid_cli_get(o, "negative-prompt") ? iid_cli_get(o, "negative-prompt") : demo_negative,
                               &prompt, &negative, err);
     int need_faces = iid_cli_get(o, "face") || iid_cli_get(o, "pose");
-    if (s == IID_OK) s = iid_cli_engine_open(&m, need_faces, &e, NULL, err);
-    if (s == IID_OK && iid_cli_get(o, "face")) s = iid__engine_prepare_file(e, iid_cli_get(o, "face"), &po, &face, err);
-    else if (s == IID_OK) s = face_from_files(o, &face, err);
-    if (s == IID_OK && iid_cli_get(o, "pose")) {
-        s = iid__engine_prepare_file(e, iid_cli_get(o, "pose"), &po, &pose, err);
-        if (s == IID_OK) iid__face_prep_use_pose(&face, &pose);
-    }
+    if (s == IID_OK) s = iid_cli_ctx_params(&m, need_faces, &cp, err);
+    if (s == IID_OK) s = iid_cli_ctx_open(&m, &cp, &ctx, err);
+    if (s == IID_OK && iid_cli_get(o, "pose")) s = iid_prepare_face_file(ctx, iid_cli_get(o, "pose"), &fo, &pose, err);
+    if (s == IID_OK && iid_cli_get(o, "face")) s = face_from_photos(ctx, o, &fo, quiet, &pose, &face, err);
+    else if (s == IID_OK) s = face_from_files(ctx, o, &pose, &face, err);
     if (s == IID_OK && iid_cli_get(o, "latents")) {
-        size_t n;
-        s = read_floats("--latents", iid_cli_get(o, "latents"), &latents, &n, err);
-        size_t want = (size_t)e->pipeline->vae->latent_channels * (size_t)(face.width / e->pipeline->vae->upscale) *
-                      (size_t)(face.height / e->pipeline->vae->upscale);
-        if (s == IID_OK && n != want)
-            s = iid__fail(err, IID_ERR_INVALID, "--latents: %zu values, a %dx%d image needs %zu", n, face.width,
-                          face.height, want);
+        s = read_floats("--latents", iid_cli_get(o, "latents"), &latents, &r.latents_count, err);
         r.latents = latents;
     }
     if (s == IID_OK) {
         r.prompt = prompt;
         r.negative = negative;
+        iid_speed_t speed;
+        iid_cli_speed_load(o, &speed);
+        gen_progress_t gp = {quiet, isatty(fileno(stderr)), 0, 0.0, 0.0,
+                             iid__estimate_step_work(face.width, face.height),
+                             iid__estimate_job_work(face.width, face.height, r.steps), &speed};
         r.on_step = progress;
-        r.user = &quiet;
-        char extra[256];
-        snprintf(extra, sizeof extra, "Style: %s", style);
-        params = iid__render_parameters_text(&r, face.width, face.height, extra);
+        r.user = &gp;
+        iid_model_names_t model_names;
+        iid_cli_model_names(&m, &model_names);
+        /* the photo's name, or the names of the photos of one person */
+        const char *face_path = iid_cli_get(o, "face"), *slash = face_path ? strrchr(face_path, '/') : NULL;
+        const char *face_name = face.sources ? face.sources : slash ? slash + 1 : face_path;
+        iid_infotext_t t = {&r, face.width, face.height, style, face_name, -1, &model_names};
+        params = iid__infotext_a1111(&t);
+        graph = iid__infotext_comfyui(&t);
+        char eta[32], how[512];
+        iid__fmt_duration(eta, sizeof eta, speed.seconds_per_unit * gp.job_work);
+        iid__speed_describe(how, sizeof how, &speed);
         if (!quiet)
-            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s\n", face.width, face.height,
-                    r.steps, (unsigned long long)r.seed, style);
-        s = params ? iid__engine_render(e, &face, &r, out_path, params, err)
-                   : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+            fprintf(stderr, "instantid generate: %dx%d, %d steps, seed %llu, style %s; estimated %s (%s)\n",
+                    face.width, face.height, r.steps, (unsigned long long)r.seed, style, eta, how);
+        gp.start = iid_cli_clock(NULL);
+        iid_png_chunk_t texts[2] = {{"parameters", params}, {"prompt", graph}};
+        s = params && graph ? iid_render_png(ctx, &face, &r, out_path, texts, 2, err)
+                            : iid__fail(err, IID_ERR_NOMEM, "out of memory");
+        /* this render measures the machine for later estimates (a cache is optional) */
+        if (s == IID_OK && gp.job_work > 0)
+            iid__speed_save(&speed, (iid_cli_clock(NULL) - gp.start) / gp.job_work, NULL);
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
-    free(params), free(prompt), free(negative), free(latents);
-    iid__face_prep_free(&face);
-    iid__face_prep_free(&pose);
-    iid__engine_free(e);
+    free(params), free(graph), free(prompt), free(negative), free(latents);
+    iid_face_prep_free(&face);
+    iid_face_prep_free(&pose);
+    iid_ctx_free(ctx);
     iid__styles_free(&styles);
     return s;
 }

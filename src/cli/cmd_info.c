@@ -7,17 +7,20 @@
  * exit status is 0 when every component was found and read, 1 otherwise.
  */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/info_formats.h"
+#include "cli/options.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "pipeline/face_models.h"
+#include "pipeline/model_load.h"
 
 typedef struct info_paths {
     const char *models;
@@ -32,18 +35,7 @@ static void print_config(const char *path)
         printf("    config: %s\n", err.msg);
         return;
     }
-    const cJSON *item;
-    int first = 1;
-    cJSON_ArrayForEach(item, j.root)
-    {
-        if (!item->string || item->string[0] == '_') continue;
-        char *v = cJSON_PrintUnformatted(item);
-        if (!v) continue;
-        printf("%s%s=%s", first ? "    config: " : ", ", item->string, v);
-        first = 0;
-        free(v);
-    }
-    if (!first) printf("\n");
+    iid_info_print_doc("config", &j);
     iid__json_free(&j);
 }
 
@@ -88,6 +80,7 @@ static int describe_component(const char *label, const char *dir, const char *co
         printf("    missing: no such folder\n");
         return 1;
     }
+    if (strcmp(label, "ControlNetModel") == 0) printf("    format: diffusers folder\n");
     int bad = 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
     else {
@@ -145,7 +138,7 @@ static int describe_sdxl(const char *sdxl)
                                                "diffusion_pytorch_model.fp16.safetensors", NULL};
     char p[4096], q[4096];
     int bad = 0;
-    printf("sdxl: %s\n", sdxl);
+    printf("sdxl: %s\n    format: diffusers folder\n", sdxl);
     if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
     else {
         printf("    missing: model_index.json\n");
@@ -239,55 +232,45 @@ static int describe_faces(const char *dir)
     return found == 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: instantid info [--models DIR] [--sdxl DIR] [--controlnet DIR] [--ip-adapter FILE]\n"
-               "                      [--face-models DIR]\n"
-               "Describe every model component found: format, dtypes, parameter count and configuration.\n"
-               "  --models DIR        models folder (default models/)\n"
-               "  --sdxl DIR          SDXL in diffusers layout (default MODELS/sdxl)\n"
-               "  --controlnet DIR    InstantID IdentityNet (default MODELS/ControlNetModel)\n"
-               "  --ip-adapter FILE   face adapter (default MODELS/ip-adapter.bin, else .safetensors)\n"
-               "  --face-models DIR   insightface models (default MODELS/antelopev2)\n"
-               "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n");
-}
+static const iid_opt_spec_t info_opts[] = {
+    IID_CLI_COMMON_OPTS,
+};
+#define N_INFO_OPTS ((int)(sizeof info_opts / sizeof info_opts[0]))
 
 int iid_cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"models", required_argument, NULL, 'm'},
-                                         {"sdxl", required_argument, NULL, 's'},
-                                         {"controlnet", required_argument, NULL, 'c'},
-                                         {"ip-adapter", required_argument, NULL, 'i'},
-                                         {"face-models", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    info_paths_t p = {.models = "models"};
-    const char *sdxl = NULL, *cn = NULL, *ip = NULL, *faces = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': p.models = optarg; break;
-        case 's': sdxl = optarg; break;
-        case 'c': cn = optarg; break;
-        case 'i': ip = optarg; break;
-        case 'f': faces = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    iid_cli_models_t m;
+    iid_status st = iid_cli_parse(&o, info_opts, N_INFO_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid info [options]",
+                     "Describe every model component found: format, dtypes, parameter count and configuration;\n"
+                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets.\n"
+                     "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
+                     "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
+                     "config file serves every command; info only reads the files.)",
+                     info_opts, N_INFO_OPTS);
+        iid_cli_free(&o);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "instantid info: unexpected argument '%s'\n", argv[optind]);
+    if (st == IID_OK) st = iid_cli_models_read(&o, &m, &err);
+    if (st == IID_OK && !iid__is_dir(m.models) && !(m.sdxl && m.controlnet && m.ip_adapter && m.face_models))
+        st = iid__fail(&err, IID_ERR_NOT_FOUND, "%s: models folder not found (see --models)", m.models);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid info: %s\n", err.msg);
+        iid_cli_free(&o);
         return 2;
     }
-    if (!iid__is_dir(p.models) && !(sdxl && cn && ip && faces)) {
-        fprintf(stderr, "instantid info: %s: models folder not found (see --models)\n", p.models);
-        return 2;
-    }
+    info_paths_t p = {.models = m.models};
+    const char *sdxl = m.sdxl, *cn = m.controlnet, *ip = m.ip_adapter, *faces = m.face_models;
     snprintf(p.sdxl, sizeof p.sdxl, "%s", sdxl ? sdxl : "");
     if (!sdxl) iid__path_join(p.sdxl, sizeof p.sdxl, p.models, "sdxl", NULL);
     snprintf(p.controlnet, sizeof p.controlnet, "%s", cn ? cn : "");
     if (!cn) iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel", NULL);
+    if (!cn && !iid__is_dir(p.controlnet))
+        iid__path_join(p.controlnet, sizeof p.controlnet, p.models, "ControlNetModel.safetensors", NULL);
     snprintf(p.faces, sizeof p.faces, "%s", faces ? faces : "");
     if (!faces) iid__path_join(p.faces, sizeof p.faces, p.models, "antelopev2", NULL);
     if (ip) snprintf(p.ip_adapter, sizeof p.ip_adapter, "%s", ip);
@@ -298,9 +281,15 @@ int iid_cmd_info(int argc, char **argv)
     }
     static const char *const cn_weights[] = {"diffusion_pytorch_model.safetensors",
                                              "diffusion_pytorch_model.fp16.safetensors", NULL};
-    int bad = describe_sdxl(p.sdxl);
-    bad |= describe_component("ControlNetModel", p.controlnet, cn_weights);
+    char sdxl_config[4096];
+    snprintf(sdxl_config, sizeof sdxl_config, "%s", m.sdxl_config ? m.sdxl_config : "");
+    iid__sdxl_default_config(p.models, p.sdxl, sdxl_config, sizeof sdxl_config);
+    int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
+    bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
+                                      : describe_component("ControlNetModel", p.controlnet, cn_weights);
+    for (int i = 0; i < m.n_loras; i++) bad |= iid_info_lora(m.loras[i], p.sdxl, sdxl_config);
     bad |= describe_ip_adapter(p.ip_adapter);
     bad |= describe_faces(p.faces);
+    iid_cli_free(&o);
     return bad ? 1 : 0;
 }

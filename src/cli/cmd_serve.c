@@ -2,156 +2,112 @@
  * cmd_serve.c - `instantid serve`: the local web UI and JSON API (DESIGN.md
  * section 5; src/server/server.h has the endpoints).
  *
- * This file parses the options and loads the models; serve_run.c runs the server.
+ * This file reads the options (cli/options.c, as every command) and loads the
+ * models; serve_run.c runs the server.
  * When the models cannot be loaded the server still starts, without generation
  * (the page, the batch log and the output files work; POST /api/generate answers
  * 503), and says why on stderr.
  */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/model_names.h"
+#include "cli/options.h"
 #include "cli/serve_run.h"
 #include "server/server.h"
 
-typedef struct serve_args {
-    iid_server_options_t server;
-    const char *models, *device;
-    int resampler_heads, threads;
-} serve_args_t;
+static const iid_opt_spec_t serve_opts[] = {
+    IID_CLI_SERVE_OPTS,
+    {"output", 'o', "DIR", "where results are written and /files/ serves from (default generated_images)"},
+    {"log", 0, "FILE", "the batch log the Log tab shows and web jobs are added to (default generation_log.csv)"},
+    {"input", 0, "DIR", "the batch's face images, for Refine (default: the folder the batch recorded in FILE.json)"},
+    {"max-upload", 0, "BYTES", "largest request body (default 20000000)"},
+    {"queue", 0, "N", "jobs that may wait behind the running one (default 8)"},
+    {"max-connections", 0, "N", "open connections in all (default 256)"},
+    {"max-per-client", 0, "N", "open connections per client address, 0 = no cap (default 16; none on loopback)"},
+    {"header-timeout", 0, "S", "seconds a request's headers may take to arrive (default 10)"},
+    {"request-timeout", 0, "S", "seconds its body and answer may take after that (default 120)"},
+    IID_CLI_RENDER_OPTS,
+    IID_CLI_COMMON_OPTS,
+};
+#define N_SERVE_OPTS ((int)(sizeof serve_opts / sizeof serve_opts[0]))
 
-/* Load the engine for these options, or NULL (with the reason on stderr and in
+/* Create the engine for these options, or NULL (with the reason on stderr and in
  * why, which the page shows). */
-static iid_engine_t *open_engine(const serve_args_t *a, char *why, size_t cap)
+static iid_ctx_t *open_engine(iid_cli_models_t *m, char *why, size_t cap)
 {
-    iid_cli_models_t m;
-    memset(&m, 0, sizeof m);
-    m.models = a->models;
-    m.device = a->device;
-    m.resampler_heads = a->resampler_heads;
-    m.threads = a->threads;
-    iid_engine_t *e = NULL;
+    iid_ctx_params_t cp;
+    iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_engine_open(&m, 1, &e, NULL, &err) != IID_OK) {
+    if (iid_cli_ctx_params(m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(m, &cp, &ctx, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         snprintf(why, cap, "%s", err.msg);
         return NULL;
     }
-    return e;
+    return ctx;
 }
 
-static void usage(FILE *f)
+static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, iid_cli_models_t *m, iid_error_t *err)
 {
-    fprintf(f,
-            "usage: instantid serve [--host H] [--port P] [--token T] [--output DIR] [--log FILE]\n"
-            "                       [--input DIR] [--max-upload BYTES] [--queue N] [--models DIR]\n"
-            "                       [--device cpu|cuda] [--threads N] [--resampler-heads N]\n"
-            "Serve the web UI and JSON API: generate single images from a face photo, browse a batch log.\n"
-            "  --host H             address to bind (default 127.0.0.1); any non-loopback address\n"
-            "                       requires --token\n"
-            "  --port P             port (default 7860; 0 picks a free one)\n"
-            "  --token T            secret every /api/ and /files/ request must carry\n"
-            "                       (Authorization: Bearer T, or ?token=T)\n"
-            "  --output DIR         where results are written and /files/ serves from\n"
-            "                       (default generated_images)\n"
-            "  --log FILE           the batch log the 'Batch log' tab shows and web jobs are added to\n"
-            "                       (default generation_log.csv)\n"
-            "  --input DIR          the batch's face images, for Refine (default: the folder the\n"
-            "                       batch recorded in FILE.json)\n"
-            "  --max-upload BYTES   largest request body (default 20000000)\n"
-            "  --queue N            jobs that may wait behind the running one (default 8)\n"
-            "  --models DIR         models folder (default models/)\n"
-            "  --device D           cpu or cuda\n"
-            "  --threads N          CPU threads for the engine\n"
-            "  --resampler-heads N  the Resampler's attention heads (default 20)\n"
-            "Ctrl-C stops the server; a running job is interrupted.\n");
-}
-
-static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "instantid serve: %s: '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    iid__server_options_init(so);
+    IID_TRY(iid_cli_serve_options(o, so, err));
+    if (iid_cli_get(o, "output")) so->output_dir = iid_cli_get(o, "output");
+    if (iid_cli_get(o, "log")) so->log_path = iid_cli_get(o, "log");
+    if (iid_cli_get(o, "input")) so->input_dir = iid_cli_get(o, "input");
+    long max_upload = (long)so->max_upload, queue = so->queue, conns = so->max_connections,
+         per_client = so->max_per_client, header = so->header_timeout, request = so->request_timeout;
+    IID_TRY(iid_cli_long(o, "max-upload", 1024, 2000000000L, &max_upload, err));
+    IID_TRY(iid_cli_long(o, "queue", 1, 1000, &queue, err));
+    IID_TRY(iid_cli_long(o, "max-connections", 1, 10000, &conns, err));
+    IID_TRY(iid_cli_long(o, "max-per-client", 0, 10000, &per_client, err));
+    IID_TRY(iid_cli_long(o, "header-timeout", 1, 3600, &header, err));
+    IID_TRY(iid_cli_long(o, "request-timeout", 1, 86400, &request, err));
+    so->max_upload = (size_t)max_upload;
+    so->queue = (int)queue;
+    so->max_connections = (int)conns;
+    so->max_per_client = (int)per_client;
+    so->header_timeout = (unsigned)header;
+    so->request_timeout = (unsigned)request;
+    IID_TRY(iid_cli_models_read(o, m, err));
+    if (m->lcm) /* fused for good, it would turn every web job into an LCM one */
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "--lcm: LCM mode is chosen per job in the web UI, which cannot "
+                                                   "switch it yet; start serve without --lcm");
+    return IID_OK;
 }
 
 int iid_cmd_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {{"host", required_argument, NULL, 'H'},
-                                         {"port", required_argument, NULL, 'p'},
-                                         {"token", required_argument, NULL, 't'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"log", required_argument, NULL, 'l'},
-                                         {"input", required_argument, NULL, 'i'},
-                                         {"max-upload", required_argument, NULL, 'u'},
-                                         {"queue", required_argument, NULL, 'q'},
-                                         {"models", required_argument, NULL, 'm'},
-                                         {"device", required_argument, NULL, 'd'},
-                                         {"threads", required_argument, NULL, 'j'},
-                                         {"resampler-heads", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    serve_args_t a = {.models = "models", .device = NULL, .resampler_heads = 20, .threads = 0};
-    iid__server_options_init(&a.server);
-    long v;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': a.server.host = optarg; break;
-        case 'p':
-            if (!parse_int("--port", optarg, 0, 65535, &v)) return 2;
-            a.server.port = (int)v;
-            break;
-        case 't': a.server.token = optarg; break;
-        case 'o': a.server.output_dir = optarg; break;
-        case 'l': a.server.log_path = optarg; break;
-        case 'i': a.server.input_dir = optarg; break;
-        case 'u':
-            if (!parse_int("--max-upload", optarg, 1024, 2000000000L, &v)) return 2;
-            a.server.max_upload = (size_t)v;
-            break;
-        case 'q':
-            if (!parse_int("--queue", optarg, 1, 1000, &v)) return 2;
-            a.server.queue = (int)v;
-            break;
-        case 'm': a.models = optarg; break;
-        case 'd':
-            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0) {
-                fprintf(stderr, "instantid serve: --device: '%s' is not cpu or cuda\n", optarg);
-                return 2;
-            }
-            a.device = optarg;
-            break;
-        case 'j':
-            if (!parse_int("--threads", optarg, 1, 4096, &v)) return 2;
-            a.threads = (int)v;
-            break;
-        case 'r':
-            if (!parse_int("--resampler-heads", optarg, 1, 1024, &v)) return 2;
-            a.resampler_heads = (int)v;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    iid_opts_t o;
+    iid_error_t err;
+    iid_error_clear(&err);
+    iid_server_options_t so;
+    iid_cli_models_t m;
+    iid_status st = iid_cli_parse(&o, serve_opts, N_SERVE_OPTS, argc, argv, 0, &err);
+    if (st == IID_OK && o.help) {
+        iid_cli_help(stdout, "instantid serve [options]",
+                     "Serve the web UI and JSON API: generate single images from a face photo, browse a batch "
+                     "log.\nCtrl-C stops the server; a running job is interrupted.",
+                     serve_opts, N_SERVE_OPTS);
+        iid_cli_free(&o);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "instantid serve: unexpected argument '%s'\n", argv[optind]);
+    if (st == IID_OK) st = read_options(&o, &so, &m, &err);
+    if (st != IID_OK) {
+        fprintf(stderr, "instantid serve: %s\n", err.msg);
+        iid_cli_free(&o);
         return 2;
     }
     char why[IID_ERROR_MSG_MAX];
-    iid_engine_t *e = open_engine(&a, why, sizeof why);
-    if (!e) a.server.engine_error = why;
-    iid_render_options_t ro = {IID_PROMPT_WEIGHTED, 1, 0};
-    int rc = iid_cli_serve(&a.server, e, &ro);
-    iid__engine_free(e);
+    iid_ctx_t *ctx = open_engine(&m, why, sizeof why);
+    if (!ctx) so.engine_error = why;
+    iid_render_params_t defaults;
+    iid_cli_render_defaults(&o, &m, &defaults);
+    iid_model_names_t names;
+    if (ctx) iid_cli_model_names(&m, &names);
+    int rc = iid_cli_serve(&so, ctx, &defaults, ctx ? &names : NULL);
+    iid_ctx_free(ctx);
+    iid_cli_free(&o);
     return rc;
 }

@@ -21,8 +21,10 @@ int iid_cmd_generate(int argc, char **argv); /* cmd_generate.c */
 int iid_cmd_batch(int argc, char **argv);  /* cmd_batch.c */
 int iid_cmd_styles(int argc, char **argv); /* cmd_styles.c */
 int iid_cmd_merge(int argc, char **argv);  /* cmd_merge.c */
+int iid_cmd_sheet(int argc, char **argv);  /* cmd_sheet.c */
 int iid_cmd_info(int argc, char **argv);   /* cmd_info.c */
 int iid_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
 int iid_cmd_faces(int argc, char **argv);  /* cmd_faces.c */
+int iid_cmd_bench(int argc, char **argv);  /* cmd_bench.c */
 
 #endif

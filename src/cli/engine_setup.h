@@ -1,17 +1,37 @@
 /*
  * engine_setup.h - the common model options (--models, --sdxl, --controlnet,
- * --ip-adapter, --face-models, --resampler-heads, --device, --threads, --dtype)
- * turned into a loaded engine, the same way for generate, batch and serve.
+ * --ip-adapter, --face-models, --resampler-heads, --device, --threads, --dtype,
+ * --plain-prompts, --no-face-mask, --vae-tile, --sdxl-config, --lora, --lcm) turned
+ * into the engine API's parameters (include/iid.h), the same way for generate,
+ * batch and serve.
+ *
+ * --lcm is InstantID demo's LCM toggle: the LCM-LoRA SDXL file of the models
+ * folder (lcm-lora-sdxl/pytorch_lora_weights.safetensors) fused with multiplier 1
+ * (the demo's load_lora_weights + enable_lora), the lcm scheduler, and the demo's
+ * LCM defaults of 5 steps and guidance 1.5 where the user set none.
  */
 #ifndef IID_CLI_ENGINE_SETUP_H
 #define IID_CLI_ENGINE_SETUP_H
 
 #include "cli/options.h"
-#include "pipeline/engine.h"
+#include "iid.h"
+
+#define IID_CLI_MAX_LORAS 16
+#define IID_LCM_STEPS 5
+#define IID_LCM_GUIDANCE 1.5
 
 typedef struct iid_cli_models {
     const char *models, *sdxl, *controlnet, *ip_adapter, *face_models;
+    const char *sdxl_config;             /* NULL: none */
+    const char *loras[IID_CLI_MAX_LORAS]; /* --lora values, FILE[:M] */
+    int n_loras;
+    int lcm;                             /* --lcm */
+    /* filled by iid_cli_ctx_params, which the context's parameters then point to:
+     * the LoRA list with the LCM-LoRA appended */
+    const char *lora_specs[IID_CLI_MAX_LORAS + 1];
+    char lcm_lora[4096];
     const char *device; /* NULL: the default */
+    const char *dtype;  /* NULL: the default */
     long resampler_heads;
     long threads;       /* 0: all cores */
     long vae_tile;      /* 0: whole image */
@@ -21,12 +41,23 @@ typedef struct iid_cli_models {
 /* Read the common options (defaults for unset ones); fails naming the option. */
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err);
 
-/* --plain-prompts, --no-face-mask and --vae-tile as render options. */
-iid_render_options_t iid_cli_render_options(const iid_opts_t *o, const iid_cli_models_t *m);
+/* The scheduler of a run: --lcm requires lcm (or no --scheduler, which gives it).
+ * *name is updated; fails naming the conflict. */
+iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, iid_error_t *err);
 
-/* Check --device, set the thread count, and load the engine (face models only
- * when load_faces). The device name for logs goes to *device_name. */
-iid_status iid_cli_engine_open(const iid_cli_models_t *m, int load_faces, iid_engine_t **out,
-                               const char **device_name, iid_error_t *err);
+
+/* --plain-prompts, --no-face-mask and --vae-tile on top of iid_render_params_init. */
+void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid_render_params_t *r);
+
+/* The context parameters of m (strings borrowed from m, which must outlive the
+ * context's creation). --device cuda is refused here, naming the option; --lcm
+ * without the LCM-LoRA file says how to get it. */
+iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err);
+
+/* Create the context of p; with m->verbose, print the peak memory after loading. */
+iid_status iid_cli_ctx_open(const iid_cli_models_t *m, const iid_ctx_params_t *p, iid_ctx_t **out, iid_error_t *err);
+
+/* With --verbose: one line of what the engine's caches saved. */
+void iid_cli_print_stats(const char *cmd, iid_ctx_t *ctx);
 
 #endif

@@ -42,8 +42,29 @@ static int parse_bool(const char *v)
     return -1;
 }
 
-static iid_status apply_config(iid_opts_t *o, const char *path, const char *section, const unsigned char *from_cli,
-                               iid_error_t *err)
+/* Options that may be given several times (iid_cli_get_all). */
+static int repeatable(const iid_opt_spec_t *s)
+{
+    static const char *const names[] = {"lora", "face"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (s->metavar && strcmp(s->name, names[i]) == 0) return 1;
+    return 0;
+}
+
+/* Record one value of repeatable option k. */
+static iid_status push_multi(iid_opts_t *o, int k, const char *v, iid_error_t *err)
+{
+    const char **m = realloc(o->multi, (size_t)(o->nmulti + 1) * sizeof *m);
+    if (m) o->multi = m;
+    int *ms = m ? realloc(o->multi_spec, (size_t)(o->nmulti + 1) * sizeof *ms) : NULL;
+    if (!ms) return iid__fail(err, IID_ERR_NOMEM, "out of memory");
+    o->multi_spec = ms;
+    o->multi[o->nmulti] = v;
+    o->multi_spec[o->nmulti++] = k;
+    return IID_OK;
+}
+
+static iid_status apply_config(iid_opts_t *o, const char *path, const char *section, iid_error_t *err)
 {
     IID_TRY(iid__ini_load(path, &o->ini, err));
     for (int i = 0; i < o->ini.count; i++) {
@@ -53,7 +74,8 @@ static iid_status apply_config(iid_opts_t *o, const char *path, const char *sect
         if (k < 0)
             return iid__fail(err, IID_ERR_INVALID, "%s:%d: '%s' is not an option of 'instantid %s'", path, e->line,
                              e->key, section);
-        if (from_cli[k]) continue;
+        if (o->from_cli[k]) continue;
+        if (repeatable(&o->specs[k])) IID_TRY(push_multi(o, k, e->value, err));
         if (!o->specs[k].metavar) {
             int b = parse_bool(e->value);
             if (b < 0)
@@ -75,14 +97,11 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
     o->n = n;
     o->value = calloc((size_t)n + 1, sizeof *o->value);
     o->positional = calloc((size_t)argc + 1, sizeof *o->positional);
-    unsigned char *from_cli = calloc((size_t)n + 1, 1);
-    if (!o->value || !o->positional || !from_cli) {
-        free(from_cli);
-        return iid__fail(err, IID_ERR_NOMEM, "out of memory");
-    }
-    const char *config = NULL;
-    int only_positional = 0;
+    o->from_cli = calloc((size_t)n + 1, 1);
     iid_status st = IID_OK;
+    const char *config = NULL;
+    if (!o->value || !o->positional || !o->from_cli) return iid__fail(err, IID_ERR_NOMEM, "out of memory");
+    int only_positional = 0;
     for (int i = 1; i < argc && st == IID_OK; i++) {
         const char *a = argv[i];
         if (only_positional || a[0] != '-' || a[1] == '\0') {
@@ -118,20 +137,18 @@ iid_status iid_cli_parse(iid_opts_t *o, const iid_opt_spec_t *specs, int n, int 
             st = iid__fail(err, IID_ERR_INVALID, "unknown option '%s' (see --help)", a);
             break;
         }
-        from_cli[k] = 1;
+        o->from_cli[k] = 1;
         if (!specs[k].metavar) {
             if (inline_val) st = iid__fail(err, IID_ERR_INVALID, "--%s: takes no value", specs[k].name);
             o->value[k] = "1";
-        } else if (inline_val) {
-            o->value[k] = inline_val;
-        } else if (i + 1 < argc) {
-            o->value[k] = argv[++i];
+        } else if (inline_val || i + 1 < argc) {
+            o->value[k] = inline_val ? inline_val : argv[++i];
+            if (repeatable(&specs[k])) st = push_multi(o, k, o->value[k], err);
         } else {
             st = iid__fail(err, IID_ERR_INVALID, "--%s: needs a value (%s)", specs[k].name, specs[k].metavar);
         }
     }
-    if (st == IID_OK && config && !o->help) st = apply_config(o, config, argv[0], from_cli, err);
-    free(from_cli);
+    if (st == IID_OK && config && !o->help) st = apply_config(o, config, argv[0], err);
     return st;
 }
 
@@ -139,7 +156,10 @@ void iid_cli_free(iid_opts_t *o)
 {
     if (!o) return;
     free(o->value);
+    free(o->multi);
+    free(o->multi_spec);
     free(o->positional);
+    free(o->from_cli);
     iid__ini_free(&o->ini);
     memset(o, 0, sizeof *o);
 }
@@ -148,6 +168,23 @@ const char *iid_cli_get(const iid_opts_t *o, const char *name)
 {
     int k = find_long(o, name, strlen(name));
     return k >= 0 ? o->value[k] : NULL;
+}
+
+int iid_cli_given(const iid_opts_t *o, const char *name)
+{
+    int k = find_long(o, name, strlen(name));
+    return k >= 0 && o->from_cli[k];
+}
+
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap)
+{
+    int k = find_long(o, name, strlen(name)), n = 0;
+    for (int i = 0; k >= 0 && i < o->nmulti; i++)
+        if (o->multi_spec[i] == k) {
+            if (n < cap) out[n] = o->multi[i];
+            n++;
+        }
+    return n;
 }
 
 int iid_cli_flag(const iid_opts_t *o, const char *name)
@@ -166,6 +203,20 @@ iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long ma
     if (!*v || *end || errno || x < min || x > max)
         return iid__fail(err, IID_ERR_INVALID, "--%s: '%s' is not a whole number from %ld to %ld", name, v, min,
                          max);
+    *out = x;
+    return IID_OK;
+}
+
+iid_status iid_cli_double(const iid_opts_t *o, const char *name, double min, double max, double *out,
+                          iid_error_t *err)
+{
+    const char *v = iid_cli_get(o, name);
+    if (!v) return IID_OK;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= min && x <= max))
+        return iid__fail(err, IID_ERR_INVALID, "--%s: '%s' is not a number from %g to %g", name, v, min, max);
     *out = x;
     return IID_OK;
 }

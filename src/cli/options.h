@@ -28,12 +28,17 @@ typedef struct iid_opt_spec {
     const char *metavar; /* NULL for a flag */
     const char *help;    /* one line, including the default */
 } iid_opt_spec_t;
+/* --lora and --face may be given several times (options.c lists such options);
+ * read them with iid_cli_get_all (iid_cli_get returns the last value). */
 
 /* The options every model-using command takes (DESIGN.md section 1). */
 #define IID_CLI_COMMON_OPTS                                                                            \
     {"models", 0, "DIR", "models folder (default models/)"},                                             \
-        {"sdxl", 0, "DIR", "SDXL in diffusers layout (default MODELS/sdxl)"},                            \
-        {"controlnet", 0, "DIR", "IdentityNet ControlNet (default MODELS/ControlNetModel)"},             \
+        {"sdxl", 0, "DIR|FILE", "SDXL: diffusers folder or single-file .safetensors (default MODELS/sdxl)"}, \
+        {"sdxl-config", 0, "DIR", "configs, tokenizers, scheduler of a single-file --sdxl (default MODELS/sdxl-config)"}, \
+        {"lora", 0, "FILE[:M]", "fuse a LoRA at load with multiplier M (default 1); repeatable"},      \
+        {"lcm", 0, NULL, "LCM mode: MODELS/lcm-lora-sdxl LoRA + lcm scheduler, 5 steps, guidance 1.5"},    \
+        {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \
         {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \
         {"face-models", 0, "DIR", "detector and recogniser (default MODELS/antelopev2)"},                \
         {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \
@@ -45,10 +50,20 @@ typedef struct iid_opt_spec {
         {"verbose", 'v', NULL, "print model loading and peak memory"},                                    \
         {"quiet", 'q', NULL, "print only errors"}
 
+/* How renders are made (engine_setup.h iid_cli_render_options), for the commands
+ * that render: generate, batch, serve. */
+#define IID_CLI_RENDER_OPTS                                                                                    \
+    {"plain-prompts", 0, NULL, "SDXL's encode_prompt (77 tokens, no weights) instead of the demo's weighted prompts"}, \
+        {"no-face-mask", 0, NULL, "do not confine IdentityNet and the adapter to the face region"}
+
 typedef struct iid_opts {
     const iid_opt_spec_t *specs;
     int n;
     const char **value; /* per spec: the value given, NULL when unset; flags "1" or "0" */
+    unsigned char *from_cli; /* per spec: set on the command line (not from --config) */
+    const char **multi; /* values of repeatable options, in order */
+    int *multi_spec;    /* the spec each multi value belongs to */
+    int nmulti;
     char **positional;  /* arguments that are not options, in order */
     int npositional;
     int help;           /* --help or -h was given */
@@ -68,12 +83,22 @@ void iid_cli_free(iid_opts_t *o);
  * file set it. */
 const char *iid_cli_get(const iid_opts_t *o, const char *name);
 
+/* 1 when the option was given on the command line (not only in --config). */
+int iid_cli_given(const iid_opts_t *o, const char *name);
+/* Every value of a repeatable option, in order, into out (at most cap); returns
+ * how many there are. The config file's value counts only when the command line
+ * gave none. */
+int iid_cli_get_all(const iid_opts_t *o, const char *name, const char **out, int cap);
+
 /* A flag's value: 1 when set true, else 0. */
 int iid_cli_flag(const iid_opts_t *o, const char *name);
 
 /* Typed getters: leave *out at the caller's default when the option is unset;
  * fail with "--name: 'x' is not ..." otherwise. */
 iid_status iid_cli_long(const iid_opts_t *o, const char *name, long min, long max, long *out, iid_error_t *err);
+/* A finite number from min to max. */
+iid_status iid_cli_double(const iid_opts_t *o, const char *name, double min, double max, double *out,
+                          iid_error_t *err);
 iid_status iid_cli_u64(const iid_opts_t *o, const char *name, uint64_t *out, iid_error_t *err);
 /* One of the '|'-separated words in choices. */
 iid_status iid_cli_choice(const iid_opts_t *o, const char *name, const char *choices, const char **out,

@@ -1,11 +1,11 @@
-/* serve_run.c - signals, the engine adapter and the server's run loop. */
+/* serve_run.c - signals, the engine binding and the server's run loop. */
 #include "cli/serve_run.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "server/server_engine.h"
+#include "front/engine_bind.h"
 
 /* Set by SIGINT/SIGTERM: the one piece of mutable global state, as the CLI entry
  * point may have. */
@@ -27,7 +27,18 @@ static void print_ready(void *user, const char *url, int port)
     fflush(stdout);
 }
 
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro)
+iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err)
+{
+    long port = so->port;
+    IID_TRY(iid_cli_long(o, "port", 0, 65535, &port, err));
+    so->port = (int)port;
+    if (iid_cli_get(o, "host")) so->host = iid_cli_get(o, "host");
+    if (iid_cli_get(o, "token")) so->token = iid_cli_get(o, "token");
+    return IID_OK;
+}
+
+int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults,
+                  const iid_model_names_t *models)
 {
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
@@ -36,15 +47,17 @@ int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_ren
     iid_error_t err;
     iid_error_clear(&err);
     iid_styles_t styles = {0};
+    iid_engine_binding_t *binding = NULL;
     iid_server_engine_t engine;
-    memset(&engine, 0, sizeof engine);
     /* The styles and schedulers are listed with or without an engine. */
     if (iid__styles_load_builtin(&styles, &err) != IID_OK ||
-        iid__server_engine_open(e, &styles, ro, &engine, &err) != IID_OK) {
+        iid__engine_bind(ctx, &styles, defaults, &binding, &err) != IID_OK) {
         fprintf(stderr, "instantid serve: %s\n", err.msg);
         iid__styles_free(&styles);
         return 2;
     }
+    if (models) iid__binding_set_models(binding, models);
+    engine = iid__binding_server(binding);
     serve_stop = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -56,7 +69,7 @@ int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_ren
     iid_status s = iid__server_run(&opts, &engine, &serve_stop, &err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    iid__server_engine_close(&engine);
+    iid__engine_unbind(binding);
     iid__styles_free(&styles);
     if (s != IID_OK) {
         fprintf(stderr, "instantid serve: %s\n", err.msg);

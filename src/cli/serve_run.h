@@ -6,12 +6,26 @@
 #ifndef IID_CLI_SERVE_RUN_H
 #define IID_CLI_SERVE_RUN_H
 
-#include "pipeline/engine.h"
+#include "cli/options.h"
+#include "iid.h"
+#include "pipeline/infotext.h"
 #include "server/server.h"
 
-/* Serve until Ctrl-C or SIGTERM with engine e (NULL: the page, the log and the
- * files only; generation answers 503 and the page shows so->engine_error).
- * Requests and jobs are reported on stderr. Returns the process exit status. */
-int iid_cli_serve(const iid_server_options_t *so, iid_engine_t *e, const iid_render_options_t *ro);
+/* The address options `serve` and `batch --then-serve` share. */
+#define IID_CLI_SERVE_OPTS                                                                                    \
+    {"host", 0, "ADDR", "address to bind (default 127.0.0.1); any non-loopback address requires --token"},   \
+        {"port", 0, "N", "port (default 7860; 0 picks a free one)"},                                          \
+        {"token", 0, "SECRET", "secret every /api/ and /files/ request must carry (Bearer header or ?token=)"}
+
+/* --host, --port and --token into so (unset ones keep so's values). */
+iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, iid_error_t *err);
+
+/* Serve until Ctrl-C or SIGTERM with engine ctx (NULL: the page, the log and
+ * the files only; generation answers 503 and the page shows so->engine_error),
+ * rendering with defaults' plain_prompts, face_mask and vae_tile, naming the
+ * SDXL model `models` in the PNGs' metadata (NULL: not named). Requests and
+ * jobs are reported on stderr. Returns the process exit status. */
+int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults,
+                  const iid_model_names_t *models);
 
 #endif

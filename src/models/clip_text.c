@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "ops/ops.h"
@@ -34,7 +35,7 @@ static iid_status positive_int(const iid_json_t *j, const char *key, int *out, i
     return IID_OK;
 }
 
-static iid_status parse_config(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err)
+iid_status iid__clip_config_parse(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err)
 {
     memset(cfg, 0, sizeof *cfg);
     IID_TRY(positive_int(j, "vocab_size", &cfg->vocab_size, err));
@@ -66,7 +67,7 @@ iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path
 {
     iid_json_t j;
     IID_TRY(iid__json_load(&j, config_path, err));
-    iid_status s = parse_config(cfg, &j, err);
+    iid_status s = iid__clip_config_parse(cfg, &j, err);
     iid__json_free(&j);
     return s;
 }
@@ -165,27 +166,30 @@ iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, 
     return s;
 }
 
-iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err)
+iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *config, iid_safetensors_t *st,
+                                    iid_error_t *err)
 {
     memset(m, 0, sizeof *m);
-    char cfg_path[4096], st_path[4096];
-    IID_TRY(iid__path_join(cfg_path, sizeof cfg_path, dir, "config.json", err));
-    IID_TRY(iid__path_join(st_path, sizeof st_path, dir, "model.safetensors", err));
-    iid_json_t j;
-    IID_TRY(iid__json_load(&j, cfg_path, err));
-    iid_status s = parse_config(&m->cfg, &j, err);
-    int require_projection = wants_projection(&j);
-    iid__json_free(&j);
-    if (s != IID_OK) return s;
-    iid_safetensors_t st;
-    IID_TRY(iid__st_open(&st, st_path, err));
-    s = iid__clip_text_bind(m, &st, require_projection, err);
+    iid_status s = iid__clip_config_parse(&m->cfg, config, err);
+    if (s == IID_OK) s = iid__clip_text_bind(m, st, wants_projection(config), err);
     if (s != IID_OK) {
-        iid__st_close(&st);
+        iid__st_close(st);
         return s;
     }
-    m->file = st; /* the index moves into the model; views point into its map */
+    m->file = *st; /* the index moves into the model; views point into its map */
+    memset(st, 0, sizeof *st);
     return IID_OK;
+}
+
+iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err)
+{
+    iid_json_t j;
+    iid_safetensors_t st;
+    memset(m, 0, sizeof *m);
+    IID_TRY(iid__component_open(dir, "model.safetensors", &j, &st, err));
+    iid_status s = iid__clip_text_load_parts(m, &j, &st, err);
+    iid__json_free(&j);
+    return s;
 }
 
 void iid__clip_text_free(iid_clip_text_t *m)

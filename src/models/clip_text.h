@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "io/json.h"
 #include "io/safetensors.h"
 #include "models/blocks.h"
 
@@ -97,6 +98,8 @@ typedef struct iid_clip_outputs {
  * projection_dim is left 0: whether a projection exists is decided by the weights.
  * An unknown hidden_act or a non-positive size is an error naming the file. */
 iid_status iid__clip_config_load(iid_clip_config_t *cfg, const char *config_path, iid_error_t *err);
+/* The same from a parsed document. */
+iid_status iid__clip_config_parse(iid_clip_config_t *cfg, const iid_json_t *j, iid_error_t *err);
 
 /* Bind the weights of an open index to a config (m->cfg must be set; sizes are
  * checked against every tensor's shape). The projection is bound when
@@ -111,6 +114,10 @@ iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, 
  * whenever the weights hold it. The model owns the mapped file; free with
  * iid__clip_text_free. */
 iid_status iid__clip_text_load(iid_clip_text_t *m, const char *dir, iid_error_t *err);
+/* The same from a config document and an open index, which moves into the model
+ * (*st is left zeroed on success and closed on failure). */
+iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *config, iid_safetensors_t *st,
+                                    iid_error_t *err);
 
 /* Release the weights; safe on NULL and on a zeroed or already freed model. */
 void iid__clip_text_free(iid_clip_text_t *m);

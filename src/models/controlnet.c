@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "io/json.h"
 #include "ops/ops.h"
 
@@ -31,20 +32,19 @@ static void skip_channels(const iid_unet_config_t *c, int *ch)
     }
 }
 
-static iid_status read_cond_config(const char *path, int *cond_channels, int *boc, int *n_boc, iid_error_t *err)
+static iid_status read_cond_config(const iid_json_t *j, int *cond_channels, int *boc, int *n_boc, iid_error_t *err)
 {
-    iid_json_t j;
-    IID_TRY(iid__json_load(&j, path, err));
+    const char *path = j->path;
     long long cc = 3, v[MAX_COND_CHANNELS];
-    iid_status s = iid__json_int_opt(&j, "conditioning_channels", &cc, err);
-    if (s == IID_OK) s = iid__json_int_array(&j, "conditioning_embedding_out_channels", v, MAX_COND_CHANNELS, n_boc, 0, err);
+    iid_status s = iid__json_int_opt(j, "conditioning_channels", &cc, err);
+    if (s == IID_OK) s = iid__json_int_array(j, "conditioning_embedding_out_channels", v, MAX_COND_CHANNELS, n_boc, 0, err);
     const char *order = NULL;
-    if (s == IID_OK) s = iid__json_string_opt(&j, "controlnet_conditioning_channel_order", &order, err);
+    if (s == IID_OK) s = iid__json_string_opt(j, "controlnet_conditioning_channel_order", &order, err);
     if (s == IID_OK && order && strcmp(order, "rgb") != 0)
         s = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field 'controlnet_conditioning_channel_order' is '%s', only 'rgb' is supported",
                       path, order);
     int pool = 0;
-    if (s == IID_OK) s = iid__json_bool_opt(&j, "global_pool_conditions", &pool, err);
+    if (s == IID_OK) s = iid__json_bool_opt(j, "global_pool_conditions", &pool, err);
     if (s == IID_OK && pool)
         s = iid__fail(err, IID_ERR_UNSUPPORTED, "%s: field 'global_pool_conditions' true is not supported", path);
     if (s == IID_OK && (cc < 1 || cc > 64 || *n_boc < 1))
@@ -57,7 +57,6 @@ static iid_status read_cond_config(const char *path, int *cond_channels, int *bo
         boc[i] = (int)v[i];
     }
     *cond_channels = (int)cc;
-    iid__json_free(&j);
     return s;
 }
 
@@ -113,19 +112,21 @@ void iid__controlnet_free(iid_controlnet_t *cn)
     free(cn);
 }
 
-iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err)
+iid_status iid__controlnet_load_parts(iid_controlnet_t **out, const iid_json_t *config, iid_safetensors_t *st,
+                                     iid_error_t *err)
 {
-    char path[4096];
     iid_unet_config_t cfg;
     int boc[MAX_COND_CHANNELS], n_boc = 0, cond_channels = 0;
     *out = NULL;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    IID_TRY(iid__unet_config_load(&cfg, path, err));
-    IID_TRY(read_cond_config(path, &cond_channels, boc, &n_boc, err));
-    snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
     iid_controlnet_t *cn = calloc(1, sizeof *cn);
-    if (!cn) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
-    iid_status s = iid__st_open(&cn->file, path, err);
+    if (!cn) {
+        iid__st_close(st);
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", config->path);
+    }
+    cn->file = *st; /* the index moves into the ControlNet; the views point into its map */
+    memset(st, 0, sizeof *st);
+    iid_status s = iid__unet_config_parse(&cfg, config, err);
+    if (s == IID_OK) s = read_cond_config(config, &cond_channels, boc, &n_boc, err);
     if (s == IID_OK) s = iid__unet_trunk_load(&cn->trunk, &cfg, &cn->file, err);
     if (s == IID_OK) {
         cn->cond_channels = cond_channels;
@@ -137,6 +138,17 @@ iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_err
     }
     *out = cn;
     return IID_OK;
+}
+
+iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err)
+{
+    iid_json_t j;
+    iid_safetensors_t st;
+    *out = NULL;
+    IID_TRY(iid__component_open(dir, "diffusion_pytorch_model.safetensors", &j, &st, err));
+    iid_status s = iid__controlnet_load_parts(out, &j, &st, err);
+    iid__json_free(&j);
+    return s;
 }
 
 /* *emb (B, block_out[0], OH, OW): the conditioning embedding of the image. */

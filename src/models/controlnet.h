@@ -44,6 +44,10 @@ typedef struct iid_controlnet {
  * are views into the mapped file, which the ControlNet owns and closes in
  * iid__controlnet_free(). Fails naming the file and field or tensor. */
 iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_error_t *err);
+/* The same from a config document and an open index, which moves into the
+ * ControlNet (*st is left zeroed on success and closed on failure). */
+iid_status iid__controlnet_load_parts(iid_controlnet_t **out, const iid_json_t *config, iid_safetensors_t *st,
+                                     iid_error_t *err);
 void iid__controlnet_free(iid_controlnet_t *cn);
 
 typedef struct iid_controlnet_inputs {

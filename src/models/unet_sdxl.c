@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "ops/ops.h"
 
 /* ---- IP-Adapter layout ----------------------------------------------------- */
@@ -187,29 +188,33 @@ iid_status iid__unet_load_from(iid_unet_t **out, const iid_unet_config_t *cfg, c
     return IID_OK;
 }
 
-iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err)
+iid_status iid__unet_load_parts(iid_unet_t **out, const iid_json_t *config, iid_safetensors_t *st, iid_error_t *err)
 {
-    char path[4096];
-    iid_unet_config_t cfg;
     *out = NULL;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    IID_TRY(iid__unet_config_load(&cfg, path, err));
-    snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
-    iid_safetensors_t *st = malloc(sizeof *st);
-    if (!st) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
-    iid_status s = iid__st_open(st, path, err);
-    if (s != IID_OK) {
-        free(st);
-        return s;
-    }
-    s = iid__unet_load_from(out, &cfg, st, err);
+    iid_unet_config_t cfg;
+    iid_safetensors_t *file = malloc(sizeof *file);
+    iid_status s = file ? iid__unet_config_parse(&cfg, config, err) : iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", st->path);
+    if (s == IID_OK) s = iid__unet_load_from(out, &cfg, st, err);
     if (s != IID_OK) {
         iid__st_close(st);
-        free(st);
+        free(file);
         return s;
     }
-    (*out)->file = st;
+    *file = *st; /* the index moves into the UNet; the views point into its map */
+    memset(st, 0, sizeof *st);
+    (*out)->file = file;
     return IID_OK;
+}
+
+iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err)
+{
+    iid_json_t j;
+    iid_safetensors_t st;
+    *out = NULL;
+    IID_TRY(iid__component_open(dir, "diffusion_pytorch_model.safetensors", &j, &st, err));
+    iid_status s = iid__unet_load_parts(out, &j, &st, err);
+    iid__json_free(&j);
+    return s;
 }
 
 /* ---- forward --------------------------------------------------------------- */

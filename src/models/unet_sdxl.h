@@ -51,6 +51,9 @@ typedef struct iid_unet {
  * are views into the mapped file, which the UNet owns and closes in
  * iid__unet_free(). */
 iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err);
+/* The same from a config document and an open index, which moves into the UNet
+ * (*st is left zeroed on success and closed on failure). */
+iid_status iid__unet_load_parts(iid_unet_t **out, const iid_json_t *config, iid_safetensors_t *st, iid_error_t *err);
 /* The same from an already parsed config and an open checkpoint. The weights
  * view st: the caller keeps it open until iid__unet_free(). */
 iid_status iid__unet_load_from(iid_unet_t **out, const iid_unet_config_t *cfg, const iid_safetensors_t *st,

@@ -115,7 +115,7 @@ static iid_status expect_defaults(const iid_json_t *j, iid_error_t *err)
     return IID_OK;
 }
 
-static iid_status parse_config(iid_unet_config_t *c, const iid_json_t *j, iid_error_t *err)
+iid_status iid__unet_config_parse(iid_unet_config_t *c, const iid_json_t *j, iid_error_t *err)
 {
     memset(c, 0, sizeof *c);
     const int big = 1 << 16;
@@ -177,7 +177,7 @@ iid_status iid__unet_config_load(iid_unet_config_t *cfg, const char *path, iid_e
 {
     iid_json_t j;
     IID_TRY(iid__json_load(&j, path, err));
-    iid_status s = parse_config(cfg, &j, err);
+    iid_status s = iid__unet_config_parse(cfg, &j, err);
     iid__json_free(&j);
     return s;
 }

@@ -21,6 +21,7 @@
 
 #include "models/blocks.h"
 #include "models/transformer.h"
+#include "io/json.h"
 
 #define IID_UNET_MAX_BLOCKS 8
 
@@ -49,6 +50,9 @@ typedef struct iid_unet_config {
 /* Read and validate a UNet2DConditionModel or ControlNetModel config.json. Fails
  * naming the file and the field on anything missing or not supported. */
 iid_status iid__unet_config_load(iid_unet_config_t *cfg, const char *path, iid_error_t *err);
+/* The same from a parsed document (a config.json, or one inferred from a
+ * checkpoint's shapes: formats/infer_config.h). */
+iid_status iid__unet_config_parse(iid_unet_config_t *cfg, const iid_json_t *j, iid_error_t *err);
 
 /* Number of skip tensors the down path produces: conv_in, every resnet (with
  * its attention) and every downsampler. */

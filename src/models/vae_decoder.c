@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/component_dir.h"
 #include "io/json.h"
 #include "ops/ops.h"
 
@@ -117,30 +118,36 @@ void iid__vae_free(iid_vae_decoder_t *v)
     free(v);
 }
 
-iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err)
+iid_status iid__vae_load_parts(iid_vae_decoder_t **out, const iid_json_t *config, iid_safetensors_t *st,
+                              iid_error_t *err)
 {
-    char path[4096];
     *out = NULL;
     iid_vae_decoder_t *v = calloc(1, sizeof *v);
-    if (!v) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", dir);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    iid_json_t j;
-    iid_status s = iid__json_load(&j, path, err);
-    if (s == IID_OK) {
-        s = parse_config(v, &j, err);
-        iid__json_free(&j);
+    if (!v) {
+        iid__st_close(st);
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", config->path);
     }
-    if (s == IID_OK) {
-        snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
-        s = iid__st_open(&v->file, path, err);
-        if (s == IID_OK) s = bind(v, &v->file, err);
-    }
+    v->file = *st; /* the index moves into the decoder; the views point into its map */
+    memset(st, 0, sizeof *st);
+    iid_status s = parse_config(v, config, err);
+    if (s == IID_OK) s = bind(v, &v->file, err);
     if (s != IID_OK) {
         iid__vae_free(v);
         return s;
     }
     *out = v;
     return IID_OK;
+}
+
+iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err)
+{
+    iid_json_t j;
+    iid_safetensors_t st;
+    *out = NULL;
+    IID_TRY(iid__component_open(dir, "diffusion_pytorch_model.safetensors", &j, &st, err));
+    iid_status s = iid__vae_load_parts(out, &j, &st, err);
+    iid__json_free(&j);
+    return s;
 }
 
 /* ---- decode ----------------------------------------------------------------- */

@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "io/json.h"
 #include "models/blocks.h"
 #include "models/transformer.h"
 
@@ -60,6 +61,10 @@ typedef struct iid_vae_decoder {
  * are views into the mapped file, which the decoder owns and closes in
  * iid__vae_free(). Fails naming the file and field/tensor. */
 iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *err);
+/* The same from a config document and an open index, which moves into the
+ * decoder (*st is left zeroed on success and closed on failure). */
+iid_status iid__vae_load_parts(iid_vae_decoder_t **out, const iid_json_t *config, iid_safetensors_t *st,
+                              iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 
 /* z = latents / scaling_factor over n values (z may equal latents). */

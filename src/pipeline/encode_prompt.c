@@ -25,6 +25,24 @@ void iid__prompt_embeds_free(iid_prompt_embeds_t *e)
     memset(e, 0, sizeof *e);
 }
 
+iid_status iid__prompt_embeds_copy(iid_prompt_embeds_t *dst, const iid_prompt_embeds_t *src, iid_error_t *err)
+{
+    memset(dst, 0, sizeof *dst);
+    size_t ne = (size_t)src->tokens * (size_t)src->dim, np = (size_t)src->pooled_dim;
+    dst->embeds = malloc((ne ? ne : 1) * sizeof(float));
+    dst->pooled = malloc((np ? np : 1) * sizeof(float));
+    if (!dst->embeds || !dst->pooled) {
+        iid__prompt_embeds_free(dst);
+        return iid__fail(err, IID_ERR_NOMEM, "out of memory copying text embeddings");
+    }
+    memcpy(dst->embeds, src->embeds, ne * sizeof(float));
+    memcpy(dst->pooled, src->pooled, np * sizeof(float));
+    dst->tokens = src->tokens;
+    dst->dim = src->dim;
+    dst->pooled_dim = src->pooled_dim;
+    return IID_OK;
+}
+
 iid_status iid__sdxl_encoders_check(const iid_clip_text_t *te1, const iid_clip_text_t *te2, iid_error_t *err)
 {
     if (!te1->token_emb.m.data) return iid__fail(err, IID_ERR_INVALID, "encode_prompt: text_encoder is not loaded");

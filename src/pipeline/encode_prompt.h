@@ -44,6 +44,9 @@ typedef struct iid_prompt_embeds {
 /* Free the buffers and zero the record; safe on NULL and on a zeroed record. */
 void iid__prompt_embeds_free(iid_prompt_embeds_t *e);
 
+/* A deep copy of src into *dst (zeroed on failure). */
+iid_status iid__prompt_embeds_copy(iid_prompt_embeds_t *dst, const iid_prompt_embeds_t *src, iid_error_t *err);
+
 /* Check that te1 and te2 can be paired: te2 has a projection (the pooled vector).
  * Errors name which encoder is at fault. */
 iid_status iid__sdxl_encoders_check(const iid_clip_text_t *te1, const iid_clip_text_t *te2, iid_error_t *err);

@@ -35,12 +35,14 @@ void iid__face_prep_opts_init(iid_face_prep_opts_t *o)
     o->multiple = 64;
 }
 
-void iid__face_prep_free(iid_face_prep_t *p)
+void iid_face_prep_free(iid_face_prep_t *p)
 {
     if (!p) return;
     free(p->embedding);
     free(p->kps_image);
     free(p->mask);
+    free(p->sources);
+    free(p->left_out);
     memset(p, 0, sizeof *p);
 }
 
@@ -116,7 +118,7 @@ iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, c
     iid_status st = resize_photo(rgb, name, o, &img, err);
     if (st != IID_OK) return st;
     const int W = img.width, H = img.height;
-    size_t npx = (size_t)W * (size_t)H;
+    const size_t npx = (size_t)W * (size_t)H;
 
     /* insightface's input: the resized photo as BGR. */
     if (!(bgr = malloc(npx * 3))) {
@@ -162,9 +164,7 @@ iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, c
     int D = (int)fa.embedding.shape[1]; /* (1, D) */
     out->embedding_dim = D;
     out->embedding = malloc((size_t)D * sizeof(float));
-    out->kps_image = malloc(npx * 3);
-    out->mask = malloc(npx * 3);
-    if (!out->embedding || !out->kps_image || !out->mask) {
+    if (!out->embedding) {
         st = iid__fail(err, IID_ERR_NOMEM, "%s: out of memory for the face results", name);
         goto done;
     }
@@ -172,12 +172,10 @@ iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, c
     double ss = 0.0;
     for (int i = 0; i < D; i++) ss += (double)out->embedding[i] * out->embedding[i];
     out->embedding_norm = (float)sqrt(ss);
-    if ((st = iid__draw_kps(out->kps, W, H, out->kps_image, err)) != IID_OK ||
-        (st = iid__face_mask(out->bbox, W, H, out->mask, err)) != IID_OK)
-        st = name_error(err, st, name);
+    st = iid__face_prep_draw(out, 1, name, err);
 
 done:
-    if (st != IID_OK) iid__face_prep_free(out);
+    if (st != IID_OK) iid_face_prep_free(out);
     iid__face_analysis_free(&fa);
     iid__tensor_free(&blob);
     iid__face_letterbox_free(&lb);
@@ -209,7 +207,18 @@ iid_status iid__face_prep_bytes(iid_face_models_t *fm, const void *data, size_t 
     return st;
 }
 
-void iid__face_prep_use_pose(iid_face_prep_t *face, iid_face_prep_t *pose)
+iid_status iid__face_prep_draw(iid_face_prep_t *p, int with_mask, const char *name, iid_error_t *err)
+{
+    size_t n = (size_t)p->width * (size_t)p->height * 3;
+    if (!(p->kps_image = malloc(n)) || (with_mask && !(p->mask = malloc(n))))
+        return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory for a %dx%d keypoint image", name, p->width,
+                         p->height);
+    iid_status st = iid__draw_kps(p->kps, p->width, p->height, p->kps_image, err);
+    if (st == IID_OK && with_mask) st = iid__face_mask(p->bbox, p->width, p->height, p->mask, err);
+    return st == IID_OK ? st : name_error(err, st, name);
+}
+
+void iid_face_prep_use_pose(iid_face_prep_t *face, iid_face_prep_t *pose)
 {
     free(face->kps_image);
     free(face->mask);
@@ -221,5 +230,5 @@ void iid__face_prep_use_pose(iid_face_prep_t *face, iid_face_prep_t *pose)
     face->mask = pose->mask;
     pose->kps_image = NULL;
     pose->mask = NULL;
-    iid__face_prep_free(pose);
+    iid_face_prep_free(pose);
 }

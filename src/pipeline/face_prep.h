@@ -34,18 +34,8 @@ typedef struct iid_face_prep_opts {
 /* Defaults: the demo's resize_img rule, white padding. */
 void iid__face_prep_opts_init(iid_face_prep_opts_t *o);
 
-typedef struct iid_face_prep {
-    int width, height;    /* the resized image = the output size */
-    int face_count;       /* faces detected */
-    float face_score;     /* detection score of the chosen (largest) face */
-    float bbox[4];        /* its box x1, y1, x2, y2 in resized-image pixels */
-    float kps[10];        /* its 5 keypoints (x, y) in resized-image pixels */
-    float *embedding;     /* (embedding_dim), raw recogniser output */
-    int embedding_dim;
-    float embedding_norm;
-    uint8_t *kps_image;   /* (height, width, 3) RGB, draw_kps on black */
-    uint8_t *mask;        /* (height, width, 3), 255 inside bbox */
-} iid_face_prep_t;
+/* iid_face_prep_t (the prepared face) is public: see include/iid.h. */
+
 
 /* Prepare an already decoded RGB image; name labels it in errors. */
 iid_status iid__face_prep_image(iid_face_models_t *fm, const iid_image_t *rgb, const char *name,
@@ -56,11 +46,9 @@ iid_status iid__face_prep_file(iid_face_models_t *fm, const char *path, const ii
 /* The same from encoded bytes (uploads). */
 iid_status iid__face_prep_bytes(iid_face_models_t *fm, const void *data, size_t size, const char *name,
                                 const iid_face_prep_opts_t *o, iid_face_prep_t *out, iid_error_t *err);
-/* Take pose from another prepared photo: keypoints, bbox, keypoint image, mask
- * and size are replaced by pose's (moved, pose is left empty); the embedding
- * stays. */
-void iid__face_prep_use_pose(iid_face_prep_t *face, iid_face_prep_t *pose);
-/* Release the buffers; NULL and zeroed records are fine. */
-void iid__face_prep_free(iid_face_prep_t *p);
+/* Allocate and draw p->kps_image from p->kps at p->width x p->height and, when
+ * with_mask, p->mask from p->bbox (the face cache keeps only the numbers and
+ * redraws these). name labels errors. */
+iid_status iid__face_prep_draw(iid_face_prep_t *p, int with_mask, const char *name, iid_error_t *err);
 
 #endif

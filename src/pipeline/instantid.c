@@ -17,6 +17,7 @@
 #include "io/file.h"
 #include "io/torch_zip.h"
 #include "ops/ops.h"
+#include "pipeline/model_load.h"
 #include "pipeline/scheduler.h"
 
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err)
@@ -24,6 +25,8 @@ iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir
     memset(p, 0, sizeof *p);
     IID_TRY(iid__path_join(p->sdxl, sizeof p->sdxl, models_dir, "sdxl", err));
     IID_TRY(iid__path_join(p->controlnet, sizeof p->controlnet, models_dir, "ControlNetModel", err));
+    if (!iid__is_dir(p->controlnet))
+        IID_TRY(iid__path_join(p->controlnet, sizeof p->controlnet, models_dir, "ControlNetModel.safetensors", err));
     IID_TRY(iid__path_join(p->face_models, sizeof p->face_models, models_dir, "antelopev2", err));
     IID_TRY(iid__path_join(p->ip_adapter, sizeof p->ip_adapter, models_dir, "ip-adapter.bin", err));
     if (!iid__is_file(p->ip_adapter))
@@ -40,6 +43,7 @@ void iid__pipeline_free(iid_pipeline_t *p)
     iid__vae_free(p->vae);
     iid__resampler_free(&p->resampler);
     iid__st_close(&p->adapter);
+    iid__json_free(&p->scheduler_config);
     free(p);
 }
 
@@ -58,17 +62,17 @@ iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *pat
     *out = NULL;
     iid_pipeline_t *p = calloc(1, sizeof *p);
     if (!p) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the pipeline");
-    char dir[4096];
-    iid_status s = iid__text_cond_load(&p->text, paths->sdxl, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "unet", err);
-    if (s == IID_OK) s = iid__unet_load(&p->unet, dir, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "vae", err);
-    if (s == IID_OK) s = iid__vae_load(&p->vae, dir, err);
-    if (s == IID_OK) s = iid__controlnet_load(&p->controlnet, paths->controlnet, err);
+    iid_sdxl_source_t src;
+    iid_lora_set_t loras;
+    iid_status s = iid__lora_set_open(&loras, paths->loras, paths->n_loras, err);
+    if (s == IID_OK) s = iid__sdxl_source_init(&src, paths->sdxl, paths->sdxl_config, err);
+    if (s == IID_OK) s = iid__load_text_cond(&p->text, &src, &loras, err);
+    if (s == IID_OK) s = iid__load_unet(&p->unet, &src, &loras, err);
+    iid__lora_set_close(&loras); /* fused weights are the models' own copies */
+    if (s == IID_OK) s = iid__load_vae(&p->vae, &src, err);
+    if (s == IID_OK) s = iid__load_controlnet(&p->controlnet, paths->controlnet, p->unet, err);
     if (s == IID_OK) s = load_adapter(p, paths->ip_adapter, resampler_heads, err);
-    if (s == IID_OK) s = iid__path_join(dir, sizeof dir, paths->sdxl, "scheduler", err);
-    if (s == IID_OK)
-        s = iid__path_join(p->scheduler_config, sizeof p->scheduler_config, dir, "scheduler_config.json", err);
+    if (s == IID_OK) s = iid__load_scheduler_config(&p->scheduler_config, &src, err);
     if (s == IID_OK && p->resampler.output_dim != p->unet->trunk.cfg.cross_dim)
         s = iid__fail(err, IID_ERR_FORMAT, "%s: face tokens are %d wide but the UNet's cross_attention_dim is %d",
                       paths->ip_adapter, p->resampler.output_dim, p->unet->trunk.cfg.cross_dim);
@@ -154,8 +158,13 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
                                      iid_error_t *err)
 {
     int cfg = B == 2;
-    IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
-                                  cfg ? &st->neg : NULL, err));
+    if (g->text_pos && (!cfg || g->text_neg)) { /* encoded before: the caller's cache */
+        IID_TRY(iid__prompt_embeds_copy(&st->pos, g->text_pos, err));
+        if (cfg) IID_TRY(iid__prompt_embeds_copy(&st->neg, g->text_neg, err));
+    } else {
+        IID_TRY(iid__text_cond_encode(&p->text, g->prompt_mode, g->prompt, g->negative, cfg, &st->pos,
+                                      cfg ? &st->neg : NULL, err));
+    }
     int T = st->pos.tokens, D = st->pos.dim, P = st->pos.pooled_dim;
     int Q = p->resampler.num_queries, O = p->resampler.output_dim;
     if (D != O)
@@ -314,7 +323,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
     size_t n1 = (size_t)C * h * w;
     gen_state_t st;
     memset(&st, 0, sizeof st);
-    iid_status s = iid__sched_load(&st.sched, g->scheduler ? g->scheduler : "euler", p->scheduler_config, err);
+    iid_status s = iid__sched_create(&st.sched, g->scheduler ? g->scheduler : "euler", &p->scheduler_config, err);
     if (s == IID_OK) s = iid__sched_set_timesteps(st.sched, g->steps, err);
     if (s == IID_OK && g->trace) {
         trace(g, "schedule.timesteps", iid__sched_timesteps(st.sched), (size_t)iid__sched_num_timesteps(st.sched));

@@ -26,18 +26,24 @@
 #include "models/resampler.h"
 #include "models/unet_sdxl.h"
 #include "models/vae_decoder.h"
+#include "io/json.h"
 #include "pipeline/text_cond.h"
 
 /* Where each part of the models lives (DESIGN.md section 4). */
 typedef struct iid_model_paths {
-    char sdxl[4096];       /* diffusers SDXL folder */
-    char controlnet[4096]; /* InstantID's ControlNetModel folder */
+    char sdxl[4096];       /* diffusers SDXL folder or single-file checkpoint */
+    char sdxl_config[4096];/* --sdxl-config: configs for a single file; "" = inferred */
+    char controlnet[4096]; /* InstantID's ControlNetModel folder or one .safetensors file */
     char ip_adapter[4096]; /* ip-adapter.bin or .safetensors */
     char face_models[4096];/* antelopev2 folder */
+    const char *const *loras; /* "FILE[:MULTIPLIER]" each (the caller's strings), fused at load */
+    int n_loras;
 } iid_model_paths_t;
 
-/* Fill the paths from a models folder: models/sdxl, models/ControlNetModel,
- * models/ip-adapter.bin (else .safetensors), models/antelopev2. */
+/* Fill the paths from a models folder: models/sdxl (a diffusers folder, or a
+ * folder with one single-file checkpoint), models/ControlNetModel (else
+ * models/ControlNetModel.safetensors), models/ip-adapter.bin (else .safetensors),
+ * models/antelopev2; no LoRAs. */
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err);
 
 typedef struct iid_pipeline {
@@ -47,7 +53,7 @@ typedef struct iid_pipeline {
     iid_vae_decoder_t *vae;
     iid_resampler_t resampler;
     iid_safetensors_t adapter;   /* ip-adapter file, open for the UNet's IP weights */
-    char scheduler_config[4096]; /* sdxl/scheduler/scheduler_config.json */
+    iid_json_t scheduler_config; /* sdxl/scheduler/scheduler_config.json or SDXL base 1.0's */
 } iid_pipeline_t;
 
 /* Load every diffusion model. resampler_heads: the Resampler's head count (the
@@ -80,6 +86,8 @@ typedef struct iid_gen_params {
     const uint8_t *kps_image;     /* (height, width, 3) RGB keypoint image */
     const uint8_t *control_mask;  /* (height, width, 3) face-region mask or NULL */
     int vae_tile;                 /* latent tile size for a tiled decode; 0 = whole */
+    const iid_prompt_embeds_t *text_pos; /* optional: the prompt already encoded (the engine's cache) ... */
+    const iid_prompt_embeds_t *text_neg; /* ... and the negative, when guidance is on; else encoded here */
     iid_step_fn on_step;
     iid_trace_fn trace;
     void *user;

@@ -11,17 +11,23 @@
  * files, and answers POST /api/generate with 503.
  *
  * Threading: the server calls `generate` from one worker thread, one job at a
- * time, and `catalog` from its HTTP thread; an engine whose catalog is static
- * data needs no locking.
+ * time, and `check` and `catalog` from its HTTP threads, possibly at once and
+ * while a job runs: `check` must serialise what it shares with `generate`; an
+ * engine whose catalog is static data needs no locking.
  *
- * Errors: `generate` returns a status and fills err with a one-line message that
- * the API shows to the user verbatim. The status decides the HTTP code of the
- * failed job (GET /api/jobs/ID):
+ * Errors: `check` and `generate` return a status and fill err with a one-line
+ * message that the API shows to the user verbatim. The status of `check`
+ * decides the HTTP code of the refused POST /api/generate:
  *   IID_ERR_FORMAT, IID_ERR_INVALID -> 400 (the face or pose image cannot be
  *                                      decoded, a value is out of its domain)
+ *   IID_ERR_RANGE                   -> 413 (an image over the pixel or size limit)
+ *   IID_ERR_UNSUPPORTED             -> 415 (GIF, animated WebP, BMP, ...)
  *   IID_ERR_NO_FACE                 -> 422 (decoded, but no face detected)
- *   IID_ERR_INTERRUPTED             -> 503 (the server is shutting down)
  *   anything else                   -> 500
+ * The status of `generate` decides the HTTP code of the failed job (GET
+ * /api/jobs/ID): 400 and 422 as above, IID_ERR_INTERRUPTED 503 (the server is
+ * shutting down), anything else 500 (the upload was checked already, so a
+ * range or an unsupported feature met while generating is our fault).
  */
 #ifndef IID_SERVER_ENGINE_H
 #define IID_SERVER_ENGINE_H
@@ -81,6 +87,11 @@ typedef struct iid_server_engine {
      * jobs run). NULL: this build has no engine. */
     iid_status (*generate)(void *ctx, const iid_gen_request_t *req, iid_gen_progress_fn progress,
                            void *progress_user, const char *out_png_path, iid_error_t *err);
+    /* Check a request before it is queued, so that a bad upload is refused at
+     * once rather than failing later as a job: decode the face (and pose) image
+     * and, when the engine has face models, detect a face in each. NULL: requests
+     * are queued unchecked. */
+    iid_status (*check)(void *ctx, const iid_gen_request_t *req, iid_error_t *err);
     /* Fill *out with the style and scheduler names. NULL: empty lists. */
     iid_status (*catalog)(void *ctx, iid_engine_catalog_t *out, iid_error_t *err);
 } iid_server_engine_t;

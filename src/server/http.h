@@ -18,7 +18,9 @@
 
 #include "batch/inputs.h"
 #include "server/engine.h"
+#include "server/guard.h"
 #include "server/jobs.h"
+#include "server/log_cache.h"
 #include "server/server.h"
 
 typedef struct iid_server {
@@ -28,6 +30,8 @@ typedef struct iid_server {
     char input_real[PATH_MAX];  /* realpath of the batch's input folder; "" when unknown */
     int input_recursive;        /* the batch scanned its subfolders too */
     iid_job_queue_t jobs;
+    iid_guard_t guard;
+    iid_log_cache_t log; /* GET /api/log */
 } iid_server_t;
 
 /* Queue a response of len bytes copied from body with the given Content-Type. */
@@ -47,6 +51,8 @@ enum MHD_Result iid__route_job(iid_server_t *s, struct MHD_Connection *c, const 
 enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c);
 enum MHD_Result iid__route_file(iid_server_t *s, struct MHD_Connection *c, const char *rel);
 enum MHD_Result iid__route_input(iid_server_t *s, struct MHD_Connection *c, const char *rel);
+/* GET /sheets/IMAGE_NAME: that image's contact sheet as PNG (sheet_route.c). */
+enum MHD_Result iid__route_sheet(iid_server_t *s, struct MHD_Connection *c, const char *image_name);
 
 /* Find the input folder (opts.input_dir, else the log's sidecar) and fill
  * s->input_real (inputs.c). Fails only when --input is given and is not a

@@ -5,16 +5,17 @@
  * worker holds it only to pick a job and to publish progress, never while the
  * engine computes. Records form a singly linked list in submission order, so the
  * oldest waiting job is the first QUEUED one and eviction walks from the head.
- * Job ids are a per-server random salt and a counter, so ids from an earlier run
- * of the server do not silently name a new job.
+ * Job ids are 128 random bits from the kernel (getrandom), so one id tells
+ * nothing about any other, and ids from an earlier run of the server do not name
+ * a new job.
  */
 #include "server/jobs.h"
 
-#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -160,16 +161,24 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static unsigned random_salt(void)
+/* A fresh id: 16 random bytes as 32 lower-case hex digits. */
+static iid_status random_id(char id[IID_JOB_ID_SIZE], iid_error_t *err)
 {
-    unsigned salt = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (read(fd, &salt, sizeof salt) != (ssize_t)sizeof salt) salt = 0;
-        close(fd);
+    unsigned char bytes[16];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return iid__fail(err, IID_ERR_IO, "jobs: no random bytes for a job id: %s", strerror(errno));
+        got += (size_t)n;
     }
-    if (!salt) salt = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
-    return salt;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        id[2 * i] = hex[bytes[i] >> 4];
+        id[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    id[2 * sizeof bytes] = '\0';
+    return IID_OK;
 }
 
 iid_status iid__jobs_start(iid_job_queue_t *q, const iid_server_engine_t *engine, const char *output_dir,
@@ -183,7 +192,6 @@ iid_status iid__jobs_start(iid_job_queue_t *q, const iid_server_engine_t *engine
     q->engine = *engine;
     q->queue_cap = queue_cap;
     q->max_records = max_records < queue_cap + 1 ? queue_cap + 1 : max_records;
-    q->id_salt = random_salt();
     if (pthread_mutex_init(&q->lock, NULL) != 0) return iid__fail(err, IID_ERR_NOMEM, "jobs: cannot create a mutex");
     if (pthread_cond_init(&q->wake, NULL) != 0) {
         pthread_mutex_destroy(&q->lock);
@@ -209,15 +217,15 @@ int iid__jobs_full(iid_job_queue_t *q)
     return full;
 }
 
-iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[32], iid_error_t *err)
+iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[IID_JOB_ID_SIZE], iid_error_t *err)
 {
+    IID_TRY(random_id(job->id, err));
     pthread_mutex_lock(&q->lock);
     if (q->n_waiting >= q->queue_cap || q->stopping || !q->worker_started) {
         int cap = q->queue_cap;
         pthread_mutex_unlock(&q->lock);
         return iid__fail(err, IID_ERR_RANGE, "the queue is full (%d jobs waiting); try again later", cap);
     }
-    snprintf(job->id, sizeof job->id, "%08x%04x", q->id_salt, ++q->id_counter & 0xffffu);
     memcpy(id, job->id, sizeof job->id);
     job->state = IID_JOB_QUEUED;
     job->next = NULL;

@@ -19,8 +19,11 @@
 
 typedef enum iid_job_state { IID_JOB_QUEUED, IID_JOB_RUNNING, IID_JOB_DONE, IID_JOB_ERROR } iid_job_state_t;
 
+/* A job id: 32 hex digits (128 random bits) and the NUL. */
+#define IID_JOB_ID_SIZE 33
+
 typedef struct iid_job {
-    char id[32];
+    char id[IID_JOB_ID_SIZE];
     iid_job_state_t state;
     int step, total;
     char result[256]; /* the output file's name inside the output folder, when done */
@@ -45,7 +48,6 @@ typedef struct iid_job_queue {
     iid_job_t *head, *tail; /* all records, oldest first */
     int n_waiting, n_records;
     int queue_cap, max_records;
-    unsigned id_salt, id_counter;
     iid_server_engine_t engine;
     char output_dir[4096];
     iid_job_done_fn on_done; /* may be NULL; set before the first submission */
@@ -63,9 +65,10 @@ iid_status iid__jobs_start(iid_job_queue_t *q, const iid_server_engine_t *engine
                            int queue_cap, int max_records, iid_error_t *err);
 
 /* Queue a job. On IID_OK the queue owns it (the caller must not touch it again:
- * it may already have run) and its id is copied to id; IID_ERR_RANGE means the
- * queue is full (the caller still owns the job). */
-iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[32], iid_error_t *err);
+ * it may already have run) and its id (IID_JOB_ID_SIZE bytes, random) is copied
+ * to id; IID_ERR_RANGE means the queue is full, IID_ERR_IO that the kernel gave
+ * no random bytes (the caller still owns the job then). */
+iid_status iid__jobs_submit(iid_job_queue_t *q, iid_job_t *job, char id[IID_JOB_ID_SIZE], iid_error_t *err);
 
 /* True when a submission now would be refused. */
 int iid__jobs_full(iid_job_queue_t *q);

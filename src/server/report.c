@@ -5,8 +5,9 @@
  *
  *   serve: 14:02:11 GET /api/log 200
  *   serve: 14:02:15 POST /api/generate 202
- *   serve: 14:03:40 job 5f3ac2e10001 done in 85.2 s: web_5f3ac2e10001_42.png (face.png, Watercolor, 30 steps, seed 42)
- *   serve: 14:03:52 job 5f3ac2e10002 failed (422) in 0.4 s: no face detected in cat.png
+ *   serve: 14:02:31 POST /api/generate 422
+ *   serve: 14:03:40 job 5f3ac2e1...b75c done in 85.2 s: web_5f3ac2e1...b75c_42.png (face.png, Watercolor, 30 steps, seed 42)
+ *   serve: 14:03:52 job 0c4d91e7...a2f3 failed (503) in 12.0 s: interrupted
  *
  * The status of a request is read back from libmicrohttpd once a response is
  * queued (MHD_CONNECTION_INFO_HTTP_STATUS), so every route is covered without

@@ -2,13 +2,18 @@
  * routes.c - the GET endpoints: the page, styles, job records, the batch log, the
  * output files and the batch's input images (server.h lists them).
  *
- * The log is re-read on every request (it is small next to the images and the
- * batch runner appends to it while we serve); rows still being written are
- * skipped by the CSV reader. Each row's new_file_name is looked up in the output
- * folder (the thumbnail) and its image_name in the output, then the input folder
- * (the source photo that Refine reloads).
+ * The log is parsed again whenever the file changed (log_cache.h: the batch
+ * runner appends to it while we serve); rows still being written are skipped by
+ * the CSV reader. The answer is one page of rows (?offset=&limit=) with the
+ * total, so its JSON and the look-ups below grow with the page, not the log; the
+ * request runs on one of the server's pool threads, so a long log holds up no
+ * other request. Each row's new_file_name is looked up in the output folder (the
+ * thumbnail) and its image_name in the output, then the input folder (the source
+ * photo that Refine reloads).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +21,15 @@
 #include <unistd.h>
 
 #include "io/csv.h"
+#include "server/log_cache.h"
 #include "server/files.h"
 #include "server/http.h"
 
 #define LOG_MAX_BYTES ((size_t)64 << 20)
+/* Rows per /api/log answer unless ?limit= says otherwise, and the most it may:
+ * the answer's JSON and its /files/ look-ups grow with the page, not the log. */
+#define LOG_PAGE_DEFAULT 500
+#define LOG_PAGE_MAX 5000
 
 extern const unsigned char iid__web_index_html[];
 extern const size_t iid__web_index_html_len;
@@ -139,9 +149,54 @@ fail:
     return NULL;
 }
 
+/* A paging argument: absent gives def; else a whole number in 0..max. */
+static int page_arg(struct MHD_Connection *c, const char *name, long def, long max, long *out, char *msg, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    *out = def;
+    if (!v) return 1;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < 0 || n > max) {
+        snprintf(msg, cap, "%s: '%.40s' is not a whole number in 0..%ld", name, v, max);
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
+/* Add the total, the columns and rows offset.. of the log to o; 0 when out of
+ * memory. */
+static int add_page(const iid_server_t *s, const iid_input_index_t *ix, const iid_csv_t *csv, long offset, long limit,
+                    cJSON *o, cJSON *columns, cJSON *rows)
+{
+    if (!cJSON_AddNumberToObject(o, "total", (double)csv->nrows)) return 0;
+    if (csv->ncols == 0) return 1;
+    int col_new = iid__csv_column(csv, "new_file_name"), col_image = iid__csv_column(csv, "image_name");
+    int col_success = iid__csv_column(csv, "success");
+    for (int i = 0; i < csv->ncols; i++) {
+        cJSON *v = cJSON_CreateString(csv->header[i]);
+        if (!v) return 0;
+        cJSON_AddItemToArray(columns, v);
+    }
+    long end = offset < csv->nrows ? offset + (limit < csv->nrows - offset ? limit : csv->nrows - offset) : offset;
+    for (long r = offset; r < end; r++) {
+        cJSON *row = log_row(s, ix, csv, r, col_new, col_image, col_success);
+        if (!row) return 0;
+        cJSON_AddItemToArray(rows, row);
+    }
+    return 1;
+}
+
 enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
 {
     const char *path = s->opts.log_path;
+    long offset, limit;
+    char msg[128];
+    if (!page_arg(c, "offset", 0, LONG_MAX, &offset, msg, sizeof msg) ||
+        !page_arg(c, "limit", LOG_PAGE_DEFAULT, LOG_PAGE_MAX, &limit, msg, sizeof msg))
+        return iid__http_error(c, 400, msg);
     cJSON *o = cJSON_CreateObject();
     cJSON *columns = cJSON_CreateArray();
     cJSON *rows = cJSON_CreateArray();
@@ -153,42 +208,25 @@ enum MHD_Result iid__route_log(iid_server_t *s, struct MHD_Connection *c)
     }
     cJSON_AddItemToObject(o, "columns", columns);
     cJSON_AddItemToObject(o, "rows", rows);
-    if (!cJSON_AddStringToObject(o, "path", path)) goto oom;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (!cJSON_AddBoolToObject(o, "missing", 1)) goto oom;
-        return iid__http_json(c, 200, o);
-    }
-    iid_csv_t csv;
+    const iid_csv_t *csv;
+    int missing;
     iid_error_t err;
-    if (iid__csv_load(path, LOG_MAX_BYTES, &csv, &err) != IID_OK) {
+    /* Built before the cache is locked: a scan of the input folder holds up
+     * no other page. */
+    iid_input_index_t ix;
+    if (iid__input_index_build(s, &ix, &err) != IID_OK) memset(&ix, 0, sizeof ix); /* no subfolder look-up */
+    if (iid__log_cache_acquire(&s->log, path, LOG_MAX_BYTES, &csv, &missing, &err) != IID_OK) {
+        iid__input_index_free(&ix);
         cJSON_Delete(o);
         return iid__http_error(c, 500, err.msg);
     }
-    if (csv.ncols > 0) {
-        int col_new = iid__csv_column(&csv, "new_file_name"), col_image = iid__csv_column(&csv, "image_name");
-        int col_success = iid__csv_column(&csv, "success");
-        iid_input_index_t ix;
-        if (iid__input_index_build(s, &ix, &err) != IID_OK) memset(&ix, 0, sizeof ix); /* no subfolder look-up */
-        int oom = 0;
-        for (int i = 0; i < csv.ncols && !oom; i++) {
-            cJSON *v = cJSON_CreateString(csv.header[i]);
-            oom = !v;
-            cJSON_AddItemToArray(columns, v);
-        }
-        for (long r = 0; r < csv.nrows && !oom; r++) {
-            cJSON *row = log_row(s, &ix, &csv, r, col_new, col_image, col_success);
-            oom = !row;
-            cJSON_AddItemToArray(rows, row);
-        }
-        iid__input_index_free(&ix);
-        if (oom) goto oom_csv;
-    }
-    iid__csv_free(&csv);
-    return iid__http_json(c, 200, o);
-oom_csv:
-    iid__csv_free(&csv);
-oom:
+    int ok = cJSON_AddStringToObject(o, "path", path) && cJSON_AddNumberToObject(o, "offset", (double)offset) &&
+             cJSON_AddNumberToObject(o, "limit", (double)limit) &&
+             (missing ? cJSON_AddBoolToObject(o, "missing", 1) && cJSON_AddNumberToObject(o, "total", 0)
+                      : add_page(s, &ix, csv, offset, limit, o, columns, rows));
+    iid__log_cache_release(&s->log);
+    iid__input_index_free(&ix);
+    if (ok) return iid__http_json(c, 200, o);
     cJSON_Delete(o);
     return iid__http_json(c, 500, NULL);
 }

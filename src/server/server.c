@@ -2,17 +2,25 @@
  * server.c - the daemon, authentication, dispatch and the generate upload
  * (server.h describes the endpoints; routes.c answers the GET ones).
  *
- * libmicrohttpd runs one internal polling thread that calls `handle` for every
- * request, first with the headers only and then once per piece of body. GET
- * requests are answered on the first call. POST /api/generate is refused on the
- * first call when it cannot succeed (no engine, queue full, a Content-Length over
- * the limit: no body byte is read then); otherwise its body streams into an
- * upload collector (upload.h) and the job is queued on the last call. A body
- * that turns out too large while streaming is drained unparsed and answered 413
- * when it ends (libmicrohttpd cannot answer mid-body); a client that sends more
- * than DRAIN_SLACK beyond the limit is disconnected.
+ * libmicrohttpd runs a pool of polling threads that call `handle` for every
+ * request, first with the headers only and then once per piece of body; handle
+ * passes each call to `dispatch` and reports the request's line once it has an
+ * answer (report.c). A handler that takes a while (the face check of an upload,
+ * a large log page) holds up only its own thread's connections. GET requests
+ * are answered on the first call. POST /api/generate is refused on the first
+ * call when it cannot succeed (no engine, queue full, a Content-Length over the
+ * limit: no body byte is read then); otherwise its body streams into an upload
+ * collector (upload.h), and on the last call the face is checked by the engine
+ * (decoded, and its face detected) before the job is queued. A body that turns
+ * out too large while streaming is drained unparsed and answered 413 when it
+ * ends (libmicrohttpd cannot answer mid-body); a client that sends more than
+ * DRAIN_SLACK beyond the limit is disconnected.
  *
- * Nothing here blocks on the engine: jobs run on the queue's worker thread.
+ * Slow clients: every connection has total deadlines for its headers and its
+ * request (guard.h), checked by the thread that waits for the stop signal; the
+ * number of connections is capped in all and per client address.
+ *
+ * Nothing here waits for a generation: jobs run on the queue's worker thread.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "server/server.h"
@@ -24,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "server/http.h"
@@ -41,6 +51,11 @@ void iid__server_options_init(iid_server_options_t *o)
     o->max_upload = (size_t)20 * 1000 * 1000;
     o->queue = 8;
     o->max_records = 256;
+    o->max_connections = 256;
+    o->max_per_client = IID_SERVER_PER_CLIENT_AUTO;
+    o->header_timeout = 10;
+    o->request_timeout = 120;
+    o->http_threads = 4;
 }
 
 /* ---- answering ---------------------------------------------------------- */
@@ -179,6 +194,19 @@ static enum MHD_Result begin_generate(iid_server_t *s, struct MHD_Connection *c,
     return MHD_YES;
 }
 
+/* The answer to an upload the engine's check refused (engine.h). */
+static unsigned check_http_status(iid_status st)
+{
+    switch (st) {
+    case IID_ERR_FORMAT:
+    case IID_ERR_INVALID: return 400;
+    case IID_ERR_RANGE: return 413;
+    case IID_ERR_UNSUPPORTED: return 415;
+    case IID_ERR_NO_FACE: return 422;
+    default: return 500;
+    }
+}
+
 static enum MHD_Result continue_generate(iid_server_t *s, struct MHD_Connection *c, conn_state_t *cs,
                                          const char *data, size_t *size)
 {
@@ -204,10 +232,18 @@ static enum MHD_Result continue_generate(iid_server_t *s, struct MHD_Connection 
     iid_job_t *job;
     iid_status st = iid__upload_finish(cs->upload, &cat, &job, &err);
     if (st != IID_OK) return iid__http_error(c, st == IID_ERR_RANGE ? 413 : st == IID_ERR_NOMEM ? 500 : 400, err.msg);
-    char id[sizeof job->id];
-    if (iid__jobs_submit(&s->jobs, job, id, &err) != IID_OK) {
+    /* Decode (and look for the face) now, so that a bad photo is answered here
+     * rather than as a failed job minutes later. */
+    st = s->engine.check ? s->engine.check(s->engine.ctx, &job->req, &err) : IID_OK;
+    if (st != IID_OK) {
         iid__job_free(job);
-        return iid__http_error(c, 503, err.msg);
+        return iid__http_error(c, check_http_status(st), err.msg);
+    }
+    char id[IID_JOB_ID_SIZE];
+    st = iid__jobs_submit(&s->jobs, job, id, &err);
+    if (st != IID_OK) {
+        iid__job_free(job);
+        return iid__http_error(c, st == IID_ERR_RANGE ? 503 : 500, err.msg);
     }
     cJSON *o = cJSON_CreateObject();
     if (o && !cJSON_AddStringToObject(o, "id", id)) {
@@ -219,6 +255,9 @@ static enum MHD_Result continue_generate(iid_server_t *s, struct MHD_Connection 
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    iid_server_t *s = cls;
+    (void)toe;
+    iid__guard_phase(&s->guard, c, 0); /* the next request's headers are due */
     conn_state_t *cs = *con_cls;
     if (!cs) return;
     iid__upload_free(cs->upload);
@@ -237,7 +276,9 @@ static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const
                                 const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     if (*con_cls) return continue_generate(s, c, *con_cls, upload_data, upload_data_size);
-    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/");
+    iid__guard_phase(&s->guard, c, 1); /* the headers are in */
+    int is_api = has_prefix(url, "/api/"), is_files = has_prefix(url, "/files/") || has_prefix(url, "/inputs/") ||
+                                                  has_prefix(url, "/sheets/");
     if (!same_site(s, c, method)) return iid__http_error(c, 403, "request from another site (Host or Origin)");
     if ((is_api || is_files) && !authorized(s, c)) return iid__http_error(c, 401, "missing or wrong token");
     if (strcmp(url, "/api/generate") == 0) {
@@ -250,6 +291,7 @@ static enum MHD_Result dispatch(iid_server_t *s, struct MHD_Connection *c, const
     if (strcmp(url, "/api/log") == 0) return iid__route_log(s, c);
     if (has_prefix(url, "/api/jobs/")) return iid__route_job(s, c, url + strlen("/api/jobs/"));
     if (has_prefix(url, "/files/")) return iid__route_file(s, c, url + strlen("/files/"));
+    if (has_prefix(url, "/sheets/")) return iid__route_sheet(s, c, url + strlen("/sheets/"));
     if (is_files) return iid__route_input(s, c, url + strlen("/inputs/"));
     return iid__http_error(c, 404, "no such page");
 }
@@ -294,6 +336,37 @@ static iid_status parse_host(const char *host, int port, bind_addr_t *a, iid_err
     return iid__fail(err, IID_ERR_INVALID, "--host: '%s' is not an IP address (or localhost)", host);
 }
 
+/* The address to listen on; a non-loopback one only with a token. */
+static iid_status check_address(const iid_server_options_t *opts, bind_addr_t *addr, iid_error_t *err)
+{
+    IID_TRY(parse_host(opts->host, opts->port, addr, err));
+    if (!addr->loopback && !(opts->token && *opts->token))
+        return iid__fail(err, IID_ERR_INVALID,
+                         "--host: %s is reachable from other machines; refusing to start without --token",
+                         opts->host);
+    return IID_OK;
+}
+
+iid_status iid__server_probe(const iid_server_options_t *opts, iid_error_t *err)
+{
+    bind_addr_t addr;
+    IID_TRY(check_address(opts, &addr, err));
+    if (opts->port == 0) return IID_OK; /* any free port will do */
+    int fd = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "--host/--port: cannot open a socket: %s", strerror(errno));
+    int one = 1; /* as libmicrohttpd binds: a port in TIME_WAIT is not "in use" */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len = addr.ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (struct sockaddr *)&addr.ss, len), e = errno;
+    close(fd);
+    if (rc == 0) return IID_OK;
+    if (e == EADDRINUSE)
+        return iid__fail(err, IID_ERR_IO, "--port: %d on %s is already in use; choose another --port (0 picks a free one)",
+                         opts->port, opts->host);
+    return iid__fail(err, IID_ERR_IO, "--host/--port: cannot listen on %s port %d: %s", opts->host, opts->port,
+                     strerror(e));
+}
+
 static iid_status prepare_output(iid_server_t *s, iid_error_t *err)
 {
     const char *dir = s->opts.output_dir;
@@ -306,44 +379,85 @@ static iid_status prepare_output(iid_server_t *s, iid_error_t *err)
     return IID_OK;
 }
 
-static void wait_for_stop(volatile sig_atomic_t *stop)
+/* Serve until told to stop, enforcing the connection deadlines meanwhile. */
+static void wait_for_stop(iid_server_t *s, volatile sig_atomic_t *stop)
 {
     struct timespec nap = {0, 50 * 1000 * 1000};
-    while (!*stop) nanosleep(&nap, NULL);
+    while (!*stop) {
+        nanosleep(&nap, NULL);
+        iid__guard_sweep(&s->guard);
+    }
+}
+
+static iid_status check_limits(const iid_server_options_t *o, iid_error_t *err)
+{
+    if (o->max_upload == 0) return iid__fail(err, IID_ERR_INVALID, "--max-upload: must be positive");
+    if (o->max_connections < 1)
+        return iid__fail(err, IID_ERR_INVALID, "--max-connections: %d must be at least 1", o->max_connections);
+    if (o->max_per_client < IID_SERVER_PER_CLIENT_AUTO)
+        return iid__fail(err, IID_ERR_INVALID, "--max-per-client: %d must be 0 (no cap) or more", o->max_per_client);
+    if (o->http_threads < 1) return iid__fail(err, IID_ERR_INVALID, "http_threads: %d must be at least 1", o->http_threads);
+    return IID_OK;
+}
+
+static struct MHD_Daemon *start_daemon(iid_server_t *s, const bind_addr_t *addr)
+{
+    const iid_server_options_t *o = &s->opts;
+    int per_client = o->max_per_client;
+    if (per_client == IID_SERVER_PER_CLIENT_AUTO) per_client = addr->loopback ? 0 : IID_SERVER_PER_CLIENT_REMOTE;
+    /* The idle timeout only cleans up after clients the guard's deadlines have
+     * already bounded; libmicrohttpd splits the connection limit evenly among
+     * the pool's threads. */
+    unsigned idle = o->header_timeout > o->request_timeout ? o->header_timeout : o->request_timeout;
+    struct MHD_OptionItem items[8];
+    int n = 0;
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&addr->ss};
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)iid__guard_notify, &s->guard};
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, idle, NULL};
+    int threads = o->http_threads < o->max_connections ? o->http_threads : o->max_connections;
+    if (threads > 1) items[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (per_client > 0) items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client, NULL};
+    items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (addr->ipv6 ? MHD_USE_IPv6 : 0);
+    return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
+}
+
+/* Release what iid__server_run set up (each part is safe when never started). */
+static void free_server(iid_server_t *s)
+{
+    iid__jobs_stop(&s->jobs);
+    iid__log_cache_destroy(&s->log);
+    iid__guard_destroy(&s->guard);
+    free(s);
 }
 
 iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_engine_t *engine,
                            volatile sig_atomic_t *stop, iid_error_t *err)
 {
     bind_addr_t addr;
-    IID_TRY(parse_host(opts->host, opts->port, &addr, err));
-    if (!addr.loopback && !(opts->token && *opts->token))
-        return iid__fail(err, IID_ERR_INVALID,
-                         "--host: %s is reachable from other machines; refusing to start without --token",
-                         opts->host);
-    if (opts->max_upload == 0) return iid__fail(err, IID_ERR_INVALID, "--max-upload: must be positive");
+    IID_TRY(check_address(opts, &addr, err));
+    IID_TRY(check_limits(opts, err));
     iid_server_t *s = calloc(1, sizeof *s);
     if (!s) return iid__fail(err, IID_ERR_NOMEM, "serve: out of memory");
     s->opts = *opts;
     s->engine = *engine;
-    iid_status st = prepare_output(s, err);
+    iid_status st = iid__guard_init(&s->guard, opts->header_timeout, opts->request_timeout, err);
+    if (st == IID_OK) st = iid__log_cache_init(&s->log, err);
+    if (st == IID_OK) st = prepare_output(s, err);
     if (st == IID_OK) st = iid__server_inputs_open(s, err);
     if (st == IID_OK) st = iid__jobs_start(&s->jobs, engine, s->output_real, opts->queue, opts->max_records, err);
     s->jobs.on_done = iid__server_job_done; /* before the daemon: no job can run yet */
     s->jobs.on_done_user = s;
     if (st != IID_OK) {
-        free(s);
+        free_server(s);
         return st;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (addr.ipv6 ? MHD_USE_IPv6 : 0);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr.ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                         MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    struct MHD_Daemon *d = start_daemon(s, &addr);
     if (!d) {
         int e = errno;
-        iid__jobs_stop(&s->jobs);
-        free(s);
+        free_server(s);
         return iid__fail(err, IID_ERR_IO, "--host/--port: cannot listen on %s port %d: %s", opts->host, opts->port,
                          e ? strerror(e) : "libmicrohttpd refused");
     }
@@ -355,9 +469,8 @@ iid_status iid__server_run(const iid_server_options_t *opts, const iid_server_en
         snprintf(url, sizeof url, addr.ipv6 ? "http://[%s]:%d/" : "http://%s:%d/", host, port);
         opts->on_ready(opts->on_ready_user, url, port);
     }
-    wait_for_stop(stop);
+    wait_for_stop(s, stop);
     MHD_stop_daemon(d);
-    iid__jobs_stop(&s->jobs);
-    free(s);
+    free_server(s);
     return IID_OK;
 }

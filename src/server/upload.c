@@ -2,7 +2,8 @@
  * upload.c - collecting and validating the generate form (upload.h).
  *
  * Each known field has a growable buffer; the post processor's iterator appends
- * to it (a field may arrive in several calls with increasing offsets). At finish
+ * to it (a field may arrive in several calls with increasing offsets; a field
+ * sent twice is refused). At finish
  * the buffers are NUL-terminated, parsed, checked, and their memory handed to the
  * job without copying the images.
  */
@@ -57,6 +58,13 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
     int i = key ? find_field(key) : -1;
     if (i < 0) return MHD_YES;
     field_buf_t *b = &u->f[i];
+    /* A field's value may come in several calls, at increasing offsets; offset 0
+     * again means the form repeats the field. Concatenating the two would turn
+     * steps=2 and steps=5 into 25, so the request is refused. */
+    if (b->present && off == 0) {
+        iid__fail(&u->failure, IID_ERR_INVALID, "%s: given more than once", key);
+        return MHD_NO;
+    }
     b->present = 1;
     if (filename && !b->filename) {
         b->filename = strdup(filename);

@@ -7,7 +7,7 @@
  * whatever Content-Length claimed, so a chunked body cannot exceed the limit
  * either. Text fields are capped at 16 KiB each; file fields (face, pose) only by
  * the body limit. Unknown fields are ignored, so newer pages work with older
- * servers.
+ * servers; a known field given twice is refused (400 naming it), never joined.
  *
  * Validation happens once the body is complete: the face file must be present
  * and non-empty; numbers must parse completely and lie in the ranges engine.h

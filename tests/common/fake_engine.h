@@ -4,15 +4,22 @@
  *
  * It "generates" by writing a small gradient PNG (built here, seeded by the
  * request's seed) after reporting `steps` progress calls `step_delay_ms` apart.
- * It recognises inputs the way the real engine must answer them:
- *   - an empty file, or one that is not PNG, JPEG or WebP, or a PNG without its
- *     IEND chunk (truncated), or a JPEG without its end marker -> IID_ERR_FORMAT
+ * It recognises inputs the way the real engine must answer them, in its check
+ * (before a job is queued) and again in generate:
+ *   - an empty file, a PNG without its IEND chunk (truncated), a JPEG without
+ *     its end marker                                         -> IID_ERR_FORMAT
+ *   - anything else the real decoder (io/image.h) refuses, with its status:
+ *     text (IID_ERR_FORMAT), GIF or animated WebP (IID_ERR_UNSUPPORTED), too
+ *     many pixels (IID_ERR_RANGE)
  *   - a face file whose name starts with "noface"              -> IID_ERR_NO_FACE
- * Its catalog lists the demo's styles and a few scheduler names.
+ * A face file whose name starts with "slow" makes the check take slow_check_ms
+ * (to show that a slow check holds up no other request); `checking` counts the
+ * checks under way. Its catalog lists the demo's styles and a few scheduler names.
  */
 #ifndef IID_TEST_FAKE_ENGINE_H
 #define IID_TEST_FAKE_ENGINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +27,8 @@
 
 typedef struct iid_fake_engine {
     int step_delay_ms;
+    int slow_check_ms;
+    atomic_int checking;
     int generated; /* images written so far (read after the server stopped) */
 } iid_fake_engine_t;
 

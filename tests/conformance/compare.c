@@ -14,10 +14,13 @@ const char *conf_path(const conf_ctx_t *c, const char *rel, char *buf, size_t ca
     return buf;
 }
 
-static void vline(const char *verdict, const char *stage, const char *kase, const char *tensor, const char *fmt,
-                  va_list ap)
+/* The stage as printed: "single_file/<stage>" while the single_file stage runs. */
+static const char *variant(const conf_ctx_t *c) { return c->sdxl_file ? "single_file/" : ""; }
+
+static void vline(const conf_ctx_t *c, const char *verdict, const char *stage, const char *kase, const char *tensor,
+                  const char *fmt, va_list ap)
 {
-    printf("%s %s %s %s ", verdict, stage, kase && *kase ? kase : "-", tensor && *tensor ? tensor : "-");
+    printf("%s %s%s %s %s ", verdict, variant(c), stage, kase && *kase ? kase : "-", tensor && *tensor ? tensor : "-");
     vprintf(fmt, ap);
     printf("\n");
     fflush(stdout);
@@ -27,7 +30,7 @@ void conf_skip(conf_ctx_t *c, const char *stage, const char *kase, const char *t
 {
     va_list ap;
     va_start(ap, fmt);
-    vline("SKIP", stage, kase, tensor, fmt, ap);
+    vline(c, "SKIP", stage, kase, tensor, fmt, ap);
     va_end(ap);
     c->skipped++;
 }
@@ -36,7 +39,7 @@ void conf_fail(conf_ctx_t *c, const char *stage, const char *kase, const char *t
 {
     va_list ap;
     va_start(ap, fmt);
-    vline("FAIL", stage, kase, tensor, fmt, ap);
+    vline(c, "FAIL", stage, kase, tensor, fmt, ap);
     va_end(ap);
     c->failed++;
 }
@@ -44,7 +47,7 @@ void conf_fail(conf_ctx_t *c, const char *stage, const char *kase, const char *t
 static void verdict(conf_ctx_t *c, int ok, const char *stage, const char *kase, const char *tensor, double max_abs,
                     double rel)
 {
-    printf("%s %s %s %s max_abs=%.3g rel=%.3g\n", ok ? "PASS" : "FAIL", stage, kase, tensor, max_abs, rel);
+    printf("%s %s%s %s %s max_abs=%.3g rel=%.3g\n", ok ? "PASS" : "FAIL", variant(c), stage, kase, tensor, max_abs, rel);
     fflush(stdout);
     if (ok) c->passed++;
     else c->failed++;

@@ -22,6 +22,10 @@ typedef struct conf_ctx {
     const char *kit;      /* the kit's root folder */
     int passed, failed, skipped;
     int verbose;
+    /* The single_file stage: the model stages load SDXL from this kit-relative
+     * single-file checkpoint (configs from models/sdxl) instead of the folder,
+     * and every line's stage reads "single_file/<stage>". NULL: the folder. */
+    const char *sdxl_file;
     struct conf_cov *cov; /* the kit's golden files and what the stages used (kit_files.c) */
 } conf_ctx_t;
 
@@ -69,7 +73,9 @@ iid_status conf_open_st(const conf_ctx_t *c, const char *rel, iid_safetensors_t 
 void conf_close(const conf_ctx_t *c, iid_safetensors_t *st);
 /* iid__json_load of kit/<rel>. */
 iid_status conf_load_json(const conf_ctx_t *c, const char *rel, iid_json_t *j, iid_error_t *err);
-/* Record that a stage read kit/<rel> by other means. */
+/* Record that a stage read kit/<rel> whole by other means: a JSON file read as
+ * text, or a weight file (single-file checkpoint, LoRA) our loader consumed as a
+ * whole: every tensor of it then counts as used. */
 void conf_read_file(const conf_ctx_t *c, const char *rel);
 /* A golden tensor given to our code as an input: found by name (NULL when absent)
  * and recorded as used. The conf_check_* functions record the tensors they compare. */

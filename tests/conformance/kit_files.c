@@ -435,7 +435,12 @@ iid_status conf_load_json(const conf_ctx_t *c, const char *rel, iid_json_t *j, i
     return s;
 }
 
-void conf_read_file(const conf_ctx_t *c, const char *rel) { mark_opened(c, rel, NULL); }
+void conf_read_file(const conf_ctx_t *c, const char *rel)
+{
+    int i;
+    mark_opened(c, rel, &i);
+    if (i >= 0 && c->cov->files[i].used) memset(c->cov->files[i].used, 1, (size_t)c->cov->files[i].count);
+}
 
 void conf_used(const conf_ctx_t *c, const iid_st_tensor_t *t)
 {

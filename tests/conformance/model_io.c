@@ -52,3 +52,13 @@ int conf_for_each_case_or_root(conf_ctx_t *c, const iid_safetensors_t *st, const
     }
     return n + conf_for_each_case(c, st, suffix, fn, user);
 }
+
+iid_status conf_sdxl_source(const conf_ctx_t *c, iid_sdxl_source_t *src, iid_error_t *err)
+{
+    char folder[4096], file[4096];
+    conf_path(c, "models/sdxl", folder, sizeof folder);
+    if (!c->sdxl_file) return iid__sdxl_source_init(src, folder, NULL, err);
+    iid_status s = iid__sdxl_source_init(src, conf_path(c, c->sdxl_file, file, sizeof file), folder, err);
+    if (s == IID_OK) conf_read_file(c, c->sdxl_file); /* the kit's single file has a stage */
+    return s;
+}

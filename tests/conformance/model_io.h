@@ -10,6 +10,7 @@
 #define IID_CONF_MODEL_IO_H
 
 #include "conformance.h"
+#include "pipeline/model_load.h"
 
 /* "<kase>.<name>" (or "<name>" for the empty case), falling back to the parent
  * cases of kase (dropping ".<part>" from the end); NULL when none exists. Recorded
@@ -24,5 +25,9 @@ float *conf_f32(const iid_st_tensor_t *t);
  * starts with '.', and for the empty case when a tensor is named suffix+1. */
 int conf_for_each_case_or_root(conf_ctx_t *c, const iid_safetensors_t *st, const char *suffix, conf_case_fn fn,
                                void *user);
+
+/* Where the model stages take SDXL from: models/sdxl, or c->sdxl_file with
+ * models/sdxl as its config folder. */
+iid_status conf_sdxl_source(const conf_ctx_t *c, iid_sdxl_source_t *src, iid_error_t *err);
 
 #endif

@@ -197,8 +197,12 @@ void conf_run_pipelines(conf_ctx_t *c, const conf_pipeline_spec_t *spec)
         goto out;
     }
     if (conf_resampler_heads(c, spec->stage, &heads) != 0) goto out_json;
-    if (iid__model_paths_default(&paths, conf_path(c, "models", path, sizeof path), &err) != IID_OK ||
-        iid__pipeline_load(&p, &paths, heads, &err) != IID_OK) {
+    iid_status s = iid__model_paths_default(&paths, conf_path(c, "models", path, sizeof path), &err);
+    if (s == IID_OK && c->sdxl_file) {
+        conf_path(c, c->sdxl_file, paths.sdxl, sizeof paths.sdxl);
+        conf_path(c, "models/sdxl", paths.sdxl_config, sizeof paths.sdxl_config);
+    }
+    if (s != IID_OK || iid__pipeline_load(&p, &paths, heads, &err) != IID_OK) {
         conf_fail(c, spec->stage, "-", "-", "%s", err.msg);
         goto out_json;
     }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "conformance.h"
+#include "model_io.h"
 #include "io/json.h"
 #include "models/clip_text.h"
 #include "pipeline/encode_prompt.h"
@@ -307,8 +308,9 @@ void stage_text_encoders(conf_ctx_t *c)
     iid_error_t err;
     iid_error_clear(&err);
     const char *dirs[] = {"models/sdxl/text_encoder", "models/sdxl/text_encoder_2"};
+    iid_sdxl_source_t src;
     for (int k = 0; k < 2; k++)
-        if (iid__clip_text_load(&ts.te[k], conf_path(c, dirs[k], path, sizeof path), &err) != IID_OK) {
+        if (conf_sdxl_source(c, &src, &err) != IID_OK || iid__load_text_encoder(&ts.te[k], &src, NULL, k, &err) != IID_OK) {
             conf_fail(c, STAGE, "-", dirs[k], "%s", err.msg);
             goto out;
         }

@@ -97,9 +97,11 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
     free(out), free(sample), free(ctx), free(text), free(ids), free(step);
 }
 
-void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip);
+void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip, const char *lora);
 
-void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip)
+/* lora: a kit-relative LoRA file fused into the UNet with the golden's
+ * lora_scale as multiplier, or NULL. */
+void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip, const char *lora)
 {
     char path[4096];
     iid_safetensors_t st, ip = {0};
@@ -108,7 +110,21 @@ void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int w
     iid_error_clear(&err);
     iid_unet_t *unet = NULL;
     unet_stage_t u = {stage, NULL, 0};
-    iid_status s = iid__unet_load(&unet, conf_path(c, "models/sdxl/unet", path, sizeof path), &err);
+    iid_sdxl_source_t src;
+    iid_lora_set_t loras = {0};
+    iid_status s = conf_sdxl_source(c, &src, &err);
+    if (s == IID_OK && lora) {
+        float *scale = conf_f32(conf_in(c, &st, "lora_scale"));
+        char spec[4200];
+        snprintf(spec, sizeof spec, "%s:%.9g", conf_path(c, lora, path, sizeof path), scale ? scale[0] : 1.0);
+        const char *specs[] = {spec};
+        if (!scale) s = iid__fail(&err, IID_ERR_NOT_FOUND, "golden/%s: no lora_scale", golden);
+        else s = iid__lora_set_open(&loras, specs, 1, &err);
+        if (s == IID_OK) conf_read_file(c, lora); /* the kit's LoRA file has a stage */
+        free(scale);
+    }
+    if (s == IID_OK) s = iid__load_unet(&unet, &src, &loras, &err);
+    iid__lora_set_close(&loras);
     if (s == IID_OK && with_ip) {
         s = iid__st_open(&ip, conf_path(c, "models/ip-adapter.safetensors", path, sizeof path), &err);
         if (s == IID_OK) s = iid__unet_load_ip(unet, &ip, "ip_adapter.", &err);
@@ -131,4 +147,4 @@ void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int w
     conf_close(c, &st);
 }
 
-void stage_unet(conf_ctx_t *c) { conf_unet_cases(c, "unet", "unet.safetensors", 1); }
+void stage_unet(conf_ctx_t *c) { conf_unet_cases(c, "unet", "unet.safetensors", 1, NULL); }

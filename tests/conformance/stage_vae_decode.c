@@ -49,13 +49,13 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
 
 void stage_vae_decode(conf_ctx_t *c)
 {
-    char path[4096];
     iid_safetensors_t st;
     if (conf_open_golden(c, STAGE, "vae_decode.safetensors", &st) != 0) return;
     iid_error_t err;
     iid_error_clear(&err);
     iid_vae_decoder_t *v = NULL;
-    if (iid__vae_load(&v, conf_path(c, "models/sdxl/vae", path, sizeof path), &err) != IID_OK)
+    iid_sdxl_source_t src;
+    if (conf_sdxl_source(c, &src, &err) != IID_OK || iid__load_vae(&v, &src, &err) != IID_OK)
         conf_fail(c, STAGE, "-", "-", "%s", err.msg);
     else if (conf_for_each_case(c, &st, ".latents", run_case, v) == 0)
         conf_fail(c, STAGE, "-", "-", "no '*.latents' tensors in golden/vae_decode.safetensors");

@@ -17,6 +17,8 @@ void stage_style_templates(conf_ctx_t *c);
 void stage_faces_detect(conf_ctx_t *c);
 void stage_faces_align(conf_ctx_t *c);
 void stage_faces_recog(conf_ctx_t *c);
+void stage_unet_lora(conf_ctx_t *c);
+void stage_single_file(conf_ctx_t *c);
 
 const conf_stage_t conf_stages[] = {
     {"tokenizer", stage_tokenizer},
@@ -35,6 +37,8 @@ const conf_stage_t conf_stages[] = {
     {"faces_detect", stage_faces_detect},
     {"faces_align", stage_faces_align},
     {"faces_recog", stage_faces_recog},
+    {"unet_lora", stage_unet_lora},
+    {"single_file", stage_single_file},
 };
 
 const int conf_stage_count = (int)(sizeof conf_stages / sizeof conf_stages[0]);

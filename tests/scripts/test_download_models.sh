@@ -61,6 +61,15 @@ run bash "$SCRIPT" --list --only antelopev2
 expect_out "5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91" "scrfd checksum as in PROVENANCE.md"
 expect_out "4ab1d6435d639628a6f3e5008dd4f929edf4c4124b1a7169e1048f9fef534cdf" "glintr100 checksum as in PROVENANCE.md"
 expect_no_out "sdxl/" "--only antelopev2 selects antelopev2 only"
+run bash "$SCRIPT" --list
+expect_no_out "lcm-lora-sdxl" "the LCM-LoRA is not in the default set"
+run bash "$SCRIPT" --list --lcm
+expect_out "^lcm	lcm-lora-sdxl/pytorch_lora_weights.safetensors	393855224	a764e6859b6e04047cd761c08ff0cee96413a8e004c9f07707530cd776b19141	.*/a18548dd4956b174ec5b0d78d340c8dae0a129cd/" "--lcm adds the pinned, checksummed LCM-LoRA"
+expect_out "^sdxl	" "--lcm keeps the default set"
+run bash "$SCRIPT" --list --only sdxl-config
+expect_out "^sdxl-config	sdxl-config/tokenizer_2/vocab.json	1059962	e089ad92ba36837a0d31433e555c8f45fe601ab5c221d4f607ded32d9f7a4349	" "sdxl-config: the SDXL tokenizers, pinned"
+expect_out "^sdxl-config	sdxl-config/unet/config.json	" "sdxl-config: the SDXL configs"
+expect_no_out "safetensors" "sdxl-config holds no weights"
 
 # --- --verify on an empty folder: everything missing, non-zero
 mkdir -p "$TMP/empty"
@@ -86,7 +95,7 @@ expect_out "^MISMATCH +antelopev2/scrfd_10g_bnkps.onnx \(sha256 " "same-size wro
 #     file already there is not replaced by anything unverified
 run bash "$SCRIPT" --models "$TMP/fake" --only antelopev2
 expect_rc 1 "download from an unreachable host"
-expect_out "could not fetch antelopev2/glintr100.onnx" "says what it could not fetch"
+expect_out "cannot reach http://127\\.0\\.0\\.1:9" "says the host cannot be reached"
 expect_out "NON-COMMERCIAL" "download prints the licence notice"
 if [ "$(cat "$TMP/fake/antelopev2/glintr100.onnx")" = "not a model" ]; then pass "wrong file left as it was"; else fail "wrong file changed"; fi
 if ls "$TMP/fake/antelopev2/"*.part >/dev/null 2>&1; then fail "empty .part left behind"; else pass "no empty .part left behind"; fi
@@ -150,6 +159,21 @@ IID_HF_BASE="file://$hub" run bash "$SCRIPT" --models "$m" --only sdxl
 expect_rc 0 "download replaces a corrupted file"
 if [ "$(sha "$m/sdxl/good.bin")" = "$good_sha" ]; then pass "corrupted file replaced"; else fail "corrupted file not replaced"; fi
 unset IID_MANIFEST
+
+# --- without network: the up-front check fails in seconds, naming the host, and
+# nothing is written. A refused port, an unresolvable name (.invalid never resolves)
+# and an unroutable address (TEST-NET-1, dropped: only the connect timeout ends it).
+for base in http://127.0.0.1:9 https://no-such-host.invalid http://192.0.2.1; do
+  mkdir -p "$TMP/offline"
+  start=$SECONDS
+  IID_HF_BASE=$base IID_CONNECT_TIMEOUT=5 run bash "$SCRIPT" --models "$TMP/offline" --only antelopev2
+  took=$((SECONDS - start))
+  expect_rc 1 "offline ($base)"
+  expect_out "cannot reach ${base//./\\.}" "offline ($base): says which host is unreachable"
+  expect_out "nothing was downloaded" "offline ($base): says nothing was downloaded"
+  if [ "$took" -lt 30 ]; then pass "offline ($base): gave up in ${took}s"; else fail "offline ($base): took ${took}s"; fi
+  if [ -z "$(find "$TMP/offline" -type f)" ]; then pass "offline ($base): wrote no file"; else fail "offline ($base): wrote files"; fi
+done
 
 if command -v shellcheck >/dev/null; then
   if shellcheck "$SCRIPT" "$0"; then pass "shellcheck clean"; else fail "shellcheck"; fi

@@ -1,6 +1,8 @@
 /* support.c - shared-folder lookup, temp dirs, and float helpers for tests. */
 #define _XOPEN_SOURCE 700
 #include "support.h"
+#include "io/file.h"
+#include "io/json.h"
 
 #include <ftw.h>
 #include <math.h>
@@ -113,6 +115,34 @@ char *iid_test_write(const char *dir, const char *name, const void *data, size_t
     if (size) fwrite(data, 1, size, f);
     fclose(f);
     return path;
+}
+
+char *iid_test_copy_shared(const char *rel, const char *dir, const char *as)
+{
+    char *data;
+    size_t n;
+    iid_error_t err;
+    if (iid__file_read_all(iid_test_shared_path(rel), (size_t)1 << 26, &data, &n, &err) != IID_OK)
+        fail_msg("%s", err.msg);
+    mkdir(dir, 0755);
+    char *path = iid_test_write(dir, as, data, n);
+    assert_non_null(path);
+    free(data);
+    return path;
+}
+
+int iid_test_kit_heads(void)
+{
+    iid_json_t j;
+    iid_error_t err;
+    if (iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), &err) != IID_OK)
+        fail_msg("%s", err.msg);
+    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
+    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(hp, "heads");
+    assert_true(cJSON_IsNumber(heads));
+    int n = (int)heads->valuedouble;
+    iid__json_free(&j);
+    return n;
 }
 
 float iid_test_max_abs_diff(const float *a, const float *b, size_t n)

@@ -23,6 +23,7 @@
 #include "io/image.h"
 #include "io/json.h"
 #include "io/png_write.h"
+#include "a1111_parse.h"
 #include "support.h"
 
 static char *dir;
@@ -114,11 +115,27 @@ static void test_mixed_folder(void **state)
             snprintf(png, sizeof png, "%s/out_full/%s", dir, iid__csv_cell(&t, r, IID_COL_NEW_FILE_NAME));
             char *params;
             assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
-            char want[128];
-            snprintf(want, sizeof want, "Steps: %s, Sampler: euler", iid__csv_cell(&t, r, IID_COL_STEPS));
-            assert_non_null(strstr(params, want));
-            snprintf(want, sizeof want, "Seed: %s, Size: 64x64", iid__csv_cell(&t, r, IID_COL_SEED));
-            assert_non_null(strstr(params, want));
+            a1111_params_t p; /* read back by A1111's rules: the log's values, exactly */
+            a1111_parse(params, &p);
+            assert_string_equal(a1111_get(&p, "Steps"), iid__csv_cell(&t, r, IID_COL_STEPS));
+            assert_string_equal(a1111_get(&p, "Sampler"), "Euler");
+            assert_string_equal(a1111_get(&p, "Schedule type"), "Uniform");
+            assert_string_equal(a1111_get(&p, "Seed"), iid__csv_cell(&t, r, IID_COL_SEED));
+            assert_string_equal(a1111_get(&p, "CFG scale"), iid__csv_cell(&t, r, IID_COL_GUIDANCE));
+            assert_string_equal(a1111_get(&p, "IdentityNet strength"), iid__csv_cell(&t, r, IID_COL_IDENTITYNET));
+            assert_string_equal(a1111_get(&p, "Adapter strength"), iid__csv_cell(&t, r, IID_COL_ADAPTER));
+            assert_string_equal(a1111_get(&p, "Style"), iid__csv_cell(&t, r, IID_COL_STYLE));
+            assert_string_equal(a1111_get(&p, "Face image"), img);
+            assert_string_equal(a1111_get(&p, "Job id"), iid__csv_cell(&t, r, IID_COL_JOB_ID));
+            assert_string_equal(a1111_get(&p, "Size-1"), "64");
+            assert_non_null(a1111_get(&p, "Model hash"));
+            a1111_free(&p);
+            free(params);
+            assert_int_equal(iid__png_read_text(png, "prompt", &params, NULL), IID_OK);
+            cJSON *graph = cJSON_Parse(params);
+            assert_non_null(graph);
+            assert_non_null(strstr(params, "\"class_type\":\"ApplyInstantIDAdvanced\""));
+            cJSON_Delete(graph);
             free(params);
             assert_string_equal(iid__csv_cell(&t, r, IID_COL_FACE_COUNT), "1");
         } else {
@@ -144,6 +161,46 @@ static void test_mixed_folder(void **state)
     assert_string_equal(input, real);
     assert_int_equal(recursive, 0);
     free(real);
+}
+
+/* Under a pipe (stdout to a file): a plan estimate, one plain line per job, plain
+ * status lines (an interval of 1 ms makes every job start, step and end due for
+ * one), the summary, and never a carriage return. */
+static void test_plain_progress_under_pipe(void **state)
+{
+    (void)state;
+    char args[16384];
+    snprintf(args, sizeof args, "batch %s --log prog.csv --output out_prog --limit 4 --progress-interval 0.001",
+             args_common);
+    char *quiet = strstr(args, " --quiet");
+    assert_non_null(quiet);
+    memmove(quiet, quiet + strlen(" --quiet"), strlen(quiet + strlen(" --quiet")) + 1);
+    assert_int_equal(run(args), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out", dir);
+    char *out = iid_test_slurp(path);
+    assert_null(strchr(out, '\r'));
+    assert_non_null(strstr(out, "instantid batch: steps: "));
+    assert_non_null(strstr(out, "instantid batch: estimated time: "));
+    int job_lines = 0, status_lines = 0, step_lines = 0;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        long k, n;
+        char c;
+        if (sscanf(l, "[%ld/%ld] job%c", &k, &n, &c) == 3 && n == 4) job_lines++;
+        if (sscanf(l, "[%ld/%ld %ld%%] elapsed%c", &k, &n, &k, &c) == 4) {
+            status_lines++;
+            const char *eol = strchr(l, '\n');
+            const char *left = strstr(l, ", left ~");
+            assert_true(left && left < eol && left[8] != '?'); /* an estimate from the first job on */
+            const char *step = strstr(l, " step ");
+            if (step && step < eol) step_lines++;
+        }
+    }
+    assert_int_equal(job_lines, 4);
+    assert_true(status_lines >= 4); /* at least one per job */
+    assert_true(step_lines >= 1);   /* and while the successful ones run */
+    assert_non_null(strstr(out, "=== batch summary ==="));
+    free(out);
 }
 
 /* The last row of each job id in a log (rows[id] = -1 when the job has none). */
@@ -291,6 +348,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mixed_folder),
+        cmocka_unit_test(test_plain_progress_under_pipe),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_shards_merge),
     };

@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "batch/csv_log.h"
+#include "batch/estimate.h"
+#include "batch/progress.h"
 #include "io/file.h"
 #include "support.h"
 
@@ -86,7 +88,8 @@ static void test_dry_run(void **state)
     assert_int_equal(iid__csv_parse(a, strlen(a), "stdout", &t, &err), IID_OK);
     assert_int_equal(t.ncols, IID_LOG_NCOLS);
     for (int i = 0; i < IID_LOG_NCOLS; i++) assert_string_equal(t.header[i], iid__log_columns[i]);
-    assert_int_equal(t.nrows, 4 * 29 * 2); /* 4 images (not sub/, not .txt) x 29 styles x 2 loops */
+    assert_int_equal(t.nrows, 4 * 28 * 2); /* 4 images (not sub/, not .txt) x 28 styles ("(No style)" only
+                                              when named) x 2 loops */
     for (long r = 0; r < t.nrows; r++) {
         char id[32];
         snprintf(id, sizeof id, "%ld", r);
@@ -118,11 +121,38 @@ static void test_dry_run(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The dry run's estimate, on stderr under a pipe: sizes, steps and the time at
+ * the reference speed (a fresh cache has no measurement). */
+static void test_dry_run_estimate(void **state)
+{
+    (void)state;
+    char env[4200];
+    snprintf(env, sizeof env, "IID_CACHE_DIR='%s/fresh-cache'", dir);
+    assert_int_equal(run(env, "batch --input faces --dry-run --seed 5 --styles Watercolor,Neon --size 1024x1280 "
+                              "--steps 50"), 0);
+    char *e = iid_test_slurp(err_path), *o = iid_test_slurp(out_path);
+    assert_non_null(strstr(e, "instantid batch: sizes: 1024x1280 (8 jobs)\n"));
+    assert_non_null(strstr(e, "instantid batch: steps: 400 in 8 jobs (50 to 50 per job)\n"));
+    char want[128], t[32];
+    iid__fmt_duration(t, sizeof t, 215.0 * 8 * iid__estimate_job_work(1024, 1280, 50)); /* estimate.h's reference */
+    snprintf(want, sizeof want, "instantid batch: estimated time: %s (speed of the 2-core reference machine", t);
+    assert_non_null(strstr(e, want));
+    assert_non_null(strstr(o, ",1024,1280,")); /* the CSV holds the sizes */
+    free(e);
+    free(o);
+    /* Without --size the empty test files cannot be sized: said, not guessed. */
+    assert_int_equal(run(env, "batch --input faces --dry-run --seed 5 --styles Neon"), 0);
+    e = iid_test_slurp(err_path);
+    assert_non_null(strstr(e, "sizes: 4 jobs on unreadable images (they will fail at once)"));
+    assert_non_null(strstr(e, "estimated time: 0s"));
+    free(e);
+}
+
 static void test_config_and_env_shards(void **state)
 {
     (void)state;
-    const char *ini = "# test\nseed = 5\nstyles = Neon, Watercolor\nloops = 1\nrecursive = yes\n"
-                      "[serve]\nport = 1\n[batch]\ndry_run = true\n";
+    const char *ini = "# test\nseed = 5\nstyles = Neon, Watercolor\nloops = 1\nrecursive = yes\nport = 8000\n"
+                      "[serve]\nport = 1\n[batch]\ndry_run = true\n"; /* a port shared with serve is fine */
     free(iid_test_write(dir, "b.ini", ini, strlen(ini)));
     assert_int_equal(run(NULL, "batch --input faces --config b.ini --loops 2"), 0);
     char *a = iid_test_slurp(out_path);
@@ -172,6 +202,8 @@ static void test_bad_options_exit_2(void **state)
         "batch --input faces/sub/e.jpg --dry-run",
         "batch --input faces --dry-run --seed",
         "batch --input faces --seed 1",
+        "batch --input faces --dry-run --port 8000", /* only with --then-serve */
+        "batch --input faces --dry-run --progress-interval -1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(run(NULL, bad[i]), 2);
@@ -264,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_dry_run_estimate),
         cmocka_unit_test(test_config_and_env_shards),
         cmocka_unit_test(test_bad_options_exit_2),
         cmocka_unit_test(test_styles),

@@ -61,11 +61,31 @@ static void test_broken_folders(void **state)
     free(out);
 }
 
+/* info reads --config like every command: keys outside a section and in [info];
+ * the shared model options (a serve or batch config's) are accepted. */
+static void test_config(void **state)
+{
+    (void)state;
+    char ini[8192], *out;
+    snprintf(ini, sizeof ini, "threads = 1\nscheduler = euler\n[batch]\nmodels = nowhere\n[info]\nmodels = %s\n",
+             iid_test_shared_path("conformance/models"));
+    free(iid_test_write(dir, "info.ini", ini, strlen(ini)));
+    assert_int_equal(run("info --config info.ini", &out), 0);
+    assert_non_null(strstr(out, "sdxl/unet:"));
+    free(out);
+    assert_int_equal(run("info --config info.ini --models nowhere", &out), 2); /* the command line wins */
+    free(out);
+    assert_int_equal(run("info --frobnicate", &out), 2);
+    assert_string_equal(out, "instantid info: unknown option '--frobnicate' (see --help)\n");
+    free(out);
+}
+
 int main(void)
 {
     iid_test_shared();
     dir = iid_test_tempdir();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_kit_models), cmocka_unit_test(test_broken_folders)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_kit_models), cmocka_unit_test(test_broken_folders),
+                                       cmocka_unit_test(test_config)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);
     free(dir);

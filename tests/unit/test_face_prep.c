@@ -92,10 +92,10 @@ static void test_astronaut(void **state)
     assert_memory_equal(q.bbox, p.bbox, sizeof p.bbox);
     assert_memory_equal(q.embedding, p.embedding, (size_t)p.embedding_dim * sizeof(float));
     free(data);
-    iid__face_prep_free(&q);
-    iid__face_prep_free(&p);
-    iid__face_prep_free(&p); /* zeroed: a no-op */
-    iid__face_prep_free(NULL);
+    iid_face_prep_free(&q);
+    iid_face_prep_free(&p);
+    iid_face_prep_free(&p); /* zeroed: a no-op */
+    iid_face_prep_free(NULL);
     free(path);
 }
 
@@ -160,7 +160,7 @@ static void test_pose(void **state)
     memcpy(kps, pose.kps, sizeof kps);
     memcpy(bbox, pose.bbox, sizeof bbox);
     uint8_t *kimg = pose.kps_image, *mask = pose.mask;
-    iid__face_prep_use_pose(&face, &pose);
+    iid_face_prep_use_pose(&face, &pose);
     assert_int_equal(face.width, 1088);
     assert_int_equal(face.height, 1280);
     assert_memory_equal(face.kps, kps, sizeof kps);
@@ -172,8 +172,8 @@ static void test_pose(void **state)
     assert_null(pose.embedding);
     assert_int_equal(pose.width, 0);
     check_outputs_consistent(&face);
-    iid__face_prep_free(&face);
-    iid__face_prep_free(&pose);
+    iid_face_prep_free(&face);
+    iid_face_prep_free(&pose);
     free(fp);
     free(pp);
 }
@@ -199,7 +199,7 @@ static void test_resize_and_pad(void **state)
     for (int k = 0; k < 4; k++)
         assert_true(fabsf(p.bbox[k] - (1.5f * golden_box[k] + (k % 2 == 0 ? 128.0f : 0.0f))) < 4.0f);
     check_outputs_consistent(&p);
-    iid__face_prep_free(&p);
+    iid_face_prep_free(&p);
     free(path);
 }
 

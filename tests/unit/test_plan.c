@@ -38,7 +38,10 @@ static void test_deterministic(void **state)
         assert_true(j->adapter_strength >= 0.7 && j->adapter_strength <= 1.0);
         assert_true(j->steps >= 40 && j->steps <= 60);
         assert_true(j->guidance >= 7.0 && j->guidance <= 12.0);
-        assert_true(j->style >= 0 && j->style < 4);
+        /* draws at a slider's step: 0.01, so they print as 1.23 */
+        assert_true(round(j->identitynet_strength * 100) / 100 == j->identitynet_strength);
+        assert_true(round(j->guidance * 100) / 100 == j->guidance);
+        assert_true(j->style >= 1 && j->style < 4); /* random never draws "(No style)" */
     }
     for (int i = 0; i < 5; i++) assert_int_equal(seen[i], 1); /* a permutation */
     /* More loops keep the earlier jobs exactly: a resumed run can extend a batch. */
@@ -90,10 +93,9 @@ static void test_random_steps_cover_range(void **state)
         hits[p.jobs[i].steps - 40]++;
         style_hits[p.jobs[i].style]++;
     }
-    for (int i = 0; i < 4; i++) {
-        assert_true(hits[i] > 400); /* 2000 draws, about 500 each */
-        assert_true(style_hits[i] > 400);
-    }
+    for (int i = 0; i < 4; i++) assert_true(hits[i] > 400); /* 2000 draws, about 500 each */
+    assert_int_equal(style_hits[0], 0);                      /* "(No style)" */
+    for (int i = 1; i < 4; i++) assert_true(style_hits[i] > 550); /* about 667 each */
     iid__plan_free(&p);
 }
 
@@ -144,8 +146,8 @@ static void test_styles_modes_limit(void **state)
     o.loops = 2;
     iid_plan_t full, lim;
     assert_int_equal(build(&full, &o, 3), IID_OK);
-    assert_int_equal(full.count, 2 * 3 * 4);
-    for (long i = 0; i < full.count; i++) assert_int_equal(full.jobs[i].style, i % 4);
+    assert_int_equal(full.count, 2 * 3 * 3); /* "(No style)" is left out */
+    for (long i = 0; i < full.count; i++) assert_int_equal(full.jobs[i].style, 1 + i % 3);
     o.limit = 7;
     assert_int_equal(build(&lim, &o, 3), IID_OK);
     assert_int_equal(lim.count, 7);
@@ -170,6 +172,27 @@ static void test_styles_modes_limit(void **state)
     iid_error_t err;
     assert_int_equal(iid__plan_build(&full, images, 2, styles, 4, &o, &err), IID_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "Nope"));
+}
+
+/* random and all skip "(No style)" unless it is the only style; a list may name it. */
+static void test_no_style_only_when_named(void **state)
+{
+    (void)state;
+    iid_plan_options_t o;
+    iid__plan_options_init(&o);
+    o.loops = 200;
+    iid_plan_t p;
+    assert_int_equal(build(&p, &o, 5), IID_OK);
+    long per_style[4] = {0};
+    for (long i = 0; i < p.count; i++) per_style[p.jobs[i].style]++;
+    assert_int_equal(per_style[0], 0);
+    for (int k = 1; k < 4; k++) assert_true(per_style[k] > 200); /* ~333 each of 1000 */
+    iid__plan_free(&p);
+    const char *only[] = {"(No style)"};
+    iid_error_t err;
+    assert_int_equal(iid__plan_build(&p, images, 2, only, 1, &o, &err), IID_OK);
+    for (long i = 0; i < p.count; i++) assert_int_equal(p.jobs[i].style, 0);
+    iid__plan_free(&p);
 }
 
 static void test_bad_options(void **state)
@@ -266,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_random_steps_cover_range),
         cmocka_unit_test(test_grid),
         cmocka_unit_test(test_styles_modes_limit),
+        cmocka_unit_test(test_no_style_only_when_named),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_parse_ranges),
         cmocka_unit_test(test_shards),

@@ -77,7 +77,7 @@ static void obs_end(void *user, const iid_batch_event_t *ev)
     if (++c->ends == c->stop_after && c->stop) *c->stop = 1;
 }
 
-static const char *const style_names[] = {"(No style)", "Watercolor", "Neon"};
+static const char *const style_names[] = {"Film Noir", "Watercolor", "Neon"};
 
 typedef struct fixture {
     char *dir;
@@ -200,7 +200,7 @@ static void test_rows_failures_and_files(void **state)
             assert_true(fread(text, 1, sizeof text - 1, png) > 0);
             fclose(png);
             assert_non_null(strstr(text, "Negative prompt: "));
-            assert_non_null(strstr(text, "Sampler: euler"));
+            assert_non_null(strstr(text, "Sampler: Euler, Schedule type: Uniform"));
             assert_non_null(strstr(text, "Size: 1024x1280"));
             if (strcmp(style, "Watercolor") == 0)
                 assert_int_equal(strncmp(text, "watercolor painting, a person.", 30), 0);
@@ -340,7 +340,7 @@ static void test_dry_run_and_unusable_output(void **state)
     size_t size = 0;
     FILE *m = open_memstream(&buf, &size);
     iid_error_t err;
-    assert_int_equal(iid__batch_dry_run(m, &fx.plan, &o, &err), IID_OK);
+    assert_int_equal(iid__batch_dry_run(m, &fx.plan, &o, NULL, NULL, &err), IID_OK);
     fclose(m);
     iid_csv_t t;
     assert_int_equal(iid__csv_parse(buf, size, "dry", &t, &err), IID_OK);
@@ -379,11 +379,25 @@ static void test_names_and_parameters(void **state)
     iid__batch_output_name(name, sizeof name, ".hidden", "Ukiyo-e", 0, 1);
     assert_string_equal(name, ".hidden_ukiyo-e_0_1.png");
     iid_plan_job_t j = {7, 0, 0, 0, 1.2, 0.8, 45, 7.5, 99};
-    iid_batch_request_t req = {&j, "in/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL};
-    char *text = iid__batch_parameters_text(&req, 1024, 1280);
-    assert_string_equal(text, "p, q\nNegative prompt: n\nSteps: 45, Sampler: euler, CFG scale: 7.5, Seed: 99, "
-                              "Size: 1024x1280, IdentityNet strength: 1.2, Adapter strength: 0.8, Style: Neon, "
-                              "Job id: 7");
+    iid_batch_request_t req = {&j, "in/sub/a.jpg", "Neon", "p, q", "n", "euler", "out.png.tmp.1", NULL, NULL};
+    char *text, *graph;
+    iid_error_t err;
+    assert_int_equal(iid__batch_metadata(&req, 1024, 1280, NULL, 1, &text, &graph, &err), IID_OK);
+    assert_string_equal(text, "p, q\nNegative prompt: n\nSteps: 45, Sampler: Euler, Schedule type: Uniform, CFG scale: "
+                              "7.5, Seed: 99, Size: 1024x1280, ControlNet 0: \"Module: instant_id_face_embedding, "
+                              "Model: ip-adapter_instant_id_sdxl, Weight: 0.8, Resize Mode: Crop and Resize, Guidance "
+                              "Start: 0, Guidance End: 1, Pixel Perfect: False, Control Mode: Balanced\", ControlNet 1: "
+                              "\"Module: instant_id_face_keypoints, Model: control_instant_id_sdxl, Weight: 1.2, Resize "
+                              "Mode: Crop and Resize, Guidance Start: 0, Guidance End: 1, Pixel Perfect: False, Control "
+                              "Mode: Balanced\", IdentityNet strength: 1.2, Adapter strength: 0.8, Enhance non-face "
+                              "region: True, Style: Neon, Face image: a.jpg, Job id: 7, Version: instantid " IID_VERSION);
+    assert_non_null(strstr(graph, "\"class_type\":\"ApplyInstantIDAdvanced\""));
+    free(graph);
+    free(text);
+    /* batch --no-face-mask: the engine's setting, said in the PNG */
+    assert_int_equal(iid__batch_metadata(&req, 1024, 1280, NULL, 0, &text, &graph, &err), IID_OK);
+    assert_non_null(strstr(text, "Enhance non-face region: False"));
+    free(graph);
     free(text);
 }
 

@@ -1,8 +1,9 @@
 /*
  * test_serve_e2e.c - `instantid serve` with the real engine on the kit's tiny
  * models, through its JSON API (curl as the client): a face upload generates an
- * image with step progress; a photo without a face is a clear 422; an
- * undecodable upload is a 400; the server survives both.
+ * image with step progress; a photo without a face, an undecodable, unsupported
+ * or oversized one are refused by the POST itself (422, 400, 415, 413) before
+ * anything is queued; the server survives them.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "io/file.h"
 #include "io/image.h"
 #include "io/json.h"
+#include "a1111_parse.h"
+#include "io/png_write.h"
 #include "support.h"
 
 static char *dir;
@@ -158,22 +161,52 @@ static void test_generate_from_upload(void **state)
     assert_int_equal(img.width, 64);
     assert_int_equal(img.height, 64);
     iid__image_free(&img);
+    /* The web result's metadata, read back by A1111's rules, and the ComfyUI graph. */
+    char *params;
+    assert_int_equal(iid__png_read_text(path, "parameters", &params, NULL), IID_OK);
+    a1111_params_t p;
+    a1111_parse(params, &p);
+    assert_string_equal(a1111_get(&p, "Steps"), "3");
+    assert_string_equal(a1111_get(&p, "Sampler"), "Euler");
+    assert_string_equal(a1111_get(&p, "Face image"), "frontal_astronaut.png");
+    assert_string_equal(a1111_get(&p, "Style"), "Watercolor");
+    assert_int_equal(strlen(a1111_get(&p, "Model hash")), 10);
+    a1111_free(&p);
+    free(params);
+    assert_int_equal(iid__png_read_text(path, "prompt", &params, NULL), IID_OK);
+    cJSON *graph = cJSON_Parse(params);
+    assert_non_null(graph);
+    cJSON_Delete(graph);
+    free(params);
 }
 
+/* Issue 14.6 and 15 B8: a bad photo is refused by the POST itself, before it
+ * is queued, with its 4xx and a JSON reason. */
 static void test_bad_uploads(void **state)
 {
     (void)state;
-    cJSON *job = NULL;
-    char face[4096];
-    snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/noface_coffee.png"));
-    assert_int_equal(generate(face, NULL, &job), 422);
-    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(job, "error")->valuestring, "no face found"));
-    cJSON_Delete(job);
-    snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/bad-inputs/truncated.png"));
-    job = NULL;
-    assert_int_equal(generate(face, NULL, &job), 400);
-    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(job, "error")->valuestring, "truncated PNG data"));
-    cJSON_Delete(job);
+    static const struct {
+        const char *file;
+        int status;
+        const char *want;
+    } cases[] = {{"faces/noface_coffee.png", 422, "no face found"},
+                 {"bad-inputs/truncated.png", 400, "truncated PNG data"},
+                 {"bad-inputs/text_named.png", 400, "not an image"},
+                 {"bad-inputs/animated_2frames.gif", 415, "unsupported format (GIF)"},
+                 {"bad-inputs/huge_dims_100000x100000.png", 413, "limit"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[256], face[4096];
+        snprintf(rel, sizeof rel, "assets/%s", cases[i].file);
+        snprintf(face, sizeof face, "%s", iid_test_shared_path(rel));
+        cJSON *job = NULL;
+        int code = generate(face, NULL, &job);
+        if (code != cases[i].status) fail_msg("%s: status %d, want %d", cases[i].file, code, cases[i].status);
+        assert_null(job);
+        cJSON *r = body_json();
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "error"));
+        if (!msg || !strstr(msg, cases[i].want)) fail_msg("%s: error %s, want '%s'", cases[i].file, msg, cases[i].want);
+        cJSON_Delete(r);
+    }
     /* Still serving. */
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/styles", port);

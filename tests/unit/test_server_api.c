@@ -1,8 +1,8 @@
 /*
  * test_server_api.c - the web server's JSON API and its security, end to end:
  * iid__server_run on an ephemeral loopback port in a thread, with the fake engine
- * (tests/common/fake_engine.h), spoken to over plain sockets by a tiny HTTP
- * client below. Every request has a receive timeout and every loop a bound.
+ * (tests/common/fake_engine.h), spoken to over plain sockets by the tiny HTTP
+ * client of tests/common/http_test.h.
  */
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
@@ -20,297 +20,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "batch/csv_log.h"
 #include "batch/log_meta.h"
-#include "fake_engine.h"
-#include "server/server.h"
+#include "http_test.h"
+#include "io/png_write.h"
 #include "support.h"
-
-/* ---- the server in a thread -------------------------------------------- */
-
-typedef struct test_server {
-    iid_server_options_t opts;
-    iid_server_engine_t engine;
-    iid_fake_engine_t fake;
-    volatile sig_atomic_t stop;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int ready, port;
-    iid_status status;
-    iid_error_t err;
-    char *dir;
-    char out[4096], log[4096];
-} test_server_t;
-
-static void on_ready(void *user, const char *url, int port)
-{
-    test_server_t *t = user;
-    pthread_mutex_lock(&t->lock);
-    t->port = port;
-    t->ready = 1;
-    pthread_cond_signal(&t->cond);
-    pthread_mutex_unlock(&t->lock);
-}
-
-static void *server_main(void *arg)
-{
-    test_server_t *t = arg;
-    t->status = iid__server_run(&t->opts, &t->engine, &t->stop, &t->err);
-    pthread_mutex_lock(&t->lock);
-    t->ready = 1;
-    pthread_cond_signal(&t->cond);
-    pthread_mutex_unlock(&t->lock);
-    return NULL;
-}
-
-/* A fresh temp folder with out/ for results; options with port 0 and the fake
- * engine (no engine when with_engine is 0). Call server_start after tweaking. */
-static test_server_t *server_new(int with_engine, int step_delay_ms)
-{
-    test_server_t *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    t->dir = iid_test_tempdir();
-    assert_non_null(t->dir);
-    snprintf(t->out, sizeof t->out, "%s/out", t->dir);
-    snprintf(t->log, sizeof t->log, "%s/generation_log.csv", t->dir);
-    iid__server_options_init(&t->opts);
-    t->opts.port = 0;
-    t->opts.output_dir = t->out;
-    t->opts.log_path = t->log;
-    t->opts.on_ready = on_ready;
-    t->opts.on_ready_user = t;
-    if (with_engine) iid_fake_engine_init(&t->fake, step_delay_ms, &t->engine);
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_cond_init(&t->cond, NULL);
-    return t;
-}
-
-static void server_start(test_server_t *t)
-{
-    assert_int_equal(pthread_create(&t->thread, NULL, server_main, t), 0);
-    pthread_mutex_lock(&t->lock);
-    while (!t->ready) pthread_cond_wait(&t->cond, &t->lock);
-    pthread_mutex_unlock(&t->lock);
-    if (t->port <= 0) fail_msg("the server did not start: %s", t->err.msg);
-}
-
-static void server_free(test_server_t *t)
-{
-    t->stop = 1;
-    pthread_join(t->thread, NULL);
-    assert_int_equal(t->status, IID_OK);
-    pthread_mutex_destroy(&t->lock);
-    pthread_cond_destroy(&t->cond);
-    iid_test_rmtree(t->dir);
-    free(t->dir);
-    free(t);
-}
-
-/* ---- a tiny HTTP client ------------------------------------------------- */
-
-typedef struct response {
-    int status;
-    char head[4096];
-    char *body; /* NUL-terminated */
-    size_t body_len;
-} response_t;
-
-static int connect_to(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-/* Send what fits; returns 0 when the peer stopped reading. */
-static int send_all(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0) return 0;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 1;
-}
-
-/* Read until the server closes, then split status, head and body. */
-static void read_response(int fd, response_t *r)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-            assert_non_null(buf);
-        }
-        ssize_t k = recv(fd, buf + n, cap - n, 0);
-        if (k <= 0) break;
-        n += (size_t)k;
-    }
-    close(fd);
-    buf[n] = '\0';
-    memset(r, 0, sizeof *r);
-    r->status = -1;
-    char *end = strstr(buf, "\r\n\r\n");
-    if (n < 12 || !end || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
-        r->body = buf;
-        r->body_len = n;
-        return;
-    }
-    size_t head_n = (size_t)(end - buf);
-    snprintf(r->head, sizeof r->head, "%.*s", (int)head_n, buf);
-    r->body_len = n - head_n - 4;
-    memmove(buf, end + 4, r->body_len + 1);
-    r->body = buf;
-}
-
-static void response_free(response_t *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-static void http_get(int port, const char *path, const char *extra_headers, response_t *r)
-{
-    char req[4096];
-    int own_host = extra_headers && strstr(extra_headers, "Host:");
-    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%sConnection: close\r\n%s\r\n", path,
-             own_host ? "" : "Host: 127.0.0.1\r\n", extra_headers ? extra_headers : "");
-    int fd = connect_to(port);
-    assert_true(send_all(fd, req, strlen(req)));
-    read_response(fd, r);
-}
-
-static cJSON *get_json(int port, const char *path, int expect_status)
-{
-    response_t r;
-    http_get(port, path, NULL, &r);
-    if (r.status != expect_status) fail_msg("GET %s: status %d, expected %d: %s", path, r.status, expect_status, r.body);
-    assert_non_null(strstr(r.head, "application/json"));
-    cJSON *j = cJSON_Parse(r.body);
-    if (!j) fail_msg("GET %s: not JSON: %s", path, r.body);
-    response_free(&r);
-    return j;
-}
-
-/* A multipart body: NULL-terminated name/value pairs, then the face file. */
-typedef struct buf {
-    char *data;
-    size_t len;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    b->data = realloc(b->data, b->len + n + 1);
-    assert_non_null(b->data);
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void buf_str(buf_t *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-#define BOUNDARY "----iid-test-boundary-7MA4YWxk"
-
-static buf_t form(const char *const *fields, const char *face_name, const void *face, size_t face_n)
-{
-    buf_t b = {0};
-    for (int i = 0; fields && fields[i]; i += 2) {
-        buf_str(&b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"");
-        buf_str(&b, fields[i]);
-        buf_str(&b, "\"\r\n\r\n");
-        buf_str(&b, fields[i + 1]);
-        buf_str(&b, "\r\n");
-    }
-    if (face) {
-        buf_str(&b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"face\"; filename=\"");
-        buf_str(&b, face_name);
-        buf_str(&b, "\"\r\nContent-Type: image/png\r\n\r\n");
-        buf_add(&b, face, face_n);
-        buf_str(&b, "\r\n");
-    }
-    buf_str(&b, "--" BOUNDARY "--\r\n");
-    return b;
-}
-
-static void post_form(int port, const buf_t *body, const char *extra_headers, response_t *r)
-{
-    char head[1024];
-    snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\n%s\r\n",
-             body->len, extra_headers ? extra_headers : "");
-    int fd = connect_to(port);
-    assert_true(send_all(fd, head, strlen(head)));
-    send_all(fd, body->data, body->len);
-    read_response(fd, r);
-}
-
-/* POST a face with fields; returns the job id (malloc'd) or fails the test. */
-static char *submit(int port, const char *const *fields, const char *face_name, const void *face, size_t n)
-{
-    buf_t body = form(fields, face_name, face, n);
-    response_t r;
-    post_form(port, &body, NULL, &r);
-    free(body.data);
-    if (r.status != 202) fail_msg("POST /api/generate: status %d: %s", r.status, r.body);
-    cJSON *j = cJSON_Parse(r.body);
-    assert_non_null(j);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-    assert_true(cJSON_IsString(id));
-    char *out = strdup(id->valuestring);
-    cJSON_Delete(j);
-    response_free(&r);
-    return out;
-}
-
-/* Poll the job until it is done or failed (at most 10 s); returns its record
- * and the HTTP status it came with. */
-static cJSON *wait_job(int port, const char *id, int *status)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/api/jobs/%s", id);
-    for (int i = 0; i < 1000; i++) {
-        response_t r;
-        http_get(port, path, NULL, &r);
-        cJSON *j = cJSON_Parse(r.body);
-        if (!j) fail_msg("GET %s: not JSON (%d): %s", path, r.status, r.body);
-        const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "state"));
-        *status = r.status;
-        response_free(&r);
-        if (state && (strcmp(state, "done") == 0 || strcmp(state, "error") == 0)) return j;
-        cJSON_Delete(j);
-        struct timespec nap = {0, 10 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
-    fail_msg("job %s did not finish in time", id);
-    return NULL;
-}
-
-static const char *jstr(const cJSON *j, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, key));
-}
-
-static double jnum(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v)) fail_msg("field %s is not a number", key);
-    return v->valuedouble;
-}
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -450,6 +164,23 @@ static void test_bad_form_fields(void **state)
     server_free(t);
 }
 
+/* POST a face and fail unless it is refused with status and a JSON error
+ * holding want. */
+static void expect_refused(int port, const char *name, const void *face, size_t n, int status, const char *want)
+{
+    const char *fields[] = {"steps", "3", NULL};
+    buf_t body = form(fields, name, face, n);
+    response_t r;
+    post_form(port, &body, NULL, &r);
+    free(body.data);
+    cJSON *j = cJSON_Parse(r.body);
+    if (r.status != status || !j || !jstr(j, "error") || !strstr(jstr(j, "error"), want))
+        fail_msg("%s: status %d (want %d with '%s'): %s", name, r.status, status, want, r.body);
+    cJSON_Delete(j);
+    response_free(&r);
+}
+
+/* Issue 14.6: the upload is decoded (and its face found) before it is queued. */
 static void test_corrupt_image_400_and_no_face_422(void **state)
 {
     (void)state;
@@ -457,40 +188,78 @@ static void test_corrupt_image_400_and_no_face_422(void **state)
     server_start(t);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    /* Cut before the IEND chunk. */
+    expect_refused(t->port, "cut.png", face, n - 12, 400, "truncated PNG");
+    /* Text named .png. */
+    expect_refused(t->port, "text.png", "hello, world", 12, 400, "not an image");
+    /* GIF: a format we do not take. */
+    expect_refused(t->port, "anim.gif", "GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14, 415, "GIF");
+    /* A valid image without a face. */
+    expect_refused(t->port, "noface_cat.png", face, n, 422, "no face");
+    /* The refusals did not take the server down, and queued nothing: a good job
+     * still runs, and is the only one. */
     const char *fields[] = {"steps", "3", NULL};
-    /* Cut before the IEND chunk: the engine cannot decode it. */
-    char *id = submit(t->port, fields, "cut.png", face, n - 12);
+    char *id = submit(t->port, fields, "ok.png", face, n);
     int status;
     cJSON *job = wait_job(t->port, id, &status);
+    assert_int_equal(status, 200);
+    cJSON_Delete(job);
+    free(id);
+    assert_int_equal(t->fake.generated, 1);
+    server_free(t);
+    /* An engine without a check: the same photos fail as jobs, with the same
+     * codes in GET /api/jobs/ID. */
+    t = server_new(1, 0);
+    t->engine.check = NULL;
+    server_start(t);
+    id = submit(t->port, fields, "cut.png", face, n - 12);
+    job = wait_job(t->port, id, &status);
     assert_int_equal(status, 400);
     assert_string_equal(jstr(job, "state"), "error");
     assert_non_null(strstr(jstr(job, "error"), "truncated PNG"));
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(job, "result")));
     cJSON_Delete(job);
     free(id);
-    /* Text named .png. */
-    id = submit(t->port, fields, "text.png", "hello, world", 12);
-    job = wait_job(t->port, id, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(jstr(job, "error"), "cannot decode"));
-    cJSON_Delete(job);
-    free(id);
-    /* A valid image without a face. */
     id = submit(t->port, fields, "noface_cat.png", face, n);
     job = wait_job(t->port, id, &status);
     assert_int_equal(status, 422);
     assert_int_equal((int)jnum(job, "http_status"), 422);
-    assert_non_null(strstr(jstr(job, "error"), "no face"));
-    cJSON_Delete(job);
-    free(id);
-    /* The failures did not take the server down: a good job still runs. */
-    id = submit(t->port, fields, "ok.png", face, n);
-    job = wait_job(t->port, id, &status);
-    assert_int_equal(status, 200);
     cJSON_Delete(job);
     free(id);
     free(face);
-    assert_int_equal(t->fake.generated, 1);
+    assert_int_equal(t->fake.generated, 0);
+    server_free(t);
+}
+
+/* Issue 15 B9: ids are 128 random bits, so one tells nothing about another. */
+static void test_job_ids_are_random(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t);
+    size_t n;
+    unsigned char *face = iid_fake_png(8, 8, 1, &n);
+    const char *fields[] = {"steps", "1", NULL};
+    char *ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = submit(t->port, fields, "me.png", face, n);
+        assert_int_equal(strlen(ids[i]), 32);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+    }
+    /* Consecutive ids share no more digits than chance (2 of 32 expected; a
+     * salt and a counter would share all but the last few). */
+    for (int i = 0; i + 1 < 3; i++) {
+        int same = 0;
+        for (int k = 0; k < 32; k++) same += ids[i][k] == ids[i + 1][k];
+        if (same > 12) fail_msg("ids %s and %s share %d of 32 digits", ids[i], ids[i + 1], same);
+    }
+    for (int i = 0; i < 3; i++) {
+        int status;
+        cJSON_Delete(wait_job(t->port, ids[i], &status));
+        assert_int_equal(status, 200);
+        free(ids[i]);
+    }
+    free(face);
     server_free(t);
 }
 
@@ -652,7 +421,8 @@ static void test_token(void **state)
                                             {"/api/log", NULL},
                                             {"/api/jobs/x", NULL},
                                             {"/files/x.png", NULL},
-                                            {"/inputs/x.png", NULL}};
+                                            {"/inputs/x.png", NULL},
+                                            {"/sheets/x.png", NULL}};
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
         http_get(t->port, denied[i][0], denied[i][1], &r);
         if (r.status != 401) fail_msg("%s with %s: status %d", denied[i][0], denied[i][1], r.status);
@@ -788,6 +558,61 @@ static void test_log_json(void **state)
     assert_non_null(strstr(r.head, "image/png"));
     response_free(&r);
     cJSON_Delete(j);
+    server_free(t);
+}
+
+/* Issue 15 B2: GET /api/log answers a page of rows and the total. */
+static void test_log_pages(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(0, 0);
+    server_start(t);
+    enum { ROWS = 1203 };
+    buf_t csv = {0};
+    buf_str(&csv, "image_name,success,prompt\r\n");
+    for (int i = 0; i < ROWS; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "face%d.png,True,\"p, %d\"\r\n", i, i);
+        buf_str(&csv, line);
+    }
+    free(iid_test_write(t->dir, "generation_log.csv", csv.data, csv.len));
+    free(csv.data);
+    static const struct {
+        const char *query;
+        int total, offset, limit, rows, first;
+    } pages[] = {{"", ROWS, 0, 500, 500, 0},
+                 {"?offset=1200&limit=10", ROWS, 1200, 10, 3, 1200},
+                 {"?offset=500", ROWS, 500, 500, 500, 500},
+                 {"?limit=5000", ROWS, 0, 5000, ROWS, 0},
+                 {"?offset=5000", ROWS, 5000, 500, 0, -1},
+                 {"?limit=0", ROWS, 0, 0, 0, -1}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/log%s", pages[i].query);
+        cJSON *j = get_json(t->port, path, 200);
+        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+        if ((int)jnum(j, "total") != pages[i].total || (int)jnum(j, "offset") != pages[i].offset ||
+            (int)jnum(j, "limit") != pages[i].limit || cJSON_GetArraySize(rows) != pages[i].rows)
+            fail_msg("%s: total %g offset %g limit %g rows %d", path, jnum(j, "total"), jnum(j, "offset"),
+                     jnum(j, "limit"), cJSON_GetArraySize(rows));
+        if (pages[i].first >= 0) {
+            char want[32];
+            snprintf(want, sizeof want, "face%d.png", pages[i].first);
+            const cJSON *values = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), "values");
+            assert_string_equal(jstr(values, "image_name"), want);
+        }
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "columns")), 3);
+        cJSON_Delete(j);
+    }
+    static const char *const bad[][2] = {{"?limit=5001", "limit"}, {"?offset=-1", "offset"}, {"?offset=abc", "offset"},
+                                         {"?limit=", "limit"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/log%s", bad[i][0]);
+        cJSON *j = get_json(t->port, path, 400);
+        assert_non_null(strstr(jstr(j, "error"), bad[i][1]));
+        cJSON_Delete(j);
+    }
     server_free(t);
 }
 
@@ -1009,6 +834,62 @@ static void test_inputs_folder(void **state)
     server_free(t);
 }
 
+/* GET /sheets/IMAGE: the image's contact sheet, drawn from the log; thumbnails
+ * only from inside the output folder. */
+static void test_sheet_route(void **state)
+{
+    (void)state;
+    test_server_t *t = server_new(1, 0);
+    server_start(t); /* creates out/ */
+    iid_image_t img;
+    assert_int_equal(iid__image_alloc(&img, 8, 8, 3, NULL), IID_OK);
+    char png[4200];
+    snprintf(png, sizeof png, "%s/a_0.png", t->out);
+    assert_int_equal(iid__png_write(png, &img, NULL, 0, NULL), IID_OK);
+    snprintf(png, sizeof png, "%s/secret.png", t->dir);
+    assert_int_equal(iid__png_write(png, &img, NULL, 0, NULL), IID_OK);
+    iid__image_free(&img);
+    static const char *const rows[][5] = {{"a.png", "a_0.png", "True", "", "0"},
+                                          {"a.png", "../secret.png", "True", "", "1"},
+                                          {"a.png", "", "False", "a.png: no face found", "2"},
+                                          {"b.png", "a_0.png", "True", "", "3"}};
+    iid_log_writer_t w;
+    assert_int_equal(iid__log_open(&w, t->log, NULL), IID_OK);
+    for (int i = 0; i < 4; i++) {
+        const char *f[IID_LOG_NCOLS] = {0};
+        f[IID_COL_IMAGE_NAME] = rows[i][0];
+        f[IID_COL_NEW_FILE_NAME] = rows[i][1];
+        f[IID_COL_SUCCESS] = rows[i][2];
+        f[IID_COL_ERROR] = rows[i][3];
+        f[IID_COL_JOB_ID] = rows[i][4];
+        f[IID_COL_STYLE] = "Neon";
+        assert_int_equal(iid__log_append(&w, f, NULL), IID_OK);
+    }
+    iid__log_close(&w);
+    response_t r;
+    http_get(t->port, "/sheets/a.png", NULL, &r);
+    if (r.status != 200) fail_msg("GET /sheets/a.png: %d %s", r.status, r.body);
+    assert_non_null(strstr(r.head, "image/png"));
+    char *text = NULL;
+    assert_int_equal(iid__png_text_decode(r.body, r.body_len, "sheet", "instantid-sheet", &text, NULL), IID_OK);
+    response_free(&r);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    assert_string_equal(jstr(j, "key"), "a.png");
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(j, "cells");
+    assert_int_equal(cJSON_GetArraySize(cells), 3);
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 0), "status"), "ok");
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 1), "status"), "unreadable");
+    assert_non_null(strstr(jstr(cJSON_GetArrayItem(cells, 1), "reason"), "outside the output folder"));
+    assert_string_equal(jstr(cJSON_GetArrayItem(cells, 2), "status"), "failed");
+    cJSON_Delete(j);
+    http_get(t->port, "/sheets/zz.png", NULL, &r);
+    assert_int_equal(r.status, 404);
+    response_free(&r);
+    server_free(t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1017,16 +898,19 @@ int main(void)
         cmocka_unit_test(test_generate_poll_fetch),
         cmocka_unit_test(test_bad_form_fields),
         cmocka_unit_test(test_corrupt_image_400_and_no_face_422),
+        cmocka_unit_test(test_job_ids_are_random),
         cmocka_unit_test(test_oversized_uploads_413),
         cmocka_unit_test(test_queue_full_503),
         cmocka_unit_test(test_no_engine_503),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_path_escapes),
         cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_log_pages),
         cmocka_unit_test(test_job_records_are_capped),
         cmocka_unit_test(test_face_region_and_lcm_fields),
         cmocka_unit_test(test_web_jobs_are_logged),
         cmocka_unit_test(test_inputs_folder),
+        cmocka_unit_test(test_sheet_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
