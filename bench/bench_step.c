@@ -13,6 +13,8 @@
  * random (the arithmetic does not depend on them). Each measurement should run in
  * its own process, so the peak (VmHWM) belongs to it; the resident set includes
  * the pages of the mapped weight files that were touched, which is real memory.
+ * A step's memory comes from a step allocator (ops/step_alloc.h): step 1 records
+ * and plans, later steps replay the plan and allocate nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include "models/unet_sdxl.h"
 #include "models/vae_decoder.h"
 #include "ops/ops.h"
+#include "ops/step_alloc.h"
 
 static double now(void)
 {
@@ -96,11 +99,16 @@ static int run_step(const char *models, int size, int steps, int with_cn)
     for (size_t i = 0; i < (size_t)B * 3 * size * size; i++) kps[i] += 0.5f;
     float *noise = malloc((size_t)B * 4 * h * w * sizeof *noise), *guided = malloc((size_t)4 * h * w * sizeof *guided);
     if (!faces || !noise || !guided) return 1;
+    iid_step_alloc_t sa;
+    iid__step_alloc_init(&sa, unet->trunk.be);
     for (int k = 0; k < steps; k++) {
         double ts = now();
+        long allocs = sa.parent_allocs;
+        iid__step_alloc_begin(&sa);
         iid_residuals_t res = {0};
         if (cn) {
-            iid_controlnet_inputs_t ci = {latents, B, h, w, {801.0f, faces, TF, pooled, 1280, ids, 6}, kps, size, size, 0.8f};
+            iid_controlnet_inputs_t ci = {latents, B,    h,    w,   {801.0f, faces, TF, pooled, 1280, ids, 6},
+                                          kps,     size, size, 0.8f, &sa.be};
             check(iid__controlnet_forward(cn, &ci, &res, &err), &err);
             report("  controlnet (batch 2)", ts);
         }
@@ -114,15 +122,20 @@ static int run_step(const char *models, int size, int steps, int with_cn)
         in.cond = (iid_unet_cond_t){801.0f, ctx, TT + TF, pooled, 1280, ids, 6};
         in.residuals = cn ? &res : NULL;
         in.ip = (iid_ip_args_t){TF, 0.8f, NULL, 0, 0};
+        in.be = &sa.be;
         check(iid__unet_forward(unet, &in, noise, &err), &err);
         iid__residuals_free(&res);
         report("  unet (batch 2)", tu);
         /* guidance 5: uncond + 5 (cond - uncond) */
         iid__lerp_out(guided, noise, noise + (size_t)4 * h * w, 5.0f, (int64_t)4 * h * w);
+        check(iid__step_alloc_end(&sa, &err), &err);
         char label[64];
         snprintf(label, sizeof label, "step %d at %dx%d", k + 1, size, size);
         report(label, ts);
+        printf("  step memory: %.2f GiB planned, %ld backend allocations in the step\n", gib(sa.block_bytes),
+               sa.parent_allocs - allocs);
     }
+    iid__step_alloc_free(&sa);
     iid__controlnet_free(cn);
     iid__unet_free(unet);
     iid__st_close(&ip);

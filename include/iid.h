@@ -111,7 +111,7 @@ typedef struct iid_ctx_params {
     const char *controlnet;
     const char *ip_adapter;
     const char *face_models;
-    const char *backend;     /* compute backend by name; default "cpu" */
+    const char *backend;     /* compute backend by name ("cpu", "ref"); NULL: the build's default */
     const char *dtype;       /* compute dtype: "f32" (default); others are refused until a backend has them */
     int threads;             /* CPU threads; 0 = all cores */
     int resampler_heads;     /* the face Resampler's heads (20, the published file's; shapes cannot tell) */
@@ -142,6 +142,7 @@ typedef struct iid_ctx_stats {
     long face_analyses;  /* photos decoded and analysed (detector + recogniser), failures included */
     long face_hits;      /* prepares answered from the face cache, failures included */
     long renders;        /* renders started */
+    size_t activation_peak; /* bytes of the largest denoising step's planned activations */
 } iid_ctx_stats_t;
 
 void iid_ctx_get_stats(iid_ctx_t *ctx, iid_ctx_stats_t *out);

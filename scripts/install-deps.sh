@@ -7,6 +7,7 @@
 # Packages already installed are not touched, and when every one is present the script
 # exits at once without apt-get update, so `make run` can be rerun (to resume a
 # download, say) without root and without refreshing the package lists each time.
+# zip builds the hostile torch checkpoints of the robustness suite (tests/robustness).
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev
@@ -14,7 +15,7 @@ PKGS=(
   libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev nettle-dev
   libfreetype-dev libfontconfig-dev fonts-dejavu-core
   libcmocka-dev
-  curl ca-certificates chromium shellcheck
+  curl ca-certificates chromium shellcheck zip
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -2,18 +2,18 @@
  * csv_log.c - RFC 4180 records, the log file's open/append/read cycle, merging
  * shard logs, and the number formats the log uses.
  *
- * The parser is a single pass over the text that copies each field out (quotes
- * undone) and groups fields into records; a record is complete only when its
+ * Parsing is io/csv.c's streaming reader: a record is complete only when its
  * terminator (LF, CRLF or a lone CR) was seen outside quotes, which is how a row
  * cut short by a crash is told apart from a finished one.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock */
 #include "batch/csv_log.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,38 +44,57 @@ iid_status iid__log_read(const char *path, iid_csv_t *out, iid_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (access(path, F_OK) != 0) return iid__fail(err, IID_ERR_NOT_FOUND, "%s: no such log", path);
-    char *text;
-    size_t len;
-    IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
-    iid_status st = iid__csv_parse(text, len, path, out, err);
-    free(text);
+    iid_status st = iid__csv_load(path, LOG_MAX_FILE, out, err);
     if (st == IID_OK && (st = check_header(out, path, err)) != IID_OK) iid__csv_free(out);
     return st;
+}
+
+/* flock(LOCK_EX) with a deadline. Every writer of a log (a batch's rows, the
+ * web server's rows) takes it for one row at a time, so a long wait means a
+ * writer is stuck. */
+static iid_status lock_log(FILE *f, const char *path, iid_error_t *err)
+{
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int waited = 0;; waited += 20) {
+        if (flock(fileno(f), LOCK_EX | LOCK_NB) == 0) return IID_OK;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return iid__fail(err, IID_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
+        if (waited >= IID_LOG_LOCK_WAIT_MS)
+            return iid__fail(err, IID_ERR_IO, "%s: still locked by another writer after %d s", path,
+                             IID_LOG_LOCK_WAIT_MS / 1000);
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* With the lock held: check the header, cut off a partial last record, and
+ * write the header when the file is new or empty. */
+static iid_status prepare_locked(iid_log_writer_t *w, iid_error_t *err)
+{
+    iid_csv_t t;
+    IID_TRY(iid__csv_load(w->path, LOG_MAX_FILE, &t, err)); /* refuses a FIFO or device too */
+    int fresh = t.ncols == 0; /* empty, blank lines or a partial header: start over */
+    iid_status st = fresh ? IID_OK : check_header(&t, w->path, err);
+    size_t keep = fresh ? 0 : t.complete_len;
+    iid__csv_free(&t);
+    IID_TRY(st);
+    if (ftruncate(fileno(w->f), (off_t)keep) != 0)
+        return iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", w->path, strerror(errno));
+    if (fresh && iid__csv_write_record(w->f, iid__log_columns, IID_LOG_NCOLS) != 0)
+        return iid__fail(err, IID_ERR_IO, "%s: cannot write the header: %s", w->path, strerror(errno));
+    if (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)
+        return iid__fail(err, IID_ERR_IO, "%s: cannot write the header: %s", w->path, strerror(errno));
+    return IID_OK;
 }
 
 iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err)
 {
     w->f = NULL;
     w->path = NULL;
-    size_t keep = 0;
-    int fresh = 1;
     if (access(path, F_OK) == 0) {
-        char *text;
-        size_t len;
-        IID_TRY(iid__file_read_all(path, LOG_MAX_FILE, &text, &len, err));
+        /* Not a regular file (a FIFO, a device): refuse before opening it. */
         iid_csv_t t;
-        iid_status st = iid__csv_parse(text, len, path, &t, err);
-        free(text);
-        if (st != IID_OK) return st;
-        fresh = len == 0;
-        if (!fresh && t.ncols == 0) /* only a partial header: start over */
-            fresh = 1;
-        else if (!fresh) st = check_header(&t, path, err);
-        keep = fresh ? 0 : t.complete_len;
+        IID_TRY(iid__csv_load(path, LOG_MAX_FILE, &t, err));
         iid__csv_free(&t);
-        if (st != IID_OK) return st;
-        if (truncate(path, (off_t)keep) != 0)
-            return iid__fail(err, IID_ERR_IO, "%s: cannot cut off a partial last row: %s", path, strerror(errno));
     }
     w->f = fopen(path, "ab");
     if (!w->f) return iid__fail(err, IID_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
@@ -84,18 +103,26 @@ iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err
         iid__log_close(w);
         return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (fresh) return iid__log_append(w, iid__log_columns, err);
-    return IID_OK;
+    iid_status st = lock_log(w->f, path, err);
+    if (st == IID_OK) {
+        st = prepare_locked(w, err);
+        flock(fileno(w->f), LOCK_UN);
+    }
+    if (st != IID_OK) iid__log_close(w);
+    return st;
 }
 
 iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_error_t *err)
 {
+    IID_TRY(lock_log(w->f, w->path, err));
     int bad = iid__csv_write_record(w->f, fields, IID_LOG_NCOLS) != 0;
     bad = fflush(w->f) != 0 || bad;
     bad = fsync(fileno(w->f)) != 0 || bad;
+    int saved = errno;
+    flock(fileno(w->f), LOCK_UN);
     if (bad) {
         clearerr(w->f);
-        return iid__fail(err, IID_ERR_IO, "%s: cannot write a row: %s", w->path, strerror(errno));
+        return iid__fail(err, IID_ERR_IO, "%s: cannot write a row: %s", w->path, strerror(saved));
     }
     return IID_OK;
 }

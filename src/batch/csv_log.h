@@ -12,8 +12,11 @@
  * crash loses at most the row in flight. If a process is killed mid-write the
  * file ends with a partial record (no terminator, or an open quote); the reader
  * ignores it, and the writer cuts it off when it reopens the log, so the next row
- * starts on a fresh line. One process writes a given log at a time (shards write
- * their own logs and `instantid merge` joins them).
+ * starts on a fresh line. Several writers may share a log (a batch and the web
+ * server's jobs): each holds flock(2) on the log file while it checks the tail
+ * or writes one row, so rows never interleave and a row in flight is never cut
+ * off by another writer's open. A batch also holds the run lock
+ * (batch/log_lock.h, on LOG.lock) for its whole run, so a second batch is refused.
  */
 #ifndef IID_BATCH_CSV_LOG_H
 #define IID_BATCH_CSV_LOG_H
@@ -65,13 +68,17 @@ typedef struct iid_log_writer {
     char *path;
 } iid_log_writer_t;
 
+/* How long a writer waits for another writer's row before it gives up. */
+#define IID_LOG_LOCK_WAIT_MS 10000
+
 /* Open path for appending rows: create it with the header when it does not
  * exist or is empty; otherwise check the header and cut off a partial last
- * record. Fails when the file cannot be created or written, or its header is not
- * the 22-column log header. */
+ * record (both under the row lock). Fails when the file cannot be created or written, is not a regular
+ * file, or its header is not the 22-column log header. */
 iid_status iid__log_open(iid_log_writer_t *w, const char *path, iid_error_t *err);
 
-/* Append one row of IID_LOG_NCOLS fields and make it durable (fflush + fsync). */
+/* Append one row of IID_LOG_NCOLS fields under the row lock and make it durable
+ * (fflush + fsync). Fails when the lock is held longer than IID_LOG_LOCK_WAIT_MS. */
 iid_status iid__log_append(iid_log_writer_t *w, const char *const *fields, iid_error_t *err);
 
 /* Close the file. NULL or a closed writer is a no-op. */

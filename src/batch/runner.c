@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch/log_lock.h"
 #include "io/file.h"
 
 #define RUNNER_PATH_MAX 4096
@@ -236,6 +237,7 @@ typedef struct runner {
     long tick;
     char **failed; /* per image: why prepare() failed, or NULL */
     iid_log_writer_t log;
+    iid_log_lock_t lock; /* held from before the log is read until the end */
     row_t row;
 } runner_t;
 
@@ -389,6 +391,7 @@ static void runner_free(runner_t *R)
     free(R->slots);
     free(R->failed);
     iid__log_close(&R->log);
+    iid__log_unlock(&R->lock);
 }
 
 iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, const iid_batch_engine_t *engine,
@@ -398,9 +401,9 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
     IID_TRY(mkdir_p(o->output_dir, err));
     unsigned char *todo = malloc(plan->count ? (size_t)plan->count : 1);
     if (!todo) return iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
-    iid_status st = iid__batch_select(plan, o, todo, res, err);
+    iid_status st = IID_OK;
     runner_t *R = calloc(1, sizeof *R);
-    if (st == IID_OK && !R) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
+    if (!R) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
     if (st == IID_OK) {
         R->plan = plan;
         R->styles = styles;
@@ -412,7 +415,11 @@ iid_status iid__batch_run(const iid_plan_t *plan, const iid_styles_t *styles, co
         if (!R->slots || !R->failed) st = iid__fail(err, IID_ERR_NOMEM, "batch: out of memory");
         for (int i = 0; R->slots && i < R->nslots; i++) R->slots[i].image = -1;
     }
+    /* Lock the log before reading what it says is done, so that no other batch
+     * can run those jobs meanwhile. */
+    if (st == IID_OK) st = iid__log_lock(&R->lock, o->log_path, err);
     if (st == IID_OK) st = iid__log_open(&R->log, o->log_path, err);
+    if (st == IID_OK) st = iid__batch_select(plan, o, todo, res, err);
     for (long i = 0; st == IID_OK && i < plan->count; i++) {
         if (!todo[i]) continue;
         if (o->stop && *o->stop) {

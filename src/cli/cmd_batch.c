@@ -4,24 +4,29 @@
  *
  * Exit status: 0 when the batch ran to its end (failed jobs included) or a dry
  * run printed its plan; 2 when it cannot run at all (bad options, no input
- * folder or images, unusable styles file, log or output folder, or no
- * generation engine); 1 when the batch ran but --contact-sheet could not draw
- * its sheets; 130 after a second Ctrl-C.
+ * folder or images, unusable styles file, log or output folder, a log that
+ * another batch holds, or no generation engine); 1 when the batch ran but
+ * --contact-sheet could not draw its sheets; 128 + the signal number (130 for
+ * SIGINT, 143 for SIGTERM) when a signal stopped it before the plan's end, so
+ * that a scheduler sees an early stop as a failure.
  *
  * Ctrl-C (and SIGTERM, which batch schedulers send before killing a job): the
  * first sets a flag that the runner checks between jobs, so the job in flight
- * finishes and is logged, then the summary is printed; a second one exits at once
- * (rows already logged are flushed to disk as each job ends).
+ * finishes and is logged, then the summary and the exact command that resumes
+ * the plan are printed; a second one exits at once (rows already logged are
+ * flushed to disk as each job ends).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "batch/inputs.h"
+#include "batch/log_lock.h"
 #include "batch/log_meta.h"
 #include "batch/plan.h"
 #include "batch/progress.h"
@@ -77,13 +82,12 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_sigint(int sig)
 {
-    (void)sig;
     if (stop_requested) {
         static const char msg[] = "\ninstantid: stopped\n";
         (void)!write(2, msg, sizeof msg - 1);
-        _exit(130);
+        _exit(128 + sig);
     }
-    stop_requested = 1;
+    stop_requested = sig;
     static const char msg[] = "\ninstantid: stopping after the current job (Ctrl-C again to stop now)\n";
     (void)!write(2, msg, sizeof msg - 1);
 }
@@ -195,6 +199,11 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
     if (iid_cli_get(o, "styles")) IID_TRY(split_styles(b, iid_cli_get(o, "styles"), err));
     IID_TRY(iid_cli_size(o, "size", &b->run.size.width, &b->run.size.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", b->run.size.pad_rgb, err));
+    struct stat in_st, out_st; /* outputs in the input folder would join the plan of a resumed run */
+    if (stat(b->input, &in_st) == 0 && stat(b->run.output_dir, &out_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
+        return iid__fail(err, IID_ERR_INVALID, "--output %s: is the input folder; give another folder",
+                         b->run.output_dir);
     char font[4096]; /* the sheets' font, checked before hours of generation */
     if (iid_cli_flag(o, "contact-sheet")) IID_TRY(iid__font_find(font, sizeof font, err));
     iid__server_options_init(&b->serve);
@@ -214,6 +223,45 @@ static iid_status setup(const iid_opts_t *o, batch_setup_t *b, iid_error_t *err)
 }
 
 /* ---- running ----------------------------------------------------------- */
+
+/* Write s as one shell word: bare when it is made of safe characters, else in
+ * single quotes. */
+static void put_shell_word(FILE *f, const char *s)
+{
+    int bare = *s != '\0';
+    for (const char *p = s; *p && bare; p++)
+        bare = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               strchr("_./:,+-=@%", *p);
+    if (bare) {
+        fputs(s, f);
+        return;
+    }
+    fputc('\'', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') fputs("'\\''", f);
+        else fputc(*p, f);
+    }
+    fputc('\'', f);
+}
+
+/* The command that resumes this plan: every option in effect (command line and
+ * --config alike), then --resume with the plan's seed. */
+static void print_resume_command(FILE *f, const iid_opts_t *o, uint64_t seed)
+{
+    fprintf(f, "instantid batch --resume --seed %llu", (unsigned long long)seed);
+    for (int i = 0; i < o->n; i++) {
+        const iid_opt_spec_t *sp = &o->specs[i];
+        const char *v = o->value[i];
+        if (!v || strcmp(sp->name, "resume") == 0 || strcmp(sp->name, "seed") == 0) continue;
+        if (!sp->metavar) {
+            if (strcmp(v, "0") != 0) fprintf(f, " --%s", sp->name);
+            continue;
+        }
+        fprintf(f, " --%s ", sp->name);
+        put_shell_word(f, v);
+    }
+    fputc('\n', f);
+}
 
 /* Load the models once and bind the engine to the runner. The face cache holds
  * every input of the plan, so a photo is analysed once however its jobs are
@@ -265,7 +313,9 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     iid_error_t err;
     iid_ctx_t *ctx = NULL;
     iid_engine_binding_t *binding = NULL;
-    if (open_engine(o, plan, styles, &ctx, &binding, &err) != IID_OK) {
+    /* Refuse a log that another batch holds now, not after loading the models. */
+    if (iid__log_check_free(b->run.log_path, &err) != IID_OK ||
+        open_engine(o, plan, styles, &ctx, &binding, &err) != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
     }
@@ -343,6 +393,12 @@ static int run_jobs(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pla
     if (st != IID_OK) {
         fprintf(stderr, "instantid batch: %s\n", err.msg);
         return 2;
+    }
+    if (res.interrupted) {
+        fprintf(stderr, "instantid batch: stopped by signal %d before the end of the plan; to resume:\n  ",
+                (int)stop_requested);
+        print_resume_command(stderr, o, plan->seed);
+        return 128 + (int)stop_requested;
     }
     return 0;
 }

@@ -251,6 +251,13 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
     IID_TRY(iid_cli_size(o, "size", &fo.width, &fo.height, err));
     IID_TRY(iid_cli_color(o, "pad-color", fo.pad_rgb, err));
     const char *out_path = iid_cli_get(o, "output") ? iid_cli_get(o, "output") : "instantid.png";
+    /* -o may not be any input: every --face, --pose and the other files. */
+    static const char *const other_inputs[] = {"pose", "styles-file", "face-embedding", "kps", "latents"};
+    const char *inputs[MAX_FACES + 5];
+    int n_in = iid_cli_get_all(o, "face", inputs, MAX_FACES);
+    if (n_in > MAX_FACES) n_in = MAX_FACES;
+    for (int i = 0; i < 5; i++) inputs[n_in++] = iid_cli_get(o, other_inputs[i]);
+    IID_TRY(iid__file_check_output(out_path, inputs, n_in, err));
 
     iid_styles_t styles = {0};
     char *prompt = NULL, *negative = NULL, *params = NULL, *graph = NULL;
@@ -310,6 +317,7 @@ static iid_status generate(const iid_opts_t *o, iid_error_t *err)
             iid__speed_save(&speed, (iid_cli_clock(NULL) - gp.start) / gp.job_work, NULL);
     }
     if (s == IID_OK && !quiet) printf("%s\n", out_path);
+    if (m.verbose && ctx) iid_cli_print_stats("generate", ctx);
     if (m.verbose) fprintf(stderr, "instantid: peak memory %.1f MiB\n", iid__mem_peak_bytes() / 1048576.0);
     free(params), free(graph), free(prompt), free(negative), free(latents);
     iid_face_prep_free(&face);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
@@ -19,6 +20,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
+#include "ops/backend.h"
 #include "pipeline/face_models.h"
 #include "pipeline/model_load.h"
 
@@ -27,16 +29,18 @@ typedef struct info_paths {
     char sdxl[4096], controlnet[4096], ip_adapter[4096], faces[4096];
 } info_paths_t;
 
-static void print_config(const char *path)
+/* Returns 1 when the config cannot be read (said on stdout), else 0. */
+static int print_config(const char *path)
 {
     iid_json_t j;
     iid_error_t err;
     if (iid__json_load(&j, path, &err) != IID_OK) {
         printf("    config: %s\n", err.msg);
-        return;
+        return 1;
     }
     iid_info_print_doc("config", &j);
     iid__json_free(&j);
+    return 0;
 }
 
 /* One weight file: format, tensor count, parameter count, dtypes. */
@@ -82,7 +86,7 @@ static int describe_component(const char *label, const char *dir, const char *co
     }
     if (strcmp(label, "ControlNetModel") == 0) printf("    format: diffusers folder\n");
     int bad = 0;
-    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) print_config(cfg);
+    if (iid__path_join(cfg, sizeof cfg, dir, "config.json", NULL) == IID_OK && iid__is_file(cfg)) bad |= print_config(cfg);
     else {
         printf("    missing: config.json\n");
         bad = 1;
@@ -97,8 +101,13 @@ static int describe_component(const char *label, const char *dir, const char *co
 
 static long count_lines(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
+    int fd;
+    if (iid__file_open_input(path, &fd, NULL, NULL) != IID_OK) return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
     long n = 0;
     int c, last = '\n';
     while ((c = fgetc(f)) != EOF) {
@@ -126,9 +135,10 @@ static int describe_tokenizer(const char *label, const char *dir)
     iid__path_join(merges, sizeof merges, dir, "merges.txt", NULL);
     long lines = count_lines(merges);
     printf("    CLIP BPE: vocab.json %d entries, merges.txt %ld lines\n", entries, lines);
+    int bad = lines < 0;
     if (iid__path_join(cfg, sizeof cfg, dir, "tokenizer_config.json", NULL) == IID_OK && iid__is_file(cfg))
-        print_config(cfg);
-    return lines < 0;
+        bad |= print_config(cfg);
+    return bad;
 }
 
 static int describe_sdxl(const char *sdxl)
@@ -139,7 +149,7 @@ static int describe_sdxl(const char *sdxl)
     char p[4096], q[4096];
     int bad = 0;
     printf("sdxl: %s\n    format: diffusers folder\n", sdxl);
-    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) print_config(p);
+    if (iid__path_join(p, sizeof p, sdxl, "model_index.json", NULL) == IID_OK && iid__is_file(p)) bad |= print_config(p);
     else {
         printf("    missing: model_index.json\n");
         bad = 1;
@@ -158,7 +168,7 @@ static int describe_sdxl(const char *sdxl)
     iid__path_join(p, sizeof p, sdxl, "scheduler", NULL);
     iid__path_join(q, sizeof q, p, "scheduler_config.json", NULL);
     printf("sdxl/scheduler: %s\n", p);
-    if (iid__is_file(q)) print_config(q);
+    if (iid__is_file(q)) bad |= print_config(q);
     else {
         printf("    missing: scheduler_config.json\n");
         bad = 1;
@@ -176,8 +186,9 @@ static int describe_ip_adapter(const char *path)
     return describe_weights(path);
 }
 
-/* One ONNX model: its role as insightface would see it, opset, inputs, outputs. */
-static void describe_onnx(const char *name, const char *path)
+/* One ONNX model: its role as insightface would see it, opset, inputs, outputs.
+ * Returns 1 when it cannot be read. */
+static int describe_onnx(const char *name, const char *path)
 {
     static const char *const roles[] = {"not a face model", "face detector", "face recogniser", "landmark model",
                                         "attribute model", "face swapper"};
@@ -185,7 +196,7 @@ static void describe_onnx(const char *name, const char *path)
     iid_error_t err;
     if (iid__onnx_net_load(&net, path, &err) != IID_OK) {
         printf("    %s: %s\n", name, err.msg);
-        return;
+        return 1;
     }
     const iid_onnx_graph_t *g = &net.model.graph;
     long long params = 0;
@@ -207,6 +218,7 @@ static void describe_onnx(const char *name, const char *path)
         printf("\n");
     }
     iid__onnx_net_free(&net);
+    return 0;
 }
 
 static int describe_faces(const char *dir)
@@ -217,25 +229,37 @@ static int describe_faces(const char *dir)
         printf("    missing: no such folder\n");
         return 1;
     }
-    int found = 0;
+    int found = 0, bad = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".onnx") != 0) continue;
         char p[4096];
         if (iid__path_join(p, sizeof p, dir, e->d_name, NULL) != IID_OK) continue;
-        describe_onnx(e->d_name, p);
+        bad |= describe_onnx(e->d_name, p);
         found++;
     }
     closedir(d);
     if (!found) printf("    missing: no .onnx files\n");
-    return found == 0;
+    return bad || found == 0;
 }
 
 static const iid_opt_spec_t info_opts[] = {
     IID_CLI_COMMON_OPTS,
 };
 #define N_INFO_OPTS ((int)(sizeof info_opts / sizeof info_opts[0]))
+
+/* The compute backends compiled in, the default one marked. */
+static void describe_backends(void)
+{
+    const iid_backend_t *def = iid__backend_default();
+    printf("backends:");
+    for (int i = 0; iid__backend_at(i); i++)
+        printf(" %s%s", iid__backend_at(i)->name, iid__backend_at(i) == def ? " (default)" : "");
+    printf("\n");
+    for (int i = 0; iid__backend_at(i); i++)
+        printf("    %s: %s\n", iid__backend_at(i)->name, iid__backend_at(i)->description);
+}
 
 int iid_cmd_info(int argc, char **argv)
 {
@@ -247,7 +271,8 @@ int iid_cmd_info(int argc, char **argv)
     if (st == IID_OK && o.help) {
         iid_cli_help(stdout, "instantid info [options]",
                      "Describe every model component found: format, dtypes, parameter count and configuration;\n"
-                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets.\n"
+                     "a single-file --sdxl with its AUTOMATIC1111 Model hash, each --lora with what it targets;\n"
+                     "and the compute backends compiled in (the default one marked; --backend picks another).\n"
                      "Exit status: 0 when every component was found and read, 1 otherwise, 2 on bad usage.\n"
                      "(The options that choose how to run, such as --device or --threads, are accepted so one\n"
                      "config file serves every command; info only reads the files.)",
@@ -284,6 +309,7 @@ int iid_cmd_info(int argc, char **argv)
     char sdxl_config[4096];
     snprintf(sdxl_config, sizeof sdxl_config, "%s", m.sdxl_config ? m.sdxl_config : "");
     iid__sdxl_default_config(p.models, p.sdxl, sdxl_config, sizeof sdxl_config);
+    describe_backends();
     int bad = iid_info_sdxl_is_single(p.sdxl) ? iid_info_sdxl_single(p.sdxl, sdxl_config) : describe_sdxl(p.sdxl);
     bad |= iid__is_file(p.controlnet) ? iid_info_controlnet_file(p.controlnet)
                                       : describe_component("ControlNetModel", p.controlnet, cn_weights);

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "core/status.h"
 #include "io/file.h"
+#include "ops/backend.h"
 
 iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_error_t *err)
 {
@@ -26,12 +27,25 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
     IID_TRY(iid_cli_long(o, "resampler-heads", 1, 1024, &m->resampler_heads, err));
     IID_TRY(iid_cli_long(o, "threads", 1, 4096, &m->threads, err));
     IID_TRY(iid_cli_long(o, "vae-tile", 8, 4096, &m->vae_tile, err));
-    IID_TRY(iid_cli_choice(o, "device", "cpu|cuda", &m->device, err));
+    IID_TRY(iid_cli_backend(iid_cli_get(o, "backend"), iid_cli_get(o, "device"), &m->device, err));
     IID_TRY(iid_cli_choice(o, "dtype", "f32|f16|bf16", &m->dtype, err));
     if (m->dtype && strcmp(m->dtype, "f32") != 0)
         return iid__fail(err, IID_ERR_UNSUPPORTED, "--dtype %s: the CPU backend computes in f32 (weights keep their "
                                                    "stored dtype)", m->dtype);
     return IID_OK;
+}
+
+iid_status iid_cli_backend(const char *backend, const char *device, const char **out, iid_error_t *err)
+{
+    *out = backend ? backend : device;
+    if (backend && device && strcmp(backend, device) != 0)
+        return iid__fail(err, IID_ERR_INVALID, "--backend %s and --device %s disagree (--device is its alias)", backend,
+                         device);
+    if (!*out) return IID_OK;
+    if (strcmp(*out, "cuda") == 0)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "--backend cuda: this build has no CUDA backend; use cpu");
+    const iid_backend_t *be;
+    return iid__backend_lookup(*out, &be, err);
 }
 
 void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid_render_params_t *r)
@@ -65,8 +79,9 @@ static iid_status lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap
 iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_params_t *p, iid_error_t *err)
 {
     iid_ctx_params_init(p);
-    if (m->device && strcmp(m->device, "cuda") == 0)
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "--device cuda: this build has no CUDA backend; use --device cpu");
+    const char *backend;
+    IID_TRY(iid_cli_backend(m->device, NULL, &backend, err));
+    if (backend) p->backend = backend;
     p->models = m->models;
     p->sdxl = m->sdxl;
     p->sdxl_config = m->sdxl_config;
@@ -102,4 +117,7 @@ void iid_cli_print_stats(const char *cmd, iid_ctx_t *ctx)
             "instantid %s: %ld renders; text encoded %ld times (%ld cache hits); %ld photos analysed (%ld cache "
             "hits)\n",
             cmd, st.renders, st.text_encodes, st.text_hits, st.face_analyses, st.face_hits);
+    if (st.activation_peak)
+        fprintf(stderr, "instantid %s: peak activation memory of a denoising step %.1f MiB\n", cmd,
+                st.activation_peak / 1048576.0);
 }

@@ -1,6 +1,6 @@
 /*
  * engine_setup.h - the common model options (--models, --sdxl, --controlnet,
- * --ip-adapter, --face-models, --resampler-heads, --device, --threads, --dtype,
+ * --ip-adapter, --face-models, --resampler-heads, --backend/--device, --threads, --dtype,
  * --plain-prompts, --no-face-mask, --vae-tile, --sdxl-config, --lora, --lcm) turned
  * into the engine API's parameters (include/iid.h), the same way for generate,
  * batch and serve.
@@ -30,7 +30,7 @@ typedef struct iid_cli_models {
      * the LoRA list with the LCM-LoRA appended */
     const char *lora_specs[IID_CLI_MAX_LORAS + 1];
     char lcm_lora[4096];
-    const char *device; /* NULL: the default */
+    const char *device; /* --backend (or its alias --device); NULL: the default */
     const char *dtype;  /* NULL: the default */
     long resampler_heads;
     long threads;       /* 0: all cores */
@@ -45,6 +45,11 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
  * *name is updated; fails naming the conflict. */
 iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, iid_error_t *err);
 
+
+/* The backend name from --backend and its alias --device (either may be NULL):
+ * fails on an unknown name, on cuda in a build without it, and when the two
+ * disagree. *out is NULL when neither is given. */
+iid_status iid_cli_backend(const char *backend, const char *device, const char **out, iid_error_t *err);
 
 /* --plain-prompts, --no-face-mask and --vae-tile on top of iid_render_params_init. */
 void iid_cli_render_defaults(const iid_opts_t *o, const iid_cli_models_t *m, iid_render_params_t *r);

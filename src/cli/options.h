@@ -41,7 +41,8 @@ typedef struct iid_opt_spec {
         {"controlnet", 0, "DIR|FILE", "IdentityNet: folder or one .safetensors (default MODELS/ControlNetModel)"}, \
         {"ip-adapter", 0, "FILE", "face adapter (default MODELS/ip-adapter.bin)"},                       \
         {"face-models", 0, "DIR", "detector and recogniser (default MODELS/antelopev2)"},                \
-        {"device", 0, "cpu|cuda", "where to run (default: cuda when built with it and a GPU is present)"}, \
+        {"backend", 0, "NAME", "compute backend: cpu (default) or ref (plain loops, slow); see info"}, \
+        {"device", 0, "NAME", "alias of --backend"},                                                      \
         {"threads", 0, "N", "CPU threads (default: all cores)"},                                         \
         {"dtype", 0, "f32|f16|bf16", "compute type of the weights"},                                     \
         {"scheduler", 0, "NAME", "sampler: euler (default), heun, deis, dpmpp_2m, dpmpp_2m_karras, dpmpp_2m_sde_karras, lcm"}, \

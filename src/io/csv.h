@@ -30,11 +30,13 @@
  * ending with CRLF. Returns 0, or -1 when f reports an error. */
 int iid__csv_write_record(FILE *f, const char *const *fields, int n);
 
-/* A parsed CSV document. cells is row-major, nrows x ncols, malloc'd strings. */
+/* A parsed CSV document. cells is row-major, nrows x ncols; header and cells
+ * point into store, which holds every string. */
 typedef struct iid_csv {
     char **header; /* ncols names */
     int ncols;
     char **cells;
+    char *store;
     long nrows;
     long skipped;         /* complete records whose field count differs from the header's */
     size_t complete_len;  /* bytes up to the end of the last complete record */
@@ -48,7 +50,9 @@ typedef struct iid_csv {
 #define IID_CSV_MAX_FIELDS 4096
 iid_status iid__csv_parse(const char *text, size_t len, const char *label, iid_csv_t *out, iid_error_t *err);
 
-/* Read and parse a file of at most max_bytes. Errors name the path. */
+/* Read and parse a file of at most max_bytes, streaming: memory is the cells'
+ * text plus a pointer per cell, never the file twice. The file is opened as
+ * iid__file_open_input does (a FIFO or device is refused). Errors name the path. */
 iid_status iid__csv_load(const char *path, size_t max_bytes, iid_csv_t *out, iid_error_t *err);
 
 /* The cell of row r, column c. */

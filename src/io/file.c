@@ -1,4 +1,15 @@
-/* file.c - POSIX file helpers: map, slurp, atomic write. */
+/*
+ * file.c - POSIX file helpers: opening inputs safely, map, slurp, atomic write,
+ * output-path checks.
+ *
+ * Outputs: an existing path that is not a regular file (/dev/full, a FIFO) is
+ * never replaced, and a command can refuse an output that is one of its inputs
+ * (same device and inode, whatever the spelling of the path).
+ *
+ * Every file the program reads goes through iid__file_open_input: opened with
+ * O_NONBLOCK, so a FIFO given as an image, config or model cannot block the
+ * open() forever, and refused unless fstat says it is a regular file.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "io/file.h"
 
@@ -11,25 +22,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What a non-regular file is, for messages. */
+static const char *kind_of(mode_t mode)
+{
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
+}
+
+iid_status iid__file_open_input(const char *path, int *fd_out, size_t *size, iid_error_t *err)
+{
+    *fd_out = -1;
+    if (size) *size = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    }
+    /* Regular files ignore O_NONBLOCK; clear it anyway so reads mean what they say. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    if (size) *size = (size_t)st.st_size;
+    return IID_OK;
+}
+
 iid_status iid__file_map(iid_mapped_file_t *m, const char *path, iid_error_t *err)
 {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return iid__fail(err, IID_ERR_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int fd;
+    size_t size;
+    IID_TRY(iid__file_open_input(path, &fd, &size, err));
+    if (size > 0) {
+        void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
+            int e = errno;
             close(fd);
-            return iid__fail(err, IID_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+            return iid__fail(err, IID_ERR_IO, "%s: cannot map: %s", path, strerror(e));
         }
         m->data = p;
-        m->size = (size_t)st.st_size;
+        m->size = size;
     }
     close(fd);
     return IID_OK;
@@ -44,32 +90,44 @@ void iid__file_unmap(iid_mapped_file_t *m)
     }
 }
 
+iid_status iid__file_open_bounded(const char *path, size_t max_bytes, int *fd, size_t *size, iid_error_t *err)
+{
+    IID_TRY(iid__file_open_input(path, fd, size, err));
+    if (*size > max_bytes) {
+        close(*fd);
+        *fd = -1;
+        return iid__fail(err, IID_ERR_RANGE, "%s: %zu bytes exceeds the limit of %zu", path, *size, max_bytes);
+    }
+    return IID_OK;
+}
+
+size_t iid__file_read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
 iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, size_t *size, iid_error_t *err)
 {
     *out = NULL;
     if (size) *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return iid__fail(err, IID_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)st.st_size > max_bytes) {
-        fclose(f);
-        return iid__fail(err, IID_ERR_RANGE, "%s: %lld bytes exceeds the limit of %zu", path,
-                         (long long)st.st_size, max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
+    int fd;
+    size_t n;
+    IID_TRY(iid__file_open_bounded(path, max_bytes, &fd, &n, err));
     char *buf = malloc(n + 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n);
     }
-    size_t got = fread(buf, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
+    size_t got = iid__file_read_full(fd, buf, n);
+    close(fd);
+    if (got != n) {
         free(buf);
         return iid__fail(err, IID_ERR_IO, "%s: short read", path);
     }
@@ -79,8 +137,25 @@ iid_status iid__file_read_all(const char *path, size_t max_bytes, char **out, si
     return IID_OK;
 }
 
+iid_status iid__file_check_output(const char *path, const char *const *inputs, int n, iid_error_t *err)
+{
+    struct stat out;
+    if (stat(path, &out) != 0) return IID_OK; /* nothing there yet */
+    /* rename() would replace a device or FIFO node by a plain file. */
+    if (!S_ISREG(out.st_mode))
+        return iid__fail(err, IID_ERR_IO, "%s: exists and is %s, not a file to replace", path,
+                         kind_of(out.st_mode));
+    for (int i = 0; i < n; i++) {
+        struct stat in;
+        if (inputs[i] && stat(inputs[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+            return iid__fail(err, IID_ERR_INVALID, "%s: is the input %s; refusing to overwrite it", path, inputs[i]);
+    }
+    return IID_OK;
+}
+
 iid_status iid__file_write_atomic(const char *path, const void *data, size_t size, iid_error_t *err)
 {
+    IID_TRY(iid__file_check_output(path, NULL, 0, err));
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return iid__fail(err, IID_ERR_RANGE, "%s: path too long", path);

@@ -225,11 +225,41 @@ const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *nam
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
         int c = strcmp(st->tensors[mid].name, name);
-        if (c == 0) return &st->tensors[mid];
+        if (c == 0) {
+            st->tensors[mid].used = 1; /* a usage record, not the index's contents */
+            return &st->tensors[mid];
+        }
         if (c < 0) lo = mid + 1;
         else hi = mid - 1;
     }
     return NULL;
+}
+
+static int ignored(const char *name, const char *const *ignore)
+{
+    for (int i = 0; ignore && ignore[i]; i++)
+        if (strncmp(name, ignore[i], strlen(ignore[i])) == 0) return 1;
+    return 0;
+}
+
+int iid__st_warn_unused(const iid_safetensors_t *st, const char *const *ignore, const iid_logger_t *lg)
+{
+    enum { SHOWN = 5 };
+    char list[512] = "";
+    size_t len = 0;
+    int n = 0;
+    for (int i = 0; i < st->count; i++) {
+        const iid_st_tensor_t *t = &st->tensors[i];
+        if (t->used || ignored(t->name, ignore)) continue;
+        if (n++ < SHOWN && len < sizeof list) {
+            int k = snprintf(list + len, sizeof list - len, "%s%s", n > 1 ? ", " : "", t->name);
+            if (k > 0) len += (size_t)k;
+        }
+    }
+    if (n)
+        IID_LOGW(lg, "%s: %d tensor%s not used by the model: %s%s", st->path ? st->path : "weights", n,
+                 n == 1 ? " is" : "s are", list, n > SHOWN ? ", ..." : "");
+    return n;
 }
 
 const char *iid__st_meta(const iid_safetensors_t *st, const char *key)

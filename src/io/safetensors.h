@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/tensor.h"
 #include "io/file.h"
 
@@ -32,6 +33,7 @@ typedef struct iid_st_tensor {
     int64_t shape[IID_MAX_DIMS];
     const void *data; /* inside the mapped file */
     size_t nbytes;
+    int used; /* set by iid__st_find: a model looked it up */
 } iid_st_tensor_t;
 
 typedef struct iid_st_meta {
@@ -65,7 +67,8 @@ void iid__st_close(iid_safetensors_t *st);
  * appears twice; used by every builder of an index. */
 iid_status iid__st_sort_names(iid_safetensors_t *st, const char *label, iid_error_t *err);
 
-/* Tensor by exact name, or NULL. */
+/* Tensor by exact name, or NULL. Marks the tensor used (the index records which
+ * tensors models bound, for iid__st_warn_unused). */
 const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name);
 /* Metadata value by key, or NULL. */
 const char *iid__st_meta(const iid_safetensors_t *st, const char *key);
@@ -81,5 +84,12 @@ iid_status iid__st_find_shaped(const iid_safetensors_t *st, const char *name, in
 iid_status iid__st_load_f32(const iid_safetensors_t *st, const char *name, int ndim, const int64_t *shape,
                             float **out, iid_error_t *err);
 int64_t iid__st_numel(const iid_st_tensor_t *t);
+
+/* After a model bound its weights: one warning line (through lg; NULL means
+ * stderr) naming the file, how many of its tensors no lookup used, and the first
+ * few names, as diffusers warns of unexpected keys. Names starting with one of
+ * the NULL-terminated ignore prefixes (parts the model knowingly skips) do not
+ * count. Returns the number counted. */
+int iid__st_warn_unused(const iid_safetensors_t *st, const char *const *ignore, const iid_logger_t *lg);
 
 #endif

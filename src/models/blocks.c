@@ -1,6 +1,6 @@
 /*
- * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets, the ResNet
- * block and the timestep embedding shared by the UNet, the ControlNet and the VAE.
+ * blocks.c - parameter binding, Linear / Conv2d / norm parameter sets and the
+ * ResNet block shared by the UNet, the ControlNet and the VAE.
  *
  * Loading builds each tensor name from the caller's prefix, checks the shape the
  * config implies (iid__st_find_shaped names file and tensor on a mismatch) and
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/ops.h"
 
 #define NAME_MAX_LEN 512
 
@@ -55,19 +54,21 @@ iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int nd
     int64_t cols = ndim > 0 && shape[0] > 0 ? iid__st_numel(t) / shape[0] : 0;
     if (ndim < 1 || shape[0] > INT32_MAX || cols > INT32_MAX)
         return iid__fail(err, IID_ERR_RANGE, "%s: tensor '%s' is not a matrix of int-sized dimensions", st->path, name);
-    w->m = (iid_wmat_t){t->data, t->dtype, (int)shape[0], (int)cols};
+    iid_wmat_t host = {t->data, t->dtype, (int)shape[0], (int)cols};
     int in_place = t->dtype == IID_DTYPE_F16 || t->dtype == IID_DTYPE_BF16 ||
                    (t->dtype == IID_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0);
-    if (in_place) return IID_OK;
-    /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
-    IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
-    w->m = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols};
-    return IID_OK;
+    if (!in_place) { /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
+        IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
+        host = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols};
+    }
+    w->be = iid__backend_default();
+    return iid__op_bind_weight(w->be, &host, &w->m, &w->bound, err);
 }
 
 void iid__weight_free(iid_weight_t *w)
 {
     if (!w) return;
+    if (w->be) iid__op_release_weight(w->be, w->bound);
     free(w->owned);
     memset(w, 0, sizeof *w);
 }
@@ -102,11 +103,10 @@ void iid__linear_free(iid_linear_w_t *l)
     memset(l, 0, sizeof *l);
 }
 
-iid_status iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y, iid_error_t *err)
+iid_status iid__linear_apply(const iid_backend_t *be, const iid_linear_w_t *l, const float *x, int M, float *y,
+                             iid_error_t *err)
 {
-    if (iid__linear_w(y, x, &l->w.m, l->b, M) != 0)
-        return iid__fail(err, IID_ERR_NOMEM, "linear (%d -> %d): out of scratch memory", l->in, l->out);
-    return IID_OK;
+    return iid__op_linear(be, y, x, &l->w.m, l->b, M, err);
 }
 
 /* ---- Conv2d -------------------------------------------------------------- */
@@ -136,29 +136,25 @@ void iid__conv_free(iid_conv_t *c)
 /* One band of output rows [oy0, oy0 + nb) of image n: the input rows it reads
  * (zero rows where they fall in the padding) are gathered into bin, convolved
  * without vertical padding into bout, and scattered into y. */
-static int conv_band(const iid_conv_t *c, const float *x, int n, int H, int W, int oy0, int nb, int oh, int ow,
-                     float *bin, float *bout, float *y)
+static iid_status conv_band(const iid_backend_t *be, const iid_conv_t *c, const float *x, int n, int H, int W, int oy0,
+                            int nb, int oh, int ow, float *bin, float *bout, float *y, iid_error_t *err)
 {
     int k = c->k, pad = k / 2, rows = (nb - 1) * c->stride + k, iy0 = oy0 * c->stride - pad;
-    for (int ch = 0; ch < c->in; ch++) {
-        const float *plane = x + ((size_t)n * c->in + ch) * H * W;
-        for (int r = 0; r < rows; r++) {
-            float *dst = bin + ((size_t)ch * rows + r) * W;
-            int iy = iy0 + r;
-            if (iy >= 0 && iy < H) memcpy(dst, plane + (size_t)iy * W, (size_t)W * sizeof *dst);
-            else memset(dst, 0, (size_t)W * sizeof *dst);
-        }
-    }
+    int lo = iy0 < 0 ? 0 : iy0, hi = iy0 + rows < H ? iy0 + rows : H; /* input rows inside the image */
+    iid__op_fill(be, bin, 0.0f, (int64_t)c->in * rows * W);
+    if (hi > lo) /* bin (in, rows, W) rows lo - iy0 .. = x (n, ch, lo .. hi) */
+        IID_TRY(iid__op_copy_rows(be, bin + (size_t)(lo - iy0) * W, (int64_t)rows * W,
+                                  x + ((size_t)n * c->in * H + lo) * W, (int64_t)H * W, c->in, (int64_t)(hi - lo) * W,
+                                  err));
     iid_conv2d_shape_t s = {.N = 1, .C = c->in, .H = rows, .W = W, .K = c->out, .R = k, .S = k, .stride_h = c->stride,
                             .stride_w = c->stride, .pad_h = 0, .pad_w = pad, .dil_h = 1, .dil_w = 1, .groups = 1};
-    if (iid__conv2d(bout, bin, &c->w.m, c->b, &s) != 0) return -1; /* (1, out, nb, ow) */
-    for (int ko = 0; ko < c->out; ko++)
-        memcpy(y + (((size_t)n * c->out + ko) * oh + oy0) * ow, bout + (size_t)ko * nb * ow, (size_t)nb * ow * sizeof *y);
-    return 0;
+    IID_TRY(iid__op_conv2d(be, bout, bin, &c->w.m, c->b, &s, err)); /* (1, out, nb, ow) */
+    return iid__op_copy_rows(be, y + ((size_t)n * c->out * oh + oy0) * ow, (int64_t)oh * ow, bout, (int64_t)nb * ow,
+                             c->out, (int64_t)nb * ow, err);
 }
 
-iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
-                                   int *OW, size_t scratch_limit, iid_error_t *err)
+iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                                   float **y, int *OH, int *OW, size_t scratch_limit, iid_error_t *err)
 {
     iid_conv2d_shape_t s = {.N = N, .C = c->in, .H = H, .W = W, .K = c->out, .R = c->k, .S = c->k,
                             .stride_h = c->stride, .stride_w = c->stride, .pad_h = c->k / 2, .pad_w = c->k / 2,
@@ -167,39 +163,39 @@ iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, i
     int ow = iid__conv_out_size(W, c->k, c->stride, c->k / 2, 1);
     if (OH) *OH = oh;
     if (OW) *OW = ow;
-    *y = malloc((size_t)N * c->out * oh * ow * sizeof **y);
+    *y = iid__op_alloc(be, (size_t)N * c->out * oh * ow * sizeof **y);
     if (!*y) return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of memory", c->in, c->out, H, W);
     size_t row_bytes = (size_t)c->in * c->k * c->k * ow * sizeof(float); /* unfold of one output row */
     int direct = c->k == 1 && c->stride == 1;
     int rb = direct || row_bytes * oh <= scratch_limit ? oh : (int)(scratch_limit / row_bytes);
     if (rb < 1) rb = 1;
-    int rc = 0;
+    iid_status st = IID_OK;
     if (rb >= oh) {
-        rc = iid__conv2d(*y, x, &c->w.m, c->b, &s);
+        st = iid__op_conv2d(be, *y, x, &c->w.m, c->b, &s, err);
     } else {
         int rows = (rb - 1) * c->stride + c->k;
-        float *bin = malloc((size_t)c->in * rows * W * sizeof *bin);
-        float *bout = malloc((size_t)c->out * rb * ow * sizeof *bout);
-        rc = bin && bout ? 0 : -1;
-        for (int n = 0; n < N && rc == 0; n++)
-            for (int oy0 = 0; oy0 < oh && rc == 0; oy0 += rb)
-                rc = conv_band(c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, *y);
-        free(bin);
-        free(bout);
+        float *bin = iid__op_alloc(be, (size_t)c->in * rows * W * sizeof *bin);
+        float *bout = iid__op_alloc(be, (size_t)c->out * rb * ow * sizeof *bout);
+        if (!bin || !bout)
+            st = iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of scratch memory", c->in,
+                           c->out, H, W);
+        for (int n = 0; n < N && st == IID_OK; n++)
+            for (int oy0 = 0; oy0 < oh && st == IID_OK; oy0 += rb)
+                st = conv_band(be, c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, *y, err);
+        iid__op_free(be, bin);
+        iid__op_free(be, bout);
     }
-    if (rc != 0) {
-        free(*y);
+    if (st != IID_OK) {
+        iid__op_free(be, *y);
         *y = NULL;
-        return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of scratch memory", c->in, c->out,
-                         H, W);
     }
-    return IID_OK;
+    return st;
 }
 
-iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
-                           iid_error_t *err)
+iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                           float **y, int *OH, int *OW, iid_error_t *err)
 {
-    return iid__conv_apply_limited(c, x, N, H, W, y, OH, OW, IID_CONV_SCRATCH_LIMIT, err);
+    return iid__conv_apply_limited(be, c, x, N, H, W, y, OH, OW, IID_CONV_SCRATCH_LIMIT, err);
 }
 
 /* ---- norms --------------------------------------------------------------- */
@@ -269,103 +265,47 @@ void iid__resnet_free(iid_resnet_t *r)
     memset(r, 0, sizeof *r);
 }
 
-iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const float *temb_act, int N, int H, int W,
-                               float **y, iid_error_t *err)
+iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
+                               int N, int H, int W, float **y, iid_error_t *err)
 {
     *y = NULL;
     int64_t HW = (int64_t)H * W;
-    float *t = malloc((size_t)N * r->in * HW * sizeof *t);
-    if (!t) return iid__fail(err, IID_ERR_NOMEM, "resnet (%d -> %d channels): out of memory", r->in, r->out);
-    /* (N, in, H, W) */
-    iid__group_norm(t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps);
-    iid__silu(t, (int64_t)N * r->in * HW);
-    float *h = NULL;
-    iid_status s = iid__conv_apply(&r->conv1, t, N, H, W, &h, NULL, NULL, err);
-    free(t);
-    if (s != IID_OK) return s;
-    /* h (N, out, H, W) += time_emb_proj(SiLU(emb)) broadcast over H, W */
-    if (r->has_temb && temb_act) {
-        float *e = malloc((size_t)N * r->out * sizeof *e);
-        if (!e) {
-            free(h);
-            return iid__fail(err, IID_ERR_NOMEM, "resnet time embedding: out of memory");
-        }
-        s = iid__linear_apply(&r->temb, temb_act, N, e, err); /* (N, out) */
-        if (s != IID_OK) {
-            free(e);
-            free(h);
-            return s;
-        }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < r->out; c++) {
-                float v = e[(size_t)n * r->out + c];
-                float *p = h + ((size_t)n * r->out + c) * HW;
-                for (int64_t i = 0; i < HW; i++) p[i] += v;
-            }
-        free(e);
+    float *t = iid__op_alloc(be, (size_t)N * r->in * HW * sizeof *t);
+    float *e = r->has_temb && temb_act ? iid__op_alloc(be, (size_t)N * r->out * sizeof *e) : NULL;
+    float *h = NULL, *o = NULL, *sc = NULL;
+    if (!t || (r->has_temb && temb_act && !e)) {
+        iid__op_free(be, t);
+        iid__op_free(be, e);
+        return iid__fail(err, IID_ERR_NOMEM, "resnet (%d -> %d channels): out of memory", r->in, r->out);
     }
-    iid__group_norm(h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps);
-    iid__silu(h, (int64_t)N * r->out * HW);
-    float *o = NULL;
-    s = iid__conv_apply(&r->conv2, h, N, H, W, &o, NULL, NULL, err);
-    free(h);
-    if (s != IID_OK) return s;
+    /* (N, in, H, W) */
+    iid_status s = iid__op_group_norm(be, t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, t, (int64_t)N * r->in * HW, err);
+    if (s == IID_OK) s = iid__conv_apply(be, &r->conv1, t, N, H, W, &h, NULL, NULL, err);
+    iid__op_free(be, t);
+    /* h (N, out, H, W) += time_emb_proj(SiLU(emb)) broadcast over H, W */
+    if (s == IID_OK && e) s = iid__linear_apply(be, &r->temb, temb_act, N, e, err); /* (N, out) */
+    if (s == IID_OK && e) s = iid__op_add_channel_bias(be, h, e, N, r->out, HW, r->out, err);
+    iid__op_free(be, e);
+    if (s == IID_OK) s = iid__op_group_norm(be, h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)N * r->out * HW, err);
+    if (s == IID_OK) s = iid__conv_apply(be, &r->conv2, h, N, H, W, &o, NULL, NULL, err);
+    iid__op_free(be, h);
     /* out = shortcut(x) + h */
-    if (r->has_shortcut) {
-        float *sc = NULL;
-        s = iid__conv_apply(&r->shortcut, x, N, H, W, &sc, NULL, NULL, err);
-        if (s != IID_OK) {
-            free(o);
-            return s;
-        }
-        iid__add(o, sc, (int64_t)N * r->out * HW);
-        free(sc);
-    } else {
-        iid__add(o, x, (int64_t)N * r->out * HW);
+    if (s == IID_OK && r->has_shortcut) s = iid__conv_apply(be, &r->shortcut, x, N, H, W, &sc, NULL, NULL, err);
+    if (s == IID_OK) s = iid__op_add(be, o, r->has_shortcut ? sc : x, (int64_t)N * r->out * HW, err);
+    iid__op_free(be, sc);
+    if (s != IID_OK) {
+        iid__op_free(be, o);
+        return s;
     }
     *y = o;
     return IID_OK;
 }
 
-/* ---- timestep embedding --------------------------------------------------- */
-
-void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift)
+float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n)
 {
-    int half = dim / 2;
-    /* float32 arithmetic in the order diffusers' get_timestep_embedding uses */
-    const float neg_log = (float)(-log(10000.0));
-    for (int b = 0; b < n; b++) {
-        float *e = emb + (size_t)b * dim;
-        for (int i = 0; i < half; i++) {
-            float expo = neg_log * (float)i;
-            expo = expo / ((float)half - shift);
-            float arg = t[b] * expf(expo);
-            float sn = sinf(arg), cs = cosf(arg);
-            e[i] = flip_sin_to_cos ? cs : sn;
-            e[half + i] = flip_sin_to_cos ? sn : cs;
-        }
-        if (dim % 2) e[dim - 1] = 0.0f;
-    }
-}
-
-/* ---- layout -------------------------------------------------------------- */
-
-void iid__nchw_to_tokens(float *dst, const float *src, int N, int C, int64_t HW)
-{
-    for (int n = 0; n < N; n++) {
-        const float *s = src + (size_t)n * C * HW;
-        float *d = dst + (size_t)n * C * HW;
-        for (int c = 0; c < C; c++)
-            for (int64_t i = 0; i < HW; i++) d[i * C + c] = s[c * HW + i];
-    }
-}
-
-void iid__tokens_to_nchw(float *dst, const float *src, int N, int C, int64_t HW)
-{
-    for (int n = 0; n < N; n++) {
-        const float *s = src + (size_t)n * C * HW;
-        float *d = dst + (size_t)n * C * HW;
-        for (int64_t i = 0; i < HW; i++)
-            for (int c = 0; c < C; c++) d[c * HW + i] = s[i * C + c];
-    }
+    float *d = iid__op_alloc(be, (n ? n : 1) * sizeof *d);
+    if (d) iid__op_upload(be, d, host, n * sizeof *d);
+    return d;
 }

@@ -1,8 +1,8 @@
 /*
  * blocks.h - the layers the image networks (SDXL UNet, ControlNet, VAE decoder)
  * are assembled from: weight binding by checkpoint name, Linear / Conv2d /
- * GroupNorm parameter sets, the ResNet block, and the sinusoidal timestep
- * embedding. Attention and Transformer2D live in transformer.h.
+ * GroupNorm parameter sets and the ResNet block (the sinusoidal timestep
+ * embedding is an op, ops/backend.h). Attention and Transformer2D live in transformer.h.
  *
  * Weights: every parameter is looked up by its diffusers name (built from the
  * block tree's prefix, e.g. "down_blocks.1.resnets.0.conv1.weight") and its shape
@@ -16,8 +16,12 @@
  * folder own theirs). A missing or mis-shaped tensor fails the load with a
  * message naming the file and the tensor.
  *
- * Activations: forward functions take NCHW f32 buffers with explicit sizes and
- * return freshly malloc'd outputs; the caller frees them. Every struct's _free()
+ * Activations: forward functions take the backend the model is bound to
+ * (ops/backend.h) and NCHW f32 DEVICE buffers of that backend with explicit
+ * sizes; they return outputs allocated with iid__op_alloc(be, ...) that the
+ * caller frees with iid__op_free(be, ...). Model code never reads or writes
+ * activation memory itself: every element-wise step is an op of the backend
+ * table. Every struct's _free()
  * accepts a zeroed or partially loaded struct, so a failed load is cleaned up by
  * calling _free() once.
  */
@@ -29,7 +33,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
-#include "ops/ops.h"
+#include "ops/backend.h"
 
 #if defined(__GNUC__)
 #define IID_PRINTF_FMT(f, a) __attribute__((format(printf, f, a)))
@@ -53,11 +57,16 @@ void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4
 iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
                            const char *fmt, ...) IID_PRINTF_FMT(6, 7);
 
-/* A bound weight matrix: m views the checkpoint (owned == NULL) or owned, an f32
- * copy made at load, which m then points to. */
+/* A weight matrix bound to the backend models load onto (iid__backend_default()):
+ * m is the backend's form of the checkpoint tensor, made once at load by the
+ * table's bind_weight (the host backends keep the mapped pages or, for an
+ * unaligned or other-dtype F32 tensor, the f32 copy in owned; a device backend
+ * would upload here and keep what to release in bound). */
 typedef struct iid_weight {
     iid_wmat_t m;
     float *owned;
+    const iid_backend_t *be;
+    void *bound;
 } iid_weight_t;
 
 /* Bind the tensor named by fmt/... with the given shape (ndim >= 1) as a (shape[0],
@@ -79,7 +88,8 @@ iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
 void iid__linear_free(iid_linear_w_t *l);
 /* x (M, in) -> y (M, out); y is caller-allocated. Fails only when the scratch
  * for widening the weight cannot be allocated. */
-iid_status iid__linear_apply(const iid_linear_w_t *l, const float *x, int M, float *y, iid_error_t *err);
+iid_status iid__linear_apply(const iid_backend_t *be, const iid_linear_w_t *l, const float *x, int M, float *y,
+                             iid_error_t *err);
 
 /* A 2-D convolution with a square kernel, padding k/2 and a bias. */
 typedef struct iid_conv {
@@ -92,17 +102,17 @@ typedef struct iid_conv {
 iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
                           int stride, iid_error_t *err);
 void iid__conv_free(iid_conv_t *c);
-/* x (N, in, H, W) -> *y (N, out, OH, OW), malloc'd; OH/OW returned when non-NULL.
+/* x (N, in, H, W) -> *y (N, out, OH, OW), allocated on be; OH/OW returned when non-NULL.
  * When the convolution's unfolded input would exceed IID_CONV_SCRATCH_LIMIT bytes
  * (large images: a 1024x1024 VAE layer unfolds to gigabytes) it runs in bands of
  * output rows, each with its own small unfold; the result is the same up to
  * float summation order. */
-iid_status iid__conv_apply(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH, int *OW,
-                           iid_error_t *err);
+iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                           float **y, int *OH, int *OW, iid_error_t *err);
 #define IID_CONV_SCRATCH_LIMIT ((size_t)256 << 20)
 /* iid__conv_apply with an explicit scratch limit in bytes (tests use tiny ones). */
-iid_status iid__conv_apply_limited(const iid_conv_t *c, const float *x, int N, int H, int W, float **y, int *OH,
-                                   int *OW, size_t scratch_limit, iid_error_t *err);
+iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
+                                   float **y, int *OH, int *OW, size_t scratch_limit, iid_error_t *err);
 
 /* Affine parameters of a GroupNorm or LayerNorm over c channels. */
 typedef struct iid_norm {
@@ -133,19 +143,12 @@ typedef struct iid_resnet {
 iid_status iid__resnet_load(iid_resnet_t *r, const iid_safetensors_t *st, const char *prefix, int in, int out,
                             int temb_dim, int groups, float eps, iid_error_t *err);
 void iid__resnet_free(iid_resnet_t *r);
-/* x (N, in, H, W) -> *y (N, out, H, W), malloc'd. temb_act (N, temb_dim) is
+/* x (N, in, H, W) -> *y (N, out, H, W), allocated on be. temb_act (N, temb_dim) is
  * SiLU(emb), shared by every block of a forward; NULL when the block has none. */
-iid_status iid__resnet_forward(const iid_resnet_t *r, const float *x, const float *temb_act, int N, int H, int W,
-                               float **y, iid_error_t *err);
+iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
+                               int N, int H, int W, float **y, iid_error_t *err);
 
-/* Sinusoidal timestep embedding of width dim (even) for n timesteps, in float32
- * as diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
- * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos.
- * emb (n, dim). */
-void iid__timestep_embedding(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
-
-/* dst (N, HW, C) = src (N, C, HW) transposed per image, and the inverse. */
-void iid__nchw_to_tokens(float *dst, const float *src, int N, int C, int64_t HW);
-void iid__tokens_to_nchw(float *dst, const float *src, int N, int C, int64_t HW);
+/* Upload n host floats into a fresh buffer on be; NULL when out of memory. */
+float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n);
 
 #endif

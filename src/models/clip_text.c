@@ -21,7 +21,7 @@
 #include "io/component_dir.h"
 #include "io/file.h"
 #include "io/json.h"
-#include "ops/ops.h"
+#include "ops/backend.h"
 
 /* ---- config ----------------------------------------------------------------- */
 
@@ -161,6 +161,7 @@ iid_status iid__clip_text_bind(iid_clip_text_t *m, const iid_safetensors_t *st, 
     memset(m, 0, sizeof *m);
     m->cfg = cfg;
     m->cfg.projection_dim = 0; /* set from the weights */
+    m->be = iid__backend_default();
     iid_status s = bind_all(m, st, require_projection, err);
     if (s != IID_OK) iid__clip_text_free(m);
     return s;
@@ -230,30 +231,70 @@ typedef struct scratch {
     float *f;       /* (M, I) MLP hidden */
 } scratch_t;
 
-/* x (B*T, C) += the layer's attention and MLP branches. Returns -1 when the weight or
- * attention scratch cannot be allocated. */
-static int run_layer(const iid_clip_config_t *c, const iid_clip_layer_t *w, float *x, int B, int T, scratch_t *s)
+/* x (B*T, C) += the layer's attention and MLP branches. */
+static iid_status run_layer(const iid_backend_t *be, const iid_clip_config_t *c, const iid_clip_layer_t *w, float *x,
+                            int B, int T, scratch_t *s, iid_error_t *err)
 {
     const int C = c->hidden, I = c->intermediate, M = B * T;
     const int64_t MC = (int64_t)M * C;
-    iid__layer_norm(s->h, x, w->ln1_w, w->ln1_b, M, C, c->eps);
-    if (iid__linear_w(s->q, s->h, &w->q_w.m, w->q_b, M) != 0 || iid__linear_w(s->k, s->h, &w->k_w.m, w->k_b, M) != 0 ||
-        iid__linear_w(s->v, s->h, &w->v_w.m, w->v_b, M) != 0)
-        return -1;
+    IID_TRY(iid__op_layer_norm(be, s->h, x, w->ln1_w, w->ln1_b, M, C, c->eps, err));
+    IID_TRY(iid__op_linear(be, s->q, s->h, &w->q_w.m, w->q_b, M, err));
+    IID_TRY(iid__op_linear(be, s->k, s->h, &w->k_w.m, w->k_b, M, err));
+    IID_TRY(iid__op_linear(be, s->v, s->h, &w->v_w.m, w->v_b, M, err));
     const int D = C / c->heads;
     iid_attn_shape_t as = {.B = B, .H = c->heads, .Tq = T, .Tk = T, .D = D, .q_stride = C, .kv_stride = C,
                            .scale = 1.0f / sqrtf((float)D), .causal = 1};
-    if (iid__attention(s->a, s->q, s->k, s->v, &as) != 0) return -1;
-    if (iid__linear_w(s->h, s->a, &w->o_w.m, w->o_b, M) != 0) return -1;
-    iid__add(x, s->h, MC);
+    IID_TRY(iid__op_attention(be, s->a, s->q, s->k, s->v, &as, err));
+    IID_TRY(iid__op_linear(be, s->h, s->a, &w->o_w.m, w->o_b, M, err));
+    IID_TRY(iid__op_add(be, x, s->h, MC, err));
 
-    iid__layer_norm(s->h, x, w->ln2_w, w->ln2_b, M, C, c->eps);
-    if (iid__linear_w(s->f, s->h, &w->fc1_w.m, w->fc1_b, M) != 0) return -1; // (M, I)
-    if (c->act == IID_CLIP_ACT_GELU) iid__gelu_erf(s->f, (int64_t)M * I);
-    else iid__quick_gelu(s->f, (int64_t)M * I);
-    if (iid__linear_w(s->h, s->f, &w->fc2_w.m, w->fc2_b, M) != 0) return -1;
-    iid__add(x, s->h, MC);
-    return 0;
+    IID_TRY(iid__op_layer_norm(be, s->h, x, w->ln2_w, w->ln2_b, M, C, c->eps, err));
+    IID_TRY(iid__op_linear(be, s->f, s->h, &w->fc1_w.m, w->fc1_b, M, err)); // (M, I)
+    IID_TRY(iid__op_unary(be, c->act == IID_CLIP_ACT_GELU ? IID_UNARY_GELU_ERF : IID_UNARY_QUICK_GELU, s->f,
+                          (int64_t)M * I, err));
+    IID_TRY(iid__op_linear(be, s->h, s->f, &w->fc2_w.m, w->fc2_b, M, err));
+    return iid__op_add(be, x, s->h, MC, err);
+}
+
+/* x (B, T, C) = token_embedding[ids] + position_embedding[:T]; ids are host memory. */
+static iid_status embed(const iid_backend_t *be, const iid_clip_text_t *m, const int64_t *ids, int B, int T, float *x,
+                        iid_error_t *err)
+{
+    const int C = m->cfg.hidden;
+    int32_t *ids32 = malloc((size_t)B * T * sizeof *ids32);
+    if (!ids32) return iid__fail(err, IID_ERR_NOMEM, "clip_text: out of memory");
+    for (int64_t i = 0; i < (int64_t)B * T; i++) ids32[i] = (int32_t)ids[i]; /* checked < vocab_size */
+    iid_status s = iid__op_gather_rows(be, x, &m->token_emb.m, ids32, B * T, err);
+    free(ids32);
+    for (int b = 0; b < B && s == IID_OK; b++) s = iid__op_add(be, x + (size_t)b * T * C, m->pos_emb, (int64_t)T * C, err);
+    return s;
+}
+
+static iid_status forward(const iid_clip_text_t *m, const int64_t *ids, int B, int T, const iid_clip_outputs_t *out,
+                          int hid, int run_layers, int need_final, float *x, scratch_t *s, iid_error_t *err)
+{
+    const iid_backend_t *be = m->be;
+    const iid_clip_config_t *c = &m->cfg;
+    const int C = c->hidden;
+    const size_t M = (size_t)B * T, MC = M * C;
+    IID_TRY(embed(be, m, ids, B, T, x, err));
+    if (out->embeddings) iid__op_copy(be, out->embeddings, x, MC * sizeof *x);
+    if (hid == 0) iid__op_copy(be, out->hidden, x, MC * sizeof *x);
+    for (int l = 0; l < run_layers; l++) {
+        IID_TRY(run_layer(be, c, &m->layer[l], x, B, T, s, err));
+        if (l + 1 == hid) iid__op_copy(be, out->hidden, x, MC * sizeof *x);
+    }
+    if (!need_final) return IID_OK;
+    IID_TRY(iid__op_layer_norm(be, s->h, x, m->final_ln_w, m->final_ln_b, (int64_t)M, C, c->eps, err)); // (B, T, C)
+    if (out->last_hidden) iid__op_copy(be, out->last_hidden, s->h, MC * sizeof *x);
+    float *pooled = s->q; // (B, C)
+    for (int b = 0; b < B; b++) {
+        int p = iid__clip_pooled_index(ids + (size_t)b * T, T);
+        iid__op_copy(be, pooled + (size_t)b * C, s->h + ((size_t)b * T + p) * C, (size_t)C * sizeof *x);
+    }
+    if (out->pooled) iid__op_copy(be, out->pooled, pooled, (size_t)B * C * sizeof *x);
+    if (out->text_embeds) IID_TRY(iid__op_linear(be, out->text_embeds, pooled, &m->proj.m, NULL, B, err));
+    return IID_OK;
 }
 
 iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, int B, int T,
@@ -282,44 +323,11 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
     const int run_layers = need_final ? L : (hid > 0 ? hid : 0);
 
     const size_t M = (size_t)B * T, MC = M * C;
-    float *mem = malloc((6 * MC + M * (size_t)c->intermediate) * sizeof *mem);
+    float *mem = iid__op_alloc(m->be, (6 * MC + M * (size_t)c->intermediate) * sizeof *mem);
     if (!mem) return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate activations for (%d, %d)", B, T);
-    float *x = mem; // (B, T, C)
     scratch_t s = {.h = mem + MC, .q = mem + 2 * MC, .k = mem + 3 * MC, .v = mem + 4 * MC, .a = mem + 5 * MC,
                    .f = mem + 6 * MC};
-
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            const float *pe = m->pos_emb + (size_t)t * C;
-            float *xr = x + ((size_t)b * T + t) * C;
-            iid__wmat_rows_f32(xr, &m->token_emb.m, (int)ids[(size_t)b * T + t], 1); /* the token's row */
-            for (int i = 0; i < C; i++) xr[i] += pe[i];
-        }
-    if (out->embeddings) memcpy(out->embeddings, x, MC * sizeof *x);
-    if (hid == 0) memcpy(out->hidden, x, MC * sizeof *x);
-
-    for (int l = 0; l < run_layers; l++) {
-        if (run_layer(c, &m->layer[l], x, B, T, &s) != 0) {
-            free(mem);
-            return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate attention or weight scratch");
-        }
-        if (l + 1 == hid) memcpy(out->hidden, x, MC * sizeof *x);
-    }
-
-    if (need_final) {
-        iid__layer_norm(s.h, x, m->final_ln_w, m->final_ln_b, (int64_t)M, C, c->eps); // (B, T, C)
-        if (out->last_hidden) memcpy(out->last_hidden, s.h, MC * sizeof *x);
-        float *pooled = s.q; // (B, C)
-        for (int b = 0; b < B; b++) {
-            int p = iid__clip_pooled_index(ids + (size_t)b * T, T);
-            memcpy(pooled + (size_t)b * C, s.h + ((size_t)b * T + p) * C, (size_t)C * sizeof *x);
-        }
-        if (out->pooled) memcpy(out->pooled, pooled, (size_t)B * C * sizeof *x);
-        if (out->text_embeds && iid__linear_w(out->text_embeds, pooled, &m->proj.m, NULL, B) != 0) {
-            free(mem);
-            return iid__fail(err, IID_ERR_NOMEM, "clip_text: cannot allocate projection scratch");
-        }
-    }
-    free(mem);
-    return IID_OK;
+    iid_status st = forward(m, ids, B, T, out, hid, run_layers, need_final, mem /* x (B, T, C) */, &s, err);
+    iid__op_free(m->be, mem);
+    return st;
 }

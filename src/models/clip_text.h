@@ -77,6 +77,7 @@ typedef struct iid_clip_text {
     float *final_ln_w, *final_ln_b;    /* (C) */
     iid_weight_t proj;                 /* (projection_dim, C); data NULL when absent */
     iid_safetensors_t file;            /* the mapped checkpoint, owned after iid__clip_text_load */
+    const iid_backend_t *be;           /* runs the forward; the default one after load */
 } iid_clip_text_t;
 
 /* What a forward pass should produce. Set the pointers of the outputs wanted (the

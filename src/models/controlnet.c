@@ -17,7 +17,6 @@
 
 #include "io/component_dir.h"
 #include "io/json.h"
-#include "ops/ops.h"
 
 #define MAX_COND_CHANNELS 16
 
@@ -152,23 +151,22 @@ iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_err
 }
 
 /* *emb (B, block_out[0], OH, OW): the conditioning embedding of the image. */
-static iid_status cond_embed(const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in, float **emb, int *OH,
-                             int *OW, iid_error_t *err)
+static iid_status cond_embed(const iid_backend_t *be, const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in,
+                             float **emb, int *OH, int *OW, iid_error_t *err)
 {
     int B = in->batch, H = in->image_h, W = in->image_w;
     float *x = NULL;
-    IID_TRY(iid__conv_apply(&cn->cond_in, in->image, B, H, W, &x, &H, &W, err));
-    iid__silu(x, (int64_t)B * cn->cond_in.out * H * W);
-    for (int i = 0; i < cn->n_cond_blocks; i++) {
+    IID_TRY(iid__conv_apply(be, &cn->cond_in, in->image, B, H, W, &x, &H, &W, err));
+    iid_status s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * cn->cond_in.out * H * W, err);
+    for (int i = 0; i < cn->n_cond_blocks && s == IID_OK; i++) {
         float *y = NULL;
-        iid_status s = iid__conv_apply(&cn->cond_blocks[i], x, B, H, W, &y, &H, &W, err);
-        free(x);
-        IID_TRY(s);
-        iid__silu(y, (int64_t)B * cn->cond_blocks[i].out * H * W);
+        s = iid__conv_apply(be, &cn->cond_blocks[i], x, B, H, W, &y, &H, &W, err);
+        iid__op_free(be, x);
         x = y;
+        if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * cn->cond_blocks[i].out * H * W, err);
     }
-    iid_status s = iid__conv_apply(&cn->cond_out, x, B, H, W, emb, OH, OW, err);
-    free(x);
+    if (s == IID_OK) s = iid__conv_apply(be, &cn->cond_out, x, B, H, W, emb, OH, OW, err);
+    iid__op_free(be, x);
     return s;
 }
 
@@ -176,6 +174,7 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
                                    iid_error_t *err)
 {
     const iid_unet_config_t *c = &cn->trunk.cfg;
+    const iid_backend_t *be = in->be ? in->be : cn->trunk.be;
     int B = in->batch, ns = cn->n_down, f = 1 << iid__unet_n_downsamples(c);
     memset(out, 0, sizeof *out);
     if (!in->sample || !in->image || !in->cond.context || !in->cond.text_embeds)
@@ -188,84 +187,56 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
     out->down = calloc((size_t)ns, sizeof *out->down);
     if (!out->down) return iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
     out->n_down = ns;
+    out->be = be;
     iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
     iid_status s = skips ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
-    if (s == IID_OK) s = cond_embed(cn, in, &cemb, &eh, &ew, err);
+    if (s == IID_OK) s = cond_embed(be, cn, in, &cemb, &eh, &ew, err);
     if (s == IID_OK && (eh != in->height || ew != in->width))
         s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d", in->image_h,
                       in->image_w, eh, ew, in->height, in->width);
-    if (s == IID_OK) s = iid__unet_trunk_embed(&cn->trunk, B, &in->cond, &emb_act, err);
+    if (s == IID_OK) s = iid__unet_trunk_embed(be, &cn->trunk, B, &in->cond, &emb_act, err);
     if (s == IID_OK)
-        s = iid__unet_trunk_down(&cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
+        s = iid__unet_trunk_down(be, &cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
                                  err);
-    free(cemb);
+    iid__op_free(be, cemb);
     iid_fmap_t mid = {0};
-    if (s == IID_OK) s = iid__unet_trunk_mid(&cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
     /* each output: 1x1 conv, times the conditioning scale */
     for (int i = 0; i <= ns && s == IID_OK; i++) {
         const iid_fmap_t *x = i < ns ? &skips[i] : &mid;
         iid_fmap_t *o = i < ns ? &out->down[i] : &out->mid;
         const iid_conv_t *conv = i < ns ? &cn->down_out[i] : &cn->mid_out;
-        s = iid__conv_apply(conv, x->data, x->n, x->h, x->w, &o->data, NULL, NULL, err);
+        s = iid__conv_apply(be, conv, x->data, x->n, x->h, x->w, &o->data, NULL, NULL, err);
         if (s == IID_OK) {
             *o = (iid_fmap_t){o->data, x->n, conv->out, x->h, x->w};
-            iid__scale(o->data, in->scale, (int64_t)iid__fmap_numel(o));
+            s = iid__op_scale(be, o->data, in->scale, (int64_t)iid__fmap_numel(o), err);
         }
         if (i < ns) {
-            free(skips[i].data);
+            iid__op_free(be, skips[i].data);
             skips[i].data = NULL;
         }
     }
-    for (int i = 0; skips && i < ns; i++) free(skips[i].data);
+    for (int i = 0; skips && i < ns; i++) iid__op_free(be, skips[i].data);
     free(skips);
-    free(mid.data);
-    free(emb_act);
+    iid__op_free(be, mid.data);
+    iid__op_free(be, emb_act);
     return s;
 }
 
 /* ---- region mask ------------------------------------------------------------- */
 
-/* Source index and weight of output pixel d for torch's bilinear resize
- * (align_corners false): src = (d + 0.5) * in/out - 0.5, clamped at 0. */
-static void bilinear_src(int d, int in, int out, int *i0, int *i1, float *l1)
-{
-    float scale = (float)in / (float)out;
-    float src = scale * ((float)d + 0.5f) - 0.5f;
-    if (src < 0.0f) src = 0.0f;
-    *i0 = (int)src;
-    *i1 = *i0 + (*i0 < in - 1 ? 1 : 0);
-    *l1 = src - (float)*i0;
-}
-
-/* m (h, w) = bilinear resize of mask (mh, mw). */
-static void resize_bilinear(float *m, int h, int w, const float *mask, int mh, int mw)
-{
-    for (int y = 0; y < h; y++) {
-        int y0, y1;
-        float ly;
-        bilinear_src(y, mh, h, &y0, &y1, &ly);
-        for (int x = 0; x < w; x++) {
-            int x0, x1;
-            float lx;
-            bilinear_src(x, mw, w, &x0, &x1, &lx);
-            const float *r0 = mask + (size_t)y0 * mw, *r1 = mask + (size_t)y1 * mw;
-            m[(size_t)y * w + x] = (1.0f - ly) * ((1.0f - lx) * r0[x0] + lx * r0[x1]) +
-                                   ly * ((1.0f - lx) * r1[x0] + lx * r1[x1]);
-        }
-    }
-}
-
 iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err)
 {
-    for (int i = 0; i <= r->n_down; i++) {
+    const iid_backend_t *be = r->be ? r->be : &iid__backend_cpu; /* NULL: host memory */
+    iid_status s = IID_OK;
+    for (int i = 0; i <= r->n_down && s == IID_OK; i++) {
         iid_fmap_t *f = i < r->n_down ? &r->down[i] : &r->mid;
         size_t hw = (size_t)f->h * f->w;
-        float *m = malloc((hw ? hw : 1) * sizeof *m);
+        float *m = iid__op_alloc(be, (hw ? hw : 1) * sizeof *m);
         if (!m) return iid__fail(err, IID_ERR_NOMEM, "controlnet residual mask: out of memory");
-        resize_bilinear(m, f->h, f->w, mask, mask_h, mask_w);
-        for (size_t p = 0; p < (size_t)f->n * f->c; p++)
-            for (size_t q = 0; q < hw; q++) f->data[p * hw + q] *= m[q];
-        free(m);
+        s = iid__op_resize_plane(be, m, mask, 1, mask_h, mask_w, f->h, f->w, IID_RESIZE_BILINEAR, 0.0f, 0.0f, err);
+        if (s == IID_OK) s = iid__op_mul_plane(be, f->data, m, (int64_t)f->n * f->c, (int64_t)hw, err);
+        iid__op_free(be, m);
     }
-    return IID_OK;
+    return s;
 }

@@ -57,6 +57,8 @@ typedef struct iid_controlnet_inputs {
     const float *image;    /* (B, conditioning_channels, image_h, image_w), RGB in [0, 1] */
     int image_h, image_w;  /* must embed to (height, width) */
     float scale;           /* controlnet_conditioning_scale */
+    const iid_backend_t *be; /* runs this call: NULL for the ControlNet's own backend, or a
+                                step allocator wrapping it (ops/step_alloc.h) */
 } iid_controlnet_inputs_t;
 
 /* Fills *out (n_down maps plus mid, allocated here; free with
@@ -67,7 +69,8 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
 /* InstantID's region control on the residuals: every down map and the mid map is
  * multiplied by mask (mask_h, mask_w; control_mask channel 0 / 255 at image
  * resolution) resized bilinearly (align_corners false, torch's rule) to the map's
- * own height and width, broadcast over batch and channels. Fails on memory. */
+ * own height and width, broadcast over batch and channels. mask is device memory
+ * of the residuals' backend. Fails on memory. */
 iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err);
 
 #endif

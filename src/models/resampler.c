@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/ops.h"
+#include "ops/backend.h"
 
 #define RESAMPLER_EPS 1e-5f
 #define MAX_NAME 512
@@ -156,6 +156,7 @@ iid_status iid__resampler_load(iid_resampler_t *r, const iid_safetensors_t *st, 
                                iid_error_t *err)
 {
     memset(r, 0, sizeof *r);
+    r->be = iid__backend_default();
     if (!prefix) prefix = "";
     if (strlen(prefix) > MAX_NAME / 2) return iid__fail(err, IID_ERR_INVALID, "resampler: prefix too long");
     iid_status s = bind_all(r, st, prefix, heads, err);
@@ -199,36 +200,60 @@ typedef struct scratch {
     float *f;    /* (B*Q, ff_inner) */
 } scratch_t;
 
-/* lat += attn(x, lat). Returns -1 when attention scratch cannot be allocated. */
-static int perceiver_attention(const iid_resampler_t *r, const iid_resampler_layer_t *w, int B, int N, scratch_t *s)
+/* An f32 (rows, cols) weight as the op table takes it. */
+static iid_wmat_t mat(const float *w, int rows, int cols) { return (iid_wmat_t){w, IID_DTYPE_F32, rows, cols}; }
+
+/* lat += attn(x, lat). */
+static iid_status perceiver_attention(const iid_backend_t *be, const iid_resampler_t *r, const iid_resampler_layer_t *w,
+                                      int B, int N, scratch_t *s, iid_error_t *err)
 {
     const int dim = r->dim, Q = r->num_queries, inner = r->heads * r->dim_head, Tk = N + Q;
     for (int b = 0; b < B; b++) {
         float *kb = s->kvin + (size_t)b * Tk * dim; // (N+Q, dim)
-        iid__layer_norm(kb, s->x + (size_t)b * N * dim, w->norm1_w, w->norm1_b, N, dim, RESAMPLER_EPS);
-        iid__layer_norm(kb + (size_t)N * dim, s->lat + (size_t)b * Q * dim, w->norm2_w, w->norm2_b, Q, dim,
-                        RESAMPLER_EPS);
-        memcpy(s->ln + (size_t)b * Q * dim, kb + (size_t)N * dim, (size_t)Q * dim * sizeof *kb);
+        IID_TRY(iid__op_layer_norm(be, kb, s->x + (size_t)b * N * dim, w->norm1_w, w->norm1_b, N, dim, RESAMPLER_EPS,
+                                   err));
+        IID_TRY(iid__op_layer_norm(be, kb + (size_t)N * dim, s->lat + (size_t)b * Q * dim, w->norm2_w, w->norm2_b, Q,
+                                   dim, RESAMPLER_EPS, err));
+        iid__op_copy(be, s->ln + (size_t)b * Q * dim, kb + (size_t)N * dim, (size_t)Q * dim * sizeof *kb);
     }
-    iid__linear(s->q, s->ln, w->to_q, NULL, B * Q, dim, inner);
-    iid__linear(s->kv, s->kvin, w->to_kv, NULL, B * Tk, dim, 2 * inner);
+    iid_wmat_t to_q = mat(w->to_q, inner, dim), to_kv = mat(w->to_kv, 2 * inner, dim), to_out = mat(w->to_out, dim, inner);
+    IID_TRY(iid__op_linear(be, s->q, s->ln, &to_q, NULL, B * Q, err));
+    IID_TRY(iid__op_linear(be, s->kv, s->kvin, &to_kv, NULL, B * Tk, err));
     iid_attn_shape_t as = {.B = B, .H = r->heads, .Tq = Q, .Tk = Tk, .D = r->dim_head, .q_stride = inner,
                            .kv_stride = 2 * inner, .scale = 1.0f / sqrtf((float)r->dim_head), .causal = 0};
-    if (iid__attention(s->a, s->q, s->kv, s->kv + inner, &as) != 0) return -1;
-    iid__linear(s->o, s->a, w->to_out, NULL, B * Q, inner, dim);
-    iid__add(s->lat, s->o, (int64_t)B * Q * dim);
-    return 0;
+    IID_TRY(iid__op_attention(be, s->a, s->q, s->kv, s->kv + inner, &as, err));
+    IID_TRY(iid__op_linear(be, s->o, s->a, &to_out, NULL, B * Q, err));
+    return iid__op_add(be, s->lat, s->o, (int64_t)B * Q * dim, err);
 }
 
 /* lat += ff(lat) */
-static void feed_forward(const iid_resampler_t *r, const iid_resampler_layer_t *w, int B, scratch_t *s)
+static iid_status feed_forward(const iid_backend_t *be, const iid_resampler_t *r, const iid_resampler_layer_t *w, int B,
+                               scratch_t *s, iid_error_t *err)
 {
     const int dim = r->dim, M = B * r->num_queries;
-    iid__layer_norm(s->ln, s->lat, w->ff_norm_w, w->ff_norm_b, M, dim, RESAMPLER_EPS);
-    iid__linear(s->f, s->ln, w->ff_w1, NULL, M, dim, r->ff_inner);
-    iid__gelu_erf(s->f, (int64_t)M * r->ff_inner);
-    iid__linear(s->o, s->f, w->ff_w2, NULL, M, r->ff_inner, dim);
-    iid__add(s->lat, s->o, (int64_t)M * dim);
+    iid_wmat_t w1 = mat(w->ff_w1, r->ff_inner, dim), w2 = mat(w->ff_w2, dim, r->ff_inner);
+    IID_TRY(iid__op_layer_norm(be, s->ln, s->lat, w->ff_norm_w, w->ff_norm_b, M, dim, RESAMPLER_EPS, err));
+    IID_TRY(iid__op_linear(be, s->f, s->ln, &w1, NULL, M, err));
+    IID_TRY(iid__op_unary(be, IID_UNARY_GELU_ERF, s->f, (int64_t)M * r->ff_inner, err));
+    IID_TRY(iid__op_linear(be, s->o, s->f, &w2, NULL, M, err));
+    return iid__op_add(be, s->lat, s->o, (int64_t)M * dim, err);
+}
+
+static iid_status forward(const iid_resampler_t *r, const float *emb, int B, int N, float *tokens, scratch_t *s,
+                          iid_error_t *err)
+{
+    const iid_backend_t *be = r->be;
+    const size_t dim = (size_t)r->dim, Q = (size_t)r->num_queries, BN = (size_t)B * N, BQ = (size_t)B * Q;
+    iid_wmat_t pin = mat(r->proj_in_w, r->dim, r->embedding_dim), pout = mat(r->proj_out_w, r->output_dim, r->dim);
+    IID_TRY(iid__op_linear(be, s->x, emb, &pin, r->proj_in_b, (int)BN, err)); // (B*N, dim)
+    for (int b = 0; b < B; b++) iid__op_copy(be, s->lat + (size_t)b * Q * dim, r->latents, Q * dim * sizeof(float));
+    for (int l = 0; l < r->depth; l++) {
+        IID_TRY(perceiver_attention(be, r, &r->layer[l], B, N, s, err));
+        IID_TRY(feed_forward(be, r, &r->layer[l], B, s, err));
+    }
+    IID_TRY(iid__op_linear(be, tokens, s->lat, &pout, r->proj_out_b, (int)BQ, err)); // (B*Q, O)
+    return iid__op_layer_norm(be, tokens, tokens, r->norm_out_w, r->norm_out_b, (int64_t)BQ, r->output_dim,
+                              RESAMPLER_EPS, err);
 }
 
 iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, int B, int N, float *tokens,
@@ -241,7 +266,7 @@ iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, in
     const size_t dim = (size_t)r->dim, Q = (size_t)r->num_queries, inner = (size_t)r->heads * r->dim_head;
     const size_t BN = (size_t)B * N, BQ = (size_t)B * Q, BT = BN + BQ;
     size_t total = BN * dim + 3 * BQ * dim + BT * dim + 2 * BQ * inner + BT * 2 * inner + BQ * r->ff_inner;
-    float *mem = malloc(total * sizeof *mem);
+    float *mem = iid__op_alloc(r->be, total * sizeof *mem);
     if (!mem) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate activations for batch %d", B);
     scratch_t s;
     float *p = mem;
@@ -254,20 +279,9 @@ iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, in
     s.a = p, p += BQ * inner;
     s.kv = p, p += BT * 2 * inner;
     s.f = p;
-
-    iid__linear(s.x, emb, r->proj_in_w, r->proj_in_b, (int)BN, r->embedding_dim, r->dim); // (B*N, dim)
-    for (int b = 0; b < B; b++) memcpy(s.lat + (size_t)b * Q * dim, r->latents, Q * dim * sizeof *mem);
-    for (int l = 0; l < r->depth; l++) {
-        if (perceiver_attention(r, &r->layer[l], B, N, &s) != 0) {
-            free(mem);
-            return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate attention scratch");
-        }
-        feed_forward(r, &r->layer[l], B, &s);
-    }
-    iid__linear(tokens, s.lat, r->proj_out_w, r->proj_out_b, (int)BQ, r->dim, r->output_dim); // (B*Q, O)
-    iid__layer_norm(tokens, tokens, r->norm_out_w, r->norm_out_b, (int64_t)BQ, r->output_dim, RESAMPLER_EPS);
-    free(mem);
-    return IID_OK;
+    iid_status st = forward(r, emb, B, N, tokens, &s, err);
+    iid__op_free(r->be, mem);
+    return st;
 }
 
 iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *emb, int n_values, int cfg,
@@ -277,14 +291,14 @@ iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *e
     if (E <= 0 || n_values <= 0 || n_values % E != 0)
         return iid__fail(err, IID_ERR_INVALID, "resampler: face embedding of %d values is not a multiple of %d",
                          n_values, E);
-    const int N = n_values / E;
-    if (!cfg) return iid__resampler_forward(r, emb, 1, N, tokens, err);
-    /* Batch [zeros; emb]: the unconditional half is a zero embedding, whose tokens
-     * are not zero (biases, latents). */
-    float *both = calloc(2 * (size_t)n_values, sizeof *both); // (2, N, E)
-    if (!both) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate the CFG batch");
-    memcpy(both + n_values, emb, (size_t)n_values * sizeof *both);
-    iid_status s = iid__resampler_forward(r, both, 2, N, tokens, err);
-    free(both);
+    const int N = n_values / E, B = cfg ? 2 : 1;
+    /* With cfg the batch is [zeros; emb]: the unconditional half is a zero
+     * embedding, whose tokens are not zero (biases, latents). */
+    float *both = iid__op_alloc(r->be, (size_t)B * n_values * sizeof *both); // (B, N, E)
+    if (!both) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate the face embedding batch");
+    if (cfg) iid__op_fill(r->be, both, 0.0f, n_values);
+    iid__op_upload(r->be, both + (size_t)(B - 1) * n_values, emb, (size_t)n_values * sizeof *both);
+    iid_status s = iid__resampler_forward(r, both, B, N, tokens, err);
+    iid__op_free(r->be, both);
     return s;
 }

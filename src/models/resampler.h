@@ -29,6 +29,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "ops/backend.h"
 
 #define IID_RESAMPLER_DEFAULT_HEADS 20
 
@@ -50,6 +51,7 @@ typedef struct iid_resampler {
     float *proj_out_w, *proj_out_b; /* (O, dim), (O) */
     float *norm_out_w, *norm_out_b; /* (O) */
     iid_resampler_layer_t *layer;   /* depth entries */
+    const iid_backend_t *be;        /* runs the forward; the default one after load */
 } iid_resampler_t;
 
 /* Bind the Resampler stored under `prefix` (e.g. "image_proj.") in st, with
@@ -62,12 +64,13 @@ iid_status iid__resampler_load(iid_resampler_t *r, const iid_safetensors_t *st, 
 /* Release the weights; safe on NULL and on a zeroed or freed record. */
 void iid__resampler_free(iid_resampler_t *r);
 
-/* tokens (B, Q, O) = Resampler(emb (B, N, E)); B, N >= 1. */
+/* tokens (B, Q, O) = Resampler(emb (B, N, E)); B, N >= 1; both device memory of r->be. */
 iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, int B, int N, float *tokens,
                                   iid_error_t *err);
 
 /* The pipeline's `_encode_prompt_image_emb`: emb holds n_values floats, a
- * multiple of E, read as (1, n_values / E, E). With cfg the batch is
+ * multiple of E, read as (1, n_values / E, E) from HOST memory (the face
+ * analysis result); tokens is device memory of r->be. With cfg the batch is
  * [Resampler(zeros); Resampler(emb)] and tokens is (2, Q, O); without it
  * tokens is (1, Q, O). */
 iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *emb, int n_values, int cfg,

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/ops.h"
 
 #define TRANSFORMER_GN_EPS 1e-6f /* Transformer2DModel's GroupNorm */
 #define BLOCK_LN_EPS 1e-5f       /* BasicTransformerBlock's LayerNorms */
@@ -69,7 +68,8 @@ void iid__attention_free(iid_attention_t *a)
 
 /* The region mask at the token grid (gh, gw): torch's F.interpolate(mode
  * 'nearest', scale_factor = 1/sqrt(mh*mw/T)). m (gh*gw). */
-static iid_status resize_mask(float *m, const iid_ip_args_t *ip, int gh, int gw, iid_error_t *err)
+static iid_status resize_mask(const iid_backend_t *be, float *m, const iid_ip_args_t *ip, int gh, int gw,
+                              iid_error_t *err)
 {
     double ratio = sqrt((double)ip->mask_h * ip->mask_w / ((double)gh * gw));
     double sf = 1.0 / ratio;
@@ -78,59 +78,41 @@ static iid_status resize_mask(float *m, const iid_ip_args_t *ip, int gh, int gw,
         return iid__fail(err, IID_ERR_INVALID, "ip mask %dx%d resizes to %dx%d, the attention grid is %dx%d", ip->mask_h,
                          ip->mask_w, oh, ow, gh, gw);
     float inv = (float)(1.0 / sf);
-    for (int y = 0; y < gh; y++) {
-        int sy = (int)floorf((float)y * inv);
-        if (sy > ip->mask_h - 1) sy = ip->mask_h - 1;
-        for (int x = 0; x < gw; x++) {
-            int sx = (int)floorf((float)x * inv);
-            if (sx > ip->mask_w - 1) sx = ip->mask_w - 1;
-            m[(size_t)y * gw + x] = ip->mask[(size_t)sy * ip->mask_w + sx];
-        }
-    }
-    return IID_OK;
+    return iid__op_resize_plane(be, m, ip->mask, 1, ip->mask_h, ip->mask_w, gh, gw, IID_RESIZE_NEAREST, inv, inv, err);
 }
 
 /* o (B, T, C) += scale * mask * attn(q, to_k_ip(ip), to_v_ip(ip)) */
-static iid_status add_ip_branch(const iid_attention_t *a, const float *q, int B, int T, const float *ctx, int Tc,
-                                const iid_ip_args_t *ip, int gh, int gw, float *o, iid_error_t *err)
+static iid_status add_ip_branch(const iid_backend_t *be, const iid_attention_t *a, const float *q, int B, int T,
+                                const float *ctx, int Tc, const iid_ip_args_t *ip, int gh, int gw, float *o,
+                                iid_error_t *err)
 {
     int C = a->dim, Cc = a->ctx_dim, n = ip->n_tokens, Tt = Tc - n;
-    float *kip = malloc((size_t)B * n * C * sizeof *kip);
-    float *vip = malloc((size_t)B * n * C * sizeof *vip);
-    float *oip = malloc((size_t)B * T * C * sizeof *oip);
-    float *m = ip->mask ? malloc((size_t)T * sizeof *m) : NULL;
+    float *kip = iid__op_alloc(be, (size_t)B * n * C * sizeof *kip);
+    float *vip = iid__op_alloc(be, (size_t)B * n * C * sizeof *vip);
+    float *oip = iid__op_alloc(be, (size_t)B * T * C * sizeof *oip);
+    float *m = ip->mask ? iid__op_alloc(be, (size_t)T * sizeof *m) : NULL;
     iid_status s = IID_OK;
     if (!kip || !vip || !oip || (ip->mask && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
-    if (s == IID_OK && m) s = resize_mask(m, ip, gh, gw, err);
-    if (s == IID_OK) {
-        for (int b = 0; b < B; b++) { /* (n, Cc) image rows of image b -> (n, C) */
-            const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
-            if (s == IID_OK) s = iid__linear_apply(&a->k_ip, rows, n, kip + (size_t)b * n * C, err);
-            if (s == IID_OK) s = iid__linear_apply(&a->v_ip, rows, n, vip + (size_t)b * n * C, err);
-        }
-        iid_attn_shape_t sh = {.B = B, .H = a->heads, .Tq = T, .Tk = n, .D = C / a->heads, .q_stride = C,
-                               .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
-        if (s == IID_OK && iid__attention(oip, q, kip, vip, &sh) != 0)
-            s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+    if (s == IID_OK && m) s = resize_mask(be, m, ip, gh, gw, err);
+    for (int b = 0; b < B && s == IID_OK; b++) { /* (n, Cc) image rows of image b -> (n, C) */
+        const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
+        s = iid__linear_apply(be, &a->k_ip, rows, n, kip + (size_t)b * n * C, err);
+        if (s == IID_OK) s = iid__linear_apply(be, &a->v_ip, rows, n, vip + (size_t)b * n * C, err);
     }
-    if (s == IID_OK) {
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < T; t++) {
-                float mk = m ? m[t] : 1.0f;
-                float *dst = o + ((size_t)b * T + t) * C;
-                const float *src = oip + ((size_t)b * T + t) * C;
-                for (int c = 0; c < C; c++) dst[c] += ip->scale * (src[c] * mk);
-            }
-    }
-    free(kip);
-    free(vip);
-    free(oip);
-    free(m);
+    iid_attn_shape_t sh = {.B = B, .H = a->heads, .Tq = T, .Tk = n, .D = C / a->heads, .q_stride = C, .kv_stride = C,
+                           .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
+    if (s == IID_OK) s = iid__op_attention(be, oip, q, kip, vip, &sh, err);
+    if (s == IID_OK) s = iid__op_masked_add(be, o, oip, m, ip->scale, B, T, C, err);
+    iid__op_free(be, kip);
+    iid__op_free(be, vip);
+    iid__op_free(be, oip);
+    iid__op_free(be, m);
     return s;
 }
 
-iid_status iid__attention_forward(const iid_attention_t *a, const float *x, int B, int T, const float *ctx, int Tc,
-                                  const iid_ip_args_t *ip, int grid_h, int grid_w, float *y, iid_error_t *err)
+iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const float *x, int B, int T,
+                                  const float *ctx, int Tc, const iid_ip_args_t *ip, int grid_h, int grid_w, float *y,
+                                  iid_error_t *err)
 {
     int C = a->dim;
     int self = ctx == NULL;
@@ -141,29 +123,26 @@ iid_status iid__attention_forward(const iid_attention_t *a, const float *x, int 
     if (Tt <= 0)
         return iid__fail(err, IID_ERR_INVALID, "attention: context of %d tokens leaves no text after %d image tokens", Tk,
                          n_ip);
-    float *q = malloc((size_t)B * T * C * sizeof *q);
-    float *k = malloc((size_t)B * Tk * C * sizeof *k);
-    float *v = malloc((size_t)B * Tk * C * sizeof *v);
-    float *o = malloc((size_t)B * T * C * sizeof *o);
+    float *q = iid__op_alloc(be, (size_t)B * T * C * sizeof *q);
+    float *k = iid__op_alloc(be, (size_t)B * Tk * C * sizeof *k);
+    float *v = iid__op_alloc(be, (size_t)B * Tk * C * sizeof *v);
+    float *o = iid__op_alloc(be, (size_t)B * T * C * sizeof *o);
     iid_status s = IID_OK;
     if (!q || !k || !v || !o) s = iid__fail(err, IID_ERR_NOMEM, "attention (%d tokens, %d channels): out of memory", T, C);
-    if (s == IID_OK) {
-        s = iid__linear_apply(&a->q, x, B * T, q, err);                   /* (B, T, C) */
-        if (s == IID_OK) s = iid__linear_apply(&a->k, src, B * Tk, k, err); /* (B, Tk, C) */
-        if (s == IID_OK) s = iid__linear_apply(&a->v, src, B * Tk, v, err);
-        iid_attn_shape_t sh = {.B = 1, .H = a->heads, .Tq = T, .Tk = Tt, .D = C / a->heads, .q_stride = C,
-                               .kv_stride = C, .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
-        for (int b = 0; b < B && s == IID_OK; b++)
-            if (iid__attention(o + (size_t)b * T * C, q + (size_t)b * T * C, k + (size_t)b * Tk * C,
-                               v + (size_t)b * Tk * C, &sh) != 0)
-                s = iid__fail(err, IID_ERR_NOMEM, "attention: out of scratch memory");
-    }
-    free(k);
-    free(v);
-    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(a, q, B, T, ctx, Tc, ip, grid_h, grid_w, o, err);
-    if (s == IID_OK) s = iid__linear_apply(&a->out, o, B * T, y, err);
-    free(q);
-    free(o);
+    if (s == IID_OK) s = iid__linear_apply(be, &a->q, x, B * T, q, err);   /* (B, T, C) */
+    if (s == IID_OK) s = iid__linear_apply(be, &a->k, src, B * Tk, k, err); /* (B, Tk, C) */
+    if (s == IID_OK) s = iid__linear_apply(be, &a->v, src, B * Tk, v, err);
+    iid_attn_shape_t sh = {.B = 1, .H = a->heads, .Tq = T, .Tk = Tt, .D = C / a->heads, .q_stride = C, .kv_stride = C,
+                           .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
+    for (int b = 0; b < B && s == IID_OK; b++)
+        s = iid__op_attention(be, o + (size_t)b * T * C, q + (size_t)b * T * C, k + (size_t)b * Tk * C,
+                              v + (size_t)b * Tk * C, &sh, err);
+    iid__op_free(be, k);
+    iid__op_free(be, v);
+    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(be, a, q, B, T, ctx, Tc, ip, grid_h, grid_w, o, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &a->out, o, B * T, y, err);
+    iid__op_free(be, q);
+    iid__op_free(be, o);
     return s;
 }
 
@@ -209,46 +188,31 @@ static void tblock_free(iid_tblock_t *b)
 }
 
 /* h (M, C) tokens of N images on an (H, W) grid; scratch n, a (M, C). */
-static iid_status tblock_forward(const iid_tblock_t *b, float *h, int N, int H, int W, const float *ctx, int Tc,
-                                 const iid_ip_args_t *ip, float *n, float *a, iid_error_t *err)
+static iid_status tblock_forward(const iid_backend_t *be, const iid_tblock_t *b, float *h, int N, int H, int W,
+                                 const float *ctx, int Tc, const iid_ip_args_t *ip, float *n, float *a,
+                                 iid_error_t *err)
 {
     int C = b->norm1.c, T = H * W;
     int64_t M = (int64_t)N * T;
-    iid__layer_norm(n, h, b->norm1.w, b->norm1.b, M, C, BLOCK_LN_EPS);
-    IID_TRY(iid__attention_forward(&b->attn1, n, N, T, NULL, 0, NULL, H, W, a, err));
-    iid__add(h, a, M * C);
-    iid__layer_norm(n, h, b->norm2.w, b->norm2.b, M, C, BLOCK_LN_EPS);
-    IID_TRY(iid__attention_forward(&b->attn2, n, N, T, ctx, Tc, ip, H, W, a, err));
-    iid__add(h, a, M * C);
-    iid__layer_norm(n, h, b->norm3.w, b->norm3.b, M, C, BLOCK_LN_EPS);
+    IID_TRY(iid__op_layer_norm(be, n, h, b->norm1.w, b->norm1.b, M, C, BLOCK_LN_EPS, err));
+    IID_TRY(iid__attention_forward(be, &b->attn1, n, N, T, NULL, 0, NULL, H, W, a, err));
+    IID_TRY(iid__op_add(be, h, a, M * C, err));
+    IID_TRY(iid__op_layer_norm(be, n, h, b->norm2.w, b->norm2.b, M, C, BLOCK_LN_EPS, err));
+    IID_TRY(iid__attention_forward(be, &b->attn2, n, N, T, ctx, Tc, ip, H, W, a, err));
+    IID_TRY(iid__op_add(be, h, a, M * C, err));
+    IID_TRY(iid__op_layer_norm(be, n, h, b->norm3.w, b->norm3.b, M, C, BLOCK_LN_EPS, err));
     int I = b->ff_inner;
-    float *g = malloc((size_t)M * 2 * I * sizeof *g);
-    float *u = malloc((size_t)M * I * sizeof *u);
-    if (!g || !u) {
-        free(g);
-        free(u);
-        return iid__fail(err, IID_ERR_NOMEM, "feed-forward (%lld tokens, width %d): out of memory", (long long)M, I);
-    }
-    iid_status s = iid__linear_apply(&b->ff_in, n, (int)M, g, err); /* (M, 2I) = [hidden | gate] */
-    if (s != IID_OK) {
-        free(g);
-        free(u);
-        return s;
-    }
-    for (int64_t r = 0; r < M; r++)              /* u (M, I) = gate */
-        memcpy(u + r * I, g + r * 2 * I + I, (size_t)I * sizeof *u);
-    iid__gelu_erf(u, M * I);
-    for (int64_t r = 0; r < M; r++) { /* u = hidden * gelu(gate) */
-        const float *hid = g + r * 2 * I;
-        float *ur = u + r * I;
-        for (int i = 0; i < I; i++) ur[i] = hid[i] * ur[i];
-    }
-    free(g);
-    s = iid__linear_apply(&b->ff_out, u, (int)M, a, err);
-    free(u);
+    float *g = iid__op_alloc(be, (size_t)M * 2 * I * sizeof *g);
+    float *u = iid__op_alloc(be, (size_t)M * I * sizeof *u);
+    iid_status s = IID_OK;
+    if (!g || !u) s = iid__fail(err, IID_ERR_NOMEM, "feed-forward (%lld tokens, width %d): out of memory", (long long)M, I);
+    if (s == IID_OK) s = iid__linear_apply(be, &b->ff_in, n, (int)M, g, err); /* (M, 2I) = [hidden | gate] */
+    if (s == IID_OK) s = iid__op_geglu(be, u, g, M, I, err);                   /* (M, I) */
+    iid__op_free(be, g);
+    if (s == IID_OK) s = iid__linear_apply(be, &b->ff_out, u, (int)M, a, err);
+    iid__op_free(be, u);
     IID_TRY(s);
-    iid__add(h, a, M * C);
-    return IID_OK;
+    return iid__op_add(be, h, a, M * C, err);
 }
 
 /* ---- Transformer2DModel ---------------------------------------------------- */
@@ -305,29 +269,26 @@ void iid__transformer_free(iid_transformer_t *t)
     memset(t, 0, sizeof *t);
 }
 
-iid_status iid__transformer_forward(const iid_transformer_t *t, float *x, int N, int H, int W, const float *ctx, int Tc,
-                                    const iid_ip_args_t *ip, iid_error_t *err)
+iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, float *x, int N, int H, int W,
+                                    const float *ctx, int Tc, const iid_ip_args_t *ip, iid_error_t *err)
 {
     int C = t->channels;
     int64_t HW = (int64_t)H * W, M = N * HW;
     size_t bytes = (size_t)M * C * sizeof(float);
-    float *s1 = malloc(bytes), *h = malloc(bytes), *s2 = malloc(bytes);
+    float *s1 = iid__op_alloc(be, bytes), *h = iid__op_alloc(be, bytes), *s2 = iid__op_alloc(be, bytes);
     iid_status s = IID_OK;
     if (!s1 || !h || !s2) s = iid__fail(err, IID_ERR_NOMEM, "transformer (%dx%d, %d channels): out of memory", H, W, C);
-    if (s == IID_OK) {
-        iid__group_norm(s2, x, t->norm.w, t->norm.b, N, C, HW, t->groups, TRANSFORMER_GN_EPS); /* (N, C, H, W) */
-        iid__nchw_to_tokens(s1, s2, N, C, HW);                                                /* (N, HW, C) */
-        s = iid__linear_apply(&t->proj_in, s1, (int)M, h, err);
-        for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
-            s = tblock_forward(&t->blocks[i], h, N, H, W, ctx, Tc, ip, s1, s2, err);
-    }
-    if (s == IID_OK) s = iid__linear_apply(&t->proj_out, h, (int)M, s1, err); /* (N, HW, C) */
-    if (s == IID_OK) {
-        iid__tokens_to_nchw(s2, s1, N, C, HW); /* (N, C, H, W) */
-        iid__add(x, s2, M * C);
-    }
-    free(s1);
-    free(h);
-    free(s2);
+    if (s == IID_OK) /* (N, C, H, W) */
+        s = iid__op_group_norm(be, s2, x, t->norm.w, t->norm.b, N, C, HW, t->groups, TRANSFORMER_GN_EPS, err);
+    if (s == IID_OK) s = iid__op_permute021(be, s1, s2, N, C, HW, err); /* (N, HW, C) */
+    if (s == IID_OK) s = iid__linear_apply(be, &t->proj_in, s1, (int)M, h, err);
+    for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
+        s = tblock_forward(be, &t->blocks[i], h, N, H, W, ctx, Tc, ip, s1, s2, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &t->proj_out, h, (int)M, s1, err); /* (N, HW, C) */
+    if (s == IID_OK) s = iid__op_permute021(be, s2, s1, N, HW, C, err);           /* (N, C, H, W) */
+    if (s == IID_OK) s = iid__op_add(be, x, s2, M * C, err);
+    iid__op_free(be, s1);
+    iid__op_free(be, h);
+    iid__op_free(be, s2);
     return s;
 }

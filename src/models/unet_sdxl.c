@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "io/component_dir.h"
-#include "ops/ops.h"
 
 /* ---- IP-Adapter layout ----------------------------------------------------- */
 
@@ -240,7 +239,8 @@ static iid_status check_inputs(const iid_unet_t *u, const iid_unet_inputs_t *in,
 }
 
 /* skips[i] += residual i, and checks every shape. */
-static iid_status add_residuals(const iid_residuals_t *r, iid_fmap_t *skips, int n, iid_fmap_t *mid, iid_error_t *err)
+static iid_status add_residuals(const iid_backend_t *be, const iid_residuals_t *r, iid_fmap_t *skips, int n,
+                                iid_fmap_t *mid, iid_error_t *err)
 {
     if (r->n_down != n)
         return iid__fail(err, IID_ERR_INVALID, "unet: %d down residuals given, the down path has %d skips", r->n_down, n);
@@ -251,32 +251,32 @@ static iid_status add_residuals(const iid_residuals_t *r, iid_fmap_t *skips, int
             return iid__fail(err, IID_ERR_INVALID, "unet: %s residual %d is (%d, %d, %d, %d), expected (%d, %d, %d, %d)",
                              i < n ? "down" : "mid", i, a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
     }
-    for (int i = 0; i < n; i++) iid__add(skips[i].data, r->down[i].data, (int64_t)iid__fmap_numel(&skips[i]));
-    iid__add(mid->data, r->mid.data, (int64_t)iid__fmap_numel(mid));
-    return IID_OK;
+    if (r->be ? r->be != be : !be->host_memory) /* NULL: host memory */
+        return iid__fail(err, IID_ERR_INVALID, "unet: residuals live on backend '%s', the UNet runs on '%s'",
+                         r->be ? r->be->name : "none", be->name);
+    for (int i = 0; i < n; i++)
+        IID_TRY(iid__op_add(be, skips[i].data, r->down[i].data, (int64_t)iid__fmap_numel(&skips[i]), err));
+    return iid__op_add(be, mid->data, r->mid.data, (int64_t)iid__fmap_numel(mid), err);
 }
 
 /* One up resnet: h = resnet([h | skip]); frees the old h and the skip. */
-static iid_status up_resnet(const iid_resnet_t *r, iid_fmap_t *h, iid_fmap_t *skip, const float *emb_act,
-                            iid_error_t *err)
+static iid_status up_resnet(const iid_backend_t *be, const iid_resnet_t *r, iid_fmap_t *h, iid_fmap_t *skip,
+                            const float *emb_act, iid_error_t *err)
 {
     if (skip->h != h->h || skip->w != h->w || h->c + skip->c != r->in)
         return iid__fail(err, IID_ERR_INVALID, "unet: up resnet expects %d channels, got %d + %d skip at %dx%d vs %dx%d",
                          r->in, h->c, skip->c, h->h, h->w, skip->h, skip->w);
     size_t HW = (size_t)h->h * h->w;
-    float *cat = malloc((size_t)h->n * r->in * HW * sizeof *cat);
+    float *cat = iid__op_alloc(be, (size_t)h->n * r->in * HW * sizeof *cat);
     if (!cat) return iid__fail(err, IID_ERR_NOMEM, "unet: up concat: out of memory");
-    for (int b = 0; b < h->n; b++) { /* (1, h.c + skip.c, H, W): hidden first */
-        memcpy(cat + (size_t)b * r->in * HW, h->data + (size_t)b * h->c * HW, (size_t)h->c * HW * sizeof *cat);
-        memcpy(cat + ((size_t)b * r->in + h->c) * HW, skip->data + (size_t)b * skip->c * HW,
-               (size_t)skip->c * HW * sizeof *cat);
-    }
-    free(skip->data);
+    /* (N, h.c + skip.c, H, W): hidden first */
+    iid_status s = iid__op_concat_axis1(be, cat, h->data, h->c, skip->data, skip->c, h->n, (int64_t)HW, err);
+    iid__op_free(be, skip->data);
     skip->data = NULL;
-    free(h->data);
+    iid__op_free(be, h->data);
     h->data = NULL;
-    iid_status s = iid__resnet_forward(r, cat, emb_act, h->n, h->h, h->w, &h->data, err);
-    free(cat);
+    if (s == IID_OK) s = iid__resnet_forward(be, r, cat, emb_act, h->n, h->h, h->w, &h->data, err);
+    iid__op_free(be, cat);
     h->c = r->out;
     return s;
 }
@@ -285,24 +285,25 @@ static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, cons
                           int ns, iid_fmap_t *h, iid_error_t *err)
 {
     const iid_unet_config_t *c = &u->trunk.cfg;
+    const iid_backend_t *be = in->be ? in->be : u->trunk.be;
     for (int i = 0; i < c->n_blocks; i++) {
         const iid_up_block_t *b = &u->up[i];
         for (int l = 0; l < b->n_layers; l++) {
-            IID_TRY(up_resnet(&b->resnets[l], h, &skips[--ns], emb_act, err));
+            IID_TRY(up_resnet(be, &b->resnets[l], h, &skips[--ns], emb_act, err));
             if (b->has_attn)
-                IID_TRY(iid__transformer_forward(&b->attns[l], h->data, h->n, h->h, h->w, in->cond.context,
+                IID_TRY(iid__transformer_forward(be, &b->attns[l], h->data, h->n, h->h, h->w, in->cond.context,
                                                  in->cond.context_tokens, &in->ip, err));
         }
         if (b->has_up) { /* (N, C, H, W) -> nearest 2x -> conv3x3 */
-            float *x2 = malloc(iid__fmap_numel(h) * 4 * sizeof *x2);
+            float *x2 = iid__op_alloc(be, iid__fmap_numel(h) * 4 * sizeof *x2);
             if (!x2) return iid__fail(err, IID_ERR_NOMEM, "unet: upsampler: out of memory");
-            iid__upsample_nearest2x(x2, h->data, h->n, h->c, h->h, h->w);
-            free(h->data);
+            iid_status s = iid__op_upsample_nearest2x(be, x2, h->data, h->n, h->c, h->h, h->w, err);
+            iid__op_free(be, h->data);
             h->data = NULL;
             h->h *= 2;
             h->w *= 2;
-            iid_status s = iid__conv_apply(&b->up, x2, h->n, h->h, h->w, &h->data, NULL, NULL, err);
-            free(x2);
+            if (s == IID_OK) s = iid__conv_apply(be, &b->up, x2, h->n, h->h, h->w, &h->data, NULL, NULL, err);
+            iid__op_free(be, x2);
             IID_TRY(s);
         }
     }
@@ -313,31 +314,31 @@ iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, f
 {
     IID_TRY(check_inputs(u, in, err));
     const iid_unet_config_t *c = &u->trunk.cfg;
+    const iid_backend_t *be = in->be ? in->be : u->trunk.be;
     int B = in->batch, ns = iid__unet_n_skips(c);
     float *emb_act = NULL, *y = NULL;
     iid_fmap_t h = {0};
     iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
     if (!skips) return iid__fail(err, IID_ERR_NOMEM, "unet: out of memory");
     const iid_ip_args_t *ip = in->ip.n_tokens > 0 ? &in->ip : NULL;
-    iid_status s = iid__unet_trunk_embed(&u->trunk, B, &in->cond, &emb_act, err);
+    iid_status s = iid__unet_trunk_embed(be, &u->trunk, B, &in->cond, &emb_act, err);
     if (s == IID_OK)
-        s = iid__unet_trunk_down(&u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
+        s = iid__unet_trunk_down(be, &u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
                                  err);
-    if (s == IID_OK) s = iid__unet_trunk_mid(&u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
-    if (s == IID_OK && in->residuals) s = add_residuals(in->residuals, skips, ns, &h, err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
+    if (s == IID_OK && in->residuals) s = add_residuals(be, in->residuals, skips, ns, &h, err);
     if (s == IID_OK) s = up_path(u, in, emb_act, skips, ns, &h, err);
-    if (s == IID_OK) {
-        /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */
-        int64_t HW = (int64_t)h.h * h.w;
-        iid__group_norm(h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups, c->eps);
-        iid__silu(h.data, (int64_t)iid__fmap_numel(&h));
-        s = iid__conv_apply(&u->conv_out, h.data, B, h.h, h.w, &y, NULL, NULL, err);
-    }
-    if (s == IID_OK) memcpy(out, y, (size_t)B * c->out_channels * in->height * in->width * sizeof *out);
-    free(y);
-    free(h.data);
-    for (int i = 0; i < ns; i++) free(skips[i].data);
+    /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */
+    int64_t HW = (int64_t)h.h * h.w;
+    if (s == IID_OK) s = iid__op_group_norm(be, h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups,
+                                            c->eps, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h.data, (int64_t)iid__fmap_numel(&h), err);
+    if (s == IID_OK) s = iid__conv_apply(be, &u->conv_out, h.data, B, h.h, h.w, &y, NULL, NULL, err);
+    if (s == IID_OK) iid__op_copy(be, out, y, (size_t)B * c->out_channels * in->height * in->width * sizeof *out);
+    iid__op_free(be, y);
+    iid__op_free(be, h.data);
+    for (int i = 0; i < ns; i++) iid__op_free(be, skips[i].data);
     free(skips);
-    free(emb_act);
+    iid__op_free(be, emb_act);
     return s;
 }

@@ -91,6 +91,8 @@ typedef struct iid_unet_inputs {
     iid_unet_cond_t cond;       /* timestep, context, text_embeds, time_ids */
     const iid_residuals_t *residuals; /* ControlNet residuals (already scaled) or NULL */
     iid_ip_args_t ip;           /* image tokens at the end of cond.context; n_tokens 0: none */
+    const iid_backend_t *be;    /* runs this call: NULL for the UNet's own backend, or a step
+                                   allocator wrapping it (ops/step_alloc.h) */
 } iid_unet_inputs_t;
 
 /* Zero everything: no residuals, no image tokens. */

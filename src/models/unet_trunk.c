@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "io/json.h"
-#include "ops/ops.h"
 
 /* ---- config -------------------------------------------------------------- */
 
@@ -44,11 +43,23 @@ static iid_status block_types(const iid_json_t *j, const char *key, const char *
     return IID_OK;
 }
 
+/* A list field must have one entry per down block, as diffusers' _check_config
+ * demands; a plain number is broadcast. An absent or null field passes. */
+static iid_status check_list_len(const iid_json_t *j, const char *key, int n, iid_error_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->root, key);
+    if (cJSON_IsArray(v) && cJSON_GetArraySize(v) != n)
+        return iid__fail(err, IID_ERR_FORMAT, "%s: field '%s' lists %d values for %d down blocks", j->path, key,
+                         cJSON_GetArraySize(v), n);
+    return IID_OK;
+}
+
 /* An int-or-list field broadcast to n blocks, each in [lo, hi]. */
 static iid_status per_block(const iid_json_t *j, const char *key, int n, int lo, int hi, int *out, iid_error_t *err)
 {
     long long v[IID_UNET_MAX_BLOCKS];
     int got = 0;
+    IID_TRY(check_list_len(j, key, n, err));
     IID_TRY(iid__json_int_array(j, key, v, IID_UNET_MAX_BLOCKS, &got, 1, err));
     if (got != 1 && got != n)
         return iid__fail(err, IID_ERR_FORMAT, "%s: field '%s' has %d entries, expected 1 or %d", j->path, key, got, n);
@@ -131,6 +142,7 @@ iid_status iid__unet_config_parse(iid_unet_config_t *c, const iid_json_t *j, iid
     const char *heads_key = "num_attention_heads";
     const cJSON *nh = cJSON_GetObjectItemCaseSensitive(j->root, heads_key);
     if (!nh || cJSON_IsNull(nh)) heads_key = "attention_head_dim";
+    IID_TRY(check_list_len(j, "attention_head_dim", n, err)); /* checked even when unused, as diffusers does */
     IID_TRY(per_block(j, heads_key, n, 1, big, c->heads, err));
     IID_TRY(int_field(j, "cross_attention_dim", 1, big, &c->cross_dim, err));
     IID_TRY(int_field(j, "norm_num_groups", 1, big, &c->groups, err));
@@ -256,6 +268,7 @@ iid_status iid__unet_trunk_load(iid_unet_trunk_t *t, const iid_unet_config_t *cf
 {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
+    t->be = iid__backend_default();
     iid_status s = trunk_bind(t, st, err);
     if (s != IID_OK) iid__unet_trunk_free(t);
     return s;
@@ -277,8 +290,8 @@ void iid__unet_trunk_free(iid_unet_trunk_t *t)
 
 /* ---- forward --------------------------------------------------------------- */
 
-iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c, float **emb_act,
-                                 iid_error_t *err)
+iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c,
+                                 float **emb_act, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
     *emb_act = NULL;
@@ -287,103 +300,107 @@ iid_status iid__unet_trunk_embed(const iid_unet_trunk_t *t, int B, const iid_une
                          "unet: text_embeds (%d) + %d time ids x %d must make projection_class_embeddings_input_dim %d",
                          c->text_embeds_dim, c->n_time_ids, k->add_time_dim, k->add_in_dim);
     int D = k->temb_dim, C0 = k->block_out[0], A = k->add_in_dim, tw = c->n_time_ids * k->add_time_dim;
-    float *ts = malloc((size_t)B * C0 * sizeof *ts);
-    float *h = malloc((size_t)B * D * sizeof *h);
-    float *emb = malloc((size_t)B * D * sizeof *emb);
-    float *aug = malloc((size_t)B * D * sizeof *aug);
-    float *add = malloc((size_t)B * A * sizeof *add);
-    float *ids = malloc((size_t)B * (tw ? tw : 1) * sizeof *ids);
+    float *ts = iid__op_alloc(be, (size_t)B * C0 * sizeof *ts);
+    float *ids = iid__op_alloc(be, (size_t)B * (tw ? tw : 1) * sizeof *ids);
+    float *h = iid__op_alloc(be, (size_t)B * D * sizeof *h);
+    float *emb = iid__op_alloc(be, (size_t)B * D * sizeof *emb);
+    float *aug = iid__op_alloc(be, (size_t)B * D * sizeof *aug);
+    float *add = iid__op_alloc(be, (size_t)B * A * sizeof *add);
     iid_status s = IID_OK;
-    if (!ts || !h || !emb || !aug || !add || !ids) s = iid__fail(err, IID_ERR_NOMEM, "unet embeddings: out of memory");
-    if (s == IID_OK) {
-        /* time: (B, C0) sinusoid -> linear_1 -> SiLU -> linear_2 -> (B, D) */
-        for (int b = 0; b < B; b++)
-            iid__timestep_embedding(ts + (size_t)b * C0, &c->timestep, 1, C0, k->flip_sin_to_cos, k->freq_shift);
-        s = iid__linear_apply(&t->time_1, ts, B, h, err);
-        iid__silu(h, (int64_t)B * D);
-        if (s == IID_OK) s = iid__linear_apply(&t->time_2, h, B, emb, err);
-        /* micro-conditioning: (B, A) = [text_embeds | sinusoid(id_0) | sinusoid(id_1) | ...] */
-        iid__timestep_embedding(ids, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
-                                k->freq_shift);
-        for (int b = 0; b < B; b++) {
-            memcpy(add + (size_t)b * A, c->text_embeds + (size_t)b * c->text_embeds_dim,
-                   (size_t)c->text_embeds_dim * sizeof *add);
-            memcpy(add + (size_t)b * A + c->text_embeds_dim, ids + (size_t)b * tw, (size_t)tw * sizeof *add);
-        }
-        if (s == IID_OK) s = iid__linear_apply(&t->add_1, add, B, h, err);
-        iid__silu(h, (int64_t)B * D);
-        if (s == IID_OK) s = iid__linear_apply(&t->add_2, h, B, aug, err);
-    }
-    if (s == IID_OK) {
-        iid__add(emb, aug, (int64_t)B * D);
-        iid__silu(emb, (int64_t)B * D); /* every resnet applies SiLU before time_emb_proj */
-    }
-    free(ts);
-    free(h);
-    free(aug);
-    free(add);
-    free(ids);
+    if (!ts || !ids || !h || !emb || !aug || !add) s = iid__fail(err, IID_ERR_NOMEM, "unet embeddings: out of memory");
+    /* time: (B, C0) sinusoid -> linear_1 -> SiLU -> linear_2 -> (B, D) */
+    for (int b = 0; b < B && s == IID_OK; b++)
+        s = iid__op_timestep_embedding(be, ts + (size_t)b * C0, &c->timestep, 1, C0, k->flip_sin_to_cos,
+                                       k->freq_shift, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &t->time_1, ts, B, h, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)B * D, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &t->time_2, h, B, emb, err);
+    /* micro-conditioning: (B, A) = [text_embeds | sinusoid(id_0) | sinusoid(id_1) | ...] */
+    if (s == IID_OK)
+        s = iid__op_timestep_embedding(be, ids, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
+                                       k->freq_shift, err);
+    if (s == IID_OK) s = iid__op_concat_axis1(be, add, c->text_embeds, c->text_embeds_dim, ids, tw, B, 1, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &t->add_1, add, B, h, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)B * D, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &t->add_2, h, B, aug, err);
+    if (s == IID_OK) s = iid__op_add(be, emb, aug, (int64_t)B * D, err);
+    /* every resnet applies SiLU before time_emb_proj */
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, emb, (int64_t)B * D, err);
+    iid__op_free(be, ts);
+    iid__op_free(be, h);
+    iid__op_free(be, aug);
+    iid__op_free(be, add);
+    iid__op_free(be, ids);
     if (s != IID_OK) {
-        free(emb);
+        iid__op_free(be, emb);
         return s;
     }
     *emb_act = emb;
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_down(const iid_unet_trunk_t *t, const float *sample, int B, int H, int W, const float *extra,
-                                const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip,
-                                iid_fmap_t *skips, iid_error_t *err)
+iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const float *sample, int B, int H,
+                                int W, const float *extra, const float *emb_act, const iid_unet_cond_t *c,
+                                const iid_ip_args_t *ip, iid_fmap_t *skips, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
     int ns = 0;
     iid_fmap_t *cur = &skips[ns++];
     /* (B, C0, H, W) = conv_in(sample) (+ extra) */
-    IID_TRY(iid__conv_apply(&t->conv_in, sample, B, H, W, &cur->data, NULL, NULL, err));
+    IID_TRY(iid__conv_apply(be, &t->conv_in, sample, B, H, W, &cur->data, NULL, NULL, err));
     *cur = (iid_fmap_t){cur->data, B, k->block_out[0], H, W};
-    if (extra) iid__add(cur->data, extra, (int64_t)iid__fmap_numel(cur));
+    if (extra) IID_TRY(iid__op_add(be, cur->data, extra, (int64_t)iid__fmap_numel(cur), err));
     for (int i = 0; i < k->n_blocks; i++) {
         const iid_down_block_t *d = &t->down[i];
         for (int l = 0; l < d->n_layers; l++) {
             const iid_fmap_t *x = cur;
             cur = &skips[ns++];
-            IID_TRY(iid__resnet_forward(&d->resnets[l], x->data, emb_act, B, x->h, x->w, &cur->data, err));
+            IID_TRY(iid__resnet_forward(be, &d->resnets[l], x->data, emb_act, B, x->h, x->w, &cur->data, err));
             *cur = (iid_fmap_t){cur->data, B, d->resnets[l].out, x->h, x->w};
             if (d->has_attn)
-                IID_TRY(iid__transformer_forward(&d->attns[l], cur->data, B, cur->h, cur->w, c->context,
+                IID_TRY(iid__transformer_forward(be, &d->attns[l], cur->data, B, cur->h, cur->w, c->context,
                                                  c->context_tokens, ip, err));
         }
         if (d->has_down) {
             const iid_fmap_t *x = cur;
             cur = &skips[ns++];
             int oh, ow;
-            IID_TRY(iid__conv_apply(&d->down, x->data, B, x->h, x->w, &cur->data, &oh, &ow, err));
+            IID_TRY(iid__conv_apply(be, &d->down, x->data, B, x->h, x->w, &cur->data, &oh, &ow, err));
             *cur = (iid_fmap_t){cur->data, B, d->down.out, oh, ow};
         }
     }
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_mid(const iid_unet_trunk_t *t, const iid_fmap_t *x, const float *emb_act,
-                               const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out, iid_error_t *err)
+iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_fmap_t *x,
+                               const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out,
+                               iid_error_t *err)
 {
     float *h = NULL;
     memset(out, 0, sizeof *out);
-    IID_TRY(iid__resnet_forward(&t->mid_res[0], x->data, emb_act, x->n, x->h, x->w, &h, err));
-    iid_status s = iid__transformer_forward(&t->mid_attn, h, x->n, x->h, x->w, c->context, c->context_tokens, ip, err);
+    IID_TRY(iid__resnet_forward(be, &t->mid_res[0], x->data, emb_act, x->n, x->h, x->w, &h, err));
+    iid_status s =
+        iid__transformer_forward(be, &t->mid_attn, h, x->n, x->h, x->w, c->context, c->context_tokens, ip, err);
     float *o = NULL;
-    if (s == IID_OK) s = iid__resnet_forward(&t->mid_res[1], h, emb_act, x->n, x->h, x->w, &o, err);
-    free(h);
+    if (s == IID_OK) s = iid__resnet_forward(be, &t->mid_res[1], h, emb_act, x->n, x->h, x->w, &o, err);
+    iid__op_free(be, h);
     if (s != IID_OK) return s;
     *out = (iid_fmap_t){o, x->n, t->mid_res[1].out, x->h, x->w};
     return IID_OK;
 }
 
+/* A residual map on be, or malloc'd host memory when be is NULL. */
+static void release_map(const iid_backend_t *be, float *p)
+{
+    if (be) iid__op_free(be, p);
+    else free(p);
+}
+
 void iid__residuals_free(iid_residuals_t *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n_down && r->down; i++) free(r->down[i].data);
+    for (int i = 0; i < r->n_down && r->down; i++) release_map(r->be, r->down[i].data);
     free(r->down);
-    free(r->mid.data);
+    release_map(r->be, r->mid.data);
     memset(r, 0, sizeof *r);
 }

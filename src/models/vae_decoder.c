@@ -17,7 +17,6 @@
 
 #include "io/component_dir.h"
 #include "io/json.h"
-#include "ops/ops.h"
 
 #define VAE_EPS 1e-6f
 
@@ -129,6 +128,7 @@ iid_status iid__vae_load_parts(iid_vae_decoder_t **out, const iid_json_t *config
     }
     v->file = *st; /* the index moves into the decoder; the views point into its map */
     memset(st, 0, sizeof *st);
+    v->be = iid__backend_default();
     iid_status s = parse_config(v, config, err);
     if (s == IID_OK) s = bind(v, &v->file, err);
     if (s != IID_OK) {
@@ -152,48 +152,48 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
 
 /* ---- decode ----------------------------------------------------------------- */
 
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n)
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err)
 {
-    for (size_t i = 0; i < n; i++) z[i] = latents[i] / v->scaling_factor;
+    if (z != latents) iid__op_copy(v->be, z, latents, n * sizeof *z);
+    return iid__op_div_scalar(v->be, z, v->scaling_factor, (int64_t)n, err);
 }
 
 /* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
 static iid_status mid_attention(const iid_vae_decoder_t *v, float *x, int B, int H, int W, iid_error_t *err)
 {
+    const iid_backend_t *be = v->be;
     int C = v->mid_norm.c;
     int64_t HW = (int64_t)H * W;
     size_t bytes = (size_t)B * C * HW * sizeof(float);
-    float *a = malloc(bytes), *t = malloc(bytes);
+    float *a = iid__op_alloc(be, bytes), *t = iid__op_alloc(be, bytes);
     iid_status s = (a && t) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae mid attention (%dx%d): out of memory", H, W);
-    if (s == IID_OK) {
-        iid__group_norm(a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS);
-        iid__nchw_to_tokens(t, a, B, C, HW); /* (B, HW, C) */
-        s = iid__attention_forward(&v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
-    }
-    if (s == IID_OK) {
-        iid__tokens_to_nchw(t, a, B, C, HW);
-        iid__add(x, t, (int64_t)B * C * HW);
-    }
-    free(a);
-    free(t);
+    if (s == IID_OK) s = iid__op_group_norm(be, a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS, err);
+    if (s == IID_OK) s = iid__op_permute021(be, t, a, B, C, HW, err); /* (B, HW, C) */
+    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
+    if (s == IID_OK) s = iid__op_permute021(be, t, a, B, HW, C, err); /* (B, C, HW) */
+    if (s == IID_OK) s = iid__op_add(be, x, t, (int64_t)B * C * HW, err);
+    iid__op_free(be, a);
+    iid__op_free(be, t);
     return s;
 }
 
 /* h (B, C, H, W) <- resnet(h), freeing the input. */
-static iid_status resnet_step(const iid_resnet_t *r, float **h, int B, int H, int W, iid_error_t *err)
+static iid_status resnet_step(const iid_backend_t *be, const iid_resnet_t *r, float **h, int B, int H, int W,
+                              iid_error_t *err)
 {
     float *y = NULL;
-    iid_status s = iid__resnet_forward(r, *h, NULL, B, H, W, &y, err);
-    free(*h);
+    iid_status s = iid__resnet_forward(be, r, *h, NULL, B, H, W, &y, err);
+    iid__op_free(be, *h);
     *h = y;
     return s;
 }
 
-static iid_status conv_step(const iid_conv_t *c, float **h, int B, int H, int W, iid_error_t *err)
+static iid_status conv_step(const iid_backend_t *be, const iid_conv_t *c, float **h, int B, int H, int W,
+                            iid_error_t *err)
 {
     float *y = NULL;
-    iid_status s = iid__conv_apply(c, *h, B, H, W, &y, NULL, NULL, err);
-    free(*h);
+    iid_status s = iid__conv_apply(be, c, *h, B, H, W, &y, NULL, NULL, err);
+    iid__op_free(be, *h);
     *h = y;
     return s;
 }
@@ -201,41 +201,41 @@ static iid_status conv_step(const iid_conv_t *c, float **h, int B, int H, int W,
 iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err)
 {
     if (B <= 0 || h <= 0 || w <= 0) return iid__fail(err, IID_ERR_INVALID, "vae: latent %dx%d batch %d", h, w, B);
+    const iid_backend_t *be = v->be;
     float *x = NULL;
     int H = h, W = w;
     /* (B, lc, h, w) -> post_quant_conv -> conv_in -> (B, C, h, w) */
-    IID_TRY(iid__conv_apply(&v->post_quant, z, B, H, W, &x, NULL, NULL, err));
-    iid_status s = conv_step(&v->conv_in, &x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(&v->mid_res[0], &x, B, H, W, err);
+    IID_TRY(iid__conv_apply(be, &v->post_quant, z, B, H, W, &x, NULL, NULL, err));
+    iid_status s = conv_step(be, &v->conv_in, &x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[0], &x, B, H, W, err);
     if (s == IID_OK) s = mid_attention(v, x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(&v->mid_res[1], &x, B, H, W, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[1], &x, B, H, W, err);
     for (int i = 0; i < v->n_blocks && s == IID_OK; i++) {
         const iid_vae_up_block_t *b = &v->up[i];
-        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(&b->resnets[l], &x, B, H, W, err);
+        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(be, &b->resnets[l], &x, B, H, W, err);
         if (s == IID_OK && b->has_up) { /* nearest 2x, then conv3x3 */
             int C = b->up.in;
-            float *x2 = malloc((size_t)B * C * H * W * 4 * sizeof *x2);
+            float *x2 = iid__op_alloc(be, (size_t)B * C * H * W * 4 * sizeof *x2);
             if (!x2) {
                 s = iid__fail(err, IID_ERR_NOMEM, "vae upsampler (%dx%d): out of memory", 2 * H, 2 * W);
                 break;
             }
-            iid__upsample_nearest2x(x2, x, B, C, H, W);
-            free(x);
+            s = iid__op_upsample_nearest2x(be, x2, x, B, C, H, W, err);
+            iid__op_free(be, x);
             x = x2;
             H *= 2;
             W *= 2;
-            s = conv_step(&b->up, &x, B, H, W, err);
+            if (s == IID_OK) s = conv_step(be, &b->up, &x, B, H, W, err);
         }
     }
-    if (s == IID_OK) {
-        /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
-        int C0 = v->block_out[0];
-        iid__group_norm(x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS);
-        iid__silu(x, (int64_t)B * C0 * H * W);
-        s = conv_step(&v->conv_out, &x, B, H, W, err);
-    }
-    if (s == IID_OK) memcpy(out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
-    free(x);
+    /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
+    int C0 = v->block_out[0];
+    if (s == IID_OK)
+        s = iid__op_group_norm(be, x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS, err);
+    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * C0 * H * W, err);
+    if (s == IID_OK) s = conv_step(be, &v->conv_out, &x, B, H, W, err);
+    if (s == IID_OK) iid__op_copy(be, out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
+    iid__op_free(be, x);
     return s;
 }
 
@@ -265,74 +265,62 @@ static float ramp(int p, int L, int r, int lead, int trail)
     return wgt;
 }
 
+/* Decode tile (ty, tx) of starts ys, xs and blend it into out and wsum. zt, dt,
+ * ry, rx are scratch (ry, rx host). */
+typedef struct tiling {
+    int h, w, th, tw, ny, nx, overlap;
+    const int *ys, *xs;
+} tiling_t;
+
+static iid_status one_tile(const iid_vae_decoder_t *v, const tiling_t *t, int ty, int tx, const float *z, int B,
+                           float *zt, float *dt, float *ry, float *rx, float *out, float *wsum, iid_error_t *err)
+{
+    const iid_backend_t *be = v->be;
+    int f = v->upscale, lc = v->latent_channels, y0 = t->ys[ty], x0 = t->xs[tx];
+    int TH = t->th * f, TW = t->tw * f, r = t->overlap * f;
+    /* zt (B, lc, th, tw) = z[:, :, y0:y0+th, x0:x0+tw] */
+    for (int p = 0; p < B * lc; p++)
+        IID_TRY(iid__op_copy_rows(be, zt + (size_t)p * t->th * t->tw, t->tw, z + ((size_t)p * t->h + y0) * t->w + x0,
+                                  t->w, t->th, t->tw, err));
+    IID_TRY(iid__vae_decode(v, zt, B, t->th, t->tw, dt, err));
+    for (int y = 0; y < TH; y++) ry[y] = ramp(y, TH, r, ty > 0, ty < t->ny - 1);
+    for (int x = 0; x < TW; x++) rx[x] = ramp(x, TW, r, tx > 0, tx < t->nx - 1);
+    return iid__op_blend_tile(be, out, wsum, (int64_t)B * v->out_channels, t->h * f, t->w * f, dt, TH, TW, y0 * f,
+                              x0 * f, ry, rx, err);
+}
+
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err)
 {
     if (tile < 1 || overlap < 0 || overlap >= tile)
         return iid__fail(err, IID_ERR_INVALID, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
     if (h <= tile && w <= tile) return iid__vae_decode(v, z, B, h, w, out, err);
+    const iid_backend_t *be = v->be;
     int ny = tile_starts(h, tile, overlap, NULL, 0), nx = tile_starts(w, tile, overlap, NULL, 0);
     int *ys = malloc((size_t)ny * sizeof *ys), *xs = malloc((size_t)nx * sizeof *xs);
     int th = h < tile ? h : tile, tw = w < tile ? w : tile, f = v->upscale, lc = v->latent_channels;
     int C = v->out_channels, OH = h * f, OW = w * f, TH = th * f, TW = tw * f;
-    float *zt = malloc((size_t)B * lc * th * tw * sizeof *zt);
-    float *dt = malloc((size_t)B * C * TH * TW * sizeof *dt);
-    float *wsum = calloc((size_t)OH * OW, sizeof *wsum);
-    iid_status s = (ys && xs && zt && dt && wsum) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
+    float *ry = malloc((size_t)(TH + TW) * sizeof *ry); /* host ramps, then rx */
+    float *zt = iid__op_alloc(be, (size_t)B * lc * th * tw * sizeof *zt);
+    float *dt = iid__op_alloc(be, (size_t)B * C * TH * TW * sizeof *dt);
+    float *wsum = iid__op_alloc(be, (size_t)OH * OW * sizeof *wsum);
+    iid_status s =
+        (ys && xs && ry && zt && dt && wsum) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae tiled decode: out of memory");
     if (s == IID_OK) {
         tile_starts(h, tile, overlap, ys, ny);
         tile_starts(w, tile, overlap, xs, nx);
-        memset(out, 0, (size_t)B * C * OH * OW * sizeof *out);
+        iid__op_fill(be, out, 0.0f, (int64_t)B * C * OH * OW);
+        iid__op_fill(be, wsum, 0.0f, (int64_t)OH * OW);
     }
-    for (int ty = 0; ty < ny && s == IID_OK; ty++) {
-        for (int tx = 0; tx < nx && s == IID_OK; tx++) {
-            int y0 = ys[ty], x0 = xs[tx];
-            /* zt (B, lc, th, tw) = z[:, :, y0:y0+th, x0:x0+tw] */
-            for (int p = 0; p < B * lc; p++)
-                for (int y = 0; y < th; y++)
-                    memcpy(zt + ((size_t)p * th + y) * tw, z + ((size_t)p * h + y0 + y) * w + x0, (size_t)tw * sizeof *zt);
-            s = iid__vae_decode(v, zt, B, th, tw, dt, err);
-            if (s != IID_OK) break;
-            int r = overlap * f;
-            for (int y = 0; y < TH; y++) {
-                float wy = ramp(y, TH, r, ty > 0, ty < ny - 1);
-                for (int x = 0; x < TW; x++) {
-                    float wgt = wy * ramp(x, TW, r, tx > 0, tx < nx - 1);
-                    size_t o = (size_t)(y0 * f + y) * OW + x0 * f + x;
-                    wsum[o] += wgt;
-                    for (int p = 0; p < B * C; p++) out[(size_t)p * OH * OW + o] += wgt * dt[((size_t)p * TH + y) * TW + x];
-                }
-            }
-        }
-    }
-    if (s == IID_OK)
-        for (int p = 0; p < B * C; p++)
-            for (size_t o = 0; o < (size_t)OH * OW; o++) out[(size_t)p * OH * OW + o] /= wsum[o];
+    tiling_t t = {h, w, th, tw, ny, nx, overlap, ys, xs};
+    for (int ty = 0; ty < ny && s == IID_OK; ty++)
+        for (int tx = 0; tx < nx && s == IID_OK; tx++) s = one_tile(v, &t, ty, tx, z, B, zt, dt, ry, ry + TH, out, wsum, err);
+    if (s == IID_OK) s = iid__op_div_plane(be, out, wsum, (int64_t)B * C, (int64_t)OH * OW, err);
     free(ys);
     free(xs);
-    free(zt);
-    free(dt);
-    free(wsum);
+    free(ry);
+    iid__op_free(be, zt);
+    iid__op_free(be, dt);
+    iid__op_free(be, wsum);
     return s;
-}
-
-/* ---- image conversions ------------------------------------------------------- */
-
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W)
-{
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++)
-            for (int64_t i = 0; i < (int64_t)H * W; i++) {
-                float vv = x[((size_t)b * C + c) * H * W + i] / 2.0f + 0.5f;
-                vv = vv < 0.0f ? 0.0f : (vv > 1.0f ? 1.0f : vv);
-                out[((size_t)b * H * W + i) * C + c] = vv;
-            }
-}
-
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float vv = rintf(img[i] * 255.0f); /* the default rounding mode: half to even */
-        out[i] = (uint8_t)(vv < 0.0f ? 0.0f : (vv > 255.0f ? 255.0f : vv));
-    }
 }

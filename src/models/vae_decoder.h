@@ -22,7 +22,8 @@
  * a time and blends them with linear ramps across the overlaps, so peak memory
  * follows the tile size, not the image size. Because the mid attention and the
  * GroupNorm statistics then see one tile at a time, the result is close to, not
- * equal to, the untiled decode.
+ * equal to, the untiled decode. Latents and images are device memory of the
+ * decoder's backend; the blend is a backend op.
  */
 #ifndef IID_MODELS_VAE_DECODER_H
 #define IID_MODELS_VAE_DECODER_H
@@ -55,6 +56,7 @@ typedef struct iid_vae_decoder {
     iid_norm_t norm_out;
     iid_conv_t conv_out;
     iid_safetensors_t file; /* the mapped checkpoint the weights view; owned */
+    const iid_backend_t *be; /* runs the decode; the default one after load */
 } iid_vae_decoder_t;
 
 /* Load dir/config.json and dir/diffusion_pytorch_model.safetensors. The weights
@@ -67,8 +69,9 @@ iid_status iid__vae_load_parts(iid_vae_decoder_t **out, const iid_json_t *config
                               iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 
-/* z = latents / scaling_factor over n values (z may equal latents). */
-void iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n);
+/* z = latents / scaling_factor over n values (z may equal latents), on the
+ * decoder's backend. */
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err);
 
 /* z (B, latent_channels, h, w) -> out (B, out_channels, upscale*h, upscale*w),
  * caller-allocated. */
@@ -80,9 +83,7 @@ iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, in
 iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
                                  float *out, iid_error_t *err);
 
-/* out (B, H, W, C) = clamp(x / 2 + 0.5, 0, 1) of x (B, C, H, W). */
-void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W);
-/* out = round-half-to-even(img * 255) over n values in [0, 1] (numpy's rule). */
-void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n);
+/* iid__image_to_float_nhwc and iid__image_float_to_u8 (host conversions of the
+ * decoded picture) are in ops/ops.h. */
 
 #endif

@@ -1,12 +1,14 @@
 /*
  * ops.h - the numerical operations the models are built from, on f32 buffers.
  *
- * Each op takes raw pointers and explicit sizes (llm.c style); layouts are given
- * as shape comments. Every op has a plain reference (`_ref`, loops only, the
- * definition of correct) and, where it matters for speed, a fast version of the
- * same name without the suffix (BLAS GEMM, im2col, tiled attention) that the unit
- * tests check against the reference. Outputs never alias inputs unless the op says
- * "in place".
+ * These are the host kernels behind the "ref" and "cpu" backends (backend.h);
+ * model code reaches them only through the backend table. Each op takes raw
+ * pointers and explicit sizes (llm.c style); layouts are given as shape comments.
+ * The plain loops live in ops/ref/ and are the definition of correct: those named
+ * `_ref` have a fast twin of the same name without the suffix in ops/cpu/ (BLAS
+ * GEMM, im2col, tiled attention); the others (element-wise, norms, layout) are
+ * already as fast as a loop gets and both backends use them. Outputs never alias
+ * inputs unless the op says "in place".
  *
  * Weights may stay in their stored dtype (iid_wmat_t: F32, F16 or BF16 bytes,
  * typically inside a memory-mapped checkpoint). The ops that take one convert it
@@ -31,6 +33,17 @@ void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int 
 void iid__matmul_nn_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 void iid__matmul_nn(float *C, const float *A, const float *B, int M, int N, int K, int accumulate);
 
+/* Where a fast kernel takes its scratch from: alloc(ctx, bytes) / free(ctx, p)
+ * (the backend's memory, so a planned step allocator serves it too); a NULL
+ * iid_scratch_t means malloc. */
+typedef struct iid_scratch {
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} iid_scratch_t;
+void *iid__scratch_alloc(const iid_scratch_t *sc, size_t bytes);
+void iid__scratch_free(const iid_scratch_t *sc, void *p);
+
 /* y = x W^T + b: x (M, in), W (out, in), b (out) or NULL, y (M, out). */
 void iid__linear(float *y, const float *x, const float *W, const float *b, int M, int in, int out);
 
@@ -46,21 +59,26 @@ typedef struct iid_wmat {
 
 /* Rows [r0, r0 + nr) of W as f32: dst (nr, cols). */
 void iid__wmat_rows_f32(float *dst, const iid_wmat_t *W, int r0, int nr);
+/* The whole of W as a malloc'd f32 copy; NULL when out of memory. */
+float *iid__wmat_to_f32(const iid_wmat_t *W);
 /* The view of rows [r0, r0 + nr) of W. */
 iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr);
 
 /* C (M, W.rows) = A (M, W.cols) W^T (+ C when accumulate). The reference converts
  * the whole of W and uses iid__matmul_nt_ref. Return 0, or -1 when scratch cannot
- * be allocated (C untouched). _blocked takes the scratch size (tests). */
+ * be allocated (C untouched). _blocked takes the block size (tests) and where
+ * the scratch comes from. */
 int iid__matmul_wt_ref(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
 int iid__matmul_wt(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
-int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes);
+int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc);
 /* C (W.rows, N) = W (W.rows, W.cols) B (W.cols, N) (+ C when accumulate). */
 int iid__matmul_wn_ref(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
 int iid__matmul_wn(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
-int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes);
+int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc);
 /* y (M, W.rows) = x (M, W.cols) W^T + b (b may be NULL). Returns 0 or -1 as above. */
-int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M);
+int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M, const iid_scratch_t *sc);
 
 /* ---- normalisation ------------------------------------------------------ */
 
@@ -102,10 +120,12 @@ typedef struct iid_attn_shape {
     int causal;
 } iid_attn_shape_t;
 
-void iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+/* Returns 0, or -1 when its score row cannot be allocated. */
+int iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
 /* Tiled over keys with an online softmax, so memory is O(tile) not O(Tq*Tk).
  * Returns 0, or -1 when its scratch cannot be allocated (out untouched). */
-int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                   const iid_scratch_t *sc);
 
 /* ---- convolution and resampling ----------------------------------------- */
 
@@ -124,7 +144,8 @@ int iid__conv_out_size(int in, int k, int stride, int pad, int dil);
 void iid__conv2d_ref(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s);
 /* im2col + GEMM, the weight in its stored dtype: w (K, C/groups * R * S). Returns
  * 0, or -1 when scratch cannot be allocated. */
-int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s);
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s,
+                const iid_scratch_t *sc);
 
 /* Nearest-neighbour 2x: in (N, C, H, W) -> out (N, C, 2H, 2W). */
 void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W);
@@ -154,5 +175,71 @@ void iid__avgpool2d_ref(float *out, const float *in, const iid_pool2d_shape_t *s
  * per channel. x, y (N, C, HW); scale, bias, mean, var (C). y may equal x. */
 void iid__batch_norm_ref(float *y, const float *x, const float *scale, const float *bias, const float *mean,
                          const float *var, int N, int C, int64_t HW, float eps);
+
+/* ---- model glue (ref/layout.c, ref/resample.c) -------------------------- */
+
+/* Element-wise activations (backend.h's unary op). */
+typedef enum iid_unary {
+    IID_UNARY_SILU = 0,
+    IID_UNARY_GELU_ERF,
+    IID_UNARY_GELU_TANH,
+    IID_UNARY_QUICK_GELU,
+    IID_UNARY_RELU,
+    IID_UNARY_SIGMOID,
+    IID_UNARY_COUNT
+} iid_unary_t;
+void iid__unary_ref(iid_unary_t op, float *x, int64_t n);
+
+/* y (M, width) = x[:, :width] * gelu_erf(x[:, width:]) for x (M, 2 width): diffusers' GEGLU. */
+void iid__geglu_ref(float *y, const float *x, int64_t M, int width);
+/* x (N, C, HW) += bias[n * bias_stride + c] (stride 0: one (C) bias; C: per image). */
+void iid__add_channel_bias_ref(float *x, const float *bias, int N, int C, int64_t HW, int bias_stride);
+/* y (B, T, C) += s * (x * mask[t]); mask (T), or NULL for 1. */
+void iid__masked_add_ref(float *y, const float *x, const float *mask, float s, int B, int T, int C);
+/* x (planes, hw) *= m (hw) per plane. */
+void iid__mul_plane_ref(float *x, const float *m, int64_t planes, int64_t hw);
+/* dst (N, B, A) = src (N, A, B) transposed per batch. */
+void iid__permute021_ref(float *dst, const float *src, int N, int64_t A, int64_t B);
+/* dst (outer, na + nb, inner) = concatenation of a (outer, na, inner) and b (outer, nb, inner). */
+void iid__concat_axis1_ref(float *dst, const float *a, int64_t na, const float *b, int64_t nb, int64_t outer,
+                           int64_t inner);
+/* rows rows of len floats from src (row stride src_stride) to dst (row stride dst_stride). */
+void iid__copy_rows_ref(float *dst, int64_t dst_stride, const float *src, int64_t src_stride, int64_t rows,
+                        int64_t len);
+/* out (n, table.cols) = rows ids[i] of table (widened to f32). Returns 0, or -1
+ * when an id is outside [0, table.rows) (out then partly written). */
+int iid__gather_rows_ref(float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+/* Sinusoidal timestep embedding of width dim for n timesteps t, in float32 as
+ * diffusers computes it: freq_i = exp(-ln(10000) * i / (dim/2 - shift)),
+ * [sin | cos] of t * freq, swapped to [cos | sin] when flip_sin_to_cos. emb (n, dim). */
+void iid__timestep_embedding_ref(float *emb, const float *t, int n, int dim, int flip_sin_to_cos, float shift);
+/* out (C, HW) = src[i * stride + c0 + c] / div + offset: interleaved u8 pixels to planar f32. */
+void iid__image_u8_to_f32_ref(float *out, const uint8_t *src, int64_t HW, int stride, int c0, int C, float div,
+                              float offset);
+
+/* Tiled-decode blending. out (P, OH, OW) += wgt * tile (P, TH, TW) placed at
+ * (y0, x0), with wgt = wy[y] * wx[x] (host arrays), and wsum (OH, OW) += wgt. */
+void iid__blend_tile_ref(float *out, float *wsum, int64_t P, int OH, int OW, const float *tile, int TH, int TW, int y0,
+                         int x0, const float *wy, const float *wx);
+/* x (P, hw) /= d (hw) per plane. */
+void iid__div_plane_ref(float *x, const float *d, int64_t planes, int64_t hw);
+/* x /= s over n values (the VAE's latent unscaling: a division, as diffusers does). */
+void iid__div_scalar_ref(float *x, float s, int64_t n);
+
+/* Host conversions of a decoded picture (ref/image.c), on downloaded data:
+ * out (B, H, W, C) = clamp(x / 2 + 0.5, 0, 1) of x (B, C, H, W), and
+ * out = round-half-to-even(img * 255) over n values in [0, 1] (numpy's rule). */
+void iid__image_to_float_nhwc(float *out, const float *x, int B, int C, int H, int W);
+void iid__image_float_to_u8(uint8_t *out, const float *img, size_t n);
+
+/* How resize_plane samples. */
+typedef enum iid_resize_mode {
+    IID_RESIZE_NEAREST = 0, /* torch 'nearest': source index floor(d * s) with s = 1 / scale_factor */
+    IID_RESIZE_BILINEAR     /* torch 'bilinear', align_corners=False */
+} iid_resize_mode_t;
+/* out (P, OH, OW) = in (P, H, W) resized per plane. sy, sx: NEAREST's source step
+ * per destination pixel (torch's 1 / scale_factor); BILINEAR ignores them. */
+void iid__resize_plane_ref(float *out, const float *in, int64_t P, int H, int W, int OH, int OW,
+                           iid_resize_mode_t mode, float sy, float sx);
 
 #endif

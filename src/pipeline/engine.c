@@ -18,6 +18,7 @@
 
 #include "io/file.h"
 #include "io/png_write.h"
+#include "ops/backend.h"
 #include "pipeline/face_cache.h"
 #include "pipeline/model_load.h"
 #include "pipeline/face_prep.h"
@@ -40,7 +41,7 @@ void iid_ctx_params_init(iid_ctx_params_t *p)
 {
     memset(p, 0, sizeof *p);
     p->models = "models";
-    p->backend = "cpu";
+    p->backend = NULL; /* the build's default backend */
     p->dtype = "f32";
     p->resampler_heads = 20;
     p->load_faces = 1;
@@ -64,10 +65,10 @@ static void copy_path(char *dst, size_t cap, const char *src)
     if (src) snprintf(dst, cap, "%s", src);
 }
 
-static iid_status check_params(const iid_ctx_params_t *p, iid_error_t *err)
+static iid_status check_params(const iid_ctx_params_t *p, const iid_backend_t **be, iid_error_t *err)
 {
-    if (p->backend && strcmp(p->backend, "cpu") != 0)
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "backend '%s' is not in this build (it has: cpu)", p->backend);
+    *be = iid__backend_default();
+    if (p->backend) IID_TRY(iid__backend_lookup(p->backend, be, err));
     if (p->dtype && strcmp(p->dtype, "f32") != 0)
         return iid__fail(err, IID_ERR_UNSUPPORTED,
                          "dtype %s: the CPU backend computes in f32 (weights keep their stored dtype)", p->dtype);
@@ -80,7 +81,8 @@ static iid_status check_params(const iid_ctx_params_t *p, iid_error_t *err)
 iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_t *err)
 {
     *out = NULL;
-    IID_TRY(check_params(p, err));
+    const iid_backend_t *be;
+    IID_TRY(check_params(p, &be, err));
     if (p->threads > 0) { /* OpenMP loops and OpenBLAS keep their own pools */
         omp_set_num_threads(p->threads);
         openblas_set_num_threads(p->threads);
@@ -97,7 +99,7 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
     paths.n_loras = p->n_loras;
     iid_ctx_t *c = calloc(1, sizeof *c);
     if (!c) return iid__fail(err, IID_ERR_NOMEM, "out of memory loading the models");
-    snprintf(c->backend, sizeof c->backend, "%s", p->backend ? p->backend : "cpu");
+    snprintf(c->backend, sizeof c->backend, "%s", be->name);
     c->lock_ready = pthread_mutex_init(&c->faces_lock, NULL) == 0;
     iid_status s = c->lock_ready ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "cannot create the engine's lock");
     if (s == IID_OK) s = iid__text_cache_init(&c->text, p->text_cache, err);
@@ -107,6 +109,7 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
         c->has_faces = s == IID_OK;
     }
     if (s == IID_OK) s = iid__pipeline_load(&c->pipeline, &paths, p->resampler_heads, err);
+    if (s == IID_OK) s = iid__pipeline_use_backend(c->pipeline, be, err);
     if (s != IID_OK) {
         iid_ctx_free(c);
         return s;
@@ -299,6 +302,8 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
     g.vae_tile = r->vae_tile;
     g.on_step = r->on_step;
     g.user = r->user;
+    size_t activation_peak = 0;
+    g.activation_peak = &activation_peak;
     int hit = 0;
     IID_TRY(iid__text_cache_get(&ctx->text, &p->text, g.prompt_mode, g.prompt, g.negative, g.guidance > 1.0f,
                                 &g.text_pos, &g.text_neg, &hit, err));
@@ -306,7 +311,11 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
     if (hit) ctx->stats.text_hits++;
     else ctx->stats.text_encodes++;
     pthread_mutex_unlock(&ctx->faces_lock);
-    return iid__pipeline_generate(p, &g, rgb, err);
+    iid_status s = iid__pipeline_generate(p, &g, rgb, err);
+    pthread_mutex_lock(&ctx->faces_lock);
+    if (activation_peak > ctx->stats.activation_peak) ctx->stats.activation_peak = activation_peak;
+    pthread_mutex_unlock(&ctx->faces_lock);
+    return s;
 }
 
 iid_status iid_render_png(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_render_params_t *r,

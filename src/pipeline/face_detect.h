@@ -19,7 +19,7 @@
 #define IID_PIPELINE_FACE_DETECT_H
 
 #include "core/tensor.h"
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 
 #define IID_FACE_KPS 5
 

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 
 typedef enum iid_face_role {
     IID_FACE_ROLE_NONE = 0,

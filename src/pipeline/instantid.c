@@ -5,6 +5,15 @@
  * cross-attention width, token counts), so a tiny test model and SDXL run through
  * the same code. Every buffer of one generation lives in gen_state_t and is
  * released in one place.
+ *
+ * Backends: the models run on the backend they were loaded onto (ops/backend.h);
+ * each denoising step's model memory comes from a step allocator planned on the
+ * first step. The pipeline's own tensors (conditioning, latents, model outputs)
+ * are host memory, and the scheduler's per-element updates run on the host
+ * between steps: right for the host backends (ref, cpu), where upload and
+ * download are memcpy. A device backend will need an upload of the model input
+ * and a download of the noise prediction per step here (about 0.5 MB at
+ * 1024x1024), plus the conditioning uploaded once.
  */
 #include "pipeline/instantid.h"
 
@@ -13,12 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "core/rng.h"
 #include "io/file.h"
 #include "io/torch_zip.h"
 #include "ops/ops.h"
+#include "ops/step_alloc.h"
 #include "pipeline/model_load.h"
 #include "pipeline/scheduler.h"
+#include "pipeline/unused_weights.h"
 
 iid_status iid__model_paths_default(iid_model_paths_t *p, const char *models_dir, iid_error_t *err)
 {
@@ -80,6 +92,7 @@ iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *pat
         iid__pipeline_free(p);
         return s;
     }
+    iid__pipeline_warn_unused(p, NULL);
     *out = p;
     return IID_OK;
 }
@@ -206,27 +219,31 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
     return IID_OK;
 }
 
-/* The keypoint image as (B, 3, H, W) floats in [0, 1] (not [-1, 1]), and the mask. */
-static iid_status build_images(const iid_gen_params_t *g, int B, gen_state_t *st, iid_error_t *err)
+/* The keypoint image as (B, 3, H, W) floats in [0, 1] (not [-1, 1]), and the mask,
+ * converted from the u8 images by the backend's image op. The pipeline keeps its
+ * tensors in host memory (a host backend's memory); the latents stay on the host
+ * between steps for the scheduler. */
+static iid_status build_images(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, gen_state_t *st,
+                               iid_error_t *err)
 {
+    const iid_backend_t *be = p->unet->trunk.be;
     size_t HW = (size_t)g->width * g->height;
     st->control = malloc((size_t)B * 3 * HW * sizeof(float));
     if (!st->control) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the control image");
-    for (size_t i = 0; i < HW; i++)
-        for (int c = 0; c < 3; c++) st->control[c * HW + i] = g->kps_image[i * 3 + c] / 255.0f;
-    for (int b = 1; b < B; b++) memcpy(st->control + b * 3 * HW, st->control, 3 * HW * sizeof(float));
+    IID_TRY(iid__op_image_u8_to_f32(be, st->control, g->kps_image, (int64_t)HW, 3, 0, 3, 255.0f, 0.0f, err));
+    for (int b = 1; b < B; b++) iid__op_copy(be, st->control + b * 3 * HW, st->control, 3 * HW * sizeof(float));
     trace(g, "cond.control_image", st->control, (size_t)B * 3 * HW);
     if (g->control_mask) {
         st->mask = malloc(HW * sizeof(float));
         if (!st->mask) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the face mask");
-        for (size_t i = 0; i < HW; i++) st->mask[i] = g->control_mask[i * 3] / 255.0f;
+        IID_TRY(iid__op_image_u8_to_f32(be, st->mask, g->control_mask, (int64_t)HW, 3, 0, 1, 255.0f, 0.0f, err));
     }
     return IID_OK;
 }
 
 /* One denoising step: IdentityNet, UNet, guidance, scheduler. */
 static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, int i, int h, int w,
-                               gen_state_t *st, iid_error_t *err)
+                               const iid_backend_t *step_be, gen_state_t *st, iid_error_t *err)
 {
     const iid_unet_config_t *ucfg = &p->unet->trunk.cfg;
     int C = ucfg->in_channels, Q = p->resampler.num_queries;
@@ -238,7 +255,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
 
     iid_unet_cond_t cond = {t, st->face_tokens, Q, st->text_embeds, st->pos.pooled_dim, st->time_ids, 6};
     iid_controlnet_inputs_t cin = {st->model_in, B, h, w, cond, st->control, g->height, g->width,
-                                   g->controlnet_scale};
+                                   g->controlnet_scale, p->controlnet->trunk.be == p->unet->trunk.be ? step_be : NULL};
     iid_residuals_t res = {0};
     iid_status s = iid__controlnet_forward(p->controlnet, &cin, &res, err);
     if (s == IID_OK && g->trace) {
@@ -269,6 +286,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
         uin.cond.context = st->text_ctx;
         uin.cond.context_tokens = st->pos.tokens + Q;
         uin.residuals = &res;
+        uin.be = step_be;
         uin.ip = (iid_ip_args_t){Q, g->ip_scale, st->mask, st->mask ? g->height : 0, st->mask ? g->width : 0};
         s = iid__unet_forward(p->unet, &uin, st->noise, err);
     }
@@ -277,7 +295,7 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     trace_step(g, i, "unet_out", st->noise, B * n1);
     const float *eps = st->noise;
     if (B == 2) {
-        iid__lerp_out(st->guided, st->noise, st->noise + n1, g->guidance, (int64_t)n1);
+        IID_TRY(iid__op_lerp(p->unet->trunk.be, st->guided, st->noise, st->noise + n1, g->guidance, (int64_t)n1, err));
         eps = st->guided;
     }
     trace_step(g, i, "noise_pred_guided", eps, n1);
@@ -293,7 +311,7 @@ static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int
                          uint8_t *out_rgb, iid_error_t *err)
 {
     size_t n1 = (size_t)p->vae->latent_channels * h * w, HW = (size_t)g->width * g->height;
-    iid__vae_unscale(p->vae, st->latents, st->latents, n1);
+    IID_TRY(iid__vae_unscale(p->vae, st->latents, st->latents, n1, err));
     trace(g, "vae.latents_in", st->latents, n1);
     st->decoded = malloc(3 * HW * sizeof(float));
     st->image = malloc(3 * HW * sizeof(float));
@@ -306,6 +324,17 @@ static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int
     iid__image_to_float_nhwc(st->image, st->decoded, 1, 3, g->height, g->width);
     trace(g, "output.image_float", st->image, 3 * HW);
     iid__image_float_to_u8(out_rgb, st->image, 3 * HW);
+    return IID_OK;
+}
+
+iid_status iid__pipeline_use_backend(iid_pipeline_t *p, const iid_backend_t *be, iid_error_t *err)
+{
+    if (!be->host_memory || !p->unet->trunk.be->host_memory)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "backend '%s': the models were bound to '%s' at load", be->name,
+                         p->unet->trunk.be->name);
+    p->unet->trunk.be = p->controlnet->trunk.be = be;
+    p->vae->be = p->resampler.be = be;
+    p->text.te1.be = p->text.te2.be = be;
     return IID_OK;
 }
 
@@ -332,7 +361,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         trace(g, "schedule.init_noise_sigma", &ins, 1);
     }
     if (s == IID_OK) s = build_conditioning(p, g, B, &st, err);
-    if (s == IID_OK) s = build_images(g, B, &st, err);
+    if (s == IID_OK) s = build_images(p, g, B, &st, err);
     if (s == IID_OK) {
         st.latents = malloc(n1 * sizeof(float));
         st.model_in = malloc(B * n1 * sizeof(float));
@@ -352,12 +381,22 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         trace(g, "init.latents_times_init_noise_sigma", st.latents, n1);
     }
     int total = s == IID_OK ? iid__sched_num_timesteps(st.sched) : 0;
+    /* every step's activations and kernel scratch come from one planned block
+     * (ops/step_alloc.h): the first step records, the others allocate nothing */
+    iid_step_alloc_t sa;
+    iid__step_alloc_init(&sa, p->unet->trunk.be);
     for (int i = 0; s == IID_OK && i < total; i++) {
-        s = denoise_step(p, g, B, i, h, w, &st, err);
+        iid__step_alloc_begin(&sa);
+        s = denoise_step(p, g, B, i, h, w, &sa.be, &st, err);
+        if (s == IID_OK) s = iid__step_alloc_end(&sa, err);
+        if (g->activation_peak && sa.block_bytes > *g->activation_peak) *g->activation_peak = sa.block_bytes;
+        if (s == IID_OK) s = iid__check_finite(st.latents, n1, err, "the latents after step %d of %d", i + 1, total);
         if (s == IID_OK && g->on_step && g->on_step(g->user, i + 1, total))
             s = iid__fail(err, IID_ERR_INTERRUPTED, "stopped after step %d of %d", i + 1, total);
     }
+    iid__step_alloc_free(&sa);
     if (s == IID_OK) s = decode(p, g, h, w, &st, out_rgb, err);
+    if (s == IID_OK) s = iid__check_finite(st.image, (size_t)3 * g->width * g->height, err, "the decoded image");
     gen_state_free(&st);
     return s;
 }

@@ -62,6 +62,11 @@ typedef struct iid_pipeline {
 iid_status iid__pipeline_load(iid_pipeline_t **out, const iid_model_paths_t *paths, int resampler_heads,
                               iid_error_t *err);
 void iid__pipeline_free(iid_pipeline_t *p);
+/* Run every model on be from now on. Models load onto iid__backend_default();
+ * moving between two host backends shares their weights (the mapped pages), so
+ * this is all switching between ref and cpu needs. A device backend needs its
+ * weights bound at load instead: refused (IID_ERR_UNSUPPORTED). */
+iid_status iid__pipeline_use_backend(iid_pipeline_t *p, const iid_backend_t *be, iid_error_t *err);
 
 /* Called with every intermediate tensor, named as the conformance kit names them
  * ("cond.prompt_embeds", "step0.unet_out", "output.image_float", ...). */
@@ -91,6 +96,7 @@ typedef struct iid_gen_params {
     iid_step_fn on_step;
     iid_trace_fn trace;
     void *user;
+    size_t *activation_peak;      /* optional out: bytes of one denoising step's planned activations */
 } iid_gen_params_t;
 
 /* Defaults of InstantID's demo: 30 steps, guidance 5, strengths 0.8, euler,

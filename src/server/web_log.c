@@ -1,16 +1,12 @@
 /*
- * web_log.c - one web job as a row of the batch log, appended under a brief
- * exclusive lock (web_log.h).
+ * web_log.c - one web job as a row of the batch log, appended by the batch's
+ * own log writer under its row lock (web_log.h).
  */
 #include "server/web_log.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "batch/csv_log.h"
 #include "core/fmt.h"
@@ -26,22 +22,6 @@ static int png_size(const char *path, int *w, int *h)
     *w = (int)((unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19]);
     *h = (int)((unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23]);
     return *w > 0 && *h > 0;
-}
-
-/* flock(LOCK_EX) with a deadline: a batch holds the lock only while it writes
- * a row, so a long wait means something is wrong. */
-static iid_status lock_log(int fd, const char *path, iid_error_t *err)
-{
-    struct timespec nap = {0, 20 * 1000 * 1000};
-    for (int waited = 0;; waited += 20) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return IID_OK;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return iid__fail(err, IID_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
-        if (waited >= WEB_LOG_WAIT_MS)
-            return iid__fail(err, IID_ERR_IO, "%s: still locked by another writer after %d s", path,
-                             WEB_LOG_WAIT_MS / 1000);
-        nanosleep(&nap, NULL);
-    }
 }
 
 iid_status iid__web_log_append(const char *log_path, const char *output_real, const iid_job_t *job,
@@ -87,18 +67,9 @@ iid_status iid__web_log_append(const char *log_path, const char *output_real, co
     f[IID_COL_SCHEDULER] = r->scheduler;
     f[IID_COL_SHARD] = "web";
 
-    /* The lock lives on its own descriptor: the log writer below reopens the
-     * file, and creating it here lets the writer add the header. */
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return iid__fail(err, IID_ERR_IO, "%s: cannot open: %s", log_path, strerror(errno));
-    iid_status st = lock_log(fd, log_path, err);
-    if (st == IID_OK) {
-        iid_log_writer_t lw;
-        st = iid__log_open(&lw, log_path, err);
-        if (st == IID_OK) st = iid__log_append(&lw, f, err);
-        iid__log_close(&lw);
-        flock(fd, LOCK_UN);
-    }
-    close(fd);
+    iid_log_writer_t lw;
+    iid_status st = iid__log_open(&lw, log_path, err);
+    if (st == IID_OK) st = iid__log_append(&lw, f, err);
+    iid__log_close(&lw);
     return st;
 }

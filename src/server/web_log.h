@@ -14,20 +14,17 @@
  *                 or empty when the engine sized it, on failure)
  *   face_count, face_score, device: empty (the engine interface does not report them)
  *
- * Appending follows the batch's rules (batch/csv_log.h: one write per row,
- * fflush + fsync, a partial last record cut off) and, because a batch may be
- * writing the same log while the server runs, holds an exclusive flock(2) on
- * the log only for the time of one row: it waits up to WEB_LOG_WAIT_MS for a
- * writer that holds it, then gives up with an error (the image is kept; the
- * server reports the missing row).
+ * Appending is the batch's own writer (batch/csv_log.h: one write per row,
+ * fflush + fsync, a partial last record cut off, each under the log's row
+ * lock), so a batch may be writing the same log while the server runs: the web
+ * row waits up to IID_LOG_LOCK_WAIT_MS for a writer that holds the lock, then
+ * gives up with an error (the image is kept; the server reports the missing row).
  */
 #ifndef IID_SERVER_WEB_LOG_H
 #define IID_SERVER_WEB_LOG_H
 
 #include "core/status.h"
 #include "server/jobs.h"
-
-#define WEB_LOG_WAIT_MS 10000
 
 /* Append job's row to log_path (created with its header when missing).
  * output_real is the output folder (for the PNG's size); status and message as

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "conformance.h"
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 
 typedef struct faces_image {
     char stem[256];  /* "two_faces_obama_biden": the golden files' base name */

@@ -1,11 +1,12 @@
 /*
  * main.c - the conformance runner.
  *
- *   conformance [--kit DIR] [--stage S,...] [--pending FILE] [--list]
+ *   conformance [--kit DIR] [--stage S,...] [--backend NAME] [--pending FILE] [--list]
  *
  * The kit defaults to $INSTANTID_KIT, else ../shared/conformance. Without a kit
  * the runner prints why and exits 77 (skipped). Otherwise it runs every selected
- * stage, prints one line per compared tensor and a final
+ * stage (every model bound to --backend, default the library's default
+ * backend), prints one line per compared tensor and a final
  * "N passed, N failed, N skipped". A stage that compares nothing FAILs. A full run
  * (no --stage) also checks the kit's files against its manifests and FAILs every
  * golden file or tensor no stage used, except the files the PENDING list names
@@ -19,6 +20,7 @@
 
 #include "conformance.h"
 #include "kit_files.h"
+#include "ops/backend.h"
 
 static int selected(const char *list, const char *name)
 {
@@ -35,10 +37,11 @@ static int selected(const char *list, const char *name)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: conformance [--kit DIR] [--stage S,...] [--pending FILE] [--list]\n"
+    fprintf(f, "usage: conformance [--kit DIR] [--stage S,...] [--backend NAME] [--pending FILE] [--list]\n"
                "  --kit DIR      the conformance kit (default $INSTANTID_KIT, else ../shared/conformance)\n"
                "  --stage S,...  run only these stages (the kit's files are then not checked)\n"
-               "  --pending FILE kit files no stage reads yet, one 'path reason' a line\n"
+               "  --backend NAME run the models on this compute backend (ref, cpu; default cpu)\n"
+               "  --pending FILE kit files no stage reads, one 'path reason' a line\n"
                "                 (default " CONF_PENDING_DEFAULT ")\n"
                "  --list         print the stage names and exit\n");
 }
@@ -47,11 +50,12 @@ int main(int argc, char **argv)
 {
     const char *kit = getenv("INSTANTID_KIT");
     if (!kit || !*kit) kit = "../shared/conformance";
-    const char *stages = NULL, *pending = CONF_PENDING_DEFAULT;
+    const char *stages = NULL, *backend = NULL, *pending = CONF_PENDING_DEFAULT;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--kit") == 0 && i + 1 < argc) kit = argv[++i];
         else if (strcmp(argv[i], "--pending") == 0 && i + 1 < argc) pending = argv[++i];
         else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc) stages = argv[++i];
+        else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) backend = argv[++i];
         else if (strcmp(argv[i], "--list") == 0) {
             for (int s = 0; s < conf_stage_count; s++) printf("%s\n", conf_stages[s].name);
             return 0;
@@ -77,6 +81,15 @@ int main(int argc, char **argv)
             p += len + (comma ? 1 : 0);
         }
     }
+    if (backend) { /* the models bind to $IID_BACKEND's backend at load */
+        const iid_backend_t *be;
+        iid_error_t err;
+        if (iid__backend_lookup(backend, &be, &err) != IID_OK) {
+            fprintf(stderr, "conformance: %s\n", err.msg);
+            return 2;
+        }
+        setenv(IID_BACKEND_ENV, backend, 1);
+    }
     struct stat st;
     char golden[4096];
     snprintf(golden, sizeof golden, "%s/golden", kit);
@@ -85,6 +98,7 @@ int main(int argc, char **argv)
         printf("0 passed, 0 failed, 0 skipped\n");
         return 77;
     }
+    printf("backend: %s\n", iid__backend_default()->name);
     conf_ctx_t c = {.kit = kit};
     if (conf_kit_scan(&c, pending) != 0) {
         fprintf(stderr, "conformance: out of memory\n");

@@ -29,12 +29,14 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
     if (!z || !dec || !img || !u8) {
         conf_fail(c, STAGE, kase, "-", "out of memory");
     } else {
-        iid__vae_unscale(v, z, z, nz);
-        conf_check_f32(c, STAGE, kase, "latents_div_scaling_factor", z, nz,
-                       conf_output(st, kase, "latents_div_scaling_factor"), CONF_TOL_MODEL);
         iid_error_t err;
         iid_error_clear(&err);
-        if (iid__vae_decode(v, z, B, h, w, dec, &err) != IID_OK) {
+        iid_status s = iid__vae_unscale(v, z, z, nz, &err);
+        if (s == IID_OK)
+            conf_check_f32(c, STAGE, kase, "latents_div_scaling_factor", z, nz,
+                           conf_output(st, kase, "latents_div_scaling_factor"), CONF_TOL_MODEL);
+        if (s == IID_OK) s = iid__vae_decode(v, z, B, h, w, dec, &err);
+        if (s != IID_OK) {
             conf_fail(c, STAGE, kase, "decoded", "%s", err.msg);
         } else {
             conf_check_f32(c, STAGE, kase, "decoded", dec, nd, conf_output(st, kase, "decoded"), CONF_TOL_MODEL);

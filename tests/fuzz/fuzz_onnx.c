@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "io/onnx.h"
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/json.h"
+
 /* Set when a case skipped; read once, by iid_test_exit_code at the end of main. */
 static int skipped_cases;
 
@@ -212,4 +214,17 @@ char *iid_test_write_safetensors(const char *dir, const char *name, const iid_te
     free(bytes);
     free(hdr);
     return path;
+}
+
+int iid_test_kit_resampler_heads(void)
+{
+    iid_json_t j;
+    if (iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL) != IID_OK)
+        fail_msg("cannot read the kit's ip_adapter_layout.json");
+    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
+    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(hp, "heads");
+    int n = cJSON_IsNumber(heads) ? (int)heads->valuedouble : 0;
+    iid__json_free(&j);
+    if (n <= 0) fail_msg("ip_adapter_layout.json: no resampler_hyperparameters.heads");
+    return n;
 }

@@ -48,6 +48,10 @@ const char *iid_test_shared(void);
 /* The built instantid binary ($IID_BINARY, set by CTest), or exits 77 with a
  * message when it is not set. */
 const char *iid_test_binary(void);
+/* The kit Resampler's head count (conformance/golden/ip_adapter_layout.json's
+ * resampler_hyperparameters.heads): its weights cannot tell it. Fails the test
+ * when the file cannot be read. */
+int iid_test_kit_resampler_heads(void);
 /* A whole file as a NUL-terminated malloc'd string (the test fails when it cannot
  * be read). */
 char *iid_test_slurp(const char *path);

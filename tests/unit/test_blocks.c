@@ -17,10 +17,10 @@ static void test_timestep_embedding_hand(void **state)
 {
     (void)state;
     float t = 1.0f, e[4];
-    iid__timestep_embedding(e, &t, 1, 4, 1, 0.0f); /* freqs 1 and 10000^-1/2 = 0.01; cos first */
+    iid__timestep_embedding_ref(e, &t, 1, 4, 1, 0.0f); /* freqs 1 and 10000^-1/2 = 0.01; cos first */
     assert_true(fabsf(e[0] - cosf(1.0f)) < 1e-6f && fabsf(e[1] - cosf(0.01f)) < 1e-6f);
     assert_true(fabsf(e[2] - sinf(1.0f)) < 1e-6f && fabsf(e[3] - sinf(0.01f)) < 1e-6f);
-    iid__timestep_embedding(e, &t, 1, 4, 0, 0.0f); /* sin first */
+    iid__timestep_embedding_ref(e, &t, 1, 4, 0, 0.0f); /* sin first */
     assert_true(fabsf(e[0] - sinf(1.0f)) < 1e-6f && fabsf(e[2] - cosf(1.0f)) < 1e-6f);
 }
 
@@ -36,7 +36,7 @@ static float *rnd(size_t n, uint32_t seed)
 static iid_weight_t wrnd(int rows, int cols, uint32_t seed)
 {
     float *p = rnd((size_t)rows * cols, seed);
-    return (iid_weight_t){{p, IID_DTYPE_F32, rows, cols}, p};
+    return (iid_weight_t){{p, IID_DTYPE_F32, rows, cols}, p, NULL, NULL};
 }
 
 static iid_linear_w_t lin(int in, int out, int bias, uint32_t seed)
@@ -50,7 +50,7 @@ enum { B = 2, GH = 2, GW = 2, T = GH * GW, DIM = 8, CTX = 6, HEADS = 2, TC = 5, 
 static void run(const iid_attention_t *a, const float *x, const float *ctx, int tc, const iid_ip_args_t *ip, float *y)
 {
     iid_error_t err;
-    assert_int_equal(iid__attention_forward(a, x, B, T, ctx, tc, ip, GH, GW, y, &err), IID_OK);
+    assert_int_equal(iid__attention_forward(iid__backend_default(), a, x, B, T, ctx, tc, ip, GH, GW, y, &err), IID_OK);
 }
 
 static void test_ip_branch_and_mask(void **state)
@@ -98,11 +98,11 @@ static void test_ip_branch_and_mask(void **state)
     /* a 5x3 mask does not resize onto 2x2 tokens */
     iid_ip_args_t bad = {NIP, 0.7f, mask, 5, 3};
     iid_error_t err;
-    assert_int_equal(iid__attention_forward(&a, x, B, T, ctx, TC, &bad, GH, GW, ym, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__attention_forward(iid__backend_default(), &a, x, B, T, ctx, TC, &bad, GH, GW, ym, &err), IID_ERR_INVALID);
     assert_non_null(strstr(err.msg, "mask"));
     /* more image tokens than context */
     iid_ip_args_t many = {TC, 0.7f, NULL, 0, 0};
-    assert_int_equal(iid__attention_forward(&a, x, B, T, ctx, TC, &many, GH, GW, ym, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__attention_forward(iid__backend_default(), &a, x, B, T, ctx, TC, &many, GH, GW, ym, &err), IID_ERR_INVALID);
     iid__attention_free(&a);
     free(x);
     free(ctx);
@@ -120,16 +120,16 @@ static void test_conv_bands_match_whole(void **state)
         float *whole = NULL, *band = NULL;
         int oh, ow, oh2, ow2;
         iid_error_t err;
-        assert_int_equal(iid__conv_apply_limited(&c, x, N, H, W, &whole, &oh, &ow, (size_t)1 << 30, &err), IID_OK);
+        assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, x, N, H, W, &whole, &oh, &ow, (size_t)1 << 30, &err), IID_OK);
         const size_t limits[] = {1, 4096, 10000, 20000}; /* 1, 2, 5 and 10 output rows per band at stride 1 */
         for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
-            assert_int_equal(iid__conv_apply_limited(&c, x, N, H, W, &band, &oh2, &ow2, limits[l], &err), IID_OK);
+            assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, x, N, H, W, &band, &oh2, &ow2, limits[l], &err), IID_OK);
             assert_int_equal(oh, oh2);
             assert_int_equal(ow, ow2);
             assert_true(iid_test_max_abs_diff(whole, band, (size_t)N * K * oh * ow) < 1e-5f);
-            free(band);
+            iid__op_free(iid__backend_default(), band);
         }
-        free(whole);
+        iid__op_free(iid__backend_default(), whole);
         iid__conv_free(&c);
     }
     free(x);

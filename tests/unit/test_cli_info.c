@@ -31,6 +31,7 @@ static void test_kit_models(void **state)
         "sdxl/text_encoder:", "sdxl/text_encoder_2:", "sdxl/tokenizer:", "sdxl/tokenizer_2:", "sdxl/unet:",
         "sdxl/vae:", "sdxl/scheduler:", "ControlNetModel:", "torch zip pickle", "face detector", "face recogniser",
         "hidden_act=\"quick_gelu\"", "block_out_channels=", "EulerDiscreteScheduler", "parameters: F32",
+        "backends: cpu (default) ref", "    ref: plain C loops",
     };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         if (!strstr(out, expect[i])) fail_msg("info output lacks '%s':\n%s", expect[i], out);
@@ -61,6 +62,35 @@ static void test_broken_folders(void **state)
     free(out);
 }
 
+/* A component that is present but unreadable (a config that is not JSON, an
+ * ONNX file that is not ONNX) makes info exit 1, as its help says. */
+static void test_unreadable_component_exits_1(void **state)
+{
+    (void)state;
+    const char *kit = iid_test_shared_path("conformance/models");
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && rm -rf m && mkdir -p m/ControlNetModel m/antelopev2 && ln -s '%s/sdxl' m/sdxl && "
+             "ln -s '%s/ip-adapter.bin' m/ip-adapter.bin && "
+             "ln -s '%s/ControlNetModel/diffusion_pytorch_model.safetensors' m/ControlNetModel/ && "
+             "cp '%s'/antelopev2/*.onnx m/antelopev2/",
+             dir, kit, kit, kit, kit);
+    assert_int_equal(system(cmd), 0);
+    char *out;
+    free(iid_test_write(dir, "m/ControlNetModel/config.json", "{\"in_channels\": 4,", 18));
+    assert_int_equal(run("info --models m", &out), 1);
+    assert_non_null(strstr(out, "config.json"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "cp '%s/ControlNetModel/config.json' '%s/m/ControlNetModel/config.json'", kit, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run("info --models m", &out), 0); /* the repaired folder is whole again */
+    free(out);
+    free(iid_test_write(dir, "m/antelopev2/broken.onnx", "\x08\x07garbage", 9));
+    assert_int_equal(run("info --models m", &out), 1);
+    assert_non_null(strstr(out, "broken.onnx"));
+    free(out);
+}
+
 /* info reads --config like every command: keys outside a section and in [info];
  * the shared model options (a serve or batch config's) are accepted. */
 static void test_config(void **state)
@@ -85,6 +115,7 @@ int main(void)
     iid_test_shared();
     dir = iid_test_tempdir();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_kit_models), cmocka_unit_test(test_broken_folders),
+                                       cmocka_unit_test(test_unreadable_component_exits_1),
                                        cmocka_unit_test(test_config)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     iid_test_rmtree(dir);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/finite.h"
 #include "core/half.h"
 #include "core/mem.h"
 #include "core/status.h"
@@ -157,13 +158,28 @@ static void test_arena(void **state)
     assert_int_equal(a.in_use, 0);
 }
 
+/* The finite check names the stage and counts NaN and both infinities. */
+static void test_check_finite(void **state)
+{
+    (void)state;
+    float x[6] = {0.0f, -1.5f, 3.4e38f, 1e-40f, 2.0f, -0.0f};
+    iid_error_t err;
+    assert_int_equal(iid__check_finite(x, 6, &err, "latents"), IID_OK);
+    x[1] = NAN;
+    x[4] = INFINITY;
+    x[5] = -INFINITY;
+    assert_int_equal(iid__check_finite(x, 6, &err, "the latents after step %d of %d", 3, 30), IID_ERR_RANGE);
+    assert_string_equal(err.msg, "the latents after step 3 of 30: 3 of 6 values are NaN or infinite");
+    assert_int_equal(iid__check_finite(x, 0, &err, "nothing"), IID_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_records), cmocka_unit_test(test_f16_exact_values),
         cmocka_unit_test(test_f16_round_trip_all), cmocka_unit_test(test_f16_fast_matches_ref), cmocka_unit_test(test_mem),
         cmocka_unit_test(test_bf16),
-        cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_arena), cmocka_unit_test(test_check_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

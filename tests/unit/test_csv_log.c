@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch/csv_log.h"
+#include "batch/log_lock.h"
 #include "io/file.h"
 #include "support.h"
 
@@ -214,6 +216,49 @@ static void test_formats(void **state)
     assert_true(b[4] == '-' && b[7] == '-' && b[10] == ' ' && b[13] == ':' && b[16] == ':');
 }
 
+/* One batch per log: a second lock is refused at once, naming the holder from
+ * the lock note; unlocking drops the lock and the note. flock locks belong to
+ * the open file, so a second lock in this same process conflicts as another
+ * process's would. Rows can still be appended while the lock is held (the web
+ * server's rows lock the log file itself, one row at a time). */
+static void test_second_batch_refused(void **state)
+{
+    (void)state;
+    char *dir = iid_test_tempdir();
+    char path[4200], note[4300];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    snprintf(note, sizeof note, "%s.lock", path);
+    iid_log_lock_t a, b;
+    iid_error_t err;
+    assert_int_equal(iid__log_check_free(path, &err), IID_OK); /* no note yet */
+    assert_int_equal(iid__log_lock(&a, path, &err), IID_OK);
+    char *text = slurp(note);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld on ", (long)getpid());
+    assert_non_null(strstr(text, pid));
+    free(text);
+    assert_int_equal(iid__log_lock(&b, path, &err), IID_ERR_IO);
+    assert_non_null(strstr(err.msg, "log.csv: another batch is writing this log (pid "));
+    assert_non_null(strstr(err.msg, pid));
+    assert_null(b.note);
+    assert_int_equal(iid__log_check_free(path, &err), IID_ERR_IO);
+    assert_non_null(strstr(err.msg, pid));
+    iid_log_writer_t w;
+    const char *f[IID_LOG_NCOLS];
+    fill_row(f, "0", "True");
+    assert_int_equal(iid__log_open(&w, path, &err), IID_OK);
+    assert_int_equal(iid__log_append(&w, f, &err), IID_OK);
+    iid__log_close(&w);
+    iid__log_unlock(&a);
+    iid__log_unlock(&a); /* twice: a no-op */
+    assert_int_not_equal(access(note, F_OK), 0);
+    assert_int_equal(iid__log_check_free(path, &err), IID_OK);
+    assert_int_equal(iid__log_lock(&b, path, &err), IID_OK);
+    iid__log_unlock(&b);
+    iid_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_log_header_and_truncation),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_second_batch_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

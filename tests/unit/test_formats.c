@@ -415,7 +415,7 @@ static void test_controlnet_single_file(void **state)
     iid_test_fill_random(ctx, (size_t)(T * D), 12);
     iid_test_fill_random(img, 3 * 64 * 64, 13);
     iid_test_fill_random(txt, (size_t)P, 14);
-    iid_controlnet_inputs_t in = {x, B, h, w, {500.0f, ctx, T, txt, P, ids, 6}, img, 64, 64, 0.8f};
+    iid_controlnet_inputs_t in = {x, B, h, w, {500.0f, ctx, T, txt, P, ids, 6}, img, 64, 64, 0.8f, NULL};
     iid_residuals_t ra, rb;
     assert_int_equal(iid__controlnet_forward(a, &in, &ra, NULL), IID_OK);
     assert_int_equal(iid__controlnet_forward(b, &in, &rb, NULL), IID_OK);

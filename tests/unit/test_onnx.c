@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "io/onnx.h"
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 #include "onnx_builder.h"
 #include "support.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/onnx_ops.h"
+#include "ops/onnx/onnx_ops.h"
 #include "ops/ops.h"
 #include "support.h"
 
@@ -54,7 +54,7 @@ static iid_status run(const char *op, iid_onnx_attr_t *attrs, int n_attrs, int64
     iid_onnx_node_t node = {.name = (char *)"n0", .op_type = (char *)op, .domain = (char *)"", .n_attrs = n_attrs,
                             .attrs = attrs};
     iid_error_t err;
-    iid_onnx_op_ctx_t c = {"t.onnx", &node, opset, &err};
+    iid_onnx_op_ctx_t c = {iid__backend_default(), "t.onnx", &node, opset, &err};
     const iid_onnx_op_t *k = iid__onnx_op_find(op);
     assert_non_null(k);
     iid_status s = k->run(&c, in, n_in, out);

@@ -84,16 +84,16 @@ static void test_matmul_wmat_blocks_match_ref(void **state)
         assert_true(iid_test_max_abs_diff(ref, plain, (size_t)M * R) == 0.0f);
         for (int b = 0; b < 3; b++) {
             iid_test_fill_random(got, (size_t)M * R, 50);
-            assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 0, blocks[b]), 0);
+            assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 0, blocks[b], NULL), 0);
             assert_true(iid_test_max_abs_diff(ref, got, (size_t)M * R) < 1e-5f);
         }
         memcpy(ref2, got, (size_t)M * R * sizeof(float)); /* accumulate onto a known C */
         assert_int_equal(iid__matmul_wt_ref(ref2, A, &W, M, 1), 0);
-        assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 1, blocks[1]), 0);
+        assert_int_equal(iid__matmul_wt_blocked(got, A, &W, M, 1, blocks[1], NULL), 0);
         assert_true(iid_test_max_abs_diff(ref2, got, (size_t)M * R) < 1e-5f);
         assert_int_equal(iid__matmul_wn_ref(ref2, &W, Bn, N, 0), 0);
         for (int b = 0; b < 3; b++) {
-            assert_int_equal(iid__matmul_wn_blocked(got, &W, Bn, N, 0, blocks[b]), 0);
+            assert_int_equal(iid__matmul_wn_blocked(got, &W, Bn, N, 0, blocks[b], NULL), 0);
             assert_true(iid_test_max_abs_diff(ref2, got, (size_t)R * N) < 1e-5f);
         }
         free(buf), free(wf), free(A), free(Bn), free(ref), free(got), free(ref2), free(plain);
@@ -112,7 +112,7 @@ static void test_conv_f16_weight(void **state)
     float *in = rnd((size_t)2 * 6 * 9 * 7, 61), *b = rnd(4, 62);
     float *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
     iid__conv2d_ref(o1, in, wf, b, &s);
-    assert_int_equal(iid__conv2d(o2, in, &W, b, &s), 0);
+    assert_int_equal(iid__conv2d(o2, in, &W, b, &s, NULL), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, no) < 1e-5f);
     free(buf), free(wf), free(in), free(b), free(o1), free(o2);
 }
@@ -167,8 +167,8 @@ static void check_attention(int B, int H, int Tq, int Tk, int D, int causal, int
     float *q = rnd((size_t)B * Tq * qs, 11), *k = rnd((size_t)B * Tk * ks, 12), *v = rnd((size_t)B * Tk * ks, 13);
     float *o1 = malloc((size_t)B * Tq * HD * sizeof(float)), *o2 = malloc((size_t)B * Tq * HD * sizeof(float));
     iid_attn_shape_t s = {B, H, Tq, Tk, D, qs, ks, 1.0f / sqrtf((float)D), causal};
-    iid__attention_ref(o1, q, k, v, &s);
-    assert_int_equal(iid__attention(o2, q, k, v, &s), 0);
+    assert_int_equal(iid__attention_ref(o1, q, k, v, &s), 0);
+    assert_int_equal(iid__attention(o2, q, k, v, &s, NULL), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, (size_t)B * Tq * HD) < 1e-5f);
     free(q), free(k), free(v), free(o1), free(o2);
 }
@@ -191,7 +191,7 @@ static void check_conv(iid_conv2d_shape_t s)
     float *b = rnd((size_t)s.K, 23), *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
     iid__conv2d_ref(o1, in, w, b, &s);
     iid_wmat_t wm = {w, IID_DTYPE_F32, s.K, (s.C / s.groups) * s.R * s.S};
-    assert_int_equal(iid__conv2d(o2, in, &wm, b, &s), 0);
+    assert_int_equal(iid__conv2d(o2, in, &wm, b, &s, NULL), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, no) < 1e-5f);
     free(in), free(w), free(b), free(o1), free(o2);
 }

@@ -147,30 +147,63 @@ static void test_config_field_is_named(void **state)
     assert_non_null(strstr(err.msg, "'block_out_channels'"));
 }
 
+/* Load the kit's UNet config with n (field, JSON value) edits applied. */
+static iid_status load_edited(const char *const (*edits)[2], int n, iid_error_t *err)
+{
+    iid_json_t j;
+    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/models/sdxl/unet/config.json"), NULL), IID_OK);
+    for (int e = 0; e < n; e++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(j.root, edits[e][0]);
+        cJSON_AddItemToObject(j.root, edits[e][0], cJSON_Parse(edits[e][1]));
+    }
+    char *text = cJSON_Print(j.root);
+    iid__json_free(&j);
+    char *dir = iid_test_tempdir();
+    char *path = iid_test_write(dir, "config.json", text, strlen(text));
+    iid_unet_config_t cfg;
+    iid_status st = iid__unet_config_load(&cfg, path, err);
+    free(path);
+    free(text);
+    iid_test_rmtree(dir);
+    free(dir);
+    return st;
+}
+
 /* Config values the implementation does not model are refused by name. */
 static void test_unsupported_config_values(void **state)
 {
     (void)state;
-    const char *edits[][2] = {{"class_embed_type", "\"timestep\""}, {"conv_in_kernel", "7"},
-                              {"act_fn", "\"gelu\""}, {"down_block_types", "[\"DownBlock2D\", \"AttnDownBlock2D\", \"DownBlock2D\"]"}};
+    const char *const edits[][2] = {{"class_embed_type", "\"timestep\""}, {"conv_in_kernel", "7"},
+                                    {"act_fn", "\"gelu\""}, {"down_block_types", "[\"DownBlock2D\", \"AttnDownBlock2D\", \"DownBlock2D\"]"}};
     for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
-        iid_json_t j;
-        assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/models/sdxl/unet/config.json"), NULL), IID_OK);
-        cJSON_ReplaceItemInObjectCaseSensitive(j.root, edits[e][0], cJSON_Parse(edits[e][1]));
-        char *text = cJSON_Print(j.root);
-        iid__json_free(&j);
-        char *dir = iid_test_tempdir();
-        char *path = iid_test_write(dir, "config.json", text, strlen(text));
-        iid_unet_config_t cfg;
         iid_error_t err;
-        assert_int_equal(iid__unet_config_load(&cfg, path, &err), IID_ERR_UNSUPPORTED);
+        assert_int_equal(load_edited(&edits[e], 1, &err), IID_ERR_UNSUPPORTED);
         assert_non_null(strstr(err.msg, "config.json"));
         assert_non_null(strstr(err.msg, edits[e][0]));
-        free(path);
-        free(text);
-        iid_test_rmtree(dir);
-        free(dir);
     }
+}
+
+/* A per-block list whose length is not the number of down blocks is refused, as
+ * diffusers' _check_config refuses it (attention_head_dim even when
+ * num_attention_heads is what gives the heads); a plain number is broadcast. */
+static void test_block_list_lengths(void **state)
+{
+    (void)state;
+    const char *const one[][2] = {{"attention_head_dim", "[2]"}};
+    const char *const unused[][2] = {{"num_attention_heads", "[2, 2, 4]"}, {"attention_head_dim", "[2, 2]"}};
+    const char *const layers[][2] = {{"transformer_layers_per_block", "[1]"}};
+    const char *const (*bad[])[2] = {one, unused, layers};
+    const int nbad[] = {1, 2, 1};
+    for (int k = 0; k < 3; k++) {
+        iid_error_t err;
+        assert_int_equal(load_edited(bad[k], nbad[k], &err), IID_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "config.json"));
+        assert_non_null(strstr(err.msg, bad[k][nbad[k] - 1][0]));
+        assert_non_null(strstr(err.msg, "3 down blocks"));
+    }
+    const char *const scalar[][2] = {{"attention_head_dim", "2"}};
+    iid_error_t err;
+    assert_int_equal(load_edited(scalar, 1, &err), IID_OK);
 }
 
 /* The processor index of every attn2, from the config, against the kit's layout. */
@@ -294,7 +327,7 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     float *sample = golden(&g, "step0.latent_model_input", &ts), *ctx = golden(&g, "cond.unet_encoder_hidden_states", &tc);
     float *text = golden(&g, "cond.text_embeds", &tt), *ids = golden(&g, "cond.time_ids", &ti);
     float *step = golden(&g, "step0.timestep", &tstep), *want = golden(&g, "step0.unet_out", &tout);
-    iid_residuals_t res = {.n_down = iid__unet_n_skips(&u->trunk.cfg)};
+    iid_residuals_t res = {.be = iid__backend_default(), .n_down = iid__unet_n_skips(&u->trunk.cfg)};
     res.down = calloc((size_t)res.n_down, sizeof *res.down);
     for (int i = 0; i <= res.n_down; i++) {
         char name[64];
@@ -361,7 +394,7 @@ static void test_residual_mask_matches_pipeline(void **state)
         n++;
     }
     assert_true(n > 0);
-    iid_residuals_t res = {.n_down = n, .down = calloc((size_t)n, sizeof(iid_fmap_t))};
+    iid_residuals_t res = {.be = iid__backend_default(), .n_down = n, .down = calloc((size_t)n, sizeof(iid_fmap_t))};
     for (int i = 0; i <= n; i++) {
         char name[64];
         if (i < n) snprintf(name, sizeof name, "step0.controlnet_down%d", i);
@@ -396,7 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loads_kit_unet),          cmocka_unit_test(test_missing_tensor_is_named),
         cmocka_unit_test(test_wrong_shape_is_named),    cmocka_unit_test(test_config_field_is_named),
-        cmocka_unit_test(test_unsupported_config_values),
+        cmocka_unit_test(test_unsupported_config_values), cmocka_unit_test(test_block_list_lengths),
         cmocka_unit_test(test_ip_layout_matches_kit),   cmocka_unit_test(test_ip_load_errors),
         cmocka_unit_test(test_controlnet_missing_tensor), cmocka_unit_test(test_ip_region_mask_matches_pipeline),
         cmocka_unit_test(test_residual_mask_matches_pipeline),

@@ -81,7 +81,7 @@ static void test_unscale(void **state)
     (void)state;
     iid_vae_decoder_t *v = load_kit_vae();
     float z[2] = {1.0f, -2.0f}, o[2];
-    iid__vae_unscale(v, z, o, 2);
+    assert_int_equal(iid__vae_unscale(v, z, o, 2, NULL), IID_OK);
     assert_true(o[0] == 1.0f / v->scaling_factor && o[1] == -2.0f / v->scaling_factor);
     iid__vae_free(v);
     iid__vae_free(NULL);

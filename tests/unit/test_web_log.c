@@ -146,7 +146,8 @@ static void test_foreign_and_half_written_logs(void **state)
 
 typedef struct append_arg {
     const char *log, *dir;
-    iid_job_t *job;
+    iid_job_t *job;           /* a web row, or NULL: */
+    iid_log_writer_t *writer; /* a batch row through this writer */
     iid_status status;
     volatile int finished;
 } append_arg_t;
@@ -155,48 +156,82 @@ static void *append_main(void *p)
 {
     append_arg_t *a = p;
     iid_error_t err;
-    a->status = iid__web_log_append(a->log, a->dir, a->job, IID_OK, "", "none.png", 1, &err);
+    if (a->job) {
+        a->status = iid__web_log_append(a->log, a->dir, a->job, IID_OK, "", "none.png", 1, &err);
+    } else {
+        const char *row[IID_LOG_NCOLS] = {"b.png", "", "1", "1", "30", "5", "7", "True"};
+        row[IID_COL_JOB_ID] = "1";
+        for (int i = 0; i < IID_LOG_NCOLS; i++)
+            if (!row[i]) row[i] = "";
+        a->status = iid__log_append(a->writer, row, &err);
+    }
     a->finished = 1;
     return NULL;
 }
 
-/* A batch holding the log's lock while it writes a row: the web row waits for
- * it, then lands after it. */
-static void test_waits_for_the_writers_lock(void **state)
+/* Another writer in the middle of a row (the row lock held, half the record on
+ * disk) while a web row (web) or a batch row is appended: the append waits for
+ * the lock, neither cutting the half row off as a crash's leftover nor writing
+ * into the middle of it, and lands after the finished row. */
+static void check_waits_for_the_writers_lock(int web)
 {
-    (void)state;
     char *dir = iid_test_tempdir(), log[PATH_MAX];
     snprintf(log, sizeof log, "%s/generation_log.csv", dir);
     iid_job_t *job = make_job("c1", "me.png", 64, 64);
     iid_log_writer_t w;
     iid_error_t err;
     assert_int_equal(iid__log_open(&w, log, &err), IID_OK);
-    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    const char *row[IID_LOG_NCOLS] = {"a.png", "", "1", "1", "30", "5", "9", "True"};
+    row[IID_COL_JOB_ID] = "0";
+    for (int i = 0; i < IID_LOG_NCOLS; i++)
+        if (!row[i]) row[i] = "";
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    assert_int_equal(iid__csv_write_record(mem, row, IID_LOG_NCOLS), 0);
+    assert_int_equal(fclose(mem), 0);
+    int fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
-    append_arg_t a = {log, dir, job, IID_ERR_IO, 0};
+    size_t half = len / 2;
+    assert_int_equal(write(fd, text, half), (ssize_t)half);
+    append_arg_t a = {log, dir, web ? job : NULL, &w, IID_ERR_IO, 0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, append_main, &a), 0);
     struct timespec nap = {0, 300 * 1000 * 1000};
     nanosleep(&nap, NULL);
     assert_false(a.finished); /* still waiting for the lock */
-    const char *row[IID_LOG_NCOLS] = {"a.png", "", "1", "1", "30", "5", "9", "True"};
-    row[IID_COL_JOB_ID] = "0";
-    assert_int_equal(iid__log_append(&w, row, &err), IID_OK);
+    assert_int_equal(write(fd, text + half, len - half), (ssize_t)(len - half));
     assert_int_equal(flock(fd, LOCK_UN), 0);
     pthread_join(th, NULL);
     assert_int_equal(a.status, IID_OK);
-    iid__log_close(&w);
     close(fd);
+    free(text);
+    iid__log_close(&w);
     iid_csv_t t;
     assert_int_equal(iid__log_read(log, &t, &err), IID_OK);
     assert_int_equal(t.nrows, 2);
     assert_string_equal(iid__csv_cell(&t, 0, IID_COL_JOB_ID), "0");
-    assert_string_equal(iid__csv_cell(&t, 1, IID_COL_JOB_ID), "web-c1");
+    assert_string_equal(iid__csv_cell(&t, 1, IID_COL_JOB_ID), web ? "web-c1" : "1");
     iid__csv_free(&t);
     iid__job_free(job);
     iid_test_rmtree(dir);
     free(dir);
+}
+
+static void test_waits_for_the_writers_lock(void **state)
+{
+    (void)state;
+    check_waits_for_the_writers_lock(1);
+}
+
+/* The batch's own rows take the same lock, so a web row being written is never
+ * interleaved with a batch row. */
+static void test_batch_row_waits_for_a_web_row(void **state)
+{
+    (void)state;
+    check_waits_for_the_writers_lock(0);
 }
 
 /* `merge` puts web rows, which have no plan id, after the batch's. */
@@ -295,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_web_rows),
         cmocka_unit_test(test_foreign_and_half_written_logs),
         cmocka_unit_test(test_waits_for_the_writers_lock),
+        cmocka_unit_test(test_batch_row_waits_for_a_web_row),
         cmocka_unit_test(test_merge_keeps_web_rows_last),
         cmocka_unit_test(test_log_meta),
     };

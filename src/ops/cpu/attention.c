@@ -1,7 +1,8 @@
 /*
- * attention.c - scaled dot-product attention.
+ * attention.c - fast scaled dot-product attention (the reference, building each
+ * query's full score row, is ref/attention_ref.c).
  *
- * The reference builds each query's full score row. The fast version walks keys in
+ * It walks keys in
  * tiles with an online (running max / running sum) softmax, doing the two products
  * of each tile with GEMM, so a 4096-token self-attention never holds a 4096 x 4096
  * score matrix.
@@ -15,42 +16,6 @@
 
 #define Q_TILE 128
 #define K_TILE 256
-
-void iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s)
-{
-    int HD = s->H * s->D;
-    float *scores = malloc((size_t)(s->Tk ? s->Tk : 1) * sizeof *scores);
-    if (!scores) return;
-    for (int b = 0; b < s->B; b++) {
-        for (int h = 0; h < s->H; h++) {
-            for (int i = 0; i < s->Tq; i++) {
-                const float *qi = q + ((size_t)b * s->Tq + i) * s->q_stride + (size_t)h * s->D;
-                int nk = s->causal ? (i + 1 < s->Tk ? i + 1 : s->Tk) : s->Tk;
-                float m = -INFINITY;
-                for (int j = 0; j < nk; j++) {
-                    const float *kj = k + ((size_t)b * s->Tk + j) * s->kv_stride + (size_t)h * s->D;
-                    double dot = 0.0;
-                    for (int d = 0; d < s->D; d++) dot += (double)qi[d] * kj[d];
-                    scores[j] = (float)dot * s->scale;
-                    if (scores[j] > m) m = scores[j];
-                }
-                double sum = 0.0;
-                for (int j = 0; j < nk; j++) {
-                    scores[j] = expf(scores[j] - m);
-                    sum += scores[j];
-                }
-                float *oi = out + ((size_t)b * s->Tq + i) * HD + (size_t)h * s->D;
-                for (int d = 0; d < s->D; d++) {
-                    double acc = 0.0;
-                    for (int j = 0; j < nk; j++)
-                        acc += (double)scores[j] * v[((size_t)b * s->Tk + j) * s->kv_stride + (size_t)h * s->D + d];
-                    oi[d] = (float)(acc / sum);
-                }
-            }
-        }
-    }
-    free(scores);
-}
 
 /* One (batch, head, query tile): online softmax over key tiles. */
 static void attend_tile(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s, int nq,
@@ -95,14 +60,16 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
     }
 }
 
-int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s)
+int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                   const iid_scratch_t *sc)
 {
     int D = s->D, HD = s->H * s->D;
-    float *S = malloc((size_t)Q_TILE * K_TILE * sizeof *S);
-    float *acc = malloc((size_t)Q_TILE * (D ? D : 1) * sizeof *acc);
-    float *mx = malloc(Q_TILE * sizeof *mx);
-    float *sum = malloc(Q_TILE * sizeof *sum);
-    int rc = (S && acc && mx && sum) ? 0 : -1;
+    /* one block: S (Q_TILE, K_TILE), acc (Q_TILE, D), mx and sum (Q_TILE) */
+    float *S = iid__scratch_alloc(sc, (size_t)Q_TILE * (K_TILE + (D ? D : 1) + 2) * sizeof *S);
+    float *acc = S ? S + (size_t)Q_TILE * K_TILE : NULL;
+    float *mx = S ? acc + (size_t)Q_TILE * (D ? D : 1) : NULL;
+    float *sum = S ? mx + Q_TILE : NULL;
+    int rc = S ? 0 : -1;
     for (int b = 0; rc == 0 && b < s->B; b++) {
         for (int h = 0; h < s->H; h++) {
             const float *kb = k + (size_t)b * s->Tk * s->kv_stride + (size_t)h * D;
@@ -115,9 +82,6 @@ int iid__attention(float *out, const float *q, const float *k, const float *v, c
             }
         }
     }
-    free(S);
-    free(acc);
-    free(mx);
-    free(sum);
+    iid__scratch_free(sc, S);
     return rc;
 }

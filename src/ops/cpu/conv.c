@@ -1,7 +1,8 @@
 /*
- * conv.c - 2-D convolution (grouped, strided, dilated) and nearest upsampling.
+ * conv.c - fast 2-D convolution (grouped, strided, dilated); the reference loop
+ * is ref/conv_ref.c.
  *
- * The reference is the six-deep loop. The fast version unfolds each image and
+ * It unfolds each image and
  * group into a (C/g * R * S, OH * OW) column matrix and multiplies it by the
  * (K/g, C/g * R * S) weight with one GEMM (iid__matmul_wn, so an F16/BF16 weight
  * is widened block by block); 1x1 stride-1 convolutions skip the unfold.
@@ -10,42 +11,6 @@
 #include <string.h>
 
 #include "ops/ops.h"
-
-int iid__conv_out_size(int in, int k, int stride, int pad, int dil)
-{
-    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
-}
-
-void iid__conv2d_ref(float *out, const float *in, const float *w, const float *b, const iid_conv2d_shape_t *s)
-{
-    int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
-    int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
-    int cg = s->C / s->groups, kg = s->K / s->groups;
-    for (int n = 0; n < s->N; n++) {
-        for (int ko = 0; ko < s->K; ko++) {
-            int g = ko / kg;
-            for (int oy = 0; oy < OH; oy++) {
-                for (int ox = 0; ox < OW; ox++) {
-                    double acc = b ? b[ko] : 0.0;
-                    for (int c = 0; c < cg; c++) {
-                        const float *plane = in + ((size_t)n * s->C + (size_t)g * cg + c) * s->H * s->W;
-                        for (int r = 0; r < s->R; r++) {
-                            int iy = oy * s->stride_h - s->pad_h + r * s->dil_h;
-                            if (iy < 0 || iy >= s->H) continue;
-                            for (int q = 0; q < s->S; q++) {
-                                int ix = ox * s->stride_w - s->pad_w + q * s->dil_w;
-                                if (ix < 0 || ix >= s->W) continue;
-                                acc += (double)plane[(size_t)iy * s->W + ix] *
-                                       w[(((size_t)ko * cg + c) * s->R + r) * s->S + q];
-                            }
-                        }
-                    }
-                    out[(((size_t)n * s->K + ko) * OH + oy) * OW + ox] = (float)acc;
-                }
-            }
-        }
-    }
-}
 
 /* Unfold one group of one image: col (cg*R*S, OH*OW). */
 static void im2col(float *col, const float *img, int cg, const iid_conv2d_shape_t *s, int OH, int OW)
@@ -74,14 +39,15 @@ static void im2col(float *col, const float *img, int cg, const iid_conv2d_shape_
     }
 }
 
-int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s)
+int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b, const iid_conv2d_shape_t *s,
+                const iid_scratch_t *sc)
 {
     int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
     int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
     int cg = s->C / s->groups, kg = s->K / s->groups;
     size_t P = (size_t)OH * OW, KK = (size_t)cg * s->R * s->S;
     int direct = s->R == 1 && s->S == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-    float *col = direct ? NULL : malloc(KK * P * sizeof *col);
+    float *col = direct ? NULL : iid__scratch_alloc(sc, KK * P * sizeof *col);
     if (!direct && !col) return -1;
     for (int n = 0; n < s->N; n++) {
         for (int g = 0; g < s->groups; g++) {
@@ -92,22 +58,12 @@ int iid__conv2d(float *out, const float *in, const iid_wmat_t *w, const float *b
                 for (int k = 0; k < kg; k++)
                     for (size_t p = 0; p < P; p++) o[k * P + p] = b[g * kg + k];
             if (!direct) im2col(col, img, cg, s, OH, OW);
-            if (iid__matmul_wn(o, &wg, direct ? img : col, (int)P, b != NULL) != 0) {
-                free(col);
+            if (iid__matmul_wn_blocked(o, &wg, direct ? img : col, (int)P, b != NULL, IID_WMAT_BLOCK_BYTES, sc) != 0) {
+                iid__scratch_free(sc, col);
                 return -1;
             }
         }
     }
-    free(col);
+    iid__scratch_free(sc, col);
     return 0;
-}
-
-void iid__upsample_nearest2x(float *out, const float *in, int N, int C, int H, int W)
-{
-    for (size_t p = 0; p < (size_t)N * C; p++) {
-        const float *src = in + p * H * W;
-        float *dst = out + p * 4 * H * W;
-        for (int y = 0; y < 2 * H; y++)
-            for (int x = 0; x < 2 * W; x++) dst[(size_t)y * 2 * W + x] = src[(size_t)(y / 2) * W + x / 2];
-    }
 }

@@ -1,12 +1,12 @@
 /*
- * gemm.c - matrix products: loop references and their OpenBLAS versions, and the
- * products with a weight in its stored dtype (iid_wmat_t).
+ * gemm.c - the OpenBLAS matrix products, and the products with a weight in its
+ * stored dtype (iid_wmat_t); the loop references are in ref/gemm_ref.c.
  *
  * A weight that is not aligned F32 is converted a block of rows at a time into one
  * scratch buffer of at most IID_WMAT_BLOCK_BYTES, and each block is one GEMM
  * writing its own columns (x W^T) or rows (W B) of the result, so a 5 GB fp16 UNet
  * is never widened whole; the blocks cover SDXL's largest layers (118 MB in f32) in
- * four passes. The references widen the whole matrix and use the loop products.
+ * four passes.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -15,28 +15,6 @@
 #include "core/half.h"
 
 #include "ops/ops.h"
-
-void iid__matmul_nt_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate)
-{
-    for (int i = 0; i < M; i++) {
-        for (int j = 0; j < N; j++) {
-            double acc = 0.0;
-            for (int k = 0; k < K; k++) acc += (double)A[(size_t)i * K + k] * B[(size_t)j * K + k];
-            C[(size_t)i * N + j] = (float)(accumulate ? C[(size_t)i * N + j] + acc : acc);
-        }
-    }
-}
-
-void iid__matmul_nn_ref(float *C, const float *A, const float *B, int M, int N, int K, int accumulate)
-{
-    for (int i = 0; i < M; i++) {
-        for (int j = 0; j < N; j++) {
-            double acc = 0.0;
-            for (int k = 0; k < K; k++) acc += (double)A[(size_t)i * K + k] * B[(size_t)k * N + j];
-            C[(size_t)i * N + j] = (float)(accumulate ? C[(size_t)i * N + j] + acc : acc);
-        }
-    }
-}
 
 void iid__matmul_nt(float *C, const float *A, const float *B, int M, int N, int K, int accumulate)
 {
@@ -69,40 +47,10 @@ void iid__linear(float *y, const float *x, const float *W, const float *b, int M
     }
 }
 
-/* ---- weights in their stored dtype ---------------------------------------- */
-
-void iid__wmat_rows_f32(float *dst, const iid_wmat_t *W, int r0, int nr)
-{
-    size_t es = iid__dtype_size(W->dtype), n = (size_t)nr * W->cols;
-    const unsigned char *src = (const unsigned char *)W->data + (size_t)r0 * W->cols * es;
-    switch (W->dtype) {
-    case IID_DTYPE_F16: iid__f16_to_f32_n(dst, src, n); break;
-    case IID_DTYPE_BF16: iid__bf16_to_f32_n(dst, src, n); break;
-    default: memcpy(dst, src, n * sizeof *dst); break; /* F32, any alignment */
-    }
-}
-
-iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr)
-{
-    iid_wmat_t v = *W;
-    v.data = (const unsigned char *)W->data + (size_t)r0 * W->cols * iid__dtype_size(W->dtype);
-    v.rows = nr;
-    return v;
-}
-
 /* An F32 matrix whose address is float-aligned is used as it is. */
 static const float *wmat_direct(const iid_wmat_t *W)
 {
     return W->dtype == IID_DTYPE_F32 && (uintptr_t)W->data % _Alignof(float) == 0 ? W->data : NULL;
-}
-
-/* The whole of W as a malloc'd f32 copy, or NULL. */
-static float *wmat_copy(const iid_wmat_t *W)
-{
-    size_t n = (size_t)W->rows * W->cols;
-    float *w = malloc((n ? n : 1) * sizeof *w);
-    if (w) iid__wmat_rows_f32(w, W, 0, W->rows);
-    return w;
 }
 
 /* Rows per block so a converted block fits block_bytes (at least one row). */
@@ -114,16 +62,20 @@ static int block_rows(const iid_wmat_t *W, size_t block_bytes)
     return r >= (size_t)W->rows ? W->rows : (int)r;
 }
 
-int iid__matmul_wt_ref(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
+void *iid__scratch_alloc(const iid_scratch_t *sc, size_t bytes)
 {
-    float *w = wmat_copy(W);
-    if (!w) return -1;
-    iid__matmul_nt_ref(C, A, w, M, W->rows, W->cols, accumulate);
-    free(w);
-    return 0;
+    return sc ? sc->alloc(sc->ctx, bytes) : malloc(bytes ? bytes : 1);
 }
 
-int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes)
+void iid__scratch_free(const iid_scratch_t *sc, void *p)
+{
+    if (!p) return;
+    if (sc) sc->free(sc->ctx, p);
+    else free(p);
+}
+
+int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc)
 {
     const float *direct = wmat_direct(W);
     if (direct || M <= 0 || W->rows <= 0 || W->cols <= 0) {
@@ -131,7 +83,7 @@ int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M,
         return 0;
     }
     int rb = block_rows(W, block_bytes), N = W->rows, K = W->cols;
-    float *blk = malloc((size_t)rb * K * sizeof *blk);
+    float *blk = iid__scratch_alloc(sc, (size_t)rb * K * sizeof *blk);
     if (!blk) return -1;
     for (int r0 = 0; r0 < N; r0 += rb) { /* C[:, r0:r0+nr] (ldc N) = A blk^T */
         int nr = N - r0 < rb ? N - r0 : rb;
@@ -139,25 +91,17 @@ int iid__matmul_wt_blocked(float *C, const float *A, const iid_wmat_t *W, int M,
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, nr, K, 1.0f, A, K, blk, K, accumulate ? 1.0f : 0.0f,
                     C + r0, N);
     }
-    free(blk);
+    iid__scratch_free(sc, blk);
     return 0;
 }
 
 int iid__matmul_wt(float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
 {
-    return iid__matmul_wt_blocked(C, A, W, M, accumulate, IID_WMAT_BLOCK_BYTES);
+    return iid__matmul_wt_blocked(C, A, W, M, accumulate, IID_WMAT_BLOCK_BYTES, NULL);
 }
 
-int iid__matmul_wn_ref(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate)
-{
-    float *w = wmat_copy(W);
-    if (!w) return -1;
-    iid__matmul_nn_ref(C, w, B, W->rows, N, W->cols, accumulate);
-    free(w);
-    return 0;
-}
-
-int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes)
+int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate, size_t block_bytes,
+                           const iid_scratch_t *sc)
 {
     const float *direct = wmat_direct(W);
     if (direct || N <= 0 || W->rows <= 0 || W->cols <= 0) {
@@ -165,25 +109,25 @@ int iid__matmul_wn_blocked(float *C, const iid_wmat_t *W, const float *B, int N,
         return 0;
     }
     int rb = block_rows(W, block_bytes), M = W->rows, K = W->cols;
-    float *blk = malloc((size_t)rb * K * sizeof *blk);
+    float *blk = iid__scratch_alloc(sc, (size_t)rb * K * sizeof *blk);
     if (!blk) return -1;
     for (int r0 = 0; r0 < M; r0 += rb) { /* C[r0:r0+nr, :] = blk B */
         int nr = M - r0 < rb ? M - r0 : rb;
         iid__wmat_rows_f32(blk, W, r0, nr);
         iid__matmul_nn(C + (size_t)r0 * N, blk, B, nr, N, K, accumulate);
     }
-    free(blk);
+    iid__scratch_free(sc, blk);
     return 0;
 }
 
 int iid__matmul_wn(float *C, const iid_wmat_t *W, const float *B, int N, int accumulate)
 {
-    return iid__matmul_wn_blocked(C, W, B, N, accumulate, IID_WMAT_BLOCK_BYTES);
+    return iid__matmul_wn_blocked(C, W, B, N, accumulate, IID_WMAT_BLOCK_BYTES, NULL);
 }
 
-int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M)
+int iid__linear_w(float *y, const float *x, const iid_wmat_t *W, const float *b, int M, const iid_scratch_t *sc)
 {
     if (b)
         for (int i = 0; i < M; i++) memcpy(y + (size_t)i * W->rows, b, (size_t)W->rows * sizeof *y);
-    return iid__matmul_wt(y, x, W, M, b != NULL);
+    return iid__matmul_wt_blocked(y, x, W, M, b != NULL, IID_WMAT_BLOCK_BYTES, sc);
 }

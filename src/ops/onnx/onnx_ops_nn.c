@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/onnx_ops.h"
+#include "ops/onnx/onnx_ops.h"
 #include "ops/ops.h"
 
 /* Read the 2-D spatial attributes shared by Conv and the pools. pads: begin_h,
@@ -97,9 +97,9 @@ iid_status iid__onnx_conv(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const 
     int64_t shape[4] = {s.N, s.K, OH, OW};
     IID_TRY(iid__tensor_alloc(out, IID_DTYPE_F32, 4, shape, c->err));
     iid_wmat_t wm = {w->data, IID_DTYPE_F32, s.K, (int)(w->shape[1] * w->shape[2] * w->shape[3])};
-    if (iid__conv2d(out->data, x->data, &wm, b ? b->data : NULL, &s) != 0) {
+    if (iid__op_conv2d(c->be, out->data, x->data, &wm, b ? b->data : NULL, &s, c->err) != IID_OK) {
         iid__tensor_free(out);
-        return iid__onnx_op_fail(c, IID_ERR_NOMEM, "out of memory for the im2col scratch");
+        return iid__onnx_op_fail(c, IID_ERR_NOMEM, "%s", c->err ? c->err->msg : "out of scratch memory");
     }
     return IID_OK;
 }
@@ -129,9 +129,8 @@ static iid_status pool(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const *in
     if (OH < 1 || OW < 1) return iid__onnx_op_fail(c, IID_ERR_FORMAT, "kernel larger than the padded input");
     int64_t shape[4] = {s.N, s.C, OH, OW};
     IID_TRY(iid__tensor_alloc(out, IID_DTYPE_F32, 4, shape, c->err));
-    if (is_max) iid__maxpool2d_ref(out->data, x->data, &s);
-    else iid__avgpool2d_ref(out->data, x->data, &s);
-    return IID_OK;
+    return is_max ? iid__op_maxpool2d(c->be, out->data, x->data, &s, c->err)
+                  : iid__op_avgpool2d(c->be, out->data, x->data, &s, c->err);
 }
 
 iid_status iid__onnx_maxpool(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const *in, int n, iid_tensor_t *out)
@@ -161,9 +160,8 @@ iid_status iid__onnx_batchnorm(const iid_onnx_op_ctx_t *c, const iid_tensor_t *c
     float eps = iid__onnx_attr_float(c->node, "epsilon", 1e-5f);
     IID_TRY(iid__tensor_alloc(out, IID_DTYPE_F32, x->ndim, x->shape, c->err));
     int64_t hw = iid__shape_numel(x->shape + 2, x->ndim - 2);
-    iid__batch_norm_ref(out->data, x->data, in[1]->data, in[2]->data, in[3]->data, in[4]->data, (int)x->shape[0],
-                        (int)x->shape[1], hw, eps);
-    return IID_OK;
+    return iid__op_batch_norm(c->be, out->data, x->data, in[1]->data, in[2]->data, in[3]->data, in[4]->data,
+                              (int)x->shape[0], (int)x->shape[1], hw, eps, c->err);
 }
 
 /* Gemm: Y = alpha * op(A) op(B) + beta * C with A, B 2-D and C broadcast to (M, N). */
@@ -190,16 +188,15 @@ iid_status iid__onnx_gemm(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const 
     if (ta) { /* make A row-major (M, K) */
         if (!(at = malloc((size_t)(M * K > 0 ? M * K : 1) * sizeof(float))))
             return iid__onnx_op_fail(c, IID_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t k = 0; k < K; k++) at[i * K + k] = a[k * M + i];
+        iid__op_permute021(c->be, at, a, 1, K, M, c->err); /* host backends: cannot fail */
         a = at;
     }
     int64_t shape[2] = {M, N};
     iid_status st = iid__tensor_alloc(out, IID_DTYPE_F32, 2, shape, c->err);
     if (st == IID_OK) {
         float *y = out->data;
-        if (tb) iid__matmul_nt(y, a, B->data, (int)M, (int)N, (int)K, 0);
-        else iid__matmul_nn(y, a, B->data, (int)M, (int)N, (int)K, 0);
+        if (tb) st = iid__op_matmul_nt(c->be, y, a, B->data, (int)M, (int)N, (int)K, 0, c->err);
+        else st = iid__op_matmul_nn(c->be, y, a, B->data, (int)M, (int)N, (int)K, 0, c->err);
         const float *cv = C ? C->data : NULL;
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++)
@@ -228,12 +225,11 @@ iid_status iid__onnx_matmul(const iid_onnx_op_ctx_t *c, const iid_tensor_t *cons
     shape[A->ndim - 1] = N;
     IID_TRY(iid__tensor_alloc(out, IID_DTYPE_F32, A->ndim, shape, c->err));
     if (!b_batched) { /* fold the batch into M */
-        iid__matmul_nn(out->data, A->data, B->data, (int)(batch * M), (int)N, (int)K, 0);
-        return IID_OK;
+        return iid__op_matmul_nn(c->be, out->data, A->data, B->data, (int)(batch * M), (int)N, (int)K, 0, c->err);
     }
     for (int64_t i = 0; i < batch; i++)
-        iid__matmul_nn((float *)out->data + i * M * N, (const float *)A->data + i * M * K,
-                       (const float *)B->data + i * K * N, (int)M, (int)N, (int)K, 0);
+        IID_TRY(iid__op_matmul_nn(c->be, (float *)out->data + i * M * N, (const float *)A->data + i * M * K,
+                                  (const float *)B->data + i * K * N, (int)M, (int)N, (int)K, 0, c->err));
     return IID_OK;
 }
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "models/onnx_ops.h"
+#include "ops/onnx/onnx_ops.h"
 #include "ops/ops.h"
 
 static const iid_onnx_op_t op_table[] = {
@@ -228,16 +228,14 @@ iid_status iid__onnx_relu(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const 
 {
     IID_TRY(iid__onnx_need(c, in, n, 0, IID_DTYPE_F32, 0, -1));
     IID_TRY(copy_input(c, in[0], out));
-    iid__relu(out->data, iid__tensor_numel(out));
-    return IID_OK;
+    return iid__op_unary(c->be, IID_UNARY_RELU, out->data, iid__tensor_numel(out), c->err);
 }
 
 iid_status iid__onnx_sigmoid(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const *in, int n, iid_tensor_t *out)
 {
     IID_TRY(iid__onnx_need(c, in, n, 0, IID_DTYPE_F32, 0, -1));
     IID_TRY(copy_input(c, in[0], out));
-    iid__sigmoid(out->data, iid__tensor_numel(out));
-    return IID_OK;
+    return iid__op_unary(c->be, IID_UNARY_SIGMOID, out->data, iid__tensor_numel(out), c->err);
 }
 
 iid_status iid__onnx_identity(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const *in, int n, iid_tensor_t *out)

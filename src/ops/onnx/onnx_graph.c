@@ -6,7 +6,7 @@
  * topological sort is Kahn's algorithm over "this node reads a value another node
  * writes"; the file's node order is kept where it is already valid.
  */
-#include "models/onnx_graph.h"
+#include "ops/onnx/onnx_graph.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +205,8 @@ static iid_status schedule(iid_onnx_net_t *net, iid_error_t *err)
 static iid_status bind_and_plan(iid_onnx_net_t *net, iid_error_t *err)
 {
     net->opset = iid__onnx_opset(&net->model, "");
+    /* the kernels read their tensors on the host: a device default runs them on cpu */
+    net->be = iid__backend_default()->host_memory ? iid__backend_default() : &iid__backend_cpu;
     int *last = malloc(((size_t)net->n_values + 1) * sizeof(int));
     if (!last) return nomem(net, err);
     for (int i = 0; i < net->n_values; i++) last[i] = -1;
@@ -302,7 +304,7 @@ iid_status iid__onnx_net_run(iid_onnx_net_t *net, const iid_tensor_t *const *inp
     const iid_tensor_t *args[64];
     for (int i = 0; i < net->n_steps && st == IID_OK; i++) {
         iid_onnx_step_t *s = &net->steps[i];
-        iid_onnx_op_ctx_t ctx = {net->model.path, s->node, net->opset, err};
+        iid_onnx_op_ctx_t ctx = {net->be, net->model.path, s->node, net->opset, err};
         const iid_tensor_t **a = args;
         if (s->n_in > 64 && !(a = malloc((size_t)s->n_in * sizeof *a))) {
             st = nomem(net, err);

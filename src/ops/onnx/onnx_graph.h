@@ -4,7 +4,7 @@
  * iid__onnx_net_init() takes a decoded model (io/onnx.h) and prepares it once:
  * every tensor name gets a slot in a value table; initializers and Constant
  * attributes are converted to F32 (float types) or I64 (integer types); nodes are
- * put in topological order (Kahn), each bound to its kernel (models/onnx_ops.h)
+ * put in topological order (Kahn), each bound to its kernel (ops/onnx/onnx_ops.h)
  * with its arity checked; and each intermediate value's last reader is recorded
  * so that run() frees it right after that node. A model that uses an operator we
  * do not implement, reads an undefined name, or has a cycle fails here, before
@@ -23,11 +23,11 @@
  *   IID_TRY(iid__onnx_net_run(&net, in, out, err)); // free each out[i] after use
  *   iid__onnx_net_free(&net);
  */
-#ifndef IID_MODELS_ONNX_GRAPH_H
-#define IID_MODELS_ONNX_GRAPH_H
+#ifndef IID_OPS_ONNX_GRAPH_H
+#define IID_OPS_ONNX_GRAPH_H
 
 #include "io/onnx.h"
-#include "models/onnx_ops.h"
+#include "ops/onnx/onnx_ops.h"
 
 typedef struct iid_onnx_step {
     const iid_onnx_node_t *node;
@@ -55,6 +55,7 @@ typedef struct iid_onnx_net {
     int n_outputs;
     int *output_ids;
     unsigned char *kept;    /* values iid__onnx_net_keep() asked to keep */
+    const iid_backend_t *be; /* runs the kernels: a host backend, the default at load */
 } iid_onnx_net_t;
 
 /* Prepare a net from *model, taking ownership of its contents (the caller's struct

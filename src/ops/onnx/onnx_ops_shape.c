@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/onnx_ops.h"
+#include "ops/onnx/onnx_ops.h"
 
 static iid_status need_input(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const *in, int n, int i)
 {

@@ -10,15 +10,20 @@
  *
  * A kernel reads its inputs (NULL marks an omitted optional input), allocates
  * *out with iid__tensor_alloc, and reports failures through iid__onnx_op_fail(),
- * which names the model file, the node and its op_type.
+ * which names the model file, the node and its op_type. Tensors are host memory
+ * (the graph runs on a host backend); the convolution, matrix products, pooling,
+ * batch norm and activations go through the backend table (c->be), the shape and
+ * broadcasting arithmetic is done here.
  */
-#ifndef IID_MODELS_ONNX_OPS_H
-#define IID_MODELS_ONNX_OPS_H
+#ifndef IID_OPS_ONNX_OPS_H
+#define IID_OPS_ONNX_OPS_H
 
 #include "core/tensor.h"
 #include "io/onnx.h"
+#include "ops/backend.h"
 
 typedef struct iid_onnx_op_ctx {
+    const iid_backend_t *be;     /* runs the heavy kernels (Conv, MatMul, pooling, ...) */
     const char *path;            /* model file, for messages */
     const iid_onnx_node_t *node; /* attributes and names */
     int64_t opset;               /* the default domain's opset version */

@@ -1,0 +1,302 @@
+/*
+ * backend.h - compute backends: one table of function pointers per device.
+ *
+ * Design (after ggml's ggml_backend_i and llm.c's CPU/CUDA twins):
+ *
+ *   - A backend is a const table (iid_backend_i) plus its name. Model code never
+ *     calls a kernel directly: it calls the iid__op_*() dispatchers below with the
+ *     backend its model was bound to, and they call the table. Backends compiled
+ *     in: "ref" (src/ops/ref/: plain loops, the definition of correct) and "cpu"
+ *     (src/ops/cpu/: OpenBLAS GEMM, im2col convolution, tiled attention; every
+ *     other op is the ref loop, which is already parallel where it pays). A
+ *     "cuda" backend (src/ops/cuda/, one .cu per op family) or a oneDNN "cpu"
+ *     is one more table and one more line in backend.c's registry.
+ *
+ *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
+ *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
+ *     POINTERS, the llm.c way: model code may offset them (x + b * n) but never
+ *     reads or writes through them. Host data enters and leaves through upload /
+ *     download (for the host backends a memcpy). The pipeline still keeps its
+ *     tensors (latents, conditioning, model outputs) in host memory and runs
+ *     the scheduler there, which is only right for host backends; a device
+ *     backend needs the pipeline to upload and download around the models.
+ *     iid_buf_t bundles a device pointer with its backend, dtype and shape for
+ *     the places that hand a tensor between modules (not used by the models yet).
+ *
+ *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
+ *     a model binds each weight matrix with bind_weight (models/blocks.c): the
+ *     host backends keep the memory-mapped checkpoint pages as they are (no
+ *     copy); a device backend uploads (and may convert or re-lay-out) and
+ *     releases with release_weight. Small f32 vectors (biases, norm parameters)
+ *     and the Resampler's f32 matrices are host copies today: a device backend
+ *     will need them bound the same way (not done yet).
+ *
+ *   - A step's memory. ops/step_alloc.h wraps a backend so that a denoising
+ *     step's allocations (activations and the fast kernels' scratch, which the
+ *     cpu backend takes through its own alloc hook) come from one planned block.
+ *
+ *   - supports_op. A backend says which op families it implements natively. The
+ *     dispatchers run an op the backend does not support with the ref kernel
+ *     when the backend's memory is host memory (host_memory != 0), and fail with
+ *     IID_ERR_UNSUPPORTED otherwise, so a partial device backend is usable
+ *     op by op while it is written.
+ *
+ *   - Errors. Ops that allocate scratch return 0 or -1 (out of memory). The
+ *     element-wise and normalisation ops cannot fail on a host backend and
+ *     return nothing; a device backend records a launch failure and reports it
+ *     from synchronize(), which the dispatcher calls before every download.
+ *
+ * Shapes are given as comments; all activations are f32, C-order.
+ */
+#ifndef IID_OPS_BACKEND_H
+#define IID_OPS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ops/ops.h"
+
+/* The op families a backend may implement (supports_op's argument). */
+typedef enum iid_op {
+    IID_OP_MATMUL = 0,  /* matmul_wt, matmul_wn, matmul_nt, matmul_nn, linear */
+    IID_OP_CONV2D,
+    IID_OP_ATTENTION,
+    IID_OP_NORM,        /* layer_norm, group_norm, batch_norm */
+    IID_OP_UNARY,       /* silu, gelu, ... */
+    IID_OP_BINARY,      /* add, scale, div_scalar, lerp, mul_plane, div_plane, blend_tile, add_channel_bias,
+                           masked_add */
+    IID_OP_SOFTMAX,
+    IID_OP_POOL,        /* maxpool2d, avgpool2d */
+    IID_OP_RESAMPLE,    /* upsample_nearest2x, resize_plane */
+    IID_OP_GEGLU,
+    IID_OP_LAYOUT,      /* permute021, concat_axis1, copy_strided */
+    IID_OP_EMBED,       /* gather_rows, timestep_embedding */
+    IID_OP_IMAGE_U8,    /* image_u8_to_f32 */
+    IID_OP_COUNT
+} iid_op_t;
+
+typedef struct iid_backend iid_backend_t;
+
+/* The table. Every entry takes the backend first (a device backend keeps its
+ * streams and handles behind ctx). Pointers named in the comments as "device"
+ * are memory of this backend; "host" ones are ordinary memory. */
+typedef struct iid_backend_i {
+    /* ---- memory ---- */
+    void *(*alloc)(const iid_backend_t *be, size_t bytes); /* 64-byte aligned; NULL when exhausted */
+    void (*free)(const iid_backend_t *be, void *p);        /* NULL is a no-op */
+    void (*upload)(const iid_backend_t *be, void *dst, const void *host_src, size_t bytes);
+    void (*download)(const iid_backend_t *be, void *host_dst, const void *src, size_t bytes);
+    void (*copy)(const iid_backend_t *be, void *dst, const void *src, size_t bytes);
+    void (*fill)(const iid_backend_t *be, float *dst, float value, int64_t n);
+    int (*synchronize)(const iid_backend_t *be); /* 0, or -1 when queued work failed */
+    int (*supports_op)(const iid_backend_t *be, iid_op_t op);
+
+    /* ---- weights, once at load ---- */
+    /* dev = the backend's form of host (a view of the mapped pages on the host
+     * backends); *owned receives what release_weight must free, or NULL. */
+    int (*bind_weight)(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned);
+    void (*release_weight)(const iid_backend_t *be, void *owned);
+
+    /* ---- matrix products (gemm.c) ---- */
+    int (*matmul_wt)(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
+    int (*matmul_wn)(const iid_backend_t *be, float *C, const iid_wmat_t *W, const float *B, int N, int accumulate);
+    void (*matmul_nt)(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                      int accumulate);
+    void (*matmul_nn)(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                      int accumulate);
+    int (*linear)(const iid_backend_t *be, float *y, const float *x, const iid_wmat_t *W, const float *b, int M);
+
+    /* ---- convolution, attention ---- */
+    int (*conv2d)(const iid_backend_t *be, float *out, const float *in, const iid_wmat_t *w, const float *b,
+                  const iid_conv2d_shape_t *s);
+    int (*attention)(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
+                     const iid_attn_shape_t *s);
+
+    /* ---- normalisation ---- */
+    void (*layer_norm)(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int64_t rows,
+                       int C, float eps);
+    void (*group_norm)(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N, int C,
+                       int64_t HW, int G, float eps);
+    void (*batch_norm)(const iid_backend_t *be, float *y, const float *x, const float *scale, const float *bias,
+                       const float *mean, const float *var, int N, int C, int64_t HW, float eps);
+
+    /* ---- element-wise ---- */
+    void (*unary)(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n); /* in place */
+    void (*scale)(const iid_backend_t *be, float *x, float s, int64_t n);
+    void (*div_scalar)(const iid_backend_t *be, float *x, float s, int64_t n); /* x /= s */
+    void (*add)(const iid_backend_t *be, float *y, const float *x, int64_t n); /* y += x */
+    /* y = a + s * (b - a): classifier-free guidance (a uncond, b cond). y may be a or b. */
+    void (*lerp)(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n);
+    /* x (planes, hw) /= d (hw), each plane. */
+    void (*div_plane)(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw);
+    /* The tiled decode's blend (ops.h, iid__blend_tile_ref); wy, wx are host arrays. */
+    void (*blend_tile)(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW, const float *tile,
+                       int TH, int TW, int y0, int x0, const float *host_wy, const float *host_wx);
+    /* x (planes, hw) *= m (hw), each plane. */
+    void (*mul_plane)(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw);
+    /* x (N, C, HW) += bias[n * bias_stride + c]: a (C) bias with stride 0, a per-image (N, C) one with C. */
+    void (*add_channel_bias)(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,
+                             int bias_stride);
+    /* y (B, T, C) += s * mask[t] * x (B, T, C); mask (T) or NULL for 1. */
+    void (*masked_add)(const iid_backend_t *be, float *y, const float *x, const float *mask, float s, int B, int T,
+                       int C);
+    void (*softmax_rows)(const iid_backend_t *be, float *x, int64_t rows, int n);
+    /* y (M, width) = x[:, :width] * gelu_erf(x[:, width:]): x (M, 2 width), diffusers' GEGLU. */
+    void (*geglu)(const iid_backend_t *be, float *y, const float *x, int64_t M, int width);
+
+    /* ---- pooling and resampling ---- */
+    void (*maxpool2d)(const iid_backend_t *be, float *out, const float *in, const iid_pool2d_shape_t *s);
+    void (*avgpool2d)(const iid_backend_t *be, float *out, const float *in, const iid_pool2d_shape_t *s);
+    void (*upsample_nearest2x)(const iid_backend_t *be, float *out, const float *in, int N, int C, int H, int W);
+    /* out (P, OH, OW) = in (P, H, W) resampled per plane; for NEAREST, sy/sx are the
+     * source-per-destination scales (torch's 1/scale_factor), else ignored. */
+    void (*resize_plane)(const iid_backend_t *be, float *out, const float *in, int64_t P, int H, int W, int OH, int OW,
+                         iid_resize_mode_t mode, float sy, float sx);
+
+    /* ---- layout ---- */
+    /* dst (N, B, A) = src (N, A, B): NCHW <-> tokens with A = C, B = HW and back. */
+    void (*permute021)(const iid_backend_t *be, float *dst, const float *src, int N, int64_t A, int64_t B);
+    /* dst (outer, na + nb, inner) = [a (outer, na, inner) | b (outer, nb, inner)] */
+    void (*concat_axis1)(const iid_backend_t *be, float *dst, const float *a, int64_t na, const float *b, int64_t nb,
+                         int64_t outer, int64_t inner);
+    /* rows rows of len floats: dst + r * dst_stride = src + r * src_stride */
+    void (*copy_rows)(const iid_backend_t *be, float *dst, int64_t dst_stride, const float *src, int64_t src_stride,
+                      int64_t rows, int64_t len);
+    /* out (n, dim) = table rows ids[i] (host int32 ids, each in [0, rows)): embedding lookup. */
+    int (*gather_rows)(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n);
+    /* emb (n, dim) = the sinusoidal embedding of n host timesteps (ops.h). */
+    void (*timestep_embedding)(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                               int flip_sin_to_cos, float shift);
+    /* out (C, HW) planar f32 = host u8 (HW, stride) interleaved channels [c0, c0 + C) / div + offset. */
+    void (*image_u8_to_f32)(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW, int stride,
+                            int c0, int C, float div, float offset);
+} iid_backend_i;
+
+struct iid_backend {
+    const char *name;        /* "ref", "cpu", ... as --backend spells it */
+    const char *description; /* one line for `instantid info` */
+    int host_memory;         /* device pointers are host pointers */
+    const iid_backend_i *i;
+    void *ctx;               /* backend state (streams, handles); NULL for the host backends */
+};
+
+/* ---- registry (backend.c) ---- */
+
+/* The backends compiled in, in preference order; NULL past the end. */
+const iid_backend_t *iid__backend_at(int i);
+/* By name ("device" aliases are not handled here); NULL when unknown. */
+const iid_backend_t *iid__backend_find(const char *name);
+/* The backend models bind to at load: the one $IID_BACKEND names (the CLI's
+ * --backend and the conformance runner's set it, after checking the name), else
+ * the first compiled in. An unknown $IID_BACKEND is ignored here. */
+#define IID_BACKEND_ENV "IID_BACKEND"
+const iid_backend_t *iid__backend_default(void);
+/* The first compiled in (what iid__backend_default gives without $IID_BACKEND). */
+const iid_backend_t *iid__backend_preferred(void);
+/* iid__backend_find with a message listing the known names on failure. */
+iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_error_t *err);
+
+/* ---- a device tensor ---- */
+
+typedef struct iid_buf {
+    const iid_backend_t *be;
+    iid_dtype_t dtype;
+    int ndim;
+    int64_t shape[IID_MAX_DIMS];
+    void *data; /* device pointer; never dereferenced outside the backend */
+} iid_buf_t;
+
+int64_t iid__buf_numel(const iid_buf_t *b);
+size_t iid__buf_nbytes(const iid_buf_t *b);
+/* Allocate an uninitialised buffer of the given shape on be. */
+iid_status iid__buf_alloc(iid_buf_t *b, const iid_backend_t *be, iid_dtype_t dt, int ndim, const int64_t *shape,
+                          iid_error_t *err);
+/* Free and zero; a zeroed buffer is a no-op. */
+void iid__buf_free(iid_buf_t *b);
+/* host -> b and b -> host, whole buffer. */
+void iid__buf_upload(iid_buf_t *b, const void *host);
+iid_status iid__buf_download(const iid_buf_t *b, void *host, iid_error_t *err);
+
+/* ---- dispatch (backend_ops.c): what model code calls ---- */
+
+void *iid__op_alloc(const iid_backend_t *be, size_t bytes);
+void iid__op_free(const iid_backend_t *be, void *p);
+void iid__op_upload(const iid_backend_t *be, void *dst, const void *host_src, size_t bytes);
+/* Synchronises first; fails when queued work failed. */
+iid_status iid__op_download(const iid_backend_t *be, void *host_dst, const void *src, size_t bytes, iid_error_t *err);
+void iid__op_copy(const iid_backend_t *be, void *dst, const void *src, size_t bytes);
+void iid__op_fill(const iid_backend_t *be, float *dst, float value, int64_t n);
+
+iid_status iid__op_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned,
+                               iid_error_t *err);
+void iid__op_release_weight(const iid_backend_t *be, void *owned);
+
+/* The ops; each fails with IID_ERR_NOMEM (scratch) or IID_ERR_UNSUPPORTED (see top). */
+iid_status iid__op_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,
+                             int accumulate, iid_error_t *err);
+iid_status iid__op_matmul_wn(const iid_backend_t *be, float *C, const iid_wmat_t *W, const float *B, int N,
+                             int accumulate, iid_error_t *err);
+iid_status iid__op_matmul_nt(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                             int accumulate, iid_error_t *err);
+iid_status iid__op_matmul_nn(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
+                             int accumulate, iid_error_t *err);
+iid_status iid__op_linear(const iid_backend_t *be, float *y, const float *x, const iid_wmat_t *W, const float *b,
+                          int M, iid_error_t *err);
+iid_status iid__op_conv2d(const iid_backend_t *be, float *out, const float *in, const iid_wmat_t *w, const float *b,
+                          const iid_conv2d_shape_t *s, iid_error_t *err);
+iid_status iid__op_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
+                             const iid_attn_shape_t *s, iid_error_t *err);
+iid_status iid__op_layer_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                              int64_t rows, int C, float eps, iid_error_t *err);
+iid_status iid__op_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
+                              int C, int64_t HW, int G, float eps, iid_error_t *err);
+iid_status iid__op_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale,
+                              const float *bias, const float *mean, const float *var, int N, int C, int64_t HW,
+                              float eps, iid_error_t *err);
+iid_status iid__op_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n, iid_error_t *err);
+iid_status iid__op_scale(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
+iid_status iid__op_div_scalar(const iid_backend_t *be, float *x, float s, int64_t n, iid_error_t *err);
+iid_status iid__op_add(const iid_backend_t *be, float *y, const float *x, int64_t n, iid_error_t *err);
+iid_status iid__op_lerp(const iid_backend_t *be, float *y, const float *a, const float *b, float s, int64_t n,
+                        iid_error_t *err);
+iid_status iid__op_mul_plane(const iid_backend_t *be, float *x, const float *m, int64_t planes, int64_t hw,
+                             iid_error_t *err);
+iid_status iid__op_div_plane(const iid_backend_t *be, float *x, const float *d, int64_t planes, int64_t hw,
+                             iid_error_t *err);
+iid_status iid__op_blend_tile(const iid_backend_t *be, float *out, float *wsum, int64_t P, int OH, int OW,
+                              const float *tile, int TH, int TW, int y0, int x0, const float *host_wy,
+                              const float *host_wx, iid_error_t *err);
+iid_status iid__op_add_channel_bias(const iid_backend_t *be, float *x, const float *bias, int N, int C, int64_t HW,
+                                    int bias_stride, iid_error_t *err);
+iid_status iid__op_masked_add(const iid_backend_t *be, float *y, const float *x, const float *mask, float s, int B,
+                              int T, int C, iid_error_t *err);
+iid_status iid__op_softmax_rows(const iid_backend_t *be, float *x, int64_t rows, int n, iid_error_t *err);
+iid_status iid__op_geglu(const iid_backend_t *be, float *y, const float *x, int64_t M, int width, iid_error_t *err);
+iid_status iid__op_maxpool2d(const iid_backend_t *be, float *out, const float *in, const iid_pool2d_shape_t *s,
+                             iid_error_t *err);
+iid_status iid__op_avgpool2d(const iid_backend_t *be, float *out, const float *in, const iid_pool2d_shape_t *s,
+                             iid_error_t *err);
+iid_status iid__op_upsample_nearest2x(const iid_backend_t *be, float *out, const float *in, int N, int C, int H, int W,
+                                      iid_error_t *err);
+iid_status iid__op_resize_plane(const iid_backend_t *be, float *out, const float *in, int64_t P, int H, int W, int OH,
+                                int OW, iid_resize_mode_t mode, float sy, float sx, iid_error_t *err);
+iid_status iid__op_permute021(const iid_backend_t *be, float *dst, const float *src, int N, int64_t A, int64_t B,
+                              iid_error_t *err);
+iid_status iid__op_concat_axis1(const iid_backend_t *be, float *dst, const float *a, int64_t na, const float *b,
+                                int64_t nb, int64_t outer, int64_t inner, iid_error_t *err);
+iid_status iid__op_copy_rows(const iid_backend_t *be, float *dst, int64_t dst_stride, const float *src,
+                             int64_t src_stride, int64_t rows, int64_t len, iid_error_t *err);
+iid_status iid__op_gather_rows(const iid_backend_t *be, float *out, const iid_wmat_t *table, const int32_t *ids, int n,
+                               iid_error_t *err);
+iid_status iid__op_timestep_embedding(const iid_backend_t *be, float *emb, const float *host_t, int n, int dim,
+                                      int flip_sin_to_cos, float shift, iid_error_t *err);
+iid_status iid__op_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *host_src, int64_t HW,
+                                   int stride, int c0, int C, float div, float offset, iid_error_t *err);
+
+/* The two host backends' tables (ref/ref_backend.c, cpu/cpu_backend.c). */
+extern const iid_backend_t iid__backend_ref;
+extern const iid_backend_t iid__backend_cpu;
+
+#endif

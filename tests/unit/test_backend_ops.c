@@ -1,0 +1,609 @@
+/*
+ * test_backend_ops.c - every op on every registered backend against the "ref"
+ * backend (ggml's test-backend-ops, for our table).
+ *
+ *   test_backend_ops          the cmocka checks (what CTest runs)
+ *   test_backend_ops --perf   time per op, shape and backend (no checks; speed
+ *                             numbers belong in bench/, not in a test verdict)
+ *
+ * Each case draws random inputs, uploads them to the backend under test, runs
+ * the op through the dispatchers model code uses, downloads the result and
+ * compares it with the same case on "ref" by normalised squared error
+ * sum((a - b)^2) / sum(b^2), against the case's own threshold (exact ops 0, the
+ * GEMM-based ones a float-reordering tolerance). Hand-computed cases pin the
+ * reference loops of the glue ops themselves.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/half.h"
+#include "ops/backend.h"
+#include "support.h"
+
+/* ---- device helpers ---- */
+
+static float *dev_rand(const iid_backend_t *be, size_t n, uint32_t seed)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    assert_non_null(h);
+    iid_test_fill_random(h, n, seed);
+    float *d = iid__op_alloc(be, (n ? n : 1) * sizeof *d);
+    assert_non_null(d);
+    iid__op_upload(be, d, h, n * sizeof *d);
+    free(h);
+    return d;
+}
+
+static float *dev_zero(const iid_backend_t *be, size_t n)
+{
+    float *d = iid__op_alloc(be, (n ? n : 1) * sizeof *d);
+    assert_non_null(d);
+    iid__op_fill(be, d, 0.0f, (int64_t)n);
+    return d;
+}
+
+/* A weight matrix in dtype dt with random values, host memory (as a checkpoint). */
+typedef struct host_w {
+    iid_wmat_t m;
+    void *bytes;
+} host_w_t;
+
+static host_w_t host_weight(int rows, int cols, iid_dtype_t dt, uint32_t seed)
+{
+    size_t n = (size_t)rows * cols;
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    assert_non_null(f);
+    iid_test_fill_random(f, n, seed);
+    host_w_t w = {{NULL, dt, rows, cols}, malloc((n ? n : 1) * iid__dtype_size(dt))};
+    assert_non_null(w.bytes);
+    assert_int_equal(iid__convert_from_f32(w.bytes, dt, f, n, NULL), IID_OK);
+    w.m.data = w.bytes;
+    free(f);
+    return w;
+}
+
+/* A random host weight bound to be, as a model binds its checkpoint's. */
+typedef struct bound_w {
+    host_w_t host;
+    iid_wmat_t m;
+    void *owned;
+} bound_w_t;
+
+static bound_w_t bind_random(const iid_backend_t *be, int rows, int cols, iid_dtype_t dt, uint32_t seed)
+{
+    bound_w_t w = {host_weight(rows, cols, dt, seed), {0}, NULL};
+    assert_int_equal(iid__op_bind_weight(be, &w.host.m, &w.m, &w.owned, NULL), IID_OK);
+    return w;
+}
+
+static void unbind(const iid_backend_t *be, bound_w_t *w)
+{
+    iid__op_release_weight(be, w->owned);
+    free(w->host.bytes);
+}
+
+/* ---- the cases ---- */
+
+/* Runs one case at shape index si on be: writes the result to a malloc'd host
+ * array *out of *n floats. Returns 0, or -1 when si is past the case's shapes. */
+typedef int (*case_fn)(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap);
+
+static float *finish(const iid_backend_t *be, float *d, size_t n)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    assert_non_null(h);
+    assert_int_equal(iid__op_download(be, h, d, n * sizeof *h, NULL), IID_OK);
+    iid__op_free(be, d);
+    return h;
+}
+
+static int case_matmul_wt(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][4] = {{7, 13, 5, IID_DTYPE_F32}, {33, 64, 48, IID_DTYPE_F16}, {64, 96, 80, IID_DTYPE_BF16}};
+    if (si >= 3) return -1;
+    int M = sh[si][0], K = sh[si][1], N = sh[si][2];
+    snprintf(label, cap, "M=%d K=%d N=%d %s", M, K, N, iid__dtype_name((iid_dtype_t)sh[si][3]));
+    bound_w_t W = bind_random(be, N, K, (iid_dtype_t)sh[si][3], 3);
+    float *A = dev_rand(be, (size_t)M * K, 1), *C = dev_rand(be, (size_t)M * N, 2);
+    assert_int_equal(iid__op_matmul_wt(be, C, A, &W.m, M, 1, NULL), IID_OK);
+    unbind(be, &W);
+    iid__op_free(be, A);
+    *n = (size_t)M * N;
+    *out = finish(be, C, *n);
+    return 0;
+}
+
+static int case_matmul_wn(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][4] = {{5, 9, 11, IID_DTYPE_F32}, {32, 72, 100, IID_DTYPE_F16}};
+    if (si >= 2) return -1;
+    int M = sh[si][0], K = sh[si][1], N = sh[si][2];
+    snprintf(label, cap, "M=%d K=%d N=%d %s", M, K, N, iid__dtype_name((iid_dtype_t)sh[si][3]));
+    bound_w_t W = bind_random(be, M, K, (iid_dtype_t)sh[si][3], 5);
+    float *B = dev_rand(be, (size_t)K * N, 6), *C = dev_zero(be, (size_t)M * N);
+    assert_int_equal(iid__op_matmul_wn(be, C, &W.m, B, N, 0, NULL), IID_OK);
+    unbind(be, &W);
+    iid__op_free(be, B);
+    *n = (size_t)M * N;
+    *out = finish(be, C, *n);
+    return 0;
+}
+
+static int case_matmul_nt_nn(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{3, 4, 5}, {40, 70, 30}};
+    if (si >= 2) return -1;
+    int M = sh[si][0], K = sh[si][1], N = sh[si][2];
+    snprintf(label, cap, "M=%d K=%d N=%d", M, K, N);
+    float *A = dev_rand(be, (size_t)M * K, 7), *B = dev_rand(be, (size_t)N * K, 8), *C = dev_zero(be, (size_t)2 * M * N);
+    assert_int_equal(iid__op_matmul_nt(be, C, A, B, M, N, K, 0, NULL), IID_OK);
+    assert_int_equal(iid__op_matmul_nn(be, C + (size_t)M * N, A, B, M, N, K, 0, NULL), IID_OK); /* B read as (K, N) */
+    iid__op_free(be, A);
+    iid__op_free(be, B);
+    *n = (size_t)2 * M * N;
+    *out = finish(be, C, *n);
+    return 0;
+}
+
+static int case_linear(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{4, 8, 6}, {77, 64, 96}};
+    if (si >= 2) return -1;
+    int M = sh[si][0], K = sh[si][1], N = sh[si][2];
+    snprintf(label, cap, "M=%d in=%d out=%d F16", M, K, N);
+    bound_w_t W = bind_random(be, N, K, IID_DTYPE_F16, 9);
+    float *x = dev_rand(be, (size_t)M * K, 10), *b = dev_rand(be, (size_t)N, 11), *y = dev_zero(be, (size_t)M * N);
+    assert_int_equal(iid__op_linear(be, y, x, &W.m, b, M, NULL), IID_OK);
+    unbind(be, &W);
+    iid__op_free(be, x);
+    iid__op_free(be, b);
+    *n = (size_t)M * N;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_conv2d(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const iid_conv2d_shape_t sh[] = {
+        {1, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {2, 8, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {1, 16, 10, 10, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1}, {1, 6, 8, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2}};
+    if (si >= 4) return -1;
+    const iid_conv2d_shape_t *s = &sh[si];
+    int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
+    int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
+    snprintf(label, cap, "N=%d C=%d %dx%d K=%d %dx%d s%d g%d", s->N, s->C, s->H, s->W, s->K, s->R, s->S, s->stride_h,
+             s->groups);
+    bound_w_t W = bind_random(be, s->K, s->C / s->groups * s->R * s->S, IID_DTYPE_F16, 12);
+    float *x = dev_rand(be, (size_t)s->N * s->C * s->H * s->W, 13), *b = dev_rand(be, (size_t)s->K, 14);
+    *n = (size_t)s->N * s->K * OH * OW;
+    float *y = dev_zero(be, *n);
+    assert_int_equal(iid__op_conv2d(be, y, x, &W.m, b, s, NULL), IID_OK);
+    unbind(be, &W);
+    iid__op_free(be, x);
+    iid__op_free(be, b);
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_attention(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][6] = {{1, 2, 5, 7, 4, 0}, {2, 4, 300, 77, 16, 0}, {1, 2, 33, 33, 8, 1}};
+    if (si >= 3) return -1;
+    int B = sh[si][0], H = sh[si][1], Tq = sh[si][2], Tk = sh[si][3], D = sh[si][4], HD = H * D;
+    snprintf(label, cap, "B=%d H=%d Tq=%d Tk=%d D=%d%s", B, H, Tq, Tk, D, sh[si][5] ? " causal" : "");
+    iid_attn_shape_t s = {B, H, Tq, Tk, D, HD, HD, 1.0f / sqrtf((float)D), sh[si][5]};
+    float *q = dev_rand(be, (size_t)B * Tq * HD, 15), *k = dev_rand(be, (size_t)B * Tk * HD, 16);
+    float *v = dev_rand(be, (size_t)B * Tk * HD, 17);
+    *n = (size_t)B * Tq * HD;
+    float *o = dev_zero(be, *n);
+    assert_int_equal(iid__op_attention(be, o, q, k, v, &s, NULL), IID_OK);
+    iid__op_free(be, q);
+    iid__op_free(be, k);
+    iid__op_free(be, v);
+    *out = finish(be, o, *n);
+    return 0;
+}
+
+static int case_norms(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][4] = {{1, 8, 16, 2}, {2, 64, 100, 32}};
+    if (si >= 2) return -1;
+    int N = sh[si][0], C = sh[si][1], HW = sh[si][2], G = sh[si][3];
+    snprintf(label, cap, "N=%d C=%d HW=%d G=%d", N, C, HW, G);
+    size_t m = (size_t)N * C * HW;
+    float *x = dev_rand(be, m, 18), *w = dev_rand(be, (size_t)C, 19), *b = dev_rand(be, (size_t)C, 20);
+    float *y = dev_zero(be, 3 * m);
+    assert_int_equal(iid__op_group_norm(be, y, x, w, b, N, C, HW, G, 1e-6f, NULL), IID_OK);
+    assert_int_equal(iid__op_layer_norm(be, y + m, x, w, b, (int64_t)N * HW, C, 1e-5f, NULL), IID_OK);
+    /* batch norm with |var| as the variance */
+    float *var = dev_rand(be, (size_t)C, 21);
+    float *hv = malloc((size_t)C * sizeof *hv);
+    assert_int_equal(iid__op_download(be, hv, var, (size_t)C * sizeof *hv, NULL), IID_OK);
+    for (int c = 0; c < C; c++) hv[c] = fabsf(hv[c]) + 0.1f;
+    iid__op_upload(be, var, hv, (size_t)C * sizeof *hv);
+    free(hv);
+    assert_int_equal(iid__op_batch_norm(be, y + 2 * m, x, w, b, w, var, N, C, HW, 1e-5f, NULL), IID_OK);
+    iid__op_free(be, x);
+    iid__op_free(be, w);
+    iid__op_free(be, b);
+    iid__op_free(be, var);
+    *n = 3 * m;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_unary(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[] = {17, 70000};
+    if (si >= 2) return -1;
+    int m = sh[si];
+    snprintf(label, cap, "n=%d x %d activations", m, IID_UNARY_COUNT);
+    *n = (size_t)m * IID_UNARY_COUNT;
+    float *x = dev_rand(be, *n, 22);
+    for (int op = 0; op < IID_UNARY_COUNT; op++)
+        assert_int_equal(iid__op_unary(be, (iid_unary_t)op, x + (size_t)op * m, m, NULL), IID_OK);
+    *out = finish(be, x, *n);
+    return 0;
+}
+
+static int case_binary(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{1, 3, 5}, {2, 32, 64}};
+    if (si >= 2) return -1;
+    int N = sh[si][0], C = sh[si][1], HW = sh[si][2];
+    snprintf(label, cap, "N=%d C=%d HW=%d", N, C, HW);
+    size_t m = (size_t)N * C * HW;
+    float *y = dev_rand(be, 6 * m, 23), *x = dev_rand(be, m, 24), *bias = dev_rand(be, (size_t)N * C, 25);
+    float *plane = dev_rand(be, (size_t)HW, 26), *mask = dev_rand(be, (size_t)HW, 27);
+    assert_int_equal(iid__op_add(be, y, x, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_scale(be, y + m, 0.37f, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_div_scalar(be, y + m, 0.13025f, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_lerp(be, y + 2 * m, y + 3 * m, x, 7.5f, (int64_t)m, NULL), IID_OK);
+    assert_int_equal(iid__op_mul_plane(be, y + 3 * m, plane, (int64_t)N * C, HW, NULL), IID_OK);
+    assert_int_equal(iid__op_add_channel_bias(be, y + 4 * m, bias, N, C, HW, C, NULL), IID_OK);
+    assert_int_equal(iid__op_add_channel_bias(be, y + 4 * m, bias, N, C, HW, 0, NULL), IID_OK);
+    /* (N, HW, C) tokens: mask per token, and without a mask */
+    assert_int_equal(iid__op_masked_add(be, y + 5 * m, x, mask, 0.8f, N, HW, C, NULL), IID_OK);
+    assert_int_equal(iid__op_masked_add(be, y + 5 * m, x, NULL, -0.3f, N, HW, C, NULL), IID_OK);
+    iid__op_free(be, x);
+    iid__op_free(be, bias);
+    iid__op_free(be, plane);
+    iid__op_free(be, mask);
+    *n = 6 * m;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_softmax_geglu(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][2] = {{3, 5}, {300, 160}};
+    if (si >= 2) return -1;
+    int M = sh[si][0], I = sh[si][1];
+    snprintf(label, cap, "rows=%d width=%d", M, I);
+    size_t m = (size_t)M * I;
+    float *y = dev_rand(be, 2 * m, 28), *x = dev_rand(be, 2 * m, 29);
+    assert_int_equal(iid__op_softmax_rows(be, y, M, I, NULL), IID_OK);
+    assert_int_equal(iid__op_geglu(be, y + m, x, M, I, NULL), IID_OK);
+    iid__op_free(be, x);
+    *n = 2 * m;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_pool_resample(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][4] = {{1, 2, 6, 5}, {2, 8, 32, 24}};
+    if (si >= 2) return -1;
+    int N = sh[si][0], C = sh[si][1], H = sh[si][2], W = sh[si][3];
+    snprintf(label, cap, "N=%d C=%d %dx%d", N, C, H, W);
+    size_t m = (size_t)N * C * H * W;
+    iid_pool2d_shape_t ps = {N, C, H, W, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0};
+    int PH = iid__pool_out_size(H, 3, 2, 1, 1, 1), PW = iid__pool_out_size(W, 3, 2, 1, 1, 1);
+    size_t np = (size_t)N * C * PH * PW, nu = 4 * m, nb = (size_t)N * C * (H / 2) * (W / 2) + (size_t)N * C * 2 * H * 3 * W;
+    float *x = dev_rand(be, m, 30), *y = dev_zero(be, 2 * np + nu + nb);
+    assert_int_equal(iid__op_maxpool2d(be, y, x, &ps, NULL), IID_OK);
+    assert_int_equal(iid__op_avgpool2d(be, y + np, x, &ps, NULL), IID_OK);
+    assert_int_equal(iid__op_upsample_nearest2x(be, y + 2 * np, x, N, C, H, W, NULL), IID_OK);
+    float *r = y + 2 * np + nu;
+    assert_int_equal(iid__op_resize_plane(be, r, x, (int64_t)N * C, H, W, H / 2, W / 2, IID_RESIZE_NEAREST, 2.0f, 2.0f,
+                                          NULL),
+                     IID_OK);
+    r += (size_t)N * C * (H / 2) * (W / 2);
+    assert_int_equal(iid__op_resize_plane(be, r, x, (int64_t)N * C, H, W, 2 * H, 3 * W, IID_RESIZE_BILINEAR, 0, 0,
+                                          NULL),
+                     IID_OK);
+    iid__op_free(be, x);
+    *n = 2 * np + nu + nb;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_layout(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{1, 3, 4}, {2, 64, 300}};
+    if (si >= 2) return -1;
+    int N = sh[si][0], A = sh[si][1], B = sh[si][2];
+    snprintf(label, cap, "N=%d A=%d B=%d", N, A, B);
+    size_t m = (size_t)N * A * B;
+    float *a = dev_rand(be, m, 31), *b = dev_rand(be, (size_t)N * B, 32), *y = dev_zero(be, 4 * m);
+    assert_int_equal(iid__op_permute021(be, y, a, N, A, B, NULL), IID_OK);
+    assert_int_equal(iid__op_concat_axis1(be, y + m, a, A, b, 1, N, B, NULL), IID_OK); /* b read as (N, 1, B) */
+    assert_int_equal(iid__op_copy_rows(be, y + 3 * m, B, a, 2 * B, (int64_t)N * A / 2, B - 1, NULL), IID_OK);
+    iid__op_free(be, a);
+    iid__op_free(be, b);
+    *n = 4 * m;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_gather_image(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][2] = {{5, 8}, {77, 768}};
+    if (si >= 2) return -1;
+    int T = sh[si][0], D = sh[si][1], rows = 1000;
+    snprintf(label, cap, "ids=%d dim=%d, %d pixels", T, D, T * D);
+    bound_w_t W = bind_random(be, rows, D, IID_DTYPE_F16, 33);
+    int32_t *ids = malloc((size_t)T * sizeof *ids);
+    uint8_t *px = malloc((size_t)T * D * 3);
+    assert_true(ids && px);
+    for (int t = 0; t < T; t++) ids[t] = (t * 7919 + 13) % rows;
+    for (int i = 0; i < T * D * 3; i++) px[i] = (uint8_t)(i * 31 + 7);
+    *n = (size_t)T * D + (size_t)4 * T * D;
+    float *y = dev_zero(be, *n);
+    assert_int_equal(iid__op_gather_rows(be, y, &W.m, ids, T, NULL), IID_OK);
+    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)T * D, px, (int64_t)T * D, 3, 0, 3, 255.0f, 0, NULL),
+                     IID_OK);
+    assert_int_equal(iid__op_image_u8_to_f32(be, y + (size_t)4 * T * D, px, (int64_t)T * D, 3, 1, 1, 127.5f, -1,
+                                             NULL),
+                     IID_OK);
+    unbind(be, &W);
+    free(ids);
+    free(px);
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+static int case_blend(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
+{
+    static const int sh[][3] = {{2, 8, 4}, {6, 96, 48}}; /* placements up to (T, 2T/3) stay inside */
+    if (si >= 2) return -1;
+    int P = sh[si][0], O = sh[si][1], T = sh[si][2];
+    snprintf(label, cap, "planes=%d out=%dx%d tile=%dx%d", P, O, O, T, T);
+    size_t no = (size_t)P * O * O;
+    float *y = dev_zero(be, no + (size_t)O * O), *tile = dev_rand(be, (size_t)P * T * T, 41);
+    float *wy = malloc((size_t)T * sizeof *wy), *wx = malloc((size_t)T * sizeof *wx);
+    assert_true(wy && wx);
+    for (int i = 0; i < T; i++) wy[i] = 0.25f + (float)i / T, wx[i] = 1.0f - 0.5f * (float)i / T;
+    iid__op_fill(be, y + no, 1.0f, (int64_t)O * O); /* weight sums start at 1: no pixel divides by 0 */
+    for (int k = 0; k < 3; k++) /* overlapping placements */
+        assert_int_equal(iid__op_blend_tile(be, y, y + no, P, O, O, tile, T, T, k * T / 2, k * T / 3, wy, wx, NULL),
+                         IID_OK);
+    assert_int_equal(iid__op_div_plane(be, y, y + no, P, (int64_t)O * O, NULL), IID_OK);
+    free(wy);
+    free(wx);
+    iid__op_free(be, tile);
+    *n = no;
+    *out = finish(be, y, *n);
+    return 0;
+}
+
+typedef struct op_case {
+    const char *name;
+    case_fn run;
+    double max_nmse; /* normalised squared error allowed against ref */
+} op_case_t;
+
+static const op_case_t cases[] = {
+    {"matmul_wt", case_matmul_wt, 1e-10},   {"matmul_wn", case_matmul_wn, 1e-10},
+    {"matmul_nt_nn", case_matmul_nt_nn, 1e-10}, {"linear", case_linear, 1e-10},
+    {"conv2d", case_conv2d, 1e-10},         {"attention", case_attention, 1e-10},
+    {"norms", case_norms, 0},               {"unary", case_unary, 0},
+    {"binary", case_binary, 0},             {"softmax_geglu", case_softmax_geglu, 0},
+    {"pool_resample", case_pool_resample, 0}, {"layout", case_layout, 0},
+    {"gather_image", case_gather_image, 0},   {"blend", case_blend, 0},
+};
+#define N_CASES (int)(sizeof cases / sizeof cases[0])
+
+static double nmse(const float *a, const float *b, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+static void test_every_op_every_backend(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int bi = 0; iid__backend_at(bi); bi++) {
+        const iid_backend_t *be = iid__backend_at(bi);
+        for (int c = 0; c < N_CASES; c++) {
+            for (int si = 0;; si++) {
+                float *want = NULL, *got = NULL;
+                size_t nw = 0, ng = 0;
+                char label[128];
+                if (cases[c].run(&iid__backend_ref, si, &want, &nw, label, sizeof label) != 0) break;
+                assert_int_equal(cases[c].run(be, si, &got, &ng, label, sizeof label), 0);
+                assert_int_equal(nw, ng);
+                double e = nmse(got, want, nw);
+                int finite = 1;
+                for (size_t i = 0; i < nw; i++) finite &= isfinite(got[i]) != 0;
+                if (e > cases[c].max_nmse || !finite)
+                    fail_msg("%s on %s [%s]: nmse %.3g > %.3g (finite %d)", cases[c].name, be->name, label, e,
+                             cases[c].max_nmse, finite);
+                free(want);
+                free(got);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked >= 2 * N_CASES);
+}
+
+/* ---- the reference loops of the glue ops against hand values ---- */
+
+static void test_glue_ops_by_hand(void **state)
+{
+    (void)state;
+    /* GEGLU: [h | g] -> h * gelu(g); gelu(0) = 0, gelu(large) ~ large */
+    float x[] = {2, 3, 0, 10}, y[2];
+    iid__geglu_ref(y, x, 1, 2);
+    assert_true(y[0] == 0.0f && fabsf(y[1] - 30.0f) < 1e-4f);
+    /* channel bias, per image (stride C) and shared (stride 0) */
+    float fm[8] = {0}, bias[4] = {1, 2, 3, 4};
+    iid__add_channel_bias_ref(fm, bias, 2, 2, 2, 2);
+    float want_b[] = {1, 1, 2, 2, 3, 3, 4, 4};
+    assert_memory_equal(fm, want_b, sizeof want_b);
+    iid__add_channel_bias_ref(fm, bias, 2, 2, 2, 0);
+    assert_true(fm[0] == 2 && fm[2] == 4 && fm[4] == 4 && fm[7] == 6);
+    /* masked add: (1, 2 tokens, 2 channels) */
+    float acc[4] = {1, 1, 1, 1}, src[4] = {1, 2, 3, 4}, mk[2] = {0, 1};
+    iid__masked_add_ref(acc, src, mk, 2.0f, 1, 2, 2);
+    float want_m[] = {1, 1, 7, 9};
+    assert_memory_equal(acc, want_m, sizeof want_m);
+    /* division by a scalar is a division, not a product by the reciprocal */
+    float dv[2] = {1.0f, -2.0f};
+    iid__div_scalar_ref(dv, 0.13025f, 2);
+    assert_true(dv[0] == 1.0f / 0.13025f && dv[1] == -2.0f / 0.13025f);
+    /* plane product */
+    float pl[4] = {1, 2, 3, 4}, m2[2] = {10, 0};
+    iid__mul_plane_ref(pl, m2, 2, 2);
+    float want_p[] = {10, 0, 30, 0};
+    assert_memory_equal(pl, want_p, sizeof want_p);
+    /* permute round trip and a hand transpose */
+    float t[6] = {1, 2, 3, 4, 5, 6}, tt[6], back[6];
+    iid__permute021_ref(tt, t, 1, 2, 3);
+    float want_t[] = {1, 4, 2, 5, 3, 6};
+    assert_memory_equal(tt, want_t, sizeof want_t);
+    iid__permute021_ref(back, tt, 1, 3, 2);
+    assert_memory_equal(back, t, sizeof t);
+    /* concat along axis 1 */
+    float ca[4] = {1, 2, 3, 4}, cb[2] = {9, 8}, cc[6];
+    iid__concat_axis1_ref(cc, ca, 2, cb, 1, 2, 1);
+    float want_c[] = {1, 2, 9, 3, 4, 8};
+    assert_memory_equal(cc, want_c, sizeof want_c);
+    /* gather, with an out-of-range id refused */
+    float table[6] = {0, 1, 10, 11, 20, 21}, g[4];
+    iid_wmat_t tw = {table, IID_DTYPE_F32, 3, 2};
+    int32_t ids[2] = {2, 0}, bad[1] = {3};
+    assert_int_equal(iid__gather_rows_ref(g, &tw, ids, 2), 0);
+    float want_g[] = {20, 21, 0, 1};
+    assert_memory_equal(g, want_g, sizeof want_g);
+    assert_int_equal(iid__gather_rows_ref(g, &tw, bad, 1), -1);
+    /* u8 interleaved -> planar */
+    uint8_t px[6] = {0, 255, 51, 255, 0, 102};
+    float im[6];
+    iid__image_u8_to_f32_ref(im, px, 2, 3, 0, 3, 255.0f, 0);
+    assert_true(im[0] == 0 && im[1] == 1 && im[2] == 1 && im[3] == 0 && fabsf(im[4] - 0.2f) < 1e-6f);
+    /* nearest at scale 1/2 picks every other pixel; bilinear 2x2 -> 4x4 keeps corners' quarter weights */
+    float src4[16], near[4];
+    for (int i = 0; i < 16; i++) src4[i] = (float)i;
+    iid__resize_plane_ref(near, src4, 1, 4, 4, 2, 2, IID_RESIZE_NEAREST, 2.0f, 2.0f);
+    float want_n[] = {0, 2, 8, 10};
+    assert_memory_equal(near, want_n, sizeof want_n);
+    float s2[4] = {0, 1, 2, 3}, up[16];
+    iid__resize_plane_ref(up, s2, 1, 2, 2, 4, 4, IID_RESIZE_BILINEAR, 0, 0);
+    assert_true(up[0] == 0.0f && up[15] == 3.0f && fabsf(up[1] - 0.25f) < 1e-6f && fabsf(up[5] - 0.75f) < 1e-6f);
+}
+
+/* A host backend runs an op it does not claim through ref; a device one refuses. */
+static int never(const iid_backend_t *be, iid_op_t op) { return 0; }
+
+static void test_supports_op_fallback(void **state)
+{
+    (void)state;
+    iid_backend_i table = *iid__backend_cpu.i;
+    table.supports_op = never;
+    iid_backend_t host = {"partial", "", 1, &table, NULL}, dev = {"device", "", 0, &table, NULL};
+    float x[4] = {1, 2, 3, 4}, want[4] = {2, 4, 6, 8};
+    assert_int_equal(iid__op_scale(&host, x, 2.0f, 4, NULL), IID_OK);
+    assert_memory_equal(x, want, sizeof want);
+    iid_error_t err = {0};
+    assert_int_equal(iid__op_scale(&dev, x, 2.0f, 4, &err), IID_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "device"));
+    /* the registry */
+    assert_ptr_equal(iid__backend_find("ref"), &iid__backend_ref);
+    assert_ptr_equal(iid__backend_default(), iid__backend_at(0));
+    const iid_backend_t *b;
+    assert_int_equal(iid__backend_lookup("nope", &b, &err), IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "cpu"));
+}
+
+/* iid_buf_t on every backend: shape, size, upload then download give the data back. */
+static void test_buf_round_trip(void **state)
+{
+    (void)state;
+    for (int bi = 0; iid__backend_at(bi); bi++) {
+        iid_buf_t b;
+        int64_t shape[3] = {2, 3, 5};
+        assert_int_equal(iid__buf_alloc(&b, iid__backend_at(bi), IID_DTYPE_F32, 3, shape, NULL), IID_OK);
+        assert_int_equal(iid__buf_numel(&b), 30);
+        assert_int_equal(iid__buf_nbytes(&b), 120);
+        float in[30], out[30];
+        iid_test_fill_random(in, 30, 40);
+        iid__buf_upload(&b, in);
+        assert_int_equal(iid__buf_download(&b, out, NULL), IID_OK);
+        assert_memory_equal(in, out, sizeof in);
+        iid__buf_free(&b);
+        assert_null(b.data);
+        iid__buf_free(&b); /* a freed buffer is a no-op */
+    }
+    iid_buf_t bad;
+    iid_error_t err;
+    int64_t shape[1] = {1};
+    assert_int_equal(iid__buf_alloc(&bad, &iid__backend_cpu, IID_DTYPE_F32, IID_MAX_DIMS + 1, shape, &err),
+                     IID_ERR_RANGE);
+}
+
+/* ---- --perf ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int perf(void)
+{
+    printf("%-14s %-8s %-40s %12s\n", "op", "backend", "shape", "ms/run");
+    for (int c = 0; c < N_CASES; c++)
+        for (int bi = 0; iid__backend_at(bi); bi++) {
+            const iid_backend_t *be = iid__backend_at(bi);
+            for (int si = 0;; si++) {
+                float *o = NULL;
+                size_t n;
+                char label[128];
+                int runs = 0;
+                double t0 = now_s(), t = 0;
+                do { /* at least 3 runs and 0.2 s (includes upload and download) */
+                    if (cases[c].run(be, si, &o, &n, label, sizeof label) != 0) break;
+                    free(o);
+                    runs++;
+                    t = now_s() - t0;
+                } while (runs < 3 || t < 0.2);
+                if (!runs) break;
+                printf("%-14s %-8s %-40s %12.3f\n", cases[c].name, be->name, label, 1e3 * t / runs);
+            }
+        }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--perf") == 0) return perf();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_op_every_backend),
+        cmocka_unit_test(test_glue_ops_by_hand),
+        cmocka_unit_test(test_supports_op_fallback),
+        cmocka_unit_test(test_buf_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
