@@ -554,6 +554,12 @@ static iid_status read_tensor_type(reader_t *parent, slice_t msg, iid_onnx_value
             IID_TRY(expect_wire(&r, wire, WT_LEN, "shape"));
             IID_TRY(read_len(&r, &s));
             reader_t sr = sub_reader(&r, s, r.what);
+            /* A repeated shape replaces the earlier one, as protobuf keeps the last:
+             * release its dim_param strings first (they leaked past the new ndim). */
+            for (int k = 0; k < vi->ndim; k++) {
+                free(vi->dims[k].param);
+                vi->dims[k].param = NULL;
+            }
             vi->ndim = 0;
             for (;;) {
                 IID_TRY(read_key(&sr, &f, &wire, &more));

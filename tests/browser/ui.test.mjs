@@ -33,8 +33,12 @@ const steps = real ? "12" : "20";
 if (!serveFake || !fs.existsSync(serveFake)) { console.error("usage: node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]"); process.exit(2); }
 if (!fs.existsSync(astronaut) || !fs.existsSync(cat)) { console.log(`SKIP: ${faces} lacks the test faces`); process.exit(77); }
 
+// Waits are liveness bounds, not timings: IID_TEST_TIME_SCALE stretches them for slow
+// builds (the sanitizer build sets 10).
+const scale = Number(process.env.IID_TEST_TIME_SCALE) > 0 ? Number(process.env.IID_TEST_TIME_SCALE) : 1;
+const ms = (n) => n * scale;
 // Bound the whole run: a hung page or server fails the test instead of CTest's timeout.
-const guard = setTimeout(() => { console.error("FAIL: the browser test took over 200 s"); cleanup(1); }, 200000);
+const guard = setTimeout(() => { console.error(`FAIL: the browser test took over ${ms(200)} s`); cleanup(1); }, ms(200000));
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "iid-browser-"));
 const out = path.join(work, "out");
@@ -133,6 +137,7 @@ async function main() {
            "--disable-component-update", "--disable-sync"], // Playwright gives each launch a fresh profile
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(ms(30000));
   page.on("pageerror", (e) => { console.error("page error: " + e.message); });
   await page.goto(url);
   // Every text the status line shows, to check what was never shown.
@@ -158,7 +163,7 @@ async function main() {
   await page.setInputFiles("#face-input", cat);
   await page.fill("#steps", "3");
   await page.click("#generate");
-  await page.waitForFunction(() => document.getElementById("status").classList.contains("error"), null, { timeout: 15000 });
+  await page.waitForFunction(() => document.getElementById("status").classList.contains("error"), null, { timeout: ms(15000) });
   const err = await page.textContent("#status");
   check(err.includes("422") && err.includes("no face"), "a no-face photo shows the 422 error: " + err);
 
@@ -177,12 +182,12 @@ async function main() {
   check(seed !== "42" && /^\d+$/.test(seed), "Randomize draws a new seed");
   await page.click("#generate");
   const stepRe = new RegExp("^Step [1-9]\\d* / " + steps + " \u00b7 ");
-  await page.waitForFunction((n) => window.statusTexts.some((t) => new RegExp("^Step [1-9]\\d* / " + n + " ").test(t)), steps, { timeout: 30000 });
+  await page.waitForFunction((n) => window.statusTexts.some((t) => new RegExp("^Step [1-9]\\d* / " + n + " ").test(t)), steps, { timeout: ms(30000) });
   check(true, "live step progress is shown");
   await page.screenshot({ path: path.join(shotDir, "generating.png") }); // the run line under the button
   const away = (await outOfView(page, "#run-text")) + (await outOfView(page, "#progress"));
   check(away === "", "at 1280x900 the progress is in view next to the button and in the result card " + away);
-  await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: 60000 });
+  await page.waitForFunction(() => { const i = document.getElementById("result-img"); return !i.classList.contains("hidden") && i.complete && i.naturalWidth > 0; }, null, { timeout: ms(60000) });
   const texts = await page.evaluate(() => window.statusTexts);
   check(!texts.some((t) => /Step \d+ \/ 0\b|Step 0 \//.test(t)), "the status never shows 'Step 0 / 0' or a zero step");
   const running = texts.filter((t) => stepRe.test(t));

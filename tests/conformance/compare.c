@@ -66,6 +66,7 @@ static float *golden_f32(conf_ctx_t *c, const char *stage, const char *kase, con
         conf_fail(c, stage, kase, tensor, "golden tensor missing");
         return NULL;
     }
+    conf_used(c, ref);
     if ((size_t)iid__st_numel(ref) != n) {
         conf_fail(c, stage, kase, tensor, "size mismatch: got %zu values, golden '%s' has %lld", n, ref->name,
                   (long long)iid__st_numel(ref));
@@ -146,6 +147,7 @@ int conf_check_int(conf_ctx_t *c, const char *stage, const char *kase, const cha
         conf_fail(c, stage, kase, tensor, "golden tensor missing");
         return 0;
     }
+    conf_used(c, ref);
     if ((size_t)iid__st_numel(ref) != n) {
         conf_fail(c, stage, kase, tensor, "size mismatch: got %zu values, golden has %lld", n,
                   (long long)iid__st_numel(ref));
@@ -184,6 +186,7 @@ int conf_check_u8(conf_ctx_t *c, const char *stage, const char *kase, const char
         conf_fail(c, stage, kase, tensor, "golden uint8 tensor missing or of another size");
         return 0;
     }
+    conf_used(c, ref);
     const uint8_t *want = ref->data;
     int max_d = 0;
     size_t differ = 0;
@@ -201,11 +204,11 @@ int conf_check_u8(conf_ctx_t *c, const char *stage, const char *kase, const char
 
 int conf_open_golden(conf_ctx_t *c, const char *stage, const char *file, iid_safetensors_t *st)
 {
-    char rel[1024], path[4096];
+    char rel[1024];
     snprintf(rel, sizeof rel, "golden/%s", file);
     iid_error_t err;
     iid_error_clear(&err);
-    if (iid__st_open(st, conf_path(c, rel, path, sizeof path), &err) != IID_OK) {
+    if (conf_open_st(c, rel, st, &err) != IID_OK) {
         conf_skip(c, stage, "-", "-", "%s", err.msg);
         return -1;
     }
@@ -242,10 +245,9 @@ int conf_for_each_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *s
 
 int conf_resampler_heads(conf_ctx_t *c, const char *stage, int *heads)
 {
-    char path[4096];
     iid_json_t j;
     iid_error_t err;
-    if (iid__json_load(&j, conf_path(c, "golden/ip_adapter_layout.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "golden/ip_adapter_layout.json", &j, &err) != IID_OK) {
         conf_skip(c, stage, "-", "-", "%s", err.msg);
         return -1;
     }
@@ -253,7 +255,7 @@ int conf_resampler_heads(conf_ctx_t *c, const char *stage, int *heads)
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(hp, "heads");
     int ok = cJSON_IsNumber(h) && h->valuedouble >= 1;
     if (ok) *heads = (int)h->valuedouble;
-    else conf_fail(c, stage, "-", "-", "%s: resampler_hyperparameters.heads missing", path);
+    else conf_fail(c, stage, "-", "-", "golden/ip_adapter_layout.json: resampler_hyperparameters.heads missing");
     iid__json_free(&j);
     return ok ? 0 : -1;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/json.h"
 #include "io/safetensors.h"
 
 typedef struct conf_ctx {
@@ -26,6 +27,7 @@ typedef struct conf_ctx {
      * single-file checkpoint (configs from models/sdxl) instead of the folder,
      * and every line's stage reads "single_file/<stage>". NULL: the folder. */
     const char *sdxl_file;
+    struct conf_cov *cov; /* the kit's golden files and what the stages used (kit_files.c) */
 } conf_ctx_t;
 
 /* Tolerances of the kit's README section 5 (relative to max |reference|). */
@@ -68,8 +70,24 @@ int conf_check_u8(conf_ctx_t *c, const char *stage, const char *kase, const char
                   size_t n, const iid_st_tensor_t *ref, int max_levels, double max_fraction);
 
 /* Open a golden safetensors file under golden/; on failure SKIPs the stage with
- * the reason and returns non-zero. */
+ * the reason and returns non-zero. Close it with conf_close. */
 int conf_open_golden(conf_ctx_t *c, const char *stage, const char *file, iid_safetensors_t *st);
+
+/* Reading the kit's golden files through these records what the stages used, so
+ * that the runner can FAIL a golden file or tensor no stage looked at (kit_files.h).
+ * conf_open_st opens kit/<rel> (iid__st_open's status; close with conf_close). */
+iid_status conf_open_st(const conf_ctx_t *c, const char *rel, iid_safetensors_t *st, iid_error_t *err);
+void conf_close(const conf_ctx_t *c, iid_safetensors_t *st);
+/* iid__json_load of kit/<rel>. */
+iid_status conf_load_json(const conf_ctx_t *c, const char *rel, iid_json_t *j, iid_error_t *err);
+/* Record that a stage read kit/<rel> whole by other means: a JSON file read as
+ * text, or a weight file (single-file checkpoint, LoRA) our loader consumed as a
+ * whole: every tensor of it then counts as used. */
+void conf_read_file(const conf_ctx_t *c, const char *rel);
+/* A golden tensor given to our code as an input: found by name (NULL when absent)
+ * and recorded as used. The conf_check_* functions record the tensors they compare. */
+const iid_st_tensor_t *conf_in(const conf_ctx_t *c, const iid_safetensors_t *st, const char *name);
+void conf_used(const conf_ctx_t *c, const iid_st_tensor_t *t);
 
 /* Iterate distinct case prefixes: the part of each tensor name before `suffix`
  * (e.g. suffix ".te1.input_ids" yields "prompt0", "negative", ...). Calls fn for

@@ -10,6 +10,7 @@
 #include "io/image.h"
 #include "io/json.h"
 #include "pipeline/face_letterbox.h"
+#include "sha256.h"
 
 const char *faces_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap)
 {
@@ -19,12 +20,11 @@ const char *faces_path(const conf_ctx_t *c, const char *rel, char *buf, size_t c
 
 int faces_list_images(conf_ctx_t *c, const char *stage, faces_image_t **out, int *n)
 {
-    char path[4096];
     iid_json_t j;
     iid_error_t err;
     *out = NULL;
     *n = 0;
-    if (iid__json_load(&j, faces_path(c, "golden/index.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "faces/golden/index.json", &j, &err) != IID_OK) {
         conf_skip(c, stage, "-", "-", "%s", err.msg);
         return -1;
     }
@@ -85,9 +85,10 @@ void faces_free_names(char **names, int n)
 
 int faces_open(conf_ctx_t *c, const char *stage, const char *kase, const char *rel, iid_safetensors_t *st)
 {
-    char path[4096];
+    char full[1024];
     iid_error_t err;
-    if (iid__st_open(st, faces_path(c, rel, path, sizeof path), &err) != IID_OK) {
+    snprintf(full, sizeof full, "faces/%s", rel);
+    if (conf_open_st(c, full, st, &err) != IID_OK) {
         conf_skip(c, stage, kase, "-", "%s", err.msg);
         return -1;
     }
@@ -195,20 +196,20 @@ int faces_photo_blob(const conf_ctx_t *c, const faces_image_t *img, int size, ii
 
 int faces_stored_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob)
 {
-    char rel[1024], path[4096];
+    char rel[1024];
     iid_safetensors_t st;
     iid_error_t err;
     memset(blob, 0, sizeof *blob);
-    snprintf(rel, sizeof rel, "golden/raw/%s.input.safetensors", img->stem);
-    if (iid__st_open(&st, faces_path(c, rel, path, sizeof path), &err) != IID_OK) return -1;
-    const iid_st_tensor_t *b = iid__st_find(&st, "blob");
+    snprintf(rel, sizeof rel, "faces/golden/raw/%s.input.safetensors", img->stem);
+    if (conf_open_st(c, rel, &st, &err) != IID_OK) return -1;
+    const iid_st_tensor_t *b = conf_in(c, &st, "blob");
     int ok = b && b->ndim == 4 && b->shape[2] == size && b->shape[3] == size &&
              iid__tensor_alloc(blob, IID_DTYPE_F32, 4, b->shape, &err) == IID_OK;
     if (ok && iid__st_read_f32(b, blob->data, &err) != IID_OK) {
         iid__tensor_free(blob);
         ok = 0;
     }
-    iid__st_close(&st);
+    conf_close(c, &st);
     return ok ? 0 : -1;
 }
 
@@ -231,4 +232,56 @@ double faces_golden_f64(const iid_safetensors_t *st, const char *name, size_t in
     if (!t || t->dtype != IID_DTYPE_F64 || (size_t)iid__st_numel(t) <= index) return NAN;
     memcpy(&v, (const char *)t->data + index * 8, 8);
     return v;
+}
+
+/* A "..._sha256" string field of a JSON object against the SHA-256 of n bytes. */
+static void check_hash(conf_ctx_t *c, const char *stage, const char *kase, const cJSON *obj, const char *key,
+                       const void *data, size_t n)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(want)) return;
+    char hex[65];
+    test_sha256_hex(data, n, hex);
+    int ok = strcmp(hex, want->valuestring) == 0;
+    conf_result(c, ok, stage, kase, key, ok ? 0.0 : 1.0, 0.0);
+    if (!ok) printf("  ours %s, kit %s\n", hex, want->valuestring);
+}
+
+void faces_check_twin(conf_ctx_t *c, const char *stage, const char *kase, const char *rel, const faces_image_t *img,
+                      const iid_tensor_t *blob)
+{
+    char full[1024], reason[256];
+    iid_json_t j;
+    iid_error_t err;
+    snprintf(full, sizeof full, "faces/%s", rel);
+    if (conf_load_json(c, full, &j, &err) != IID_OK) {
+        conf_skip(c, stage, kase, "twin", "%s", err.msg);
+        return;
+    }
+    uint8_t *bgr;
+    int w, h;
+    if (faces_decode_photo(c, img, &bgr, &w, &h, reason, sizeof reason) != 0) {
+        conf_skip(c, stage, kase, "decoded.bgr_sha256", "%s", reason);
+    } else {
+        check_hash(c, stage, kase, cJSON_GetObjectItemCaseSensitive(j.root, "decoded"), "bgr_sha256", bgr,
+                   (size_t)w * (size_t)h * 3);
+        free(bgr);
+    }
+    if (blob) /* little-endian float32, as numpy wrote it */
+        check_hash(c, stage, kase, j.root, "blob_sha256", blob->data, (size_t)iid__tensor_numel(blob) * sizeof(float));
+    iid__json_free(&j);
+}
+
+int faces_twin_detector(const conf_ctx_t *c, const char *family, const faces_image_t *img, char *out, size_t cap)
+{
+    char rel[1024];
+    iid_json_t j;
+    iid_error_t err;
+    snprintf(rel, sizeof rel, "faces/golden/%s/%s.json", family, img->stem);
+    if (conf_load_json(c, rel, &j, &err) != IID_OK) return -1;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j.root, "detector");
+    int ok = cJSON_IsString(d);
+    if (ok) snprintf(out, cap, "%s", d->valuestring);
+    iid__json_free(&j);
+    return ok ? 0 : -1;
 }

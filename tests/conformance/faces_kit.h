@@ -60,6 +60,16 @@ int faces_stored_blob(const conf_ctx_t *c, const faces_image_t *img, int size, i
 int faces_detector_blob(const conf_ctx_t *c, const faces_image_t *img, int size, iid_tensor_t *blob,
                         double *det_scale, char *reason, size_t cap);
 
+/* The JSON twin faces/<rel> of a golden file: our decoded photo against its
+ * decoded.bgr_sha256 and, when blob is given, our detector blob against its
+ * blob_sha256 (the exact path of the faces README section 7 starts there). */
+void faces_check_twin(conf_ctx_t *c, const char *stage, const char *kase, const char *rel, const faces_image_t *img,
+                      const iid_tensor_t *blob);
+
+/* The detector file that faces/golden/<family>/<image>.json names; -1 when the
+ * JSON or its "detector" field is missing. */
+int faces_twin_detector(const conf_ctx_t *c, const char *family, const faces_image_t *img, char *out, size_t cap);
+
 /* A double from a golden F64 tensor (exact), or NAN when missing. */
 double faces_golden_f64(const iid_safetensors_t *st, const char *name, size_t index);
 

@@ -13,13 +13,17 @@ const iid_st_tensor_t *conf_output(const iid_safetensors_t *st, const char *kase
     return iid__st_find(st, full);
 }
 
-const iid_st_tensor_t *conf_input(const iid_safetensors_t *st, const char *kase, const char *name)
+const iid_st_tensor_t *conf_input(const conf_ctx_t *c, const iid_safetensors_t *st, const char *kase,
+                                  const char *name)
 {
     char k[512];
     snprintf(k, sizeof k, "%s", kase ? kase : "");
     for (;;) {
         const iid_st_tensor_t *t = conf_output(st, k, name);
-        if (t || !*k) return t;
+        if (t || !*k) {
+            conf_used(c, t);
+            return t;
+        }
         char *dot = strrchr(k, '.');
         if (dot) *dot = '\0';
         else k[0] = '\0';
@@ -54,5 +58,7 @@ iid_status conf_sdxl_source(const conf_ctx_t *c, iid_sdxl_source_t *src, iid_err
     char folder[4096], file[4096];
     conf_path(c, "models/sdxl", folder, sizeof folder);
     if (!c->sdxl_file) return iid__sdxl_source_init(src, folder, NULL, err);
-    return iid__sdxl_source_init(src, conf_path(c, c->sdxl_file, file, sizeof file), folder, err);
+    iid_status s = iid__sdxl_source_init(src, conf_path(c, c->sdxl_file, file, sizeof file), folder, err);
+    if (s == IID_OK) conf_read_file(c, c->sdxl_file); /* the kit's single file has a stage */
+    return s;
 }

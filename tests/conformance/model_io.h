@@ -13,8 +13,10 @@
 #include "pipeline/model_load.h"
 
 /* "<kase>.<name>" (or "<name>" for the empty case), falling back to the parent
- * cases of kase (dropping ".<part>" from the end); NULL when none exists. */
-const iid_st_tensor_t *conf_input(const iid_safetensors_t *st, const char *kase, const char *name);
+ * cases of kase (dropping ".<part>" from the end); NULL when none exists. Recorded
+ * as used (conf_in). */
+const iid_st_tensor_t *conf_input(const conf_ctx_t *c, const iid_safetensors_t *st, const char *kase,
+                                  const char *name);
 /* The exact "<kase>.<name>" (or "<name>"), no fallback. */
 const iid_st_tensor_t *conf_output(const iid_safetensors_t *st, const char *kase, const char *name);
 /* A malloc'd f32 copy of t; NULL when t is NULL or on failure. */

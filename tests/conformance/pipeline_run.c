@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "io/json.h"
+#include "pipeline/draw_kps.h"
 #include "pipeline/instantid.h"
 
 /* Fraction of uint8 values allowed to differ by one level (README section 5). */
@@ -18,12 +19,22 @@ typedef struct trace_ctx {
     const iid_safetensors_t *golden;
 } trace_ctx_t;
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* Tolerances of the kit README section 5: timesteps and time_ids exact, sigmas and
+ * init_noise_sigma relative 1e-6, every other traced tensor as the models. */
 static void on_trace(void *user, const char *name, const float *data, size_t n)
 {
     trace_ctx_t *t = user;
     const iid_st_tensor_t *ref = iid__st_find(t->golden, name);
     if (!ref) return; /* the kit does not record this one */
-    if (strncmp(name, "schedule.", 9) == 0 || strstr(name, ".timestep"))
+    if (ends_with(name, ".timesteps") || ends_with(name, ".timestep") || ends_with(name, ".time_ids"))
+        conf_check_f32_abs(t->c, t->stage, t->run, name, data, n, ref, 0.0);
+    else if (strncmp(name, "schedule.", 9) == 0)
         conf_check_f32_elementwise(t->c, t->stage, t->run, name, data, n, ref, CONF_TOL_SIGMA);
     else
         conf_check_f32(t->c, t->stage, t->run, name, data, n, ref, CONF_TOL_MODEL);
@@ -44,9 +55,9 @@ static const char *json_string(const cJSON *o, const char *key)
 }
 
 /* A golden input as a malloc'd f32 copy of exactly n values, or NULL. */
-static float *input_f32(const iid_safetensors_t *st, const char *name, size_t n)
+static float *input_f32(const conf_ctx_t *c, const iid_safetensors_t *st, const char *name, size_t n)
 {
-    const iid_st_tensor_t *t = iid__st_find(st, name);
+    const iid_st_tensor_t *t = conf_in(c, st, name);
     if (!t || (size_t)iid__st_numel(t) != n) return NULL;
     float *buf = malloc(n * sizeof *buf);
     if (buf && iid__st_read_f32(t, buf, NULL) != IID_OK) {
@@ -56,10 +67,29 @@ static float *input_f32(const iid_safetensors_t *st, const char *name, size_t n)
     return buf;
 }
 
-static const uint8_t *input_u8(const iid_safetensors_t *st, const char *name, size_t n)
+static const uint8_t *input_u8(const conf_ctx_t *c, const iid_safetensors_t *st, const char *name, size_t n)
 {
-    const iid_st_tensor_t *t = iid__st_find(st, name);
+    const iid_st_tensor_t *t = conf_in(c, st, name);
     return (t && t->dtype == IID_DTYPE_U8 && t->nbytes == n) ? t->data : NULL;
+}
+
+/* The run's keypoint image is draw_kps(input.kps) on black: ours must equal it. */
+static void check_kps_image(conf_ctx_t *c, const char *stage, const char *run, const iid_safetensors_t *golden, int w,
+                            int h)
+{
+    const iid_st_tensor_t *kt = conf_in(c, golden, "input.kps");
+    if (!kt) return;
+    float kps[2 * IID_KPS_COUNT];
+    size_t n = (size_t)w * (size_t)h * 3;
+    uint8_t *img = malloc(n);
+    iid_error_t err;
+    iid_error_clear(&err);
+    if (!img || iid__st_numel(kt) != 2 * IID_KPS_COUNT || iid__st_read_f32(kt, kps, &err) != IID_OK ||
+        iid__draw_kps(kps, w, h, img, &err) != IID_OK)
+        conf_fail(c, stage, run, "input.kps_image", "cannot draw input.kps: %s", err.msg);
+    else
+        conf_check_u8(c, stage, run, "input.kps_image", img, n, iid__st_find(golden, "input.kps_image"), 0, 0.0);
+    free(img);
 }
 
 static void run_one(conf_ctx_t *c, const conf_pipeline_spec_t *spec, const iid_pipeline_t *p, const char *run,
@@ -87,14 +117,15 @@ static void run_one(conf_ctx_t *c, const conf_pipeline_spec_t *spec, const iid_p
     g.guidance = (float)guidance;
     g.controlnet_scale = (float)cn;
     g.ip_scale = (float)ip;
-    float *latents = lat ? input_f32(golden, "input.latents", (size_t)iid__st_numel(lat)) : NULL;
+    float *latents = lat ? input_f32(c, golden, "input.latents", (size_t)iid__st_numel(lat)) : NULL;
     const iid_st_tensor_t *emb = iid__st_find(golden, "input.face_embedding");
-    float *embedding = emb ? input_f32(golden, "input.face_embedding", (size_t)iid__st_numel(emb)) : NULL;
+    float *embedding = emb ? input_f32(c, golden, "input.face_embedding", (size_t)iid__st_numel(emb)) : NULL;
     g.latents = latents;
     g.face_embedding = embedding;
     g.embedding_dim = emb ? (int)iid__st_numel(emb) : 0;
-    g.kps_image = input_u8(golden, "input.kps_image", HW * 3);
-    g.control_mask = input_u8(golden, "input.control_mask", HW * 3);
+    g.kps_image = input_u8(c, golden, "input.kps_image", HW * 3);
+    check_kps_image(c, spec->stage, run, golden, (int)w, (int)h);
+    g.control_mask = input_u8(c, golden, "input.control_mask", HW * 3);
     trace_ctx_t tc = {c, spec->stage, run, golden};
     g.trace = on_trace;
     g.user = &tc;
@@ -140,7 +171,7 @@ static int list_runs(conf_ctx_t *c, const conf_pipeline_spec_t *spec, char ***ou
         if (names[n]) n++;
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
     *out = names;
     return n;
 }
@@ -161,7 +192,7 @@ void conf_run_pipelines(conf_ctx_t *c, const conf_pipeline_spec_t *spec)
     int heads = 0;
     iid_pipeline_t *p = NULL;
     iid_model_paths_t paths;
-    if (iid__json_load(&settings, conf_path(c, rel, path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, rel, &settings, &err) != IID_OK) {
         conf_skip(c, spec->stage, "-", "-", "%s", err.msg);
         goto out;
     }
@@ -183,7 +214,7 @@ void conf_run_pipelines(conf_ctx_t *c, const conf_pipeline_spec_t *spec)
         if (!cfg) conf_fail(c, spec->stage, run, "-", "no entry '%s' in %s", runs[i], spec->json);
         else if (conf_open_golden(c, spec->stage, rel, &golden) == 0) {
             run_one(c, spec, p, run, &golden, cfg);
-            iid__st_close(&golden);
+            conf_close(c, &golden);
         }
     }
     iid__pipeline_free(p);

@@ -16,12 +16,12 @@
 
 #define STAGE "controlnet"
 
-static float case_scale(const iid_safetensors_t *st, const char *kase)
+static float case_scale(const conf_ctx_t *c, const iid_safetensors_t *st, const char *kase)
 {
     const char *last = strrchr(kase, '.');
     last = last ? last + 1 : kase;
     if (strncmp(last, "scale", 5) == 0 && last[5]) return strtof(last + 5, NULL);
-    float *v = conf_f32(conf_input(st, kase, "conditioning_scale"));
+    float *v = conf_f32(conf_input(c, st, kase, "conditioning_scale"));
     float s = v ? v[0] : 1.0f;
     free(v);
     return s;
@@ -30,9 +30,9 @@ static float case_scale(const iid_safetensors_t *st, const char *kase)
 static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kase, void *user)
 {
     const iid_controlnet_t *cn = user;
-    const iid_st_tensor_t *ts = conf_input(st, kase, "sample"), *tc = conf_input(st, kase, "encoder_hidden_states");
-    const iid_st_tensor_t *tt = conf_input(st, kase, "text_embeds"), *ti = conf_input(st, kase, "time_ids");
-    const iid_st_tensor_t *tstep = conf_input(st, kase, "timestep"), *timg = conf_input(st, kase, "controlnet_cond");
+    const iid_st_tensor_t *ts = conf_input(c, st, kase, "sample"), *tc = conf_input(c, st, kase, "encoder_hidden_states");
+    const iid_st_tensor_t *tt = conf_input(c, st, kase, "text_embeds"), *ti = conf_input(c, st, kase, "time_ids");
+    const iid_st_tensor_t *tstep = conf_input(c, st, kase, "timestep"), *timg = conf_input(c, st, kase, "controlnet_cond");
     if (!ts || !tc || !tt || !ti || !tstep || !timg || ts->ndim != 4 || tc->ndim != 3 || tt->ndim != 2 ||
         ti->ndim != 2 || timg->ndim != 4) {
         conf_fail(c, STAGE, kase, "-", "inputs missing or of unexpected rank");
@@ -47,7 +47,7 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         iid_controlnet_inputs_t in = {
             .sample = sample, .batch = (int)ts->shape[0], .height = (int)ts->shape[2], .width = (int)ts->shape[3],
             .cond = {step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]},
-            .image = img, .image_h = (int)timg->shape[2], .image_w = (int)timg->shape[3], .scale = case_scale(st, kase)};
+            .image = img, .image_h = (int)timg->shape[2], .image_w = (int)timg->shape[3], .scale = case_scale(c, st, kase)};
         iid_error_t err;
         iid_error_clear(&err);
         if (iid__controlnet_forward(cn, &in, &res, &err) != IID_OK) {
@@ -88,5 +88,5 @@ void stage_controlnet(conf_ctx_t *c)
     else if (conf_for_each_case(c, &st, ".mid_block_res_sample", run_case, cn) == 0)
         conf_fail(c, STAGE, "-", "-", "no '*.mid_block_res_sample' tensors in golden/controlnet.safetensors");
     iid__controlnet_free(cn);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }

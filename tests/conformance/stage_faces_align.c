@@ -10,7 +10,8 @@
  * - every image of index.json: M of each face from its keypoints, and the crops
  *   warped from the decoded photo (faces_decode_photo in faces_kit.c), compared
  *   with the golden crops (at most 2 levels on 0.1% of the values: insightface fits
- *   M in float32, we in double; kit README section 7).
+ *   M in float32, we in double; kit README section 7); for an image the kit
+ *   aligns no face on, our detector must find none on the photo.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include "faces_kit.h"
 #include "io/json.h"
 #include "pipeline/face_align.h"
+#include "pipeline/face_detect.h"
+#include "pipeline/face_models.h"
 
 #define STAGE "faces_align"
 
@@ -40,17 +43,18 @@ static void check_m(conf_ctx_t *c, const char *kase, const double M[6], const ii
         conf_fail(c, STAGE, kase, name, "golden F64 matrix missing");
         return;
     }
+    conf_used(c, iid__st_find(st, name));
     conf_result(c, lin <= 1e-5, STAGE, kase, "M_linear", lin, lin);
     conf_result(c, tr <= 1e-3, STAGE, kase, "M_translation", tr, tr);
 }
 
 static void standalone_cases(conf_ctx_t *c)
 {
-    char path[4096], name[512];
+    char name[512];
     iid_json_t j;
     iid_error_t err;
     iid_safetensors_t st;
-    if (iid__json_load(&j, faces_path(c, "golden/align/standalone_cases.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "faces/golden/align/standalone_cases.json", &j, &err) != IID_OK) {
         conf_skip(c, STAGE, "standalone", "-", "%s", err.msg);
         return;
     }
@@ -67,7 +71,7 @@ static void standalone_cases(conf_ctx_t *c)
         char kase[300];
         snprintf(kase, sizeof kase, "standalone/%s", nm->valuestring);
         snprintf(name, sizeof name, "%s.kps", nm->valuestring);
-        const iid_st_tensor_t *kt = iid__st_find(&st, name);
+        const iid_st_tensor_t *kt = conf_in(c, &st, name);
         float kps[5][2];
         double M[6];
         if (!kt || iid__st_numel(kt) != 10 || iid__st_read_f32(kt, &kps[0][0], &err) != IID_OK) {
@@ -81,7 +85,7 @@ static void standalone_cases(conf_ctx_t *c)
         snprintf(name, sizeof name, "%s.M", nm->valuestring);
         check_m(c, kase, M, &st, name, 0);
     }
-    iid__st_close(&st);
+    conf_close(c, &st);
     iid__json_free(&j);
 }
 
@@ -99,6 +103,8 @@ static void warp_reference(conf_ctx_t *c)
         d = fmax(d, fabs(inv[k] - g));
     }
     conf_result(c, ok && d <= 1e-9, STAGE, "warp_reference", "M_inverse", d, d);
+    conf_used(c, iid__st_find(&st, "M"));
+    conf_used(c, iid__st_find(&st, "M_inverse"));
     const char *image = iid__st_meta(&st, "image");
     faces_image_t img = {{0}, {0}, NAN};
     snprintf(img.image, sizeof img.image, "%s", image ? image : "");
@@ -115,7 +121,43 @@ static void warp_reference(conf_ctx_t *c)
                       0, 0.0);
         free(bgr);
     }
-    iid__st_close(&st);
+    conf_close(c, &st);
+}
+
+/* A photo the kit aligns no face on (M is [0, 2, 3]): our detector (the one the
+ * image's align JSON names) must find none either, so that nothing is aligned. */
+static void no_faces(conf_ctx_t *c, const faces_image_t *img, const iid_safetensors_t *st)
+{
+    const iid_st_tensor_t *m = iid__st_find(st, "M");
+    if (!m || m->ndim != 3 || m->shape[0] != 0) {
+        conf_fail(c, STAGE, img->stem, "M", "expected an empty [0, 2, 3] M for an image without faces");
+        return;
+    }
+    conf_used(c, m);
+    char detector[256] = "", reason[256];
+    if (faces_twin_detector(c, "align", img, detector, sizeof detector) != 0) {
+        conf_fail(c, STAGE, img->stem, "no_faces", "golden/align/%s.json names no detector", img->stem);
+        return;
+    }
+    iid_error_t err;
+    iid_onnx_net_t net;
+    if (faces_load_net(c, STAGE, detector, &net) != 0) return;
+    iid_tensor_t blob = {0};
+    iid_face_list_t faces = {0};
+    double det_scale;
+    int dw, dh;
+    iid_detect_params_t p;
+    iid__detect_params_init(&p);
+    iid__face_detector_size(&net, &dw, &dh);
+    if (dw != dh || faces_detector_blob(c, img, dw, &blob, &det_scale, reason, sizeof reason) != 0)
+        conf_fail(c, STAGE, img->stem, "no_faces", "%s", dw != dh ? "non-square detector input" : reason);
+    else if (iid__face_detect(&net, &blob, det_scale, &p, &faces, &err) != IID_OK)
+        conf_fail(c, STAGE, img->stem, "no_faces", "%s", err.msg);
+    else
+        conf_result(c, faces.count == 0, STAGE, img->stem, "no_faces", (double)faces.count, 0.0);
+    iid__face_list_free(&faces);
+    iid__tensor_free(&blob);
+    iid__onnx_net_free(&net);
 }
 
 static void image_case(conf_ctx_t *c, const faces_image_t *img)
@@ -123,16 +165,18 @@ static void image_case(conf_ctx_t *c, const faces_image_t *img)
     char rel[1024], reason[256];
     iid_safetensors_t st;
     iid_error_t err;
+    snprintf(rel, sizeof rel, "golden/align/%s.json", img->stem);
+    faces_check_twin(c, STAGE, img->stem, rel, img, NULL);
     snprintf(rel, sizeof rel, "golden/align/%s.safetensors", img->stem);
     if (faces_open(c, STAGE, img->stem, rel, &st) != 0) return;
-    const iid_st_tensor_t *kt = iid__st_find(&st, "kps");
+    const iid_st_tensor_t *kt = conf_in(c, &st, "kps");
     int64_t F = kt && kt->ndim == 3 ? kt->shape[0] : -1;
     float *kps = F > 0 ? malloc((size_t)F * 10 * sizeof(float)) : NULL;
     double *Ms = F > 0 ? malloc((size_t)F * 6 * sizeof(double)) : NULL;
     if (F < 0) {
         conf_fail(c, STAGE, img->stem, "kps", "golden keypoints missing");
     } else if (F == 0) {
-        conf_result(c, 1, STAGE, img->stem, "no_faces", 0.0, 0.0);
+        no_faces(c, img, &st);
     } else if (!kps || !Ms || iid__st_read_f32(kt, kps, &err) != IID_OK) {
         conf_fail(c, STAGE, img->stem, "kps", "cannot read the golden keypoints");
     } else {
@@ -164,7 +208,7 @@ static void image_case(conf_ctx_t *c, const faces_image_t *img)
     }
     free(kps);
     free(Ms);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }
 
 void stage_faces_align(conf_ctx_t *c)

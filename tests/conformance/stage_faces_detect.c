@@ -23,11 +23,34 @@
 
 #define STAGE "faces_detect"
 
+/* The pre-NMS candidates (x1, y1, x2, y2, score rows): the box columns within
+ * tol_px, the scores within tol_score (faces README section 7), reported apart. */
+static void check_pre_nms(conf_ctx_t *c, const char *kase, const float *got, size_t P, const iid_st_tensor_t *pre,
+                          double tol_px, double tol_score)
+{
+    float *want = malloc((P * 5 + 1) * sizeof *want);
+    iid_error_t err;
+    if (!want || iid__st_read_f32(pre, want, &err) != IID_OK) {
+        conf_fail(c, STAGE, kase, "pre_nms", "cannot read the golden candidates");
+        free(want);
+        return;
+    }
+    conf_used(c, pre);
+    double box = 0.0, score = 0.0;
+    for (size_t i = 0; i < P * 5; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (i % 5 == 4) score = d > score || isnan(d) ? d : score;
+        else box = d > box || isnan(d) ? d : box;
+    }
+    free(want);
+    conf_result(c, box <= tol_px, STAGE, kase, "pre_nms.boxes", box, box);
+    conf_result(c, score <= tol_score, STAGE, kase, "pre_nms.scores", score, score);
+}
+
 /* Compare decoded faces with a detect golden; tol 0 demands bit-exact values. */
 static void check_detections(conf_ctx_t *c, const char *kase, const iid_face_list_t *cand, const iid_face_list_t *faces,
                              int largest, const iid_safetensors_t *g, double tol_px, double tol_score)
 {
-    char tname[64];
     const iid_st_tensor_t *pre = iid__st_find(g, "pre_nms");
     if (!pre || pre->ndim != 2 || pre->shape[0] != cand->count) {
         conf_fail(c, STAGE, kase, "pre_nms", "%d candidates, golden has %lld", cand->count,
@@ -49,8 +72,7 @@ static void check_detections(conf_ctx_t *c, const char *kase, const iid_face_lis
         iv[i * 2] = cand->faces[i].stride;
         iv[i * 2 + 1] = cand->faces[i].row;
     }
-    snprintf(tname, sizeof tname, "pre_nms");
-    conf_check_f32_abs(c, STAGE, kase, tname, v, P * 5, pre, tol_px > tol_score ? tol_px : tol_score);
+    check_pre_nms(c, kase, v, P, pre, tol_px, tol_score);
     conf_check_int(c, STAGE, kase, "pre_nms_src", iv, P * 2, iid__st_find(g, "pre_nms_src"));
     for (size_t i = 0; i < P; i++) memcpy(v + i * 10, cand->faces[i].kps, 10 * sizeof(float));
     conf_check_f32_abs(c, STAGE, kase, "pre_nms_kps", v, P * 10, iid__st_find(g, "pre_nms_kps"), tol_px);
@@ -126,20 +148,20 @@ static void raw_case(conf_ctx_t *c, const char *stem, const char *model)
     if (faces_open(c, STAGE, kase, rel, &in_st)) return;
     snprintf(rel, sizeof rel, "golden/raw/%s.%s.outputs.safetensors", stem, model);
     if (faces_open(c, STAGE, kase, rel, &out_st)) {
-        iid__st_close(&in_st);
+        conf_close(c, &in_st);
         return;
     }
     snprintf(rel, sizeof rel, "golden/detect/%s/%s.safetensors", model, stem);
     if (faces_open(c, STAGE, kase, rel, &det_st)) {
-        iid__st_close(&in_st);
-        iid__st_close(&out_st);
+        conf_close(c, &in_st);
+        conf_close(c, &out_st);
         return;
     }
     iid_onnx_net_t net;
     iid_tensor_t blob = {0}, outs[32], gold[32];
     int n_out = 0, n_gold = 0;
     iid_error_t err;
-    const iid_st_tensor_t *b = iid__st_find(&in_st, "blob");
+    const iid_st_tensor_t *b = conf_in(c, &in_st, "blob");
     const char *names_meta = iid__st_meta(&out_st, "graph_output_names_in_order");
     const char *roles_meta = iid__st_meta(&out_st, "roles_in_order");
     char *names[32], *roles[32];
@@ -178,6 +200,7 @@ static void raw_case(conf_ctx_t *c, const char *stem, const char *model)
         iid__onnx_net_free(&net);
     }
     double det_scale = faces_golden_f64(&det_st, "det_scale", 0);
+    conf_used(c, iid__st_find(&det_st, "det_scale")); /* decodes the stored outputs */
     int H = b ? (int)b->shape[2] : 0, W = b ? (int)b->shape[3] : 0;
     char k2[600];
     if (n_gold == n_out && n_out > 0) {
@@ -191,9 +214,9 @@ static void raw_case(conf_ctx_t *c, const char *stem, const char *model)
     for (int i = 0; i < n_out; i++) iid__tensor_free(&outs[i]);
     for (int i = 0; i < n_gold; i++) iid__tensor_free(&gold[i]);
     iid__tensor_free(&blob);
-    iid__st_close(&in_st);
-    iid__st_close(&out_st);
-    iid__st_close(&det_st);
+    conf_close(c, &in_st);
+    conf_close(c, &out_st);
+    conf_close(c, &det_st);
 }
 
 /* Our blob against the kit's stored one (exact) and det_scale against index.json. */
@@ -230,8 +253,13 @@ static void photo_case(conf_ctx_t *c, const faces_image_t *img, const char *mode
     iid_tensor_t outs[32];
     iid_error_t err;
     const iid_tensor_t *in[1] = {&blob};
+    snprintf(rel, sizeof rel, "golden/detect/%s/%s.json", model, img->stem);
+    faces_check_twin(c, STAGE, kase, rel, img, &blob);
     snprintf(rel, sizeof rel, "golden/detect/%s/%s.safetensors", model, img->stem);
     if (faces_open(c, STAGE, kase, rel, &g) == 0) {
+        double want = faces_golden_f64(&g, "det_scale", 0);
+        conf_used(c, iid__st_find(&g, "det_scale"));
+        conf_result(c, want == det_scale, STAGE, kase, "det_scale(golden)", fabs(det_scale - want), 0.0);
         snprintf(rel, sizeof rel, "%s.onnx", model);
         if (faces_load_net(c, STAGE, rel, &net) == 0) {
             if (net.n_outputs > 32 || iid__onnx_net_run(&net, in, outs, &err) != IID_OK) {
@@ -243,7 +271,7 @@ static void photo_case(conf_ctx_t *c, const faces_image_t *img, const char *mode
             }
             iid__onnx_net_free(&net);
         }
-        iid__st_close(&g);
+        conf_close(c, &g);
     }
     iid__tensor_free(&blob);
 }

@@ -9,13 +9,16 @@
  *   then each recogniser's RAW embedding: cosine >= 0.9999 and norm within
  *   0.1% (kit README section 7);
  * - every image of index.json: the crops stored in golden/align through each
- *   recogniser, row by row, with the same tolerances (no decoder needed);
+ *   recogniser, row by row, with the same tolerances (no decoder needed); for
+ *   an image without crops our whole face step must end in "no face found";
  * - every image of index.json end to end: the photo decoded, letterboxed and run
  *   through the detector golden/recog/<image>.json names, each detected face
  *   aligned on the photo and embedded by each recogniser, against the same
  *   golden rows (same face count first);
  * - golden/tiny_iresnet/cases: the batch through the model its metadata names,
- *   1e-3 absolute against torch, and its intermediate activations (kept from the
+ *   1e-3 absolute against torch (normed_embedding as unit vectors, 1e-4), the
+ *   graph's input/output names and operator counts as cases.json describes them,
+ *   and its intermediate activations (kept from the
  *   graph by structure: first PRelu, last block Add of each stage's shape,
  *   Flatten, Gemm) for the case they belong to.
  */
@@ -27,6 +30,7 @@
 #include "faces_kit.h"
 #include "io/json.h"
 #include "pipeline/face_align.h"
+#include "pipeline/face_analysis.h"
 #include "pipeline/face_detect.h"
 #include "pipeline/face_models.h"
 
@@ -46,6 +50,7 @@ static void check_embedding(conf_ctx_t *c, const char *kase, const char *tensor,
         conf_fail(c, STAGE, kase, tensor, "golden embedding missing or of another size");
         return;
     }
+    conf_used(c, ref);
     float *want = malloc((size_t)iid__st_numel(ref) * sizeof(float));
     iid_error_t err;
     if (!want || iid__st_read_f32(ref, want, &err) != IID_OK) {
@@ -102,7 +107,19 @@ static void embed_and_check(conf_ctx_t *c, recog_t *rg, const char *kase, const 
         conf_fail(c, STAGE, kase, tensor, "%s", err.msg);
         return;
     }
-    check_embedding(c, kase, tensor, emb.data, (size_t)emb.shape[1], iid__st_find(st, tensor), row);
+    size_t n = (size_t)emb.shape[1];
+    check_embedding(c, kase, tensor, emb.data, n, iid__st_find(st, tensor), row);
+    /* insightface's normed_embedding, where the kit has it: ours divided by its L2 norm. */
+    snprintf(tensor, sizeof tensor, "%s.normed_embedding", rg->stem);
+    const iid_st_tensor_t *normed = iid__st_find(st, tensor);
+    if (normed) {
+        float *e = emb.data;
+        double norm = 0.0;
+        for (size_t i = 0; i < n; i++) norm += (double)e[i] * e[i];
+        norm = sqrt(norm);
+        for (size_t i = 0; i < n && norm > 0; i++) e[i] = (float)(e[i] / norm);
+        check_embedding(c, kase, tensor, e, n, normed, row);
+    }
     iid__tensor_free(&emb);
 }
 
@@ -111,7 +128,7 @@ static void blob_reference(conf_ctx_t *c, recog_t *rg, int n_rg)
     iid_safetensors_t st;
     iid_error_t err;
     if (faces_open(c, STAGE, "blob_reference", "golden/recog/blob_reference.safetensors", &st) != 0) return;
-    const iid_st_tensor_t *crop = iid__st_find(&st, "crop_bgr");
+    const iid_st_tensor_t *crop = conf_in(c, &st, "crop_bgr");
     iid_tensor_t blob;
     if (!crop || crop->dtype != IID_DTYPE_U8 || crop->ndim != 3 || crop->shape[2] != 3) {
         conf_fail(c, STAGE, "blob_reference", "crop_bgr", "missing or not HxWx3 uint8");
@@ -126,7 +143,56 @@ static void blob_reference(conf_ctx_t *c, recog_t *rg, int n_rg)
         }
         for (int m = 0; m < n_rg; m++) embed_and_check(c, &rg[m], "blob_reference", crop->data, &st, 0);
     }
-    iid__st_close(&st);
+    conf_close(c, &st);
+}
+
+/* A photo the kit has no face crop (and no embedding row) for: our whole face step
+ * (detect, choose, align, embed) must end in "no face found" with each recogniser,
+ * as InstantID's demo does. */
+static void no_face_found(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int n_rg, const iid_safetensors_t *rc)
+{
+    char kase[300], reason[256], detector[256];
+    snprintf(kase, sizeof kase, "%s/no_face", img->stem);
+    iid_face_models_t fm;
+    memset(&fm, 0, sizeof fm);
+    if (n_rg == 0 || faces_twin_detector(c, "recog", img, detector, sizeof detector) != 0) {
+        conf_fail(c, STAGE, kase, "-", "%s", n_rg ? "golden/recog/<image>.json names no detector"
+                                                  : "no recogniser to run the face step with");
+        return;
+    }
+    if (faces_load_net(c, STAGE, detector, &fm.detector) != 0) return;
+    iid_tensor_t blob = {0};
+    uint8_t *bgr = NULL;
+    int w, h, dw, dh;
+    double det_scale;
+    iid__face_detector_size(&fm.detector, &dw, &dh);
+    if (dw != dh || faces_photo_blob(c, img, dw, &blob, &det_scale, reason, sizeof reason) != 0 ||
+        faces_decode_photo(c, img, &bgr, &w, &h, reason, sizeof reason) != 0) {
+        conf_fail(c, STAGE, kase, "-", "%s", dw != dh ? "non-square detector input" : reason);
+    } else {
+        for (int m = 0; m < n_rg; m++) {
+            char tensor[300];
+            snprintf(tensor, sizeof tensor, "%s.embedding", rg[m].stem);
+            const iid_st_tensor_t *want = iid__st_find(rc, tensor);
+            if (!want || want->ndim != 2 || want->shape[0] != 0) {
+                conf_fail(c, STAGE, kase, tensor, "expected an empty [0, D] embedding for an image without faces");
+                continue;
+            }
+            conf_used(c, want);
+            iid_face_analysis_t fa;
+            iid_error_t err;
+            iid_error_clear(&err);
+            fm.recognizer = rg[m].r; /* borrowed: not freed here */
+            iid_status s = iid__face_analyze(&fm, &blob, det_scale, bgr, w, h, &fa, &err);
+            conf_result(c, s == IID_ERR_NOT_FOUND && fa.faces.count == 0, STAGE, kase, rg[m].stem,
+                        (double)fa.faces.count, 0.0);
+            if (s != IID_ERR_NOT_FOUND) printf("  expected 'no face found', got status %d: %s\n", (int)s, err.msg);
+            iid__face_analysis_free(&fa);
+        }
+    }
+    free(bgr);
+    iid__tensor_free(&blob);
+    iid__onnx_net_free(&fm.detector);
 }
 
 static void image_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int n_rg)
@@ -137,14 +203,14 @@ static void image_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int
     if (faces_open(c, STAGE, img->stem, rel, &al) != 0) return;
     snprintf(rel, sizeof rel, "golden/recog/%s.safetensors", img->stem);
     if (faces_open(c, STAGE, img->stem, rel, &rc) != 0) {
-        iid__st_close(&al);
+        conf_close(c, &al);
         return;
     }
-    const iid_st_tensor_t *crops = iid__st_find(&al, "crops_bgr");
+    const iid_st_tensor_t *crops = conf_in(c, &al, "crops_bgr");
     if (!crops || crops->dtype != IID_DTYPE_U8 || crops->ndim != 4) {
         conf_fail(c, STAGE, img->stem, "crops_bgr", "missing or not [F, H, W, 3] uint8");
     } else if (crops->shape[0] == 0) {
-        conf_result(c, 1, STAGE, img->stem, "no_faces", 0.0, 0.0);
+        no_face_found(c, img, rg, n_rg, &rc);
     } else {
         size_t per = (size_t)(crops->shape[1] * crops->shape[2] * crops->shape[3]);
         for (int64_t f = 0; f < crops->shape[0]; f++) {
@@ -158,8 +224,8 @@ static void image_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int
             }
         }
     }
-    iid__st_close(&al);
-    iid__st_close(&rc);
+    conf_close(c, &al);
+    conf_close(c, &rc);
 }
 
 /* The photo through detection, alignment and each recogniser. */
@@ -169,7 +235,8 @@ static void photo_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int
     iid_json_t j;
     iid_error_t err;
     snprintf(rel, sizeof rel, "golden/recog/%s.json", img->stem);
-    if (iid__json_load(&j, faces_path(c, rel, path, sizeof path), &err) != IID_OK) {
+    snprintf(path, sizeof path, "faces/%s", rel);
+    if (conf_load_json(c, path, &j, &err) != IID_OK) {
         conf_skip(c, STAGE, img->stem, "photo", "%s", err.msg);
         return;
     }
@@ -232,7 +299,7 @@ static void photo_case(conf_ctx_t *c, const faces_image_t *img, recog_t *rg, int
     }
     free(bgr);
     iid__tensor_free(&blob);
-    iid__st_close(&rc);
+    conf_close(c, &rc);
     iid__json_free(&j);
 }
 
@@ -328,6 +395,55 @@ static void tiny_activations(conf_ctx_t *c, const iid_safetensors_t *st, iid_onn
     }
 }
 
+/* normed_embedding: our rows divided by their L2 norm; 1e-3 absolute on values up
+ * to 25 becomes 1e-4 on unit vectors. */
+static void check_tiny_normed(conf_ctx_t *c, const iid_safetensors_t *st, iid_tensor_t *y)
+{
+    const iid_st_tensor_t *ref = iid__st_find(st, "normed_embedding");
+    if (!ref || y->ndim != 2) return;
+    size_t rows = (size_t)y->shape[0], d = (size_t)y->shape[1];
+    float *e = y->data;
+    for (size_t r = 0; r < rows; r++) {
+        double norm = 0.0;
+        for (size_t i = 0; i < d; i++) norm += (double)e[r * d + i] * e[r * d + i];
+        norm = sqrt(norm);
+        for (size_t i = 0; i < d && norm > 0; i++) e[r * d + i] = (float)(e[r * d + i] / norm);
+    }
+    conf_check_f32_abs(c, STAGE, "tiny_iresnet", "normed_embedding", e, rows * d, ref, 1e-4);
+}
+
+/* cases.json describes the model the goldens came from: the graph we loaded must
+ * have its input and output names and its count of every operator. */
+static void check_tiny_description(conf_ctx_t *c, const iid_onnx_net_t *net)
+{
+    iid_json_t j;
+    iid_error_t err;
+    if (conf_load_json(c, "faces/golden/tiny_iresnet/cases.json", &j, &err) != IID_OK) {
+        conf_skip(c, STAGE, "tiny_iresnet", "cases.json", "%s", err.msg);
+        return;
+    }
+    const iid_onnx_graph_t *g = &net->model.graph;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(j.root, "input_name");
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(j.root, "output_name");
+    if (cJSON_IsString(in))
+        conf_result(c, g->n_inputs > 0 && strcmp(g->inputs[0].name, in->valuestring) == 0, STAGE, "tiny_iresnet",
+                    "input_name", 0.0, 0.0);
+    if (cJSON_IsString(out))
+        conf_result(c, g->n_outputs > 0 && strcmp(g->outputs[0].name, out->valuestring) == 0, STAGE, "tiny_iresnet",
+                    "output_name", 0.0, 0.0);
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(j.root, "onnx_ops"))
+    {
+        int n = 0;
+        for (int i = 0; i < g->n_nodes; i++) n += strcmp(g->nodes[i].op_type, op->string) == 0;
+        char label[128];
+        snprintf(label, sizeof label, "onnx_ops.%s", op->string);
+        conf_result(c, cJSON_IsNumber(op) && n == op->valueint, STAGE, "tiny_iresnet", label,
+                    cJSON_IsNumber(op) ? fabs((double)n - op->valuedouble) : 1.0, 0.0);
+    }
+    iid__json_free(&j);
+}
+
 static void tiny_cases(conf_ctx_t *c)
 {
     iid_safetensors_t st;
@@ -335,7 +451,7 @@ static void tiny_cases(conf_ctx_t *c)
     iid_error_t err;
     if (faces_open(c, STAGE, "tiny_iresnet", "golden/tiny_iresnet/cases.safetensors", &st) != 0) return;
     const char *model = iid__st_meta(&st, "model");
-    const iid_st_tensor_t *in = iid__st_find(&st, "input");
+    const iid_st_tensor_t *in = conf_in(c, &st, "input");
     if (!model || !in || in->ndim != 4) {
         conf_fail(c, STAGE, "tiny_iresnet", "-", "metadata 'model' or tensor 'input' missing");
     } else if (faces_load_net(c, STAGE, model, &net) == 0) {
@@ -347,13 +463,15 @@ static void tiny_cases(conf_ctx_t *c)
         } else {
             conf_check_f32_abs(c, STAGE, "tiny_iresnet", "embedding", y.data, (size_t)iid__tensor_numel(&y),
                                iid__st_find(&st, "embedding"), 1e-3);
+            check_tiny_normed(c, &st, &y);
+            check_tiny_description(c, &net);
             iid__tensor_free(&y);
             tiny_activations(c, &st, &net, &x);
         }
         iid__tensor_free(&x);
         iid__onnx_net_free(&net);
     }
-    iid__st_close(&st);
+    conf_close(c, &st);
 }
 
 void stage_faces_recog(conf_ctx_t *c)

@@ -39,7 +39,7 @@ static void tokens_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
     if (strncmp(kase, HELPER, sizeof HELPER - 1) == 0) return;
     char name[512];
     snprintf(name, sizeof name, "%s.input", kase);
-    const iid_st_tensor_t *in = iid__st_find(st, name);
+    const iid_st_tensor_t *in = conf_in(c, st, name);
     if (!in || in->ndim != 3 || in->shape[2] != r->embedding_dim) {
         conf_fail(c, STAGE, kase, "input", "'%s' missing or not (B, N, %d)", name, r->embedding_dim);
         return;
@@ -85,6 +85,7 @@ static void helper_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
     char name[512];
     snprintf(name, sizeof name, "%s.output", kase);
     const iid_st_tensor_t *ref = iid__st_find(st, name), *in = helper_input(st, kase);
+    conf_used(c, in);
     if (!in) {
         conf_fail(c, STAGE, kase, "output", "no input tensor for this case");
         return;
@@ -129,7 +130,7 @@ void stage_resampler(conf_ctx_t *c)
     if (conf_open_golden(c, STAGE, "resampler.safetensors", &st) == 0) {
         conf_for_each_case(c, &st, ".tokens", tokens_case, &r);
         conf_for_each_case(c, &st, ".output", helper_case, &r);
-        iid__st_close(&st);
+        conf_close(c, &st);
     }
     iid__resampler_free(&r);
 }

@@ -88,11 +88,10 @@ static void run_case(conf_ctx_t *c, int index, const cJSON *kase)
 
 void stage_resize_img(conf_ctx_t *c)
 {
-    char path[4096];
     iid_json_t j;
     iid_error_t err;
     iid_error_clear(&err);
-    if (iid__json_load(&j, conf_path(c, "golden/resize_img.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "golden/resize_img.json", &j, &err) != IID_OK) {
         conf_skip(c, STAGE, "-", "-", "%s", err.msg);
         return;
     }

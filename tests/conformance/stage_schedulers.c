@@ -65,6 +65,7 @@ static const iid_st_tensor_t *find(const iid_safetensors_t *st, const char *fmt,
 
 /* The golden noise draws of one trajectory step: `<prefix>.noise<q>`, q = 0, 1, ... */
 typedef struct golden_noise {
+    const conf_ctx_t *c;
     const iid_safetensors_t *st;
     char prefix[400];
     int q;
@@ -75,7 +76,7 @@ static iid_status golden_fill(void *user, float *out, size_t n, iid_error_t *err
     golden_noise_t *g = user;
     char name[512];
     snprintf(name, sizeof name, "%s.noise%d", g->prefix, g->q);
-    const iid_st_tensor_t *t = iid__st_find(g->st, name);
+    const iid_st_tensor_t *t = conf_in(g->c, g->st, name);
     if (!t) return iid__fail(err, IID_ERR_NOT_FOUND, "golden noise draw '%s' is missing", name);
     if ((size_t)iid__st_numel(t) != n)
         return iid__fail(err, IID_ERR_FORMAT, "golden noise draw '%s' has %lld values, the step wants %zu", name,
@@ -120,6 +121,7 @@ static void run_trajectory(conf_ctx_t *c, const iid_safetensors_t *st, const cha
     snprintf(kase, sizeof kase, "%s.n%d", key, n);
     const iid_st_tensor_t *s0 = find(st, "%s.n%d.%s", key, n, "traj.sample0");
     const iid_st_tensor_t *xt = find(st, "%s.n%d.%s", key, n, "traj.x_T_unscaled");
+    conf_used(c, xt);
     size_t len = (size_t)iid__st_numel(s0);
     float *x = malloc(len * sizeof *x), *in = malloc(len * sizeof *in), *mo = malloc(len * sizeof *mo);
     float *den = malloc(len * sizeof *den);
@@ -140,7 +142,7 @@ static void run_trajectory(conf_ctx_t *c, const iid_safetensors_t *st, const cha
         snprintf(prefix, sizeof prefix, "%s.n%d.traj.step%d", key, n, steps);
         char name[512];
         snprintf(name, sizeof name, "%s.model_output", prefix);
-        const iid_st_tensor_t *mot = iid__st_find(st, name);
+        const iid_st_tensor_t *mot = conf_in(c, st, name);
         if (!mot) break;
         if (steps >= iid__sched_num_timesteps(s)) {
             conf_fail(c, STAGE, kase, "traj", "the kit has more steps than our %d timesteps",
@@ -158,7 +160,7 @@ static void run_trajectory(conf_ctx_t *c, const iid_safetensors_t *st, const cha
         snprintf(name, sizeof name, "%s.model_input", prefix);
         snprintf(tname, sizeof tname, "traj.step%d.model_input", steps);
         conf_check_f32(c, STAGE, kase, tname, in, len, iid__st_find(st, name), CONF_TOL_SCHED_STEP);
-        golden_noise_t g = {.st = st, .q = 0};
+        golden_noise_t g = {.c = c, .st = st, .q = 0};
         snprintf(g.prefix, sizeof g.prefix, "%s", prefix);
         iid_noise_source_t noise = {golden_fill, &g};
         if (iid__sched_step(s, steps, mo, x, x, len, &noise, den, &err) != IID_OK) {
@@ -295,6 +297,7 @@ void stage_schedulers(conf_ctx_t *c)
         conf_skip(c, STAGE, "-", "-", "%s", err.msg);
         goto out;
     }
+    conf_read_file(c, "golden/schedulers.json");
     json_nonfinite_to_null(text);
     if (iid__json_parse(&kit, text, len, path, &err) != IID_OK) {
         conf_fail(c, STAGE, "-", "schedulers.json", "%s", err.msg);
@@ -311,5 +314,5 @@ out:
     free(text);
     iid__json_free(&kit);
     iid__json_free(&base);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }

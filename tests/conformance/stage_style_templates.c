@@ -90,7 +90,7 @@ void stage_style_templates(conf_ctx_t *c)
     conf_path(c, "golden/style_templates.json", path, sizeof path);
     iid_json_t j;
     iid_error_t err;
-    if (iid__json_load(&j, path, &err) != IID_OK) {
+    if (conf_load_json(c, "golden/style_templates.json", &j, &err) != IID_OK) {
         conf_skip(c, STAGE, "-", "-", "%s", err.msg);
         return;
     }

@@ -35,9 +35,10 @@ typedef struct te_stage {
     int which;       /* encoder of the current case walk: 0 or 1 */
 } te_stage_t;
 
-/* A malloc'd int64 copy of an integer tensor of shape (B, T). */
-static int64_t *read_ids(const iid_st_tensor_t *t, int *B, int *T)
+/* A malloc'd int64 copy of an integer tensor of shape (B, T), recorded as used. */
+static int64_t *read_ids(const conf_ctx_t *c, const iid_st_tensor_t *t, int *B, int *T)
 {
+    conf_used(c, t);
     if (!t || t->ndim != 2 || (t->dtype != IID_DTYPE_I64 && t->dtype != IID_DTYPE_I32)) return NULL;
     size_t n = (size_t)iid__st_numel(t);
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -72,7 +73,7 @@ static void encoder_case(conf_ctx_t *c, const iid_safetensors_t *st, const char 
     char pre[256];
     snprintf(pre, sizeof pre, "%s.te%d.", kase, ts->which + 1);
     int B, T;
-    int64_t *ids = read_ids(findf(st, pre, "input_ids"), &B, &T);
+    int64_t *ids = read_ids(c, findf(st, pre, "input_ids"), &B, &T);
     if (!ids) {
         conf_fail(c, STAGE, kase, "input_ids", "'%sinput_ids' is not a 2-D integer tensor", pre);
         return;
@@ -147,15 +148,15 @@ static void prompt_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
     char pre[300];
     int B, T, B2, T2, nB1 = 0, nT1 = 0, nB2 = 0, nT2 = 0;
     snprintf(pre, sizeof pre, "%s.te1.", prompt);
-    int64_t *ids1 = read_ids(findf(st, pre, "input_ids"), &B, &T);
+    int64_t *ids1 = read_ids(c, findf(st, pre, "input_ids"), &B, &T);
     snprintf(pre, sizeof pre, "%s.te2.", prompt);
-    int64_t *ids2 = read_ids(findf(st, pre, "input_ids"), &B2, &T2);
+    int64_t *ids2 = read_ids(c, findf(st, pre, "input_ids"), &B2, &T2);
     int64_t *nids1 = NULL, *nids2 = NULL;
     if (*neg) {
         snprintf(pre, sizeof pre, "%s.te1.", neg);
-        nids1 = read_ids(findf(st, pre, "input_ids"), &nB1, &nT1);
+        nids1 = read_ids(c, findf(st, pre, "input_ids"), &nB1, &nT1);
         snprintf(pre, sizeof pre, "%s.te2.", neg);
-        nids2 = read_ids(findf(st, pre, "input_ids"), &nB2, &nT2);
+        nids2 = read_ids(c, findf(st, pre, "input_ids"), &nB2, &nT2);
     }
     iid_prompt_embeds_t p = {0}, n = {0};
     iid_error_t err;
@@ -278,15 +279,14 @@ static void weighted_run(conf_ctx_t *c, te_stage_t *ts, const char *run, const c
     iid__prompt_embeds_free(&n);
     if (pc) free_chunks(pc, np);
     if (nc) free_chunks(nc, nn);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }
 
 static void weighted_runs(conf_ctx_t *c, te_stage_t *ts)
 {
-    char path[4096];
     iid_json_t j;
     iid_error_t err;
-    if (iid__json_load(&j, conf_path(c, "golden/pipeline_full.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "golden/pipeline_full.json", &j, &err) != IID_OK) {
         conf_skip(c, STAGE, "weighted", "-", "%s", err.msg);
         return;
     }
@@ -318,7 +318,7 @@ void stage_text_encoders(conf_ctx_t *c)
         conf_fail(c, STAGE, "-", "model_index.json", "%s", err.msg);
         goto out;
     }
-    if (iid__json_load(&ts.json, conf_path(c, "golden/text_encoders.json", path, sizeof path), &err) != IID_OK)
+    if (conf_load_json(c, "golden/text_encoders.json", &ts.json, &err) != IID_OK)
         ts.json.root = NULL; /* modes that need it are then skipped with a reason */
 
     iid_safetensors_t st;
@@ -328,7 +328,7 @@ void stage_text_encoders(conf_ctx_t *c)
         ts.which = 1;
         conf_for_each_case(c, &st, ".te2.input_ids", encoder_case, &ts);
         conf_for_each_case(c, &st, ".prompt_embeds", prompt_case, &ts);
-        iid__st_close(&st);
+        conf_close(c, &st);
     }
     weighted_runs(c, &ts);
 out:

@@ -7,7 +7,9 @@
  * <kit>/models/sdxl/<name>. For every case and tokenizer three lines are printed:
  * input_ids (BOS + truncated ids + EOS, padded to L, against the tensor row),
  * untruncated_ids and tokens (the token strings of the untruncated ids), both
- * against the case's JSON entry for that tokenizer.
+ * against the case's JSON entry for that tokenizer. When the file holds
+ * "<name>.attention_mask" (unused by SDXL) it is checked too: 1 over BOS, the
+ * kept tokens and EOS, 0 over the padding, which is the length we kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +86,20 @@ static void check_tokens(conf_ctx_t *c, const char *kase, const iid_clip_tokeniz
     c->passed++;
 }
 
+/* Row `index` of the golden mask against 1 for the first `kept` of len positions. */
+static void check_mask(conf_ctx_t *c, const char *kase, const iid_st_tensor_t *mask, int index, int64_t len,
+                       int64_t kept)
+{
+    int64_t *want = malloc((size_t)len * sizeof *want);
+    if (!want) return;
+    for (int64_t i = 0; i < len; i++) want[i] = i < kept;
+    iid_st_tensor_t row = int_view((const int64_t *)mask->data + (size_t)index * (size_t)len, (size_t)len);
+    conf_check_int(c, STAGE, kase, "attention_mask", want, (size_t)len, &row);
+    free(want);
+}
+
 static void run_case(conf_ctx_t *c, int index, const cJSON *kase_json, const char *name,
-                     const iid_clip_tokenizer_t *tok, const iid_st_tensor_t *golden)
+                     const iid_clip_tokenizer_t *tok, const iid_st_tensor_t *golden, const iid_st_tensor_t *mask)
 {
     char kase[256];
     snprintf(kase, sizeof kase, "case%d.%s", index, name);
@@ -114,6 +128,7 @@ static void run_case(conf_ctx_t *c, int index, const cJSON *kase_json, const cha
         conf_fail(c, STAGE, kase, "untruncated_ids", "%s", err.msg);
         return;
     }
+    if (mask) check_mask(c, kase, mask, index, len, (int64_t)n + 2 < len ? (int64_t)n + 2 : len);
     int64_t *full = malloc(((size_t)n + 2) * sizeof *full);
     size_t n_want;
     int64_t *want = json_ids(cJSON_GetObjectItemCaseSensitive(entry, "untruncated_ids"), &n_want);
@@ -138,7 +153,7 @@ void stage_tokenizer(conf_ctx_t *c)
     iid_json_t j;
     iid_error_t err;
     iid_error_clear(&err);
-    if (iid__json_load(&j, conf_path(c, "golden/tokenizer.json", path, sizeof path), &err) != IID_OK) {
+    if (conf_load_json(c, "golden/tokenizer.json", &j, &err) != IID_OK) {
         conf_skip(c, STAGE, "-", "-", "%s", err.msg);
         return;
     }
@@ -158,6 +173,13 @@ void stage_tokenizer(conf_ctx_t *c)
         char tname[512], rel[512];
         snprintf(tname, sizeof tname, "%s.input_ids", names.name[k]);
         golden = iid__st_find(&st, tname);
+        snprintf(tname, sizeof tname, "%s.attention_mask", names.name[k]);
+        const iid_st_tensor_t *mask = iid__st_find(&st, tname);
+        if (mask && (mask->dtype != IID_DTYPE_I64 || mask->ndim != 2 || golden == NULL ||
+                     mask->shape[0] != golden->shape[0] || mask->shape[1] != golden->shape[1])) {
+            conf_fail(c, STAGE, names.name[k], "attention_mask", "expected an int64 tensor shaped as input_ids");
+            mask = NULL;
+        }
         if (!golden || golden->dtype != IID_DTYPE_I64 || golden->ndim != 2 || golden->shape[0] != n_cases ||
             golden->shape[1] < 2) {
             conf_fail(c, STAGE, names.name[k], "input_ids", "expected an int64 [%d, L] tensor %s", n_cases, tname);
@@ -170,10 +192,13 @@ void stage_tokenizer(conf_ctx_t *c)
             continue;
         }
         int i = 0;
-        for (const cJSON *e = cases->child; e; e = e->next, i++) run_case(c, i, e, names.name[k], tok, golden);
+        for (const cJSON *e = cases->child; e; e = e->next, i++) run_case(c, i, e, names.name[k], tok, golden, mask);
+        /* The rows went through views of these tensors: record the tensors themselves. */
+        conf_used(c, golden);
+        conf_used(c, mask);
         iid__clip_tokenizer_free(tok);
     }
     for (int k = 0; k < names.n; k++) free(names.name[k]);
-    iid__st_close(&st);
+    conf_close(c, &st);
     iid__json_free(&j);
 }

@@ -24,12 +24,12 @@ typedef struct unet_stage {
 } unet_stage_t;
 
 /* The IP scale of a case: "<...>.ip_scale<x>" gives x, else ip_adapter_scale. */
-static float case_ip_scale(const iid_safetensors_t *st, const char *kase)
+static float case_ip_scale(const conf_ctx_t *c, const iid_safetensors_t *st, const char *kase)
 {
     const char *last = strrchr(kase, '.');
     last = last ? last + 1 : kase;
     if (strncmp(last, "ip_scale", 8) == 0) return strtof(last + 8, NULL);
-    float *v = conf_f32(conf_input(st, kase, "ip_adapter_scale"));
+    float *v = conf_f32(conf_input(c, st, kase, "ip_adapter_scale"));
     float s = v ? v[0] : 1.0f;
     free(v);
     return s;
@@ -39,9 +39,9 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
 {
     const unet_stage_t *u = user;
     const char *label = *kase ? kase : "-";
-    const iid_st_tensor_t *ts = conf_input(st, kase, "sample"), *tc = conf_input(st, kase, "encoder_hidden_states");
-    const iid_st_tensor_t *tt = conf_input(st, kase, "text_embeds"), *ti = conf_input(st, kase, "time_ids");
-    const iid_st_tensor_t *tstep = conf_input(st, kase, "timestep");
+    const iid_st_tensor_t *ts = conf_input(c, st, kase, "sample"), *tc = conf_input(c, st, kase, "encoder_hidden_states");
+    const iid_st_tensor_t *tt = conf_input(c, st, kase, "text_embeds"), *ti = conf_input(c, st, kase, "time_ids");
+    const iid_st_tensor_t *tstep = conf_input(c, st, kase, "timestep");
     if (!ts || !tc || !tt || !ti || !tstep || ts->ndim != 4 || tc->ndim != 3 || tt->ndim != 2 || ti->ndim != 2) {
         conf_fail(c, u->name, label, "noise_pred", "inputs missing or of unexpected rank");
         return;
@@ -50,7 +50,7 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
     for (;;) {
         char name[64];
         snprintf(name, sizeof name, "down_block_additional_residual%d", res.n_down);
-        if (!conf_input(st, kase, name)) break;
+        if (!conf_input(c, st, kase, name)) break;
         res.n_down++;
     }
     float *sample = conf_f32(ts), *ctx = conf_f32(tc), *text = conf_f32(tt), *ids = conf_f32(ti), *step = conf_f32(tstep);
@@ -61,11 +61,11 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         for (int i = 0; ok && i < res.n_down; i++) {
             char name[64];
             snprintf(name, sizeof name, "down_block_additional_residual%d", i);
-            const iid_st_tensor_t *t = conf_input(st, kase, name);
+            const iid_st_tensor_t *t = conf_input(c, st, kase, name);
             res.down[i] = (iid_fmap_t){conf_f32(t), (int)t->shape[0], (int)t->shape[1], (int)t->shape[2], (int)t->shape[3]};
             ok = res.down[i].data != NULL && t->ndim == 4;
         }
-        const iid_st_tensor_t *tm = conf_input(st, kase, "mid_block_additional_residual");
+        const iid_st_tensor_t *tm = conf_input(c, st, kase, "mid_block_additional_residual");
         ok = ok && tm && tm->ndim == 4;
         if (ok) res.mid = (iid_fmap_t){conf_f32(tm), (int)tm->shape[0], (int)tm->shape[1], (int)tm->shape[2], (int)tm->shape[3]};
         ok = ok && res.mid.data;
@@ -84,7 +84,7 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         in.width = W;
         in.cond = (iid_unet_cond_t){step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]};
         in.residuals = res.n_down ? &res : NULL;
-        in.ip = (iid_ip_args_t){u->n_ip, u->n_ip ? case_ip_scale(st, kase) : 0.0f, NULL, 0, 0};
+        in.ip = (iid_ip_args_t){u->n_ip, u->n_ip ? case_ip_scale(c, st, kase) : 0.0f, NULL, 0, 0};
         iid_error_t err;
         iid_error_clear(&err);
         if (iid__unet_forward(u->unet, &in, out, &err) != IID_OK)
@@ -114,12 +114,13 @@ void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int w
     iid_lora_set_t loras = {0};
     iid_status s = conf_sdxl_source(c, &src, &err);
     if (s == IID_OK && lora) {
-        float *scale = conf_f32(iid__st_find(&st, "lora_scale"));
+        float *scale = conf_f32(conf_in(c, &st, "lora_scale"));
         char spec[4200];
         snprintf(spec, sizeof spec, "%s:%.9g", conf_path(c, lora, path, sizeof path), scale ? scale[0] : 1.0);
         const char *specs[] = {spec};
         if (!scale) s = iid__fail(&err, IID_ERR_NOT_FOUND, "golden/%s: no lora_scale", golden);
         else s = iid__lora_set_open(&loras, specs, 1, &err);
+        if (s == IID_OK) conf_read_file(c, lora); /* the kit's LoRA file has a stage */
         free(scale);
     }
     if (s == IID_OK) s = iid__load_unet(&unet, &src, &loras, &err);
@@ -143,7 +144,7 @@ void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int w
     }
     iid__unet_free(unet);
     iid__st_close(&ip);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }
 
 void stage_unet(conf_ctx_t *c) { conf_unet_cases(c, "unet", "unet.safetensors", 1, NULL); }

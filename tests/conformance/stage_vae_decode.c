@@ -16,7 +16,7 @@
 static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kase, void *user)
 {
     const iid_vae_decoder_t *v = user;
-    const iid_st_tensor_t *tl = conf_output(st, kase, "latents");
+    const iid_st_tensor_t *tl = conf_input(c, st, kase, "latents");
     if (!tl || tl->ndim != 4 || tl->shape[1] != v->latent_channels) {
         conf_fail(c, STAGE, kase, "latents", "expected (B, %d, h, w) latents", v->latent_channels);
         return;
@@ -62,5 +62,5 @@ void stage_vae_decode(conf_ctx_t *c)
     else if (conf_for_each_case(c, &st, ".latents", run_case, v) == 0)
         conf_fail(c, STAGE, "-", "-", "no '*.latents' tensors in golden/vae_decode.safetensors");
     iid__vae_free(v);
-    iid__st_close(&st);
+    conf_close(c, &st);
 }

@@ -4,6 +4,12 @@
  * Tests that need ../shared (the conformance kit, the photos) call
  * iid_test_shared() and skip with a message (exit 77, which CTest reports as
  * skipped) when it is absent; they never pass silently.
+ *
+ * The same holds for a single test case: iid_test_skip("reason") prints the reason
+ * and skips the case, and the program then exits 77 when no case failed (cmocka on
+ * its own would count a skipped case as passed and exit 0). This header redefines
+ * cmocka's skip() and cmocka_run_group_tests() to that end, so every test program
+ * that includes it reports skips honestly.
  */
 #ifndef IID_TEST_SUPPORT_H
 #define IID_TEST_SUPPORT_H
@@ -12,8 +18,29 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
+
+/* Record that a case skipped (see above). */
+void iid_test_note_skip(void);
+/* cmocka's result (the number of failed cases) as the program's exit code: 77
+ * when nothing failed but a case skipped. */
+int iid_test_exit_code(int failed);
+#undef skip
+#define skip() (iid_test_note_skip(), _skip(__FILE__, __LINE__))
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(group_tests, group_setup, group_teardown)                                         \
+    iid_test_exit_code(_cmocka_run_group_tests(#group_tests, group_tests, sizeof(group_tests) / sizeof((group_tests)[0]), \
+                                               group_setup, group_teardown))
+/* Skip the current case, printing "SKIP: <reason>". */
+#define iid_test_skip(...)                                                                                       \
+    do {                                                                                                         \
+        printf("SKIP: ");                                                                                        \
+        printf(__VA_ARGS__);                                                                                     \
+        printf("\n");                                                                                            \
+        skip();                                                                                                  \
+    } while (0)
 
 /* The shared folder ($IID_SHARED, else ../shared from the source tree), or exits
  * 77 with a message when it does not exist. */
@@ -59,8 +86,5 @@ typedef struct iid_test_tensor {
 /* Write a safetensors file dir/name holding the n tensors, packed in the given
  * order; returns the malloc'd full path (NULL on failure). */
 char *iid_test_write_safetensors(const char *dir, const char *name, const iid_test_tensor_t *t, int n);
-
-/* SHA-256 of n bytes as 64 lower-case hex digits plus NUL (golden hashes). */
-void iid_test_sha256_hex(const void *data, size_t n, char hex[65]);
 
 #endif

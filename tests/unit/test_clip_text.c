@@ -476,8 +476,7 @@ static void test_kit_encoders_load(void **state)
     char probe[4096];
     snprintf(probe, sizeof probe, "%s/conformance/models/sdxl/text_encoder/config.json", env && *env ? env : "../shared");
     if (!iid__is_file(probe)) {
-        printf("SKIP: no kit text encoders at %s\n", probe);
-        skip();
+        iid_test_skip("no kit text encoders at %s", probe);
     }
     const char *dirs[] = {"conformance/models/sdxl/text_encoder", "conformance/models/sdxl/text_encoder_2"};
     for (int k = 0; k < 2; k++) {

@@ -89,7 +89,7 @@ static void test_kit_cases(void **state)
     (void)state;
     iid_safetensors_t st;
     iid_error_t err;
-    if (iid__st_open(&st, iid_test_shared_path("conformance/golden/draw_kps.safetensors"), &err) != IID_OK) skip();
+    if (iid__st_open(&st, iid_test_shared_path("conformance/golden/draw_kps.safetensors"), &err) != IID_OK) iid_test_skip("%s", err.msg);
     int cases = 0;
     for (int i = 0; i < st.count; i++) {
         const char *name = st.tensors[i].name;

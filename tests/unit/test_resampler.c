@@ -202,8 +202,7 @@ static void test_kit_file_matches_layout(void **state)
     snprintf(base, sizeof base, "%s/conformance", env && *env ? env : "../shared");
     snprintf(path, sizeof path, "%s/golden/ip_adapter_layout.json", base);
     if (!iid__is_file(path)) {
-        printf("SKIP: no kit at %s\n", base);
-        skip();
+        iid_test_skip("no kit at %s", base);
     }
     iid_json_t j;
     iid_error_t err;

@@ -148,7 +148,7 @@ static void test_kit_masked_run(void **state)
     iid_error_t err;
     if (iid__st_open(&st, iid_test_shared_path("conformance/golden/pipeline_full_h64_w64_snow_mask.safetensors"),
                      &err) != IID_OK)
-        skip();
+        iid_test_skip("%s", err.msg);
     const iid_st_tensor_t *cm = iid__st_find(&st, "input.control_mask");
     assert_non_null(cm);
     int h = (int)cm->shape[0], w = (int)cm->shape[1];

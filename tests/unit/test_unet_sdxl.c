@@ -310,7 +310,7 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     (void)state;
     iid_safetensors_t g;
     const char *file = "conformance/golden/pipeline_full_h64_w64_snow_mask.safetensors";
-    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) skip();
+    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) iid_test_skip("cannot open %s", file);
     iid_json_t j;
     assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/pipeline_full.json"), NULL), IID_OK);
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(j.root, "pipeline_full_h64_w64_snow_mask");
@@ -380,7 +380,7 @@ static void test_residual_mask_matches_pipeline(void **state)
     (void)state;
     iid_safetensors_t g;
     const char *file = "conformance/golden/pipeline_full_h64_w64_snow_mask.safetensors";
-    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) skip();
+    if (iid__st_open(&g, iid_test_shared_path(file), NULL) != IID_OK) iid_test_skip("cannot open %s", file);
     const iid_st_tensor_t *tm = iid__st_find(&g, "input.control_mask"), *t;
     assert_non_null(tm);
     int MH = (int)tm->shape[0], MW = (int)tm->shape[1];
