@@ -10,7 +10,7 @@
 #include "io/image.h"
 #include "io/json.h"
 #include "pipeline/face_letterbox.h"
-#include "sha256.h"
+#include "io/sha256.h"
 
 const char *faces_path(const conf_ctx_t *c, const char *rel, char *buf, size_t cap)
 {
@@ -241,7 +241,7 @@ static void check_hash(conf_ctx_t *c, const char *stage, const char *kase, const
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!cJSON_IsString(want)) return;
     char hex[65];
-    test_sha256_hex(data, n, hex);
+    iid__sha256_bytes(data, n, hex);
     int ok = strcmp(hex, want->valuestring) == 0;
     conf_result(c, ok, stage, kase, key, ok ? 0.0 : 1.0, 0.0);
     if (!ok) printf("  ours %s, kit %s\n", hex, want->valuestring);

@@ -12,7 +12,7 @@
 
 #include "io/file.h"
 #include "io/json.h"
-#include "sha256.h"
+#include "io/sha256.h"
 
 #define STAGE "kit"
 #define MAX_OPEN 16       /* golden files a stage holds open at once */
@@ -243,7 +243,7 @@ static void check_faces_manifest(conf_ctx_t *c)
             continue;
         }
         char hex[65];
-        test_sha256_hex(data, size, hex);
+        iid__sha256_bytes(data, size, hex);
         free(data);
         if (cJSON_IsNumber(bytes) && (double)size != bytes->valuedouble)
             conf_fail(c, STAGE, rel, "-", "%zu bytes, faces/MANIFEST.json says %.0f", size, bytes->valuedouble);

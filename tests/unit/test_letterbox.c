@@ -12,7 +12,7 @@
 #include "io/image_resize.h"
 #include "io/safetensors.h"
 #include "pipeline/face_letterbox.h"
-#include "sha256.h"
+#include "io/sha256.h"
 #include "support.h"
 
 static cJSON *load_json(const char *path)
@@ -41,7 +41,7 @@ static void sha_bgr(const iid_image_t *img, char hex[65])
     assert_non_null(bgr);
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++) bgr[i * 3 + c] = img->data[i * 3 + 2 - c];
-    test_sha256_hex(bgr, n * 3, hex);
+    iid__sha256_bytes(bgr, n * 3, hex);
     free(bgr);
 }
 
@@ -78,7 +78,7 @@ static int check_golden(const char *kit, const char *root, const char *json_path
     float *blob = malloc(nf * sizeof(float));
     assert_non_null(blob);
     iid__face_blob(&lb.canvas, blob);
-    test_sha256_hex(blob, nf * sizeof(float), hex); /* little-endian float32, as numpy wrote it */
+    iid__sha256_bytes(blob, nf * sizeof(float), hex); /* little-endian float32, as numpy wrote it */
     if (strcmp(hex, str_at(j, "blob_sha256")) != 0) fail_msg("%s: blob sha256 %s differs", photo, hex);
     free(blob);
     iid__face_letterbox_free(&lb);
