@@ -133,20 +133,6 @@ char *iid_test_copy_shared(const char *rel, const char *dir, const char *as)
     return path;
 }
 
-int iid_test_kit_heads(void)
-{
-    iid_json_t j;
-    iid_error_t err;
-    if (iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), &err) != IID_OK)
-        fail_msg("%s", err.msg);
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(hp, "heads");
-    assert_true(cJSON_IsNumber(heads));
-    int n = (int)heads->valuedouble;
-    iid__json_free(&j);
-    return n;
-}
-
 float iid_test_max_abs_diff(const float *a, const float *b, size_t n)
 {
     float m = 0.0f;

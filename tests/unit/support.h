@@ -67,8 +67,6 @@ char *iid_test_write(const char *dir, const char *name, const void *data, size_t
 /* Copy the shared file rel to dir/as (dir is created when missing); returns the
  * malloc'd path (the test fails when it cannot). */
 char *iid_test_copy_shared(const char *rel, const char *dir, const char *as);
-/* The Resampler head count of the kit's tiny models (golden/ip_adapter_layout.json). */
-int iid_test_kit_heads(void);
 /* Max |a - b| over n floats. */
 float iid_test_max_abs_diff(const float *a, const float *b, size_t n);
 /* Deterministic pseudo-random floats in [-1, 1). */

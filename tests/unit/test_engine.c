@@ -39,7 +39,7 @@ static int setup(void **state)
     (void)state;
     iid_test_shared();
     dir = iid_test_tempdir();
-    int heads = iid_test_kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     iid_ctx_params_t cp;
     iid_ctx_params_init(&cp);
     cp.models = iid_test_shared_path("conformance/models");

@@ -57,7 +57,7 @@ static int setup(void **state)
     copy_in("assets/faces/small_obama_320x240.jpg", "ids/obama", "small.jpg");
     copy_in("assets/faces/noface_cat_chelsea.png", "ids/obama", "cat.png");
     copy_in("assets/faces/noface_coffee.png", "ids/nobody", "coffee.png");
-    int heads = iid_test_kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     snprintf(common, sizeof common, "--models '%s' --resampler-heads %d --size 64x64 --steps 1 --quiet",
              iid_test_shared_path("conformance/models"), heads);
     return 0;
