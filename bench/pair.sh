@@ -16,9 +16,9 @@
 # Configurations: the guided 512x512 step (ours f32 vs PyTorch f32; ours --dtype auto
 # vs PyTorch's best bf16 configuration) and the 1024x1024 VAE decode (ours f32 and auto
 # vs PyTorch f32). Every measurement is its own process. Run it on a quiet machine:
-# the script waits (5 min at most) for the load average to fall below 0.5 before each
-# run and writes the load into the table; a row whose load still exceeded 0.5 is
-# marked, and its ratio is not a valid figure for the targets.
+# before each run the script waits (5 min at most) until other processes keep less than
+# 0.25 CPUs busy and writes that figure into the table ("max busy"); a row where it
+# still exceeded 0.5 is marked, and its ratio is not a valid figure for the targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,15 +51,26 @@ STEP=512 VAE=1024
 RAW=$(mktemp)
 trap 'rm -f "$RAW"' EXIT
 
+# CPUs' worth of busy time over the next 2 seconds, from /proc/stat
+cpus_busy() {
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
+  sleep 2
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
+  awk -v a="$a" -v b="$b" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 2 }'
+}
+
 # one measurement: SIDE LABEL CONFIG THREADS COMMAND...; appends
 # "label<TAB>side<TAB>config<TAB>threads<TAB>load<TAB>json" to $RAW
 measure() {
   local side=$1 label=$2 config=$3 threads=$4
   shift 4
   local load json waited=0
-  # the 1-minute load average falls slowly after other work stops: wait for it (5 min at most)
-  while load=$(cut -d' ' -f1 /proc/loadavg) && awk -v l="$load" 'BEGIN { exit !(l > 0.5) }' && [ $waited -lt 300 ]; do
-    sleep 10; waited=$((waited + 10))
+  # CPUs busy before the run (nothing of ours runs now, so it is other processes): wait
+  # until it is below 0.25 for a sample, 5 minutes at most (the load average would also
+  # count the run before this one for a minute or two)
+  while load=$(cpus_busy) && awk -v l="$load" 'BEGIN { exit !(l > 0.25) }' && [ $waited -lt 300 ]; do
+    waited=$((waited + 2))
   done
   json=$(OMP_NUM_THREADS=$threads "$@" 2>/dev/null | sed -n 's/^RESULT //p' | tail -n 1)
   [ -n "$json" ] || json='{"error":"no RESULT line"}'
@@ -123,7 +134,7 @@ have = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
 with open(out, "w") as f:
     f.write("Machine: %s; flags: %s\n\n" % (model, " ".join(have) or "none of avx2/avx512f/avx512_bf16/amx_bf16"))
     f.write("| work | threads | ours s (median) | PyTorch s (best median) | ours/PyTorch | ours peak GiB | "
-            "PyTorch peak GiB | max load |\n|---|---|---|---|---|---|---|---|\n")
+            "PyTorch peak GiB | max busy CPUs before a run |\n|---|---|---|---|---|---|---|---|\n")
     for (label, threads), e in sorted(rows.items()):
         # medians per configuration; PyTorch's figure is its best configuration's median
         best = lambda side: min((statistics.median(v), c) for c, v in e[side].items()) if e[side] else (None, "-")
