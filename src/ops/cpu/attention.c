@@ -17,7 +17,10 @@
  * once per call and the products are two oneDNN matmul primitives with runtime
  * shapes and strides (its bf16 JIT GEMM), created once per call and executed by
  * every thread on its own stream; the softmax stays f32 and its probabilities
- * are rounded to bf16 for the second product.
+ * are rounded to bf16 for the second product. Small attentions (under
+ * BF16_MIN_WORK multiply-adds per head and product: the Resampler's 16 queries,
+ * the text encoders' 77 tokens) stay f32: rounding gains them nothing, and
+ * those stages keep f32 accuracy.
  */
 #include <math.h>
 #include <omp.h>
@@ -30,6 +33,7 @@
 
 #define Q_TILE 128
 #define K_TILE 256
+#define BF16_MIN_WORK ((int64_t)1 << 22)
 
 /* The bf16 products of one call (NULL prims: f32 sgemm). */
 typedef struct bf16_products {
@@ -214,7 +218,7 @@ int iid__attention_dt(float *out, const float *q, const float *k, const float *v
     const iid_cpu_vec_t *vec = iid__cpu_vec();
     bf16_products_t bp = {0};
     uint16_t *ops16 = NULL;
-    if (dtype == IID_DTYPE_BF16 && s->Tk > 0 && D > 0) {
+    if (dtype == IID_DTYPE_BF16 && (int64_t)s->Tq * s->Tk * D >= BF16_MIN_WORK) {
         int rc = bf16_setup(&bp, &ops16, q, k, v, s, sc);
         if (rc != 0) bf16_release(&bp); /* f32 products */
         if (rc < 0) return -1;
