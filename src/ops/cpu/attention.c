@@ -101,19 +101,21 @@ static int run_bf16(dnnl_primitive_t prim, dnnl_engine_t eng, dnnl_stream_t strm
     return rc;
 }
 
-/* A matmul primitive bf16 x bf16 -> f32 with every dimension and stride given at run time. */
-static int make_bf16_matmul(dnnl_engine_t eng, int accumulate, dnnl_primitive_t *out)
+/* A matmul primitive bf16 x bf16 -> f32 with the dimensions and row strides given
+ * at run time; B (K, N) is stored transposed (K^T) when b_t. The unit strides are
+ * fixed: with every stride open oneDNN 2.6 only has its reference kernel. */
+static int make_bf16_matmul(dnnl_engine_t eng, int accumulate, int b_t, dnnl_primitive_t *out)
 {
     dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
-    dnnl_dims_t d = {R, R}, st = {R, R};
+    dnnl_dims_t d = {R, R}, rows = {R, 1}, cols = {1, R};
     dnnl_memory_desc_t a, b, c;
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
-    dnnl_status_t s = dnnl_memory_desc_init_by_strides(&a, 2, d, dnnl_bf16, st);
-    if (s == dnnl_success) s = dnnl_memory_desc_init_by_strides(&b, 2, d, dnnl_bf16, st);
-    if (s == dnnl_success) s = dnnl_memory_desc_init_by_strides(&c, 2, d, dnnl_f32, st);
+    dnnl_status_t s = dnnl_memory_desc_init_by_strides(&a, 2, d, dnnl_bf16, rows);
+    if (s == dnnl_success) s = dnnl_memory_desc_init_by_strides(&b, 2, d, dnnl_bf16, b_t ? cols : rows);
+    if (s == dnnl_success) s = dnnl_memory_desc_init_by_strides(&c, 2, d, dnnl_f32, rows);
     if (s == dnnl_success) s = dnnl_matmul_desc_init(&md, &a, &b, NULL, &c);
     if (s == dnnl_success && accumulate) {
         s = dnnl_primitive_attr_create(&attr);
@@ -190,7 +192,7 @@ static int bf16_setup(bf16_products_t *bp, uint16_t **blk, const float *q, const
     int HD = s->H * s->D;
     size_t nq = (size_t)s->B * s->Tq * HD, nkv = (size_t)s->B * s->Tk * HD;
     if (dnnl_engine_create(&bp->eng, dnnl_cpu, 0) != dnnl_success) return 1;
-    if (make_bf16_matmul(bp->eng, 0, &bp->qk) || make_bf16_matmul(bp->eng, 1, &bp->pv)) return 1;
+    if (make_bf16_matmul(bp->eng, 0, 1, &bp->qk) || make_bf16_matmul(bp->eng, 1, 0, &bp->pv)) return 1;
     *blk = iid__scratch_alloc(sc, (nq + 2 * nkv) * sizeof **blk);
     if (!*blk) return -1;
     uint16_t *q16 = *blk, *k16 = q16 + nq, *v16 = k16 + nkv;
