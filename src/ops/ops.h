@@ -136,11 +136,6 @@ int iid__attention_ref(float *out, const float *q, const float *k, const float *
  * Returns 0, or -1 when its scratch cannot be allocated (out untouched). */
 int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
                    const iid_scratch_t *sc);
-/* The same with the two products in dtype (IID_DTYPE_BF16: bf16 operands, f32
- * accumulation, where oneDNN runs it and the attention is large enough to gain,
- * Tq * Tk * D >= 2^22; else f32), the cpu backend's attention. */
-int iid__attention_dt(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
-                      iid_dtype_t dtype, const iid_scratch_t *sc);
 
 /* ---- convolution and resampling ----------------------------------------- */
 

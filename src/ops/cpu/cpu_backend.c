@@ -4,8 +4,7 @@
  * layout and compute dtype, $IID_DTYPE, it picks for this CPU; dnnl_weight.h),
  * with the bias fused; products with an unbound matrix (attention, the ONNX
  * graphs, the Resampler) run on oneDNN's sgemm (gemm.c, im2col conv.c), and
- * attention is the tiled online-softmax kernel (attention.c, its products in the
- * compute dtype too); the norms and
+ * attention is the tiled online-softmax kernel (attention.c); the norms and
  * GEGLU are vectorised for the CPU's widest instruction set (fast_ops.c, vec.h),
  * GroupNorm + SiLU in one pass. Every other op is the host loop it shares with
  * "ref" (host.h). All threads are OpenMP's.
@@ -92,7 +91,7 @@ static int cpu_conv2d(const iid_backend_t *be, float *out, const float *in, cons
 static int cpu_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
                          const iid_attn_shape_t *s)
 {
-    return iid__attention_dt(out, q, k, v, s, iid__compute_dtype_default(), SCRATCH(be));
+    return iid__attention(out, q, k, v, s, SCRATCH(be));
 }
 
 static void cpu_layer_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
