@@ -287,12 +287,12 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
             return iid__fail(err, IID_ERR_INVALID, "latents: %zu values, a %dx%d image needs %zu", r->latents_count,
                              face->width, face->height, want);
     }
-    int text_changed = 0, switching = (r->lcm != 0) != ctx->lcm.on || ctx->lcm.broken;
-    iid_status sw = iid__lora_switch_use(&ctx->lcm, ctx->pipeline, r->lcm != 0, &text_changed, err);
+    int reloaded = 0, text_changed = 0;
+    iid_status sw = iid__lora_switch_use(&ctx->lcm, ctx->pipeline, r->lcm != 0, &reloaded, &text_changed, err);
     if (text_changed) iid__text_cache_clear(&ctx->text); /* encoded by the other mode's text encoders */
     pthread_mutex_lock(&ctx->faces_lock); /* the counters share the lock */
     ctx->stats.renders++;
-    if (switching) ctx->stats.lcm_switches++;
+    ctx->stats.lcm_switches += reloaded;
     pthread_mutex_unlock(&ctx->faces_lock);
     if (sw != IID_OK) return sw;
     iid_gen_params_t g;

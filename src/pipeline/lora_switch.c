@@ -103,14 +103,15 @@ static iid_status reload(iid_lora_switch_t *sw, iid_pipeline_t *p, int on, int t
     return s;
 }
 
-iid_status iid__lora_switch_use(iid_lora_switch_t *sw, iid_pipeline_t *p, int on, int *text_changed,
+iid_status iid__lora_switch_use(iid_lora_switch_t *sw, iid_pipeline_t *p, int on, int *reloaded, int *text_changed,
                                 iid_error_t *err)
 {
-    *text_changed = 0;
+    *reloaded = *text_changed = 0;
     if (on && !sw->has_lcm)
         return iid__fail(err, IID_ERR_INVALID, "LCM mode: the engine was created without an LCM-LoRA");
     if (on == sw->on && !sw->broken) return IID_OK;
     int was = sw->on;
+    *reloaded = 1;
     *text_changed = sw->text;
     iid_status s = reload(sw, p, on, sw->text, err);
     if (s == IID_OK) {

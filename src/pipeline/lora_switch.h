@@ -44,10 +44,11 @@ void iid__lora_switch_free(iid_lora_switch_t *sw);
 const iid_model_paths_t *iid__lora_switch_paths(iid_lora_switch_t *sw);
 
 /* Put p (loaded from iid__lora_switch_paths) in LCM mode (on) or plain mode.
- * *text_changed is set when the text encoders were reloaded (cached text
- * embeddings are then stale). A failed switch goes back to the mode p held;
- * when that fails too, p lacks models until a later use succeeds. */
-iid_status iid__lora_switch_use(iid_lora_switch_t *sw, iid_pipeline_t *p, int on, int *text_changed,
+ * *reloaded is set when the models were reloaded (the mode changed), and
+ * *text_changed when the text encoders were among them (cached text embeddings
+ * are then stale). A failed switch goes back to the mode p held; when that
+ * fails too, p lacks models until a later use succeeds. */
+iid_status iid__lora_switch_use(iid_lora_switch_t *sw, iid_pipeline_t *p, int on, int *reloaded, int *text_changed,
                                 iid_error_t *err);
 
 #endif

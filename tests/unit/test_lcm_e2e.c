@@ -422,6 +422,9 @@ static void test_engine_switch_with_text_modules(void **state)
     unsigned char *rgb = malloc((size_t)f.width * f.height * 3);
     assert_int_equal(iid_render(plain, &f, &r, rgb, &err), IID_ERR_INVALID);
     assert_non_null(strstr(err.msg, "LCM"));
+    iid_ctx_stats_t st;
+    iid_ctx_get_stats(plain, &st);
+    assert_int_equal(st.lcm_switches, 0);
     free(rgb);
     iid_face_prep_free(&f);
     iid_ctx_free(plain);
@@ -440,7 +443,6 @@ static void test_engine_switch_with_text_modules(void **state)
                      modes[i] ? "with" : "without");
         free(got);
     }
-    iid_ctx_stats_t st;
     iid_ctx_get_stats(ctx, &st);
     assert_int_equal(st.lcm_switches, 2); /* off -> on, on -> off; on -> on keeps the UNet */
     assert_int_equal(st.text_encodes, 3); /* each switch dropped the cached embeddings */
