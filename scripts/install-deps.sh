@@ -8,10 +8,12 @@
 # exits at once without apt-get update, so `make run` can be rerun (to resume a
 # download, say) without root and without refreshing the package lists each time.
 # zip builds the hostile torch checkpoints of the robustness suite (tests/robustness).
+# ocl-icd-opencl-dev: Debian's oneDNN CMake config requires OpenCL (its GPU runtime);
+# it is only a Recommends of libdnnl-dev, which --no-install-recommends skips.
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang libomp-dev libclang-rt-14-dev
-  libdnnl-dev libcjson-dev libzip-dev libutf8proc-dev
+  libdnnl-dev ocl-icd-opencl-dev libcjson-dev libzip-dev libutf8proc-dev
   libpng-dev libjpeg-dev libwebp-dev libmicrohttpd-dev nettle-dev
   libfreetype-dev libfontconfig-dev fonts-dejavu-core
   libcmocka-dev

@@ -92,8 +92,9 @@ static int clampi(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-iid_status iid__image_resize_cv_linear(const iid_image_t *src, int dst_w, int dst_h, iid_image_t *dst,
-                                       iid_error_t *err)
+/* Both resizers' preconditions; dst is zeroed first, so it is safe to free after
+ * any failure. */
+static iid_status check_sizes(const iid_image_t *src, int dst_w, int dst_h, iid_image_t *dst, iid_error_t *err)
 {
     memset(dst, 0, sizeof *dst);
     if (!src->data || src->width < 1 || src->height < 1)
@@ -101,6 +102,13 @@ iid_status iid__image_resize_cv_linear(const iid_image_t *src, int dst_w, int ds
     if (dst_w < 1 || dst_h < 1)
         return iid__fail(err, IID_ERR_INVALID, "resize: %dx%d -> %dx%d: target size must be at least 1x1",
                          src->width, src->height, dst_w, dst_h);
+    return IID_OK;
+}
+
+iid_status iid__image_resize_cv_linear(const iid_image_t *src, int dst_w, int dst_h, iid_image_t *dst,
+                                       iid_error_t *err)
+{
+    IID_TRY(check_sizes(src, dst_w, dst_h, dst, err));
     IID_TRY(iid__image_alloc(dst, dst_w, dst_h, src->channels, err));
     int cn = src->channels;
     size_t rowlen = (size_t)dst_w * cn;
@@ -265,12 +273,7 @@ static void pil_vpass(const iid_image_t *src, const coeffs_t *c, iid_image_t *ds
 iid_status iid__image_resize_pil(const iid_image_t *src, int dst_w, int dst_h, iid_pil_filter_t filter,
                                  iid_image_t *dst, iid_error_t *err)
 {
-    memset(dst, 0, sizeof *dst);
-    if (!src->data || src->width < 1 || src->height < 1)
-        return iid__fail(err, IID_ERR_INVALID, "resize: empty source image");
-    if (dst_w < 1 || dst_h < 1)
-        return iid__fail(err, IID_ERR_INVALID, "resize: %dx%d -> %dx%d: target size must be at least 1x1",
-                         src->width, src->height, dst_w, dst_h);
+    IID_TRY(check_sizes(src, dst_w, dst_h, dst, err));
     double (*fn)(double) = filter == IID_PIL_BICUBIC ? bicubic : filter == IID_PIL_LANCZOS ? lanczos : bilinear;
     double support = filter == IID_PIL_BICUBIC ? 2.0 : filter == IID_PIL_LANCZOS ? 3.0 : 1.0;
     int need_h = dst_w != src->width, need_v = dst_h != src->height;

@@ -420,7 +420,12 @@ static struct MHD_Daemon *start_daemon(iid_server_t *s, const bind_addr_t *addr)
     if (threads > 1) items[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     if (per_client > 0) items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client, NULL};
     items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (addr->ipv6 ? MHD_USE_IPv6 : 0);
+    /* MHD_USE_ITC: stopping wakes every pool thread through its own channel. Without
+     * it libmicrohttpd wakes them by shutting the listening socket, which a thread at
+     * its connection limit does not watch: with many slow clients, stopping then
+     * waited out the idle timeout (request_timeout, 2 minutes by default). */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | (addr->ipv6 ? MHD_USE_IPv6 : 0);
     return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
 }
 

@@ -137,9 +137,10 @@ static iid_status fake_check(void *ctx, const iid_gen_request_t *req, iid_error_
 {
     iid_fake_engine_t *f = ctx;
     atomic_fetch_add(&f->checking, 1);
-    if (strncmp(req->face_name, "slow", 4) == 0 && f->slow_check_ms > 0) {
-        struct timespec nap = {f->slow_check_ms / 1000, (long)(f->slow_check_ms % 1000) * 1000000L};
-        nanosleep(&nap, NULL);
+    if (strncmp(req->face_name, "slow", 4) == 0) {
+        struct timespec nap = {0, 10 * 1000000L};
+        for (int waited = 0; waited < f->slow_check_ms && !atomic_load(&f->release_slow); waited += 10)
+            nanosleep(&nap, NULL);
     }
     iid_status s = verdict(req, err);
     atomic_fetch_sub(&f->checking, 1);

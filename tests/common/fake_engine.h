@@ -12,9 +12,10 @@
  *     text (IID_ERR_FORMAT), GIF or animated WebP (IID_ERR_UNSUPPORTED), too
  *     many pixels (IID_ERR_RANGE)
  *   - a face file whose name starts with "noface"              -> IID_ERR_NO_FACE
- * A face file whose name starts with "slow" makes the check take slow_check_ms
- * (to show that a slow check holds up no other request); `checking` counts the
- * checks under way. Its catalog lists the demo's styles and a few scheduler names.
+ * A face file whose name starts with "slow" holds its check until the test sets
+ * release_slow, or at most slow_check_ms (to show that a slow check holds up no
+ * other request, whatever the machine's load); `checking` counts the checks under
+ * way. Its catalog lists the demo's styles and a few scheduler names.
  */
 #ifndef IID_TEST_FAKE_ENGINE_H
 #define IID_TEST_FAKE_ENGINE_H
@@ -28,6 +29,7 @@
 typedef struct iid_fake_engine {
     int step_delay_ms;
     int slow_check_ms;
+    atomic_int release_slow;
     atomic_int checking;
     int generated; /* images written so far (read after the server stopped) */
 } iid_fake_engine_t;

@@ -68,6 +68,13 @@ void server_start(test_server_t *t)
     if (t->port <= 0) fail_msg("the server did not start: %s", t->err.msg);
 }
 
+test_server_t *server_up(int with_engine, int step_delay_ms)
+{
+    test_server_t *t = server_new(with_engine, step_delay_ms);
+    server_start(t);
+    return t;
+}
+
 void server_free(test_server_t *t)
 {
     t->stop = 1;
@@ -147,15 +154,20 @@ void response_free(response_t *r)
     r->body = NULL;
 }
 
+void http_raw(int port, const char *request, size_t n, response_t *r)
+{
+    int fd = connect_to(port);
+    assert_true(send_all(fd, request, n));
+    read_response(fd, r);
+}
+
 void http_get(int port, const char *path, const char *extra_headers, response_t *r)
 {
     char req[4096];
     int own_host = extra_headers && strstr(extra_headers, "Host:");
     snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%sConnection: close\r\n%s\r\n", path,
              own_host ? "" : "Host: 127.0.0.1\r\n", extra_headers ? extra_headers : "");
-    int fd = connect_to(port);
-    assert_true(send_all(fd, req, strlen(req)));
-    read_response(fd, r);
+    http_raw(port, req, strlen(req), r);
 }
 
 cJSON *get_json(int port, const char *path, int expect_status)
@@ -211,14 +223,32 @@ buf_t form(const char *const *fields, const char *face_name, const void *face, s
 void post_form(int port, const buf_t *body, const char *extra_headers, response_t *r)
 {
     char head[1024];
-    snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\n%s\r\n",
-             body->len, extra_headers ? extra_headers : "");
+    snprintf(head, sizeof head, POST_MULTIPART_HEAD "Content-Length: %zu\r\n%s\r\n", body->len,
+             extra_headers ? extra_headers : "");
     int fd = connect_to(port);
     assert_true(send_all(fd, head, strlen(head)));
     send_all(fd, body->data, body->len);
     read_response(fd, r);
+}
+
+void post_declared(int port, size_t content_length, response_t *r)
+{
+    char head[512];
+    snprintf(head, sizeof head, POST_MULTIPART_HEAD "Content-Length: %zu\r\n\r\n", content_length);
+    http_raw(port, head, strlen(head), r);
+}
+
+int post_refused(int port, const buf_t *body, int status, const char *want, char *why, size_t why_n)
+{
+    response_t r;
+    post_form(port, body, NULL, &r);
+    cJSON *j = cJSON_Parse(r.body);
+    const char *msg = j ? jstr(j, "error") : NULL;
+    int ok = r.status == status && msg && strstr(msg, want);
+    snprintf(why, why_n, "status %d (want %d with '%s'), body %.300s", r.status, status, want, r.body);
+    cJSON_Delete(j);
+    response_free(&r);
+    return ok;
 }
 
 /* POST a face with fields; returns the job id (malloc'd) or fails the test. */

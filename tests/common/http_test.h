@@ -40,6 +40,8 @@ typedef struct test_server {
 test_server_t *server_new(int with_engine, int step_delay_ms);
 /* Run iid__server_run in a thread and wait until it listens (t->port). */
 void server_start(test_server_t *t);
+/* server_new then server_start: a test that keeps the default options. */
+test_server_t *server_up(int with_engine, int step_delay_ms);
 /* Stop it, check it returned IID_OK, remove the folder. */
 void server_free(test_server_t *t);
 
@@ -57,6 +59,8 @@ int send_all(int fd, const void *data, size_t n);
 /* Read until the server closes (or the timeout), close fd, split the answer. */
 void read_response(int fd, response_t *r);
 void response_free(response_t *r);
+/* Send a whole raw request on a fresh connection and read the answer. */
+void http_raw(int port, const char *request, size_t n, response_t *r);
 /* GET path with Host: 127.0.0.1 (unless extra_headers has one) and Connection: close. */
 void http_get(int port, const char *path, const char *extra_headers, response_t *r);
 /* GET path, fail unless the status is expect_status, and parse the JSON body. */
@@ -71,12 +75,23 @@ void buf_add(buf_t *b, const void *data, size_t n);
 void buf_str(buf_t *b, const char *s);
 
 #define BOUNDARY "----iid-test-boundary-7MA4YWxk"
+/* The request line and headers of a multipart POST to /api/generate, less its
+ * length (Content-Length or Transfer-Encoding) and the blank line. */
+#define POST_MULTIPART_HEAD                                                                                            \
+    "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"                                       \
+    "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n"
 
 /* A multipart body: the NULL-terminated name/value pairs in order (a name may
  * repeat), then the face file when face is not NULL. */
 buf_t form(const char *const *fields, const char *face_name, const void *face, size_t face_n);
 /* POST body to /api/generate as multipart/form-data. */
 void post_form(int port, const buf_t *body, const char *extra_headers, response_t *r);
+/* POST only the headers of an upload that claims content_length bytes: a limit
+ * on the declared length must answer before any body byte is sent. */
+void post_declared(int port, size_t content_length, response_t *r);
+/* POST body; 1 when the answer has status and a JSON error holding want, else 0
+ * with what came back written to why. */
+int post_refused(int port, const buf_t *body, int status, const char *want, char *why, size_t why_n);
 /* POST a face with fields; returns the job id (malloc'd) or fails the test. */
 char *submit(int port, const char *const *fields, const char *face_name, const void *face, size_t n);
 /* Poll the job until it is done or failed (at most 10 s); returns its record

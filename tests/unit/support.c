@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/json.h"
@@ -49,6 +50,25 @@ const char *iid_test_binary(void)
         exit(77);
     }
     return b;
+}
+
+int iid_test_run_binary(const char *dir, const char *args)
+{
+    const char *bin = iid_test_binary();
+    size_t n = strlen(dir) + strlen(bin) + strlen(args) + 64;
+    char *cmd = malloc(n);
+    assert_non_null(cmd);
+    snprintf(cmd, n, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt </dev/null", dir, bin, args);
+    int rc = system(cmd);
+    free(cmd);
+    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+double iid_test_time_scale(void)
+{
+    const char *env = getenv("IID_TEST_TIME_SCALE");
+    double s = env ? strtod(env, NULL) : 0.0;
+    return s > 0.0 ? s : 1.0;
 }
 
 char *iid_test_slurp(const char *path)

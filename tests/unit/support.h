@@ -48,6 +48,14 @@ const char *iid_test_shared(void);
 /* The built instantid binary ($IID_BINARY, set by CTest), or exits 77 with a
  * message when it is not set. */
 const char *iid_test_binary(void);
+/* Run `instantid ARGS` (iid_test_binary) in dir, stdin from /dev/null, stdout to
+ * dir/stdout.txt and stderr to dir/stderr.txt; its exit status, -1 when it did
+ * not exit. ARGS is shell text: quote paths in it. */
+int iid_test_run_binary(const char *dir, const char *args);
+/* How much to stretch a test's liveness bounds (how long to wait for something
+ * that must happen), never the timings it asserts: $IID_TEST_TIME_SCALE, which
+ * CMake sets to 10 in the sanitizer build; 1 when unset. */
+double iid_test_time_scale(void);
 /* The kit Resampler's head count (conformance/golden/ip_adapter_layout.json's
  * resampler_hyperparameters.heads): its weights cannot tell it. Fails the test
  * when the file cannot be read. */

@@ -17,11 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "batch/csv_log.h"
 #include "batch/log_meta.h"
 #include "io/file.h"
 #include "io/image.h"
-#include "io/json.h"
 #include "io/png_write.h"
 #include "a1111_parse.h"
 #include "support.h"
@@ -31,10 +32,7 @@ static char models[4096], args_common[8192];
 
 static int run(const char *args)
 {
-    char cmd[32768];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, iid_test_binary(), args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return iid_test_run_binary(dir, args);
 }
 
 static void copy_in(const char *rel, const char *as)
@@ -62,12 +60,7 @@ static int setup(void **state)
     copy_in("assets/bad-inputs/truncated.png", "truncated.png");
     copy_in("assets/bad-inputs/text_named.png", "text_named.png");
     copy_in("assets/bad-inputs/zero_bytes.jpg", "zero_bytes.jpg");
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters"),
-                                                      "heads")
-                    ->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_resampler_heads();
     snprintf(models, sizeof models, "%s", iid_test_shared_path("conformance/models"));
     snprintf(args_common, sizeof args_common,
              "--models '%s' --resampler-heads %d --input in --size 64x64 --steps 1:2 --seed 11 --styles "
@@ -177,7 +170,7 @@ static void test_plain_progress_under_pipe(void **state)
     memmove(quiet, quiet + strlen(" --quiet"), strlen(quiet + strlen(" --quiet")) + 1);
     assert_int_equal(run(args), 0);
     char path[4200];
-    snprintf(path, sizeof path, "%s/out", dir);
+    snprintf(path, sizeof path, "%s/stdout.txt", dir);
     char *out = iid_test_slurp(path);
     assert_null(strchr(out, '\r'));
     assert_non_null(strstr(out, "instantid batch: steps: "));

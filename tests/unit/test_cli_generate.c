@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/file.h"
@@ -26,13 +25,10 @@
 
 static char *dir;
 
-/* Run the binary with args; stderr goes to dir/err. */
+/* Run the binary with args; stderr goes to dir/stderr.txt. */
 static int run(const char *args)
 {
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, iid_test_binary(), args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return iid_test_run_binary(dir, args);
 }
 
 static char *read_text(const char *name)
@@ -48,16 +44,6 @@ static char *read_text(const char *name)
     return buf;
 }
 
-/* The kit's resampler head count (golden/ip_adapter_layout.json). */
-static int kit_heads(void)
-{
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(hp, "heads")->valuedouble;
-    iid__json_free(&j);
-    return heads;
-}
 
 /* The demo pipeline's first unmasked golden run: its name, size and the generate
  * arguments that reproduce it from its own inputs, with `models_args` for the
@@ -85,7 +71,7 @@ static int golden_args(char *args, size_t cap, const char *models_args, golden_r
         return 0;
     }
     char golden[4096];
-    int heads = kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     snprintf(golden, sizeof golden, "%s", iid_test_shared_path("conformance/golden"));
     const char *name = run_cfg->string;
     snprintf(g->name, sizeof g->name, "%s", name);
@@ -146,7 +132,7 @@ static void test_reproduces_golden_demo_run(void **state)
     assert_int_equal(iid__json_load(&cfg, iid_test_shared_path("conformance/golden/pipeline_full.json"), NULL), IID_OK);
     const cJSON *run_cfg = cJSON_GetObjectItemCaseSensitive(cfg.root, g.name);
     int rc = run(args);
-    if (rc != 0) fail_msg("generate failed: %s", read_text("err"));
+    if (rc != 0) fail_msg("generate failed: %s", read_text("stderr.txt"));
     assert_true(diff_from_golden(&g) <= 1);
     char png[4096];
     snprintf(png, sizeof png, "%s/out.png", dir);
@@ -162,15 +148,15 @@ static void test_from_photo_and_failures(void **state)
 {
     (void)state;
     char args[16384], models_copy[4096], face[4096];
-    int heads = kit_heads(); /* before the paths: iid_test_shared_path reuses one buffer */
+    int heads = iid_test_kit_resampler_heads(); /* before the paths: iid_test_shared_path reuses one buffer */
     snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
     snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
     snprintf(args, sizeof args,
              "generate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 2 --seed 5 -o photo.png",
              models_copy, heads, face);
-    if (run(args) != 0) fail_msg("generate from a photo failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate from a photo failed: %s", read_text("stderr.txt"));
     /* Off a terminal: the estimate, then a plain line per 10% with elapsed and remaining time. */
-    char *progress = read_text("err");
+    char *progress = read_text("stderr.txt");
     assert_non_null(strstr(progress, "instantid generate: 64x64, 2 steps, seed 5, style Watercolor; estimated "));
     assert_non_null(strstr(progress, "\nstep 1/2 (50%), elapsed "));
     assert_non_null(strstr(progress, "\nstep 2/2 (100%), elapsed "));
@@ -188,7 +174,7 @@ static void test_from_photo_and_failures(void **state)
     snprintf(args, sizeof args, "generate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 1 -o x.png",
              models_copy, heads, iid_test_shared_path("assets/faces/noface_coffee.png"));
     assert_int_equal(run(args), 1);
-    char *e = read_text("err");
+    char *e = read_text("stderr.txt");
     assert_non_null(strstr(e, "noface_coffee.png: no face found"));
     assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
     free(e);
@@ -196,12 +182,12 @@ static void test_from_photo_and_failures(void **state)
     snprintf(args, sizeof args, "generate --models '%s' --resampler-heads %d --face '%s' --steps 1 -o x.png",
              models_copy, heads, iid_test_shared_path("assets/bad-inputs/truncated.png"));
     assert_int_equal(run(args), 2);
-    e = read_text("err");
+    e = read_text("stderr.txt");
     assert_non_null(strstr(e, "truncated.png: truncated PNG data"));
     free(e);
     /* Missing models: exit 2, the path. */
     assert_int_equal(run("generate --models nowhere --face x.png -o x.png"), 2);
-    e = read_text("err");
+    e = read_text("stderr.txt");
     assert_non_null(strstr(e, "nowhere/"));
     free(e);
     char x[4096];
@@ -222,7 +208,7 @@ static void test_backend_cuda_refused_in_one_line(void **state)
     const char *want = "backend 'cuda' is not compiled in";
 #endif
     assert_int_equal(run("generate --backend cuda --face nothing.png -o x.png"), 2);
-    char *e = read_text("err");
+    char *e = read_text("stderr.txt");
     if (!strstr(e, want)) fail_msg("expected '%s' in: %s", want, e);
     assert_null(strstr(e, "nothing.png")); /* refused before the face is read */
     assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
@@ -242,12 +228,12 @@ static void test_single_file_and_lora(void **state)
                           iid_test_shared_path("conformance/single_file/sdxl_sgm.safetensors"));
     n += (size_t)snprintf(models + n, sizeof models - n, " --sdxl-config '%s'", iid_test_shared_path("conformance/models/sdxl"));
     if (!golden_args(args, sizeof args, models, &g)) iid_test_skip("the kit's pipeline_full.json has no run without a mask box");
-    if (run(args) != 0) fail_msg("generate from the single file failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate from the single file failed: %s", read_text("stderr.txt"));
     assert_true(diff_from_golden(&g) <= 1);
 
     snprintf(models + n, sizeof models - n, " --lora '%s:0.7'", iid_test_shared_path("conformance/lora/lora_kohya.safetensors"));
     assert_true(golden_args(args, sizeof args, models, &g));
-    if (run(args) != 0) fail_msg("generate with --lora failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate with --lora failed: %s", read_text("stderr.txt"));
     assert_true(diff_from_golden(&g) > 1);
     char png[4096], *params;
     snprintf(png, sizeof png, "%s/out.png", dir);
@@ -263,7 +249,7 @@ static void test_single_file_and_lora(void **state)
     snprintf(lora, sizeof lora, "%s", iid_test_shared_path("conformance/lora/lora_kohya.safetensors"));
     snprintf(models + n, sizeof models - n, " --lora '%s:0.35' --lora '%s:0.35'", lora, lora);
     assert_true(golden_args(args, sizeof args, models, &g));
-    if (run(args) != 0) fail_msg("generate with two --lora failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate with two --lora failed: %s", read_text("stderr.txt"));
     assert_int_equal(iid__image_load(&twice, png, NULL, NULL), IID_OK);
     int max_diff = 0;
     for (size_t i = 0; i < (size_t)g.w * g.h * 3; i++)
@@ -287,7 +273,7 @@ static void test_single_file_models_folder(void **state)
     golden_run_t g;
     snprintf(models_args, sizeof models_args, "--models '%s'", models);
     assert_true(golden_args(args, sizeof args, models_args, &g));
-    if (run(args) != 0) fail_msg("generate from models/sdxl as one file failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate from models/sdxl as one file failed: %s", read_text("stderr.txt"));
     assert_true(diff_from_golden(&g) <= 1);
     iid_test_rmtree(models);
     free(models);
@@ -332,7 +318,7 @@ static void test_lcm_mode(void **state)
     (void)state;
     char *models = models_linked(1, 0), *bare = models_linked(0, 0);
     char golden[4096], args[32768];
-    int heads = kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     golden_run_t g;
     snprintf(golden, sizeof golden, "%s", iid_test_shared_path("conformance/golden"));
     char models_args[4200];
@@ -342,7 +328,7 @@ static void test_lcm_mode(void **state)
              "generate --models '%s' --lcm --resampler-heads %d --face-embedding '%s/%s.safetensors:input.face_embedding' "
              "--kps '%s/%s.safetensors:input.kps' --size %dx%d --seed 3 -o out.png",
              models, heads, golden, g.name, golden, g.name, g.w, g.h);
-    if (run(args) != 0) fail_msg("generate --lcm failed: %s", read_text("err"));
+    if (run(args) != 0) fail_msg("generate --lcm failed: %s", read_text("stderr.txt"));
     char png[4096], *params;
     snprintf(png, sizeof png, "%s/out.png", dir);
     assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
@@ -354,7 +340,7 @@ static void test_lcm_mode(void **state)
     char *with_sched = malloc(strlen(args) + 32);
     snprintf(with_sched, strlen(args) + 32, "%s --scheduler heun", args);
     assert_int_equal(run(with_sched), 2);
-    char *e = read_text("err");
+    char *e = read_text("stderr.txt");
     assert_non_null(strstr(e, "--lcm"));
     free(e);
     free(with_sched);
@@ -363,7 +349,7 @@ static void test_lcm_mode(void **state)
     char *bare_args = malloc(strlen(args) + strlen(bare) + 1);
     snprintf(bare_args, strlen(args) + strlen(bare) + 1, "%.*s%s%s", (int)(at - args), args, bare, at + strlen(models));
     assert_int_equal(run(bare_args), 2);
-    e = read_text("err");
+    e = read_text("stderr.txt");
     assert_non_null(strstr(e, "lcm-lora-sdxl/pytorch_lora_weights.safetensors"));
     assert_non_null(strstr(e, "download-models.sh --lcm"));
     free(e);
@@ -386,12 +372,12 @@ static void test_unusable_checkpoints(void **state)
                                 {"lora_unet_mid_block_nothing_here.lora_up.weight", "F32", 2, {4, 1}, z}};
     char *lpath = iid_test_write_safetensors(dir, "other.safetensors", lora, 2);
     char models[4096], args[16384];
-    int heads = kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     snprintf(models, sizeof models, "%s", iid_test_shared_path("conformance/models"));
     snprintf(args, sizeof args, "generate --models '%s' --resampler-heads %d --sdxl '%s' --face x.png -o x.png", models,
              heads, ckpt);
     assert_int_equal(run(args), 2);
-    char *e = read_text("err");
+    char *e = read_text("stderr.txt");
     if (!strstr(e, "v1-5.safetensors: a Stable Diffusion 1.x checkpoint")) fail_msg("%s", e);
     assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
     free(e);
@@ -401,7 +387,7 @@ static void test_unusable_checkpoints(void **state)
              models, heads, lpath, iid_test_shared_path("conformance/golden/pipeline_h64_w64.safetensors"),
              iid_test_shared_path("conformance/golden/pipeline_h64_w64.safetensors"));
     assert_int_equal(run(args), 2);
-    e = read_text("err");
+    e = read_text("stderr.txt");
     if (!strstr(e, "other.safetensors") || !strstr(e, "mid_block_nothing_here")) fail_msg("%s", e);
     free(e);
     free(ckpt);
@@ -413,7 +399,7 @@ static void test_metadata_every_scheduler(void **state)
 {
     (void)state;
     char args[16384], models_copy[4096], face[4096], png[4200];
-    int heads = kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
     snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
     snprintf(png, sizeof png, "%s/sched.png", dir);
@@ -425,7 +411,7 @@ static void test_metadata_every_scheduler(void **state)
                  "--scheduler %s --guidance 7.3 --identitynet-strength 0.85 --adapter-strength 1.2345678901 "
                  "--style 'Film Noir' --prompt 'a man, outdoors: sunny' --negative-prompt '' -o sched.png",
                  models_copy, heads, face, 1000 + i, name);
-        if (run(args) != 0) fail_msg("generate --scheduler %s failed: %s", name, read_text("err"));
+        if (run(args) != 0) fail_msg("generate --scheduler %s failed: %s", name, read_text("stderr.txt"));
         char *params, *graph;
         assert_int_equal(iid__png_read_text(png, "parameters", &params, NULL), IID_OK);
         assert_int_equal(iid__png_read_text(png, "prompt", &graph, NULL), IID_OK);
@@ -474,7 +460,7 @@ static void test_bench_calibrate(void **state)
 {
     (void)state;
     char args[16384], models_copy[4096], face[4096], cache[4200];
-    int heads = kit_heads();
+    int heads = iid_test_kit_resampler_heads();
     snprintf(models_copy, sizeof models_copy, "%s", iid_test_shared_path("conformance/models"));
     snprintf(face, sizeof face, "%s", iid_test_shared_path("assets/faces/frontal_astronaut.png"));
     const char *old = getenv("IID_CACHE_DIR");
@@ -483,8 +469,8 @@ static void test_bench_calibrate(void **state)
     setenv("IID_CACHE_DIR", cache, 1);
     snprintf(args, sizeof args, "bench --calibrate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 3",
              models_copy, heads, face);
-    if (run(args) != 0) fail_msg("bench --calibrate failed: %s", read_text("err"));
-    char *out = read_text("out");
+    if (run(args) != 0) fail_msg("bench --calibrate failed: %s", read_text("stderr.txt"));
+    char *out = read_text("stdout.txt");
     assert_non_null(strstr(out, "measured on this machine"));
     assert_non_null(strstr(out, "s per unit of work"));
     free(out);
@@ -497,7 +483,7 @@ static void test_bench_calibrate(void **state)
     snprintf(args, sizeof args, "batch --dry-run --models '%s' --input '%s' --size 64x64", models_copy,
              iid_test_shared_path("assets/faces"));
     assert_int_equal(run(args), 0);
-    char *e = read_text("err");
+    char *e = read_text("stderr.txt");
     assert_non_null(strstr(e, "measured on this machine"));
     free(e);
     if (saved) setenv("IID_CACHE_DIR", saved, 1);

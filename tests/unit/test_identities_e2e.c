@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "batch/csv_log.h"
 #include "io/file.h"
@@ -22,16 +21,14 @@
 static char *dir;
 static char common[8192];
 
-/* Run the binary in dir; stderr goes to dir/err and is echoed when it fails. */
+/* Run the binary in dir; stderr goes to dir/stderr.txt and is echoed when it fails. */
 static int run(const char *args)
 {
-    char cmd[32768];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out 2>err </dev/null", dir, iid_test_binary(), args);
-    int rc = system(cmd);
-    rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    int rc = iid_test_run_binary(dir, args);
     if (rc != 0) {
-        snprintf(cmd, sizeof cmd, "%s/err", dir);
-        char *e = iid_test_slurp(cmd);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/stderr.txt", dir);
+        char *e = iid_test_slurp(path);
         print_message("exit %d: %s", rc, e);
         free(e);
     }
@@ -111,7 +108,7 @@ static void test_batch_identities(void **state)
 
     snprintf(args, sizeof args, "batch %s --identities ids --input ids --dry-run", common);
     assert_int_equal(run(args), 2);
-    snprintf(path, sizeof path, "%s/err", dir);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
     char *e = iid_test_slurp(path);
     assert_non_null(strstr(e, "--identities"));
     free(e);
@@ -128,7 +125,7 @@ static void test_generate_two_faces(void **state)
     memmove(q, q + 8, strlen(q + 8) + 1);
     assert_int_equal(run(args), 0);
     char path[4200];
-    snprintf(path, sizeof path, "%s/err", dir);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
     char *e = iid_test_slurp(path);
     assert_non_null(strstr(e, "one person from angled.jpg, small.jpg"));
     free(e);
@@ -142,7 +139,7 @@ static void test_generate_two_faces(void **state)
     snprintf(args, sizeof args, "generate %s --face ids/obama/cat.png --face ids/nobody/coffee.png -o none.png",
              common);
     assert_int_equal(run(args), 1);
-    snprintf(path, sizeof path, "%s/err", dir);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
     e = iid_test_slurp(path);
     assert_non_null(strstr(e, "cat.png: no face found"));
     assert_non_null(strstr(e, "coffee.png: no face found"));

@@ -13,9 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "io/file.h"
 #include "io/image.h"
-#include "io/json.h"
 #include "a1111_parse.h"
 #include "io/png_write.h"
 #include "support.h"
@@ -65,12 +66,7 @@ static int setup(void **state)
         exit(77);
     }
     dir = iid_test_tempdir();
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters"),
-                                                      "heads")
-                    ->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_resampler_heads();
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' serve --models '%s' --resampler-heads %d --port 0 --output out "
              ">stdout 2>stderr", dir, iid_test_binary(), iid_test_shared_path("conformance/models"), heads);

@@ -5,16 +5,11 @@
  * client of tests/common/http_test.h.
  */
 #define _XOPEN_SOURCE 700
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +26,7 @@
 static void test_styles_and_page(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     cJSON *j = get_json(t->port, "/api/styles", 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "engine")));
     const cJSON *styles = cJSON_GetObjectItemCaseSensitive(j, "styles");
@@ -64,8 +58,7 @@ static void test_styles_and_page(void **state)
 static void test_generate_poll_fetch(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 1);
-    server_start(t);
+    test_server_t *t = server_up(1, 1);
     size_t n;
     unsigned char *face = iid_fake_png(16, 16, 3, &n);
     const char *fields[] = {"prompt", "a portrait, \"quoted\"", "style", "Neon", "steps", "7", "seed", "1234",
@@ -111,8 +104,7 @@ static void test_generate_poll_fetch(void **state)
 static void test_bad_form_fields(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
     static const struct {
@@ -143,9 +135,7 @@ static void test_bad_form_fields(void **state)
     /* Not a form at all. */
     const char raw[] = "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
                        "Content-Length: 5\r\n\r\nhello";
-    int fd = connect_to(t->port);
-    assert_true(send_all(fd, raw, sizeof raw - 1));
-    read_response(fd, &r);
+    http_raw(t->port, raw, sizeof raw - 1, &r);
     assert_int_equal(r.status, 400);
     response_free(&r);
     /* GET on the POST endpoint. */
@@ -170,22 +160,17 @@ static void expect_refused(int port, const char *name, const void *face, size_t 
 {
     const char *fields[] = {"steps", "3", NULL};
     buf_t body = form(fields, name, face, n);
-    response_t r;
-    post_form(port, &body, NULL, &r);
+    char why[512];
+    int ok = post_refused(port, &body, status, want, why, sizeof why);
     free(body.data);
-    cJSON *j = cJSON_Parse(r.body);
-    if (r.status != status || !j || !jstr(j, "error") || !strstr(jstr(j, "error"), want))
-        fail_msg("%s: status %d (want %d with '%s'): %s", name, r.status, status, want, r.body);
-    cJSON_Delete(j);
-    response_free(&r);
+    if (!ok) fail_msg("%s: %s", name, why);
 }
 
 /* Issue 14.6: the upload is decoded (and its face found) before it is queued. */
 static void test_corrupt_image_400_and_no_face_422(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
     /* Cut before the IEND chunk. */
@@ -235,8 +220,7 @@ static void test_corrupt_image_400_and_no_face_422(void **state)
 static void test_job_ids_are_random(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
     const char *fields[] = {"steps", "1", NULL};
@@ -270,25 +254,16 @@ static void test_oversized_uploads_413(void **state)
     t->opts.max_upload = 64 * 1024;
     server_start(t);
     /* Content-Length over the limit: refused before any body byte is sent. */
-    char head[512];
-    snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %d\r\n\r\n",
-             64 * 1024 + 1);
-    int fd = connect_to(t->port);
-    assert_true(send_all(fd, head, strlen(head)));
     response_t r;
-    read_response(fd, &r);
+    post_declared(t->port, 64 * 1024 + 1, &r);
     assert_int_equal(r.status, 413);
     assert_non_null(strstr(r.body, "limit"));
     response_free(&r);
     /* Chunked, no length given: counted while streaming, answered 413 when the
      * body ends. */
-    snprintf(head, sizeof head,
-             "POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nTransfer-Encoding: chunked\r\n\r\n");
-    fd = connect_to(t->port);
-    assert_true(send_all(fd, head, strlen(head)));
+    static const char head[] = POST_MULTIPART_HEAD "Transfer-Encoding: chunked\r\n\r\n";
+    int fd = connect_to(t->port);
+    assert_true(send_all(fd, head, sizeof head - 1));
     static char chunk[8192 + 16];
     int len = snprintf(chunk, sizeof chunk, "2000\r\n");
     memset(chunk + len, 'A', 8192);
@@ -350,8 +325,7 @@ static void test_queue_full_503(void **state)
 static void test_no_engine_503(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(0, 0);
-    server_start(t);
+    test_server_t *t = server_up(0, 0);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
     buf_t body = form(NULL, "me.png", face, n);
@@ -455,8 +429,7 @@ static void test_token(void **state)
 static void test_path_escapes(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(0, 0);
-    server_start(t);
+    test_server_t *t = server_up(0, 0);
     char *secret = iid_test_write(t->dir, "secret.txt", "TOPSECRET", 9);
     char sub[4200], link[4200];
     snprintf(sub, sizeof sub, "%s/sub", t->out);
@@ -510,8 +483,7 @@ static void test_path_escapes(void **state)
 static void test_log_json(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t); /* creates out/ */
+    test_server_t *t = server_up(1, 0); /* creates out/ */
     free(iid_test_write(t->out, "a_Neon_0_7.png", "\x89PNG\r\n\x1a\n", 8));
     free(iid_test_write(t->out, "a.png", "\x89PNG\r\n\x1a\n", 8));
     free(iid_test_write(t->dir, "secret.png", "\x89PNG\r\n\x1a\n", 8));
@@ -565,8 +537,7 @@ static void test_log_json(void **state)
 static void test_log_pages(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(0, 0);
-    server_start(t);
+    test_server_t *t = server_up(0, 0);
     enum { ROWS = 1203 };
     buf_t csv = {0};
     buf_str(&csv, "image_name,success,prompt\r\n");
@@ -669,8 +640,7 @@ static int post_fields(int port, const char *const *fields, char **body)
 static void test_face_region_and_lcm_fields(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     cJSON *j = get_json(t->port, "/api/styles", 200);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "engine_error")));
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "lcm"))); /* the double has no LCM */
@@ -716,8 +686,7 @@ static void test_face_region_and_lcm_fields(void **state)
 static void test_web_jobs_are_logged(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t);
+    test_server_t *t = server_up(1, 0);
     size_t n;
     unsigned char *face = iid_fake_png(8, 8, 1, &n);
     const char *fields[] = {"steps", "2", "seed", "99", "style", "Snow", "prompt", "me, \"smiling\"", NULL};
@@ -820,8 +789,7 @@ static void test_inputs_folder(void **state)
     server_free(t);
 
     /* Neither: /inputs/ says how to get one; a bad --input stops the start. */
-    t = server_new(1, 0);
-    server_start(t);
+    t = server_up(1, 0);
     http_get(t->port, "/inputs/a.png", NULL, &r);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "--input"));
@@ -839,8 +807,7 @@ static void test_inputs_folder(void **state)
 static void test_sheet_route(void **state)
 {
     (void)state;
-    test_server_t *t = server_new(1, 0);
-    server_start(t); /* creates out/ */
+    test_server_t *t = server_up(1, 0); /* creates out/ */
     iid_image_t img;
     assert_int_equal(iid__image_alloc(&img, 8, 8, 3, NULL), IID_OK);
     char png[4200];

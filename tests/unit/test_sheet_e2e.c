@@ -17,20 +17,16 @@
 #include "batch/csv_log.h"
 #include "io/file.h"
 #include "io/image.h"
-#include "io/json.h"
 #include "io/png_write.h"
 #include "support.h"
 
 static char *dir;
 static char batch_args[8192];
 
-/* `instantid ARGS` in the test folder; stdout and stderr to out.txt, err.txt. */
+/* `instantid ARGS` in the test folder; stdout and stderr to stdout.txt, stderr.txt. */
 static int instantid(const char *args)
 {
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt </dev/null", dir, iid_test_binary(), args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return iid_test_run_binary(dir, args);
 }
 
 static const char *in_dir(const char *rel)
@@ -51,11 +47,7 @@ static int setup(void **state)
              "cp faces/noface_coffee.png '%s/in/coffee.png' && cp bad-inputs/truncated.png '%s/in/truncated.png'",
              dir, iid_test_shared_path("assets"), dir, dir, dir);
     assert_int_equal(system(cmd), 0);
-    iid_json_t j;
-    assert_int_equal(iid__json_load(&j, iid_test_shared_path("conformance/golden/ip_adapter_layout.json"), NULL), IID_OK);
-    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j.root, "resampler_hyperparameters");
-    int heads = (int)cJSON_GetObjectItemCaseSensitive(hp, "heads")->valuedouble;
-    iid__json_free(&j);
+    int heads = iid_test_kit_resampler_heads();
     snprintf(batch_args, sizeof batch_args,
              "batch --models '%s' --resampler-heads %d --input in --output out --log log.csv --size 64x64 --seed 7 "
              "--steps 1 --guidance 5 --identitynet-strength 0.5:1.0 --adapter-strength 0.5:1.0 --sweep grid:2 "
@@ -106,7 +98,7 @@ static int num(const cJSON *o, const char *key)
 
 static void assert_one_line_error(const char *word)
 {
-    char *e = iid_test_slurp(in_dir("err.txt"));
+    char *e = iid_test_slurp(in_dir("stderr.txt"));
     assert_int_equal(iid_test_count_lines(e), 1);
     assert_int_equal(strncmp(e, "instantid sheet: ", 17), 0);
     if (!strstr(e, word)) fail_msg("'%s' is not in: %s", word, e);
