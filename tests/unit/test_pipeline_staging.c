@@ -11,12 +11,17 @@
  * shows as a different image or trace. So the kit pipeline must give the same
  * bytes and the same traces on cpu and on staged, with guidance and a face mask
  * (batch 2) and without (batch 1, tiled decode).
+ *
+ * Also: once the step allocator has its plan, a whole denoising step (both
+ * models, guidance, the copies, the scheduler) makes no host allocation, on
+ * either backend (the library's mallocs are counted, alloc_count.h).
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_count.h"
 #include "pipeline/instantid.h"
 #include "support.h"
 
@@ -75,60 +80,130 @@ static void generate(const iid_pipeline_t *p, const iid_gen_params_t *g, uint8_t
     if (iid__pipeline_generate(p, &gg, out, &err) != IID_OK) fail_msg("%s", err.msg);
 }
 
-static void test_staged_equals_host(void **state)
+/* The kit pipeline and a generation's inputs: 64x64, two steps, seed 42. */
+typedef struct fixture {
+    iid_pipeline_t *p;
+    iid_gen_params_t g;
+    float *emb;
+    uint8_t *kps, *mask, *want, *got;
+} fixture_t;
+
+enum { W = 64, H = 64 };
+
+static int setup(void **state)
 {
-    (void)state;
     iid_test_shared();
     staged_init();
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
     iid_model_paths_t paths;
     assert_int_equal(iid__model_paths_default(&paths, iid_test_shared_path("conformance/models"), NULL), IID_OK);
-    iid_pipeline_t *p;
     iid_error_t err;
-    if (iid__pipeline_load(&p, &paths, iid_test_kit_resampler_heads(), &err) != IID_OK) fail_msg("%s", err.msg);
-    const int W = 64, H = 64, E = p->resampler.embedding_dim;
-    float *emb = malloc((size_t)E * sizeof *emb);
-    uint8_t *kps = calloc((size_t)W * H * 3, 1), *mask = calloc((size_t)W * H * 3, 1);
-    uint8_t *want = malloc((size_t)W * H * 3), *got = malloc((size_t)W * H * 3);
-    assert_true(emb && kps && mask && want && got);
-    iid_test_fill_random(emb, (size_t)E, 7);
+    if (iid__pipeline_load(&f->p, &paths, iid_test_kit_resampler_heads(), &err) != IID_OK) fail_msg("%s", err.msg);
+    const int E = f->p->resampler.embedding_dim;
+    f->emb = malloc((size_t)E * sizeof *f->emb);
+    f->kps = calloc((size_t)W * H * 3, 1), f->mask = calloc((size_t)W * H * 3, 1);
+    f->want = malloc((size_t)W * H * 3), f->got = malloc((size_t)W * H * 3);
+    assert_true(f->emb && f->kps && f->mask && f->want && f->got);
+    iid_test_fill_random(f->emb, (size_t)E, 7);
     for (int i = 0; i < W * H; i++) { /* a keypoint-ish pattern and a face mask on the left half */
-        kps[3 * i] = (uint8_t)(i * 37);
-        kps[3 * i + 1] = (uint8_t)(i * 11);
-        mask[3 * i] = mask[3 * i + 1] = mask[3 * i + 2] = (i % W) < W / 2 ? 255 : 0;
+        f->kps[3 * i] = (uint8_t)(i * 37);
+        f->kps[3 * i + 1] = (uint8_t)(i * 11);
+        f->mask[3 * i] = f->mask[3 * i + 1] = f->mask[3 * i + 2] = (i % W) < W / 2 ? 255 : 0;
     }
-    iid_gen_params_t g;
-    iid__gen_params_init(&g);
-    g.prompt = "a portrait, watercolor";
-    g.negative = "blurry";
-    g.width = W;
-    g.height = H;
-    g.steps = 2;
-    g.seed = 42;
-    g.face_embedding = emb;
-    g.embedding_dim = E;
-    g.kps_image = kps;
+    iid_gen_params_t *g = &f->g;
+    iid__gen_params_init(g);
+    g->prompt = "a portrait, watercolor";
+    g->negative = "blurry";
+    g->width = W;
+    g->height = H;
+    g->steps = 2;
+    g->seed = 42;
+    g->face_embedding = f->emb;
+    g->embedding_dim = E;
+    g->kps_image = f->kps;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    run_on(f->p, &iid__backend_cpu); /* the parameters are released through the loading backend */
+    iid__pipeline_free(f->p);
+    free(f->emb), free(f->kps), free(f->mask), free(f->want), free(f->got);
+    free(f);
+    return 0;
+}
+
+static void test_staged_equals_host(void **state)
+{
+    fixture_t *f = *state;
+    iid_gen_params_t g = f->g;
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: guidance (batch 2) and the face mask; pass 1: batch 1, tiled VAE decode */
         g.guidance = pass == 0 ? 5.0f : 1.0f;
-        g.control_mask = pass == 0 ? mask : NULL;
+        g.control_mask = pass == 0 ? f->mask : NULL;
         g.vae_tile = pass == 0 ? 0 : 4;
         traced_t th, ts;
-        run_on(p, &iid__backend_cpu);
-        generate(p, &g, want, &th);
-        run_on(p, &staged);
-        generate(p, &g, got, &ts);
-        run_on(p, &iid__backend_cpu);
+        run_on(f->p, &iid__backend_cpu);
+        generate(f->p, &g, f->want, &th);
+        run_on(f->p, &staged);
+        generate(f->p, &g, f->got, &ts);
+        run_on(f->p, &iid__backend_cpu);
         assert_true(th.records > 20);
         assert_int_equal(ts.records, th.records);
         assert_true(ts.hash == th.hash); /* every traced tensor bit for bit */
-        assert_memory_equal(got, want, (size_t)W * H * 3);
+        assert_memory_equal(f->got, f->want, (size_t)W * H * 3);
     }
-    free(emb), free(kps), free(mask), free(want), free(got);
-    iid__pipeline_free(p);
+}
+
+/* Counts host allocations from the end of step 2 to the end of the last step. */
+typedef struct step_count {
+    long allocs;
+    int counted_steps;
+} step_count_t;
+
+static int count_steps(void *user, int step, int total)
+{
+    step_count_t *c = user;
+    if (step == 2) iid_test_alloc_count_start();
+    if (step == total) {
+        c->allocs = iid_test_alloc_count_stop();
+        c->counted_steps = total - 2;
+    }
+    return 0;
+}
+
+static void test_replayed_steps_allocate_nothing(void **state)
+{
+    fixture_t *f = *state;
+    iid_gen_params_t g = f->g;
+    g.steps = 4;
+    g.guidance = 5.0f;
+    g.control_mask = f->mask;
+    const char *scheds[] = {"euler", "dpmpp_2m"}; /* dpmpp keeps per-step state buffers */
+    const iid_backend_t *bes[] = {&iid__backend_cpu, &staged};
+    for (int b = 0; b < 2; b++)
+        for (int k = 0; k < 2; k++) {
+            step_count_t c = {-1, 0};
+            g.scheduler = scheds[k];
+            g.on_step = count_steps;
+            g.user = &c;
+            run_on(f->p, bes[b]);
+            iid_error_t err;
+            iid_status s = iid__pipeline_generate(f->p, &g, f->got, &err);
+            run_on(f->p, &iid__backend_cpu);
+            if (s != IID_OK) fail_msg("%s", err.msg);
+            assert_int_equal(c.counted_steps, 2);
+            if (c.allocs != 0)
+                fail_msg("%s on %s: %ld host allocations in 2 replayed steps", scheds[k], bes[b]->name, c.allocs);
+        }
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_staged_equals_host)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_staged_equals_host),
+                                       cmocka_unit_test(test_replayed_steps_allocate_nothing)};
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,42 +7,13 @@
  * is wrapped at link time and counted). Also: models bind their weights to the
  * backend $IID_BACKEND names at load.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/unet_sdxl.h"
+#include "alloc_count.h"
 #include "ops/step_alloc.h"
 #include "support.h"
-
-/* The library's host allocations while counting is on (linked with --wrap, see
- * tests/CMakeLists.txt); OpenMP workers may allocate concurrently. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t align, size_t n);
-int __real_posix_memalign(void **p, size_t align, size_t n);
-
-static atomic_int counting;
-static atomic_long host_allocs;
-
-static void *counted(void *p)
-{
-    if (atomic_load(&counting)) atomic_fetch_add(&host_allocs, 1);
-    return p;
-}
-
-void *__wrap_malloc(size_t n) { return counted(__real_malloc(n)); }
-void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size)); }
-void *__wrap_realloc(void *p, size_t n) { return counted(__real_realloc(p, n)); }
-void *__wrap_aligned_alloc(size_t align, size_t n) { return counted(__real_aligned_alloc(align, n)); }
-
-int __wrap_posix_memalign(void **p, size_t align, size_t n)
-{
-    int rc = __real_posix_memalign(p, align, n);
-    counted(NULL);
-    return rc;
-}
 
 /* A fixed pattern of allocations with nested lifetimes; each buffer is filled
  * with its own index and checked before it is freed (an overlap would show). */
@@ -145,22 +116,21 @@ static void unet_steps_on(iid_unet_t *u, const iid_backend_t *be)
     for (int step = 0; step < 3; step++) {
         iid__step_alloc_begin(&sa);
         memset(got, 0, n * sizeof *got);
-        atomic_store(&host_allocs, 0);
-        atomic_store(&counting, 1);
+        iid_test_alloc_count_start();
         iid_status st = iid__unet_forward(u, &in, got, &err);
-        atomic_store(&counting, 0);
+        long host_allocs = iid_test_alloc_count_stop();
         assert_int_equal(st, IID_OK);
         assert_int_equal(iid__step_alloc_end(&sa, &err), IID_OK);
         assert_memory_equal(got, want, n * sizeof *got);
         if (step == 0) {
             assert_true(sa.parent_allocs > 10); /* the dry pass went to the backend */
             assert_true(sa.block_bytes > 0);
-            assert_true(atomic_load(&host_allocs) > 0); /* the counter sees the library's allocations */
+            assert_true(host_allocs > 0); /* the counter sees the library's allocations */
             after_plan = sa.parent_allocs;
         } else {
             assert_int_equal(sa.misses, 0);
             assert_int_equal(sa.parent_allocs, after_plan); /* nothing allocated in a planned step */
-            assert_int_equal(atomic_load(&host_allocs), 0); /* nor on the host heap */
+            assert_int_equal(host_allocs, 0); /* nor on the host heap */
         }
     }
     print_message("unet step on %s: %d buffers planned into %.2f MiB\n", be->name, sa.n_plan,
