@@ -2,15 +2,22 @@
  * make_weights.c - random full-size SDXL-shaped weights in the real file layout,
  * for the benchmarks (never for CI: about 8 GB of disk).
  *
- *   bench_make_weights OUT_DIR
+ *   bench_make_weights OUT_DIR [SDXL_DIR]
  *
  * writes, as a models folder (DESIGN.md section 4) laid out like the published
  * checkpoints:
  *   OUT_DIR/sdxl/unet/{config.json, diffusion_pytorch_model.safetensors}  SDXL base 1.0 UNet
  *   OUT_DIR/ControlNetModel/{config.json, diffusion_pytorch_model.safetensors}  IdentityNet
  *   OUT_DIR/sdxl/vae/{config.json, diffusion_pytorch_model.safetensors}   decoder + post_quant_conv
- *   OUT_DIR/ip-adapter.safetensors   ip_adapter.<n>.to_k_ip / to_v_ip for every attn2
- * every tensor F16, with diffusers' names and shapes.
+ *   OUT_DIR/sdxl/text_encoder{,_2}/{config.json, model.safetensors}  CLIP ViT-L and OpenCLIP bigG
+ *   OUT_DIR/ip-adapter.safetensors   InstantID's Resampler (image_proj.*) and
+ *                                    ip_adapter.<n>.to_k_ip / to_v_ip for every attn2
+ * every tensor F16, with diffusers' names and shapes. A weight file already there
+ * is kept (the content is deterministic), so a rerun only adds what is missing.
+ * With SDXL_DIR (a diffusers SDXL folder: the conformance kit's models/sdxl has the
+ * real CLIP tokenizers) its tokenizer/, tokenizer_2/ and scheduler/ files are copied
+ * too, which makes OUT_DIR a models folder `instantid generate` runs end to end
+ * (with --face-embedding and --kps in place of the face models).
  *
  * The configs are the published ones (SDXL base 1.0 unet/vae config.json,
  * InstantID's ControlNetModel config.json), written here as text. The tensor list
@@ -24,6 +31,7 @@
  * finite (no denormals or infinities to distort the timings).
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -273,6 +281,52 @@ static void ip_adapter(specs_t *s, const iid_unet_config_t *c)
     free(slots);
 }
 
+/* CLIPTextModel(WithProjection): text_model.* and, for bigG, text_projection. */
+static void clip_text(specs_t *s, int C, int inter, int layers, int vocab, int positions, int projection)
+{
+    char n[512];
+    add(s, K_MATRIX, 2, (int64_t[]){vocab, C}, "text_model.embeddings.token_embedding.weight");
+    add(s, K_MATRIX, 2, (int64_t[]){positions, C}, "text_model.embeddings.position_embedding.weight");
+    for (int l = 0; l < layers; l++) {
+        char p[512];
+        snprintf(p, sizeof p, "text_model.encoder.layers.%d", l);
+        sub(n, p, "layer_norm1"), norm(s, n, C);
+        sub(n, p, "self_attn.q_proj"), linear(s, n, C, C, 1);
+        sub(n, p, "self_attn.k_proj"), linear(s, n, C, C, 1);
+        sub(n, p, "self_attn.v_proj"), linear(s, n, C, C, 1);
+        sub(n, p, "self_attn.out_proj"), linear(s, n, C, C, 1);
+        sub(n, p, "layer_norm2"), norm(s, n, C);
+        sub(n, p, "mlp.fc1"), linear(s, n, C, inter, 1);
+        sub(n, p, "mlp.fc2"), linear(s, n, inter, C, 1);
+    }
+    norm(s, "text_model.final_layer_norm", C);
+    if (projection) linear(s, "text_projection", C, projection, 0);
+}
+
+/* InstantID's Resampler: 16 queries of width 1280, 4 layers of 20 heads x 64, a
+ * 512-value face embedding in, 2048-wide tokens out (its ip-adapter.bin's shapes). */
+static void resampler(specs_t *s)
+{
+    enum { DIM = 1280, EMB = 512, OUT = 2048, QUERIES = 16, DEPTH = 4, FF = 4 * DIM };
+    char n[512];
+    add(s, K_MATRIX, 3, (int64_t[]){1, QUERIES, DIM}, "image_proj.latents");
+    linear(s, "image_proj.proj_in", EMB, DIM, 1);
+    linear(s, "image_proj.proj_out", DIM, OUT, 1);
+    norm(s, "image_proj.norm_out", OUT);
+    for (int i = 0; i < DEPTH; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "image_proj.layers.%d", i);
+        sub(n, p, "0.norm1"), norm(s, n, DIM);
+        sub(n, p, "0.norm2"), norm(s, n, DIM);
+        sub(n, p, "0.to_q"), linear(s, n, DIM, DIM, 0);
+        sub(n, p, "0.to_kv"), linear(s, n, DIM, 2 * DIM, 0);
+        sub(n, p, "0.to_out"), linear(s, n, DIM, DIM, 0);
+        sub(n, p, "1.0"), norm(s, n, DIM);
+        sub(n, p, "1.1"), linear(s, n, DIM, FF, 0);
+        sub(n, p, "1.3"), linear(s, n, FF, DIM, 0);
+    }
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 static uint64_t rng_next(uint64_t *x)
@@ -290,9 +344,14 @@ static int64_t numel(const spec_t *e)
     return n;
 }
 
-/* One safetensors file of F16 tensors, streamed in chunks. */
+/* One safetensors file of F16 tensors, streamed in chunks; an existing file is kept. */
 static void write_st(const char *path, const specs_t *s, uint64_t seed)
 {
+    struct stat have;
+    if (stat(path, &have) == 0) {
+        printf("kept %s (already there)\n", path);
+        return;
+    }
     cJSON *hdr = cJSON_CreateObject();
     cJSON *meta = cJSON_AddObjectToObject(hdr, "__metadata__");
     cJSON_AddStringToObject(meta, "format", "pt");
@@ -311,8 +370,10 @@ static void write_st(const char *path, const specs_t *s, uint64_t seed)
     char *json = cJSON_PrintUnformatted(hdr);
     if (!json) die("out of memory");
     size_t hl = strlen(json), pad = (8 - hl % 8) % 8; /* data 8-byte aligned, as the real files */
-    FILE *f = fopen(path, "wb");
-    if (!f) die("%s: %s", path, strerror(errno));
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.part", path); /* an interrupted run leaves no file to keep */
+    FILE *f = fopen(tmp, "wb");
+    if (!f) die("%s: %s", tmp, strerror(errno));
     unsigned char len[8];
     for (int i = 0; i < 8; i++) len[i] = (unsigned char)(((uint64_t)(hl + pad) >> (8 * i)) & 0xff);
     fwrite(len, 1, 8, f);
@@ -334,11 +395,11 @@ static void write_st(const char *path, const specs_t *s, uint64_t seed)
                           : a * ((float)(rng_next(&x) >> 40) * (2.0f / 16777216.0f) - 1.0f);
                 buf[k] = iid__f32_to_f16(v);
             }
-            if (fwrite(buf, sizeof *buf, (size_t)m, f) != (size_t)m) die("%s: write failed", path);
+            if (fwrite(buf, sizeof *buf, (size_t)m, f) != (size_t)m) die("%s: write failed", tmp);
             done += m;
         }
     }
-    if (fclose(f) != 0) die("%s: write failed", path);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: write failed", path);
     printf("wrote %s: %d tensors, %.2f GB\n", path, s->n, (double)(8 + hl + pad + off) / 1e9);
     free(buf);
     free(json);
@@ -409,20 +470,75 @@ static const char VAE_CONFIG[] =
     "\"out_channels\": 3, \"sample_size\": 1024, \"scaling_factor\": 0.13025,\n"
     "\"up_block_types\": [\"UpDecoderBlock2D\", \"UpDecoderBlock2D\", \"UpDecoderBlock2D\", \"UpDecoderBlock2D\"]}\n";
 
+/* SDXL base 1.0's text_encoder and text_encoder_2 config.json. */
+#define CLIP_CONFIG(arch, act, hidden, inter, heads, layers, projection)                                              \
+    "{\"architectures\": [\"" arch "\"], \"attention_dropout\": 0.0, \"bos_token_id\": 0, \"dropout\": 0.0,\n"  \
+    "\"eos_token_id\": 2, \"hidden_act\": \"" act "\", \"hidden_size\": " hidden ", \"initializer_factor\": 1.0,\n"    \
+    "\"initializer_range\": 0.02, \"intermediate_size\": " inter ", \"layer_norm_eps\": 1e-05,\n"                   \
+    "\"max_position_embeddings\": 77, \"model_type\": \"clip_text_model\", \"num_attention_heads\": " heads ",\n"   \
+    "\"num_hidden_layers\": " layers ", \"pad_token_id\": 1, \"projection_dim\": " projection ",\n"                 \
+    "\"torch_dtype\": \"float16\", \"vocab_size\": 49408}\n"
+static const char TE1_CONFIG[] = CLIP_CONFIG("CLIPTextModel", "quick_gelu", "768", "3072", "12", "12", "768");
+static const char TE2_CONFIG[] =
+    CLIP_CONFIG("CLIPTextModelWithProjection", "gelu", "1280", "5120", "20", "32", "1280");
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) die("%s: %s", from, strerror(errno));
+    FILE *out = fopen(to, "wb");
+    if (!out) die("%s: %s", to, strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) die("%s: write failed", to);
+    if (ferror(in)) die("%s: read failed", from);
+    fclose(in);
+    if (fclose(out) != 0) die("%s: write failed", to);
+}
+
+/* The regular files of SDXL_DIR/rel into root/sdxl/rel. */
+static void copy_dir(const char *sdxl_dir, const char *root, const char *rel)
+{
+    char from[4096], to[4096];
+    snprintf(from, sizeof from, "%s/%s", sdxl_dir, rel);
+    DIR *d = opendir(from);
+    if (!d) die("%s: %s", from, strerror(errno));
+    snprintf(to, sizeof to, "sdxl/%s", rel);
+    mkdirs(root, to);
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        snprintf(from, sizeof from, "%s/%s/%s", sdxl_dir, rel, e->d_name);
+        if (stat(from, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        snprintf(to, sizeof to, "%s/sdxl/%s/%s", root, rel, e->d_name);
+        copy_file(from, to);
+    }
+    closedir(d);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: bench_make_weights OUT_DIR   (writes about 8 GB)\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: bench_make_weights OUT_DIR [SDXL_DIR]   (writes about 9.6 GB)\n");
         return 2;
     }
     const char *root = argv[1];
     char path[4096];
     mkdirs(root, "sdxl/unet");
     mkdirs(root, "sdxl/vae");
+    mkdirs(root, "sdxl/text_encoder");
+    mkdirs(root, "sdxl/text_encoder_2");
     mkdirs(root, "ControlNetModel");
     write_text(root, "sdxl/unet/config.json", UNET_CONFIG);
     write_text(root, "ControlNetModel/config.json", CONTROLNET_CONFIG);
     write_text(root, "sdxl/vae/config.json", VAE_CONFIG);
+    write_text(root, "sdxl/text_encoder/config.json", TE1_CONFIG);
+    write_text(root, "sdxl/text_encoder_2/config.json", TE2_CONFIG);
+    if (argc == 3) {
+        copy_dir(argv[2], root, "tokenizer");
+        copy_dir(argv[2], root, "tokenizer_2");
+        copy_dir(argv[2], root, "scheduler");
+    }
 
     iid_unet_config_t ucfg, ccfg;
     iid_error_t err;
@@ -449,9 +565,20 @@ int main(int argc, char **argv)
     write_st(path, &s, 3);
     specs_free(&s);
 
+    resampler(&s);
     ip_adapter(&s, &ucfg);
     snprintf(path, sizeof path, "%s/ip-adapter.safetensors", root);
     write_st(path, &s, 4);
+    specs_free(&s);
+
+    clip_text(&s, 768, 3072, 12, 49408, 77, 0);
+    snprintf(path, sizeof path, "%s/sdxl/text_encoder/model.safetensors", root);
+    write_st(path, &s, 5);
+    specs_free(&s);
+
+    clip_text(&s, 1280, 5120, 32, 49408, 77, 1280);
+    snprintf(path, sizeof path, "%s/sdxl/text_encoder_2/model.safetensors", root);
+    write_st(path, &s, 6);
     specs_free(&s);
     return 0;
 }
