@@ -108,6 +108,9 @@ typedef struct iid_ctx_params {
                                 else inferred from the shapes with SDXL base 1.0's defaults */
     const char *const *loras;/* "FILE[:MULTIPLIER]" LoRAs fused into the weights at load */
     int n_loras;
+    const char *lcm_lora;    /* an LCM-LoRA file each render may switch on (iid_render_params_t.lcm), fused
+                                with multiplier 1 after loras; NULL: none (renders cannot ask for LCM mode) */
+    int lcm;                 /* with lcm_lora: load in LCM mode (saves a reload when the first render wants it) */
     const char *controlnet;
     const char *ip_adapter;
     const char *face_models;
@@ -129,6 +132,9 @@ void iid_ctx_params_init(iid_ctx_params_t *p);
 iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_t *err);
 void iid_ctx_free(iid_ctx_t *ctx);
 
+/* Whether renders may ask for LCM mode (a context created with lcm_lora). */
+int iid_ctx_lcm(const iid_ctx_t *ctx);
+
 /* The backend name the context computes on ("cpu"), for logs. */
 const char *iid_ctx_backend(const iid_ctx_t *ctx);
 
@@ -144,6 +150,7 @@ typedef struct iid_ctx_stats {
     long face_analyses;  /* photos decoded and analysed (detector + recogniser), failures included */
     long face_hits;      /* prepares answered from the face cache, failures included */
     long renders;        /* renders started */
+    long lcm_switches;   /* reloads of the UNet (and text encoders) to switch LCM mode */
     size_t activation_peak; /* bytes of the largest denoising step's planned activations */
 } iid_ctx_stats_t;
 
@@ -227,9 +234,15 @@ typedef struct iid_render_params {
     int vae_tile;                /* VAE decode tile in latents; 0 = whole image */
     const float *latents;        /* optional initial latents (1, C, H/s, W/s), before the scheduler's scaling */
     size_t latents_count;        /* their number of values, checked against the size */
+    int lcm;                     /* 1: LCM mode, the context's lcm_lora fused (the caller picks the lcm scheduler,
+                                    steps and guidance: the demo's are lcm, IID_LCM_STEPS, IID_LCM_GUIDANCE) */
     iid_step_fn on_step;         /* optional */
     void *user;                  /* passed to on_step */
 } iid_render_params_t;
+
+/* InstantID demo's LCM toggle sets 5 steps and guidance 1.5. */
+#define IID_LCM_STEPS 5
+#define IID_LCM_GUIDANCE 1.5
 
 /* InstantID demo's defaults: weighted prompts, 30 steps, guidance 5, strengths
  * 0.8, euler, face mask on, seed 0. */
@@ -237,7 +250,12 @@ void iid_render_params_init(iid_render_params_t *r);
 
 /* Render face->width x face->height into rgb (height * width * 3 bytes, RGB).
  * The text embeddings come from the context's cache when this (prompt,
- * negative, prompt mode, guidance on/off) was encoded before. */
+ * negative, prompt mode, guidance on/off) was encoded before.
+ * LCM mode: when r->lcm differs from the previous render's mode, the UNet is
+ * reloaded with the LoRAs of the new mode (the memory-mapped weights are
+ * shared, only the LoRA-touched layers are fused copies), and so are the text
+ * encoders (and the text cache emptied) when the LCM-LoRA has text-encoder
+ * modules; the result is then exactly that of a context loaded with those LoRAs. */
 iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_render_params_t *r, unsigned char *rgb,
                       iid_error_t *err);
 

@@ -340,7 +340,7 @@ static int run_batch(const iid_opts_t *o, batch_setup_t *b, const iid_plan_t *pl
     }
     if (rc == 0 && iid_cli_flag(o, "then-serve")) {
         /* The one-off UI on the same models, output folder and log. */
-        rc = iid_cli_serve(&b->serve, ctx, &defaults, &names);
+        rc = iid_cli_serve(&b->serve, ctx, &defaults, &names, NULL);
     }
     iid_ctx_free(ctx);
     return rc;

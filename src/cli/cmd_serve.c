@@ -7,6 +7,11 @@
  * When the models cannot be loaded the server still starts, without generation
  * (the page, the batch log and the output files work; POST /api/generate answers
  * 503), and says why on stderr.
+ *
+ * LCM mode is chosen per job, as the demo's check box: when the models folder
+ * has the LCM-LoRA the engine gets it to switch on for LCM jobs
+ * (iid_ctx_params_t.lcm_lora), else the page's toggle is off and says which
+ * file is missing. --lcm ticks the toggle by default (and loads in LCM mode).
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,13 +40,28 @@ static const iid_opt_spec_t serve_opts[] = {
 #define N_SERVE_OPTS ((int)(sizeof serve_opts / sizeof serve_opts[0]))
 
 /* Create the engine for these options, or NULL (with the reason on stderr and in
- * why, which the page shows). */
-static iid_ctx_t *open_engine(iid_cli_models_t *m, char *why, size_t cap)
+ * why, which the page shows). Without the LCM-LoRA file, lcm_why says so. */
+static iid_ctx_t *open_engine(iid_cli_models_t *m, char *why, size_t cap, char *lcm_why, size_t lcm_cap)
 {
     iid_ctx_params_t cp;
     iid_ctx_t *ctx = NULL;
     iid_error_t err;
-    if (iid_cli_ctx_params(m, 1, &cp, &err) != IID_OK || iid_cli_ctx_open(m, &cp, &ctx, &err) != IID_OK) {
+    int lcm_on = m->lcm;
+    m->lcm = 0; /* iid_cli_ctx_params would fuse the LCM-LoRA for good; here it is switched per job */
+    iid_status s = iid_cli_ctx_params(m, 1, &cp, &err);
+    m->lcm = lcm_on;
+    if (s == IID_OK) {
+        iid_error_t lcm_err;
+        if (iid_cli_lcm_lora_path(m, m->lcm_lora, sizeof m->lcm_lora, &lcm_err) == IID_OK) {
+            cp.lcm_lora = m->lcm_lora;
+            cp.lcm = lcm_on;
+        } else {
+            snprintf(lcm_why, lcm_cap, "%s", lcm_err.msg);
+            if (lcm_on) fprintf(stderr, "instantid serve: --lcm: LCM mode unavailable: %s\n", lcm_err.msg);
+        }
+        s = iid_cli_ctx_open(m, &cp, &ctx, &err);
+    }
+    if (s != IID_OK) {
         fprintf(stderr, "instantid serve: generation disabled: %s\n", err.msg);
         snprintf(why, cap, "%s", err.msg);
         return NULL;
@@ -70,11 +90,7 @@ static iid_status read_options(const iid_opts_t *o, iid_server_options_t *so, ii
     so->max_per_client = (int)per_client;
     so->header_timeout = (unsigned)header;
     so->request_timeout = (unsigned)request;
-    IID_TRY(iid_cli_models_read(o, m, err));
-    if (m->lcm) /* fused for good, it would turn every web job into an LCM one */
-        return iid__fail(err, IID_ERR_UNSUPPORTED, "--lcm: LCM mode is chosen per job in the web UI, which cannot "
-                                                   "switch it yet; start serve without --lcm");
-    return IID_OK;
+    return iid_cli_models_read(o, m, err);
 }
 
 int iid_cmd_serve(int argc, char **argv)
@@ -99,14 +115,21 @@ int iid_cmd_serve(int argc, char **argv)
         iid_cli_free(&o);
         return 2;
     }
-    char why[IID_ERROR_MSG_MAX];
-    iid_ctx_t *ctx = open_engine(&m, why, sizeof why);
+    char why[IID_ERROR_MSG_MAX], lcm_why[IID_ERROR_MSG_MAX] = "";
+    iid_ctx_t *ctx = open_engine(&m, why, sizeof why, lcm_why, sizeof lcm_why);
     if (!ctx) so.engine_error = why;
     iid_render_params_t defaults;
     iid_cli_render_defaults(&o, &m, &defaults);
-    iid_model_names_t names;
-    if (ctx) iid_cli_model_names(&m, &names);
-    int rc = iid_cli_serve(&so, ctx, &defaults, ctx ? &names : NULL);
+    iid_model_names_t names, lcm_names; /* a plain job's LoRAs, and an LCM job's (the LCM-LoRA last) */
+    int lcm_on = m.lcm;
+    if (ctx) {
+        m.lcm = 0;
+        iid_cli_model_names(&m, &names);
+        m.lcm = 1;
+        iid_cli_model_names(&m, &lcm_names);
+    }
+    iid_cli_lcm_t lcm = {ctx ? &lcm_names : NULL, lcm_why[0] ? lcm_why : NULL, lcm_on};
+    int rc = iid_cli_serve(&so, ctx, &defaults, ctx ? &names : NULL, &lcm);
     iid_ctx_free(ctx);
     iid_cli_free(&o);
     return rc;

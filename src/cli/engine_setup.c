@@ -62,14 +62,13 @@ iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, i
     return IID_OK;
 }
 
-/* MODELS/lcm-lora-sdxl/pytorch_lora_weights.safetensors into buf. */
-static iid_status lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap, iid_error_t *err)
+iid_status iid_cli_lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap, iid_error_t *err)
 {
     char dir[4096];
     IID_TRY(iid__path_join(dir, sizeof dir, m->models, "lcm-lora-sdxl", err));
     IID_TRY(iid__path_join(buf, cap, dir, "pytorch_lora_weights.safetensors", err));
     if (!iid__is_file(buf))
-        return iid__fail(err, IID_ERR_NOT_FOUND, "%s: --lcm needs the LCM-LoRA (scripts/download-models.sh --lcm)", buf);
+        return iid__fail(err, IID_ERR_NOT_FOUND, "%s: LCM mode needs the LCM-LoRA (scripts/download-models.sh --lcm)", buf);
     return IID_OK;
 }
 
@@ -95,7 +94,7 @@ iid_status iid_cli_ctx_params(iid_cli_models_t *m, int load_faces, iid_ctx_param
     p->loras = m->lora_specs;
     p->n_loras = m->n_loras;
     if (m->lcm) {
-        IID_TRY(lcm_lora_path(m, m->lcm_lora, sizeof m->lcm_lora, err));
+        IID_TRY(iid_cli_lcm_lora_path(m, m->lcm_lora, sizeof m->lcm_lora, err));
         m->lora_specs[p->n_loras++] = m->lcm_lora;
     }
     return IID_OK;

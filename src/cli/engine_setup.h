@@ -8,7 +8,9 @@
  * --lcm is InstantID demo's LCM toggle: the LCM-LoRA SDXL file of the models
  * folder (lcm-lora-sdxl/pytorch_lora_weights.safetensors) fused with multiplier 1
  * (the demo's load_lora_weights + enable_lora), the lcm scheduler, and the demo's
- * LCM defaults of 5 steps and guidance 1.5 where the user set none.
+ * LCM defaults of 5 steps and guidance 1.5 where the user set none. `serve`
+ * instead gives the engine the LCM-LoRA to switch on per job (the page's LCM
+ * toggle; serve --lcm ticks it by default).
  */
 #ifndef IID_CLI_ENGINE_SETUP_H
 #define IID_CLI_ENGINE_SETUP_H
@@ -18,8 +20,6 @@
 #include "ops/backend.h"
 
 #define IID_CLI_MAX_LORAS 16
-#define IID_LCM_STEPS 5
-#define IID_LCM_GUIDANCE 1.5
 
 typedef struct iid_cli_models {
     const char *models, *sdxl, *controlnet, *ip_adapter, *face_models;
@@ -46,6 +46,10 @@ iid_status iid_cli_models_read(const iid_opts_t *o, iid_cli_models_t *m, iid_err
  * *name is updated; fails naming the conflict. */
 iid_status iid_cli_lcm_scheduler(const iid_cli_models_t *m, const char **name, iid_error_t *err);
 
+
+/* MODELS/lcm-lora-sdxl/pytorch_lora_weights.safetensors into buf; fails,
+ * naming it and how to get it, when that file is missing. */
+iid_status iid_cli_lcm_lora_path(const iid_cli_models_t *m, char *buf, size_t cap, iid_error_t *err);
 
 /* The backend name from --backend and its alias --device (either may be NULL):
  * fails on an unknown name, on cuda in a build without it, and when the two

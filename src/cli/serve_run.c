@@ -38,7 +38,7 @@ iid_status iid_cli_serve_options(const iid_opts_t *o, iid_server_options_t *so, 
 }
 
 int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_render_params_t *defaults,
-                  const iid_model_names_t *models)
+                  const iid_model_names_t *models, const iid_cli_lcm_t *lcm)
 {
     iid_server_options_t opts = *so;
     opts.on_ready = print_ready;
@@ -57,6 +57,7 @@ int iid_cli_serve(const iid_server_options_t *so, iid_ctx_t *ctx, const iid_rend
         return 2;
     }
     if (models) iid__binding_set_models(binding, models);
+    if (lcm) iid__binding_set_lcm(binding, lcm->models, lcm->why_not, lcm->on);
     engine = iid__binding_server(binding);
     serve_stop = 0;
     struct sigaction sa;

@@ -14,8 +14,11 @@ struct iid_engine_binding {
     iid_ctx_t *ctx;
     const iid_styles_t *styles;
     iid_render_params_t defaults;
-    iid_model_names_t models; /* for the web PNGs' metadata */
-    int have_models;
+    iid_model_names_t models, lcm_models; /* for the web PNGs' metadata: a plain and an LCM job's */
+    int have_models, have_lcm_models;
+    char lora_tags[IID_MAX_LORA_NAMES * 176], lcm_lora_tags[IID_MAX_LORA_NAMES * 176]; /* for the log rows */
+    char lcm_why_not[IID_ERROR_MSG_MAX];
+    int lcm_default;
     const char **style_names, **scheduler_names;
     int n_styles, n_schedulers;
 };
@@ -138,8 +141,14 @@ static iid_status catalog(void *ctx, iid_engine_catalog_t *out, iid_error_t *err
     out->schedulers = b->scheduler_names;
     out->n_schedulers = b->n_schedulers;
     out->default_scheduler = b->scheduler_names[0];
-    out->lcm_available = 0;
-    out->lcm_reason = "LCM mode (an LCM-LoRA) is not supported by this build yet";
+    out->lcm_available = b->ctx && iid_ctx_lcm(b->ctx);
+    out->lcm_reason = out->lcm_available ? NULL
+                      : b->lcm_why_not[0] ? b->lcm_why_not
+                                          : "the engine was loaded without an LCM-LoRA to switch on (instantid serve "
+                                            "loads MODELS/lcm-lora-sdxl)";
+    out->lcm_default = b->lcm_default;
+    out->lora_tags = b->lora_tags;
+    out->lcm_lora_tags = b->lcm_lora_tags;
     return IID_OK;
 }
 
@@ -197,13 +206,16 @@ static iid_status server_generate(void *ctx, const iid_gen_request_t *req, iid_g
         r.guidance = req->guidance;
         r.identitynet_strength = req->identitynet_strength;
         r.adapter_strength = req->adapter_strength;
-        r.scheduler = req->scheduler;
+        r.scheduler = req->scheduler; /* lcm for an LCM job (server/upload.c) */
+        r.lcm = req->lcm;
         r.seed = req->seed;
         r.on_step = progress;
         r.user = progress_user;
         const char *face_file = req->face_name && *req->face_name ? req->face_name : NULL;
-        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1,
-                            b->have_models ? &b->models : NULL};
+        const iid_model_names_t *names = req->lcm && b->have_lcm_models ? &b->lcm_models
+                                         : b->have_models                ? &b->models
+                                                                         : NULL;
+        iid_infotext_t t = {&r, face.width, face.height, req->style, face_file, -1, names};
         params = iid__infotext_a1111(&t);
         graph = iid__infotext_comfyui(&t);
         iid_png_chunk_t texts[2] = {{"parameters", params}, {"prompt", graph}};
@@ -227,6 +239,18 @@ void iid__binding_set_models(iid_engine_binding_t *b, const iid_model_names_t *m
 {
     b->models = *models;
     b->have_models = 1;
+    iid__infotext_lora_tags(models, b->lora_tags, sizeof b->lora_tags);
+}
+
+void iid__binding_set_lcm(iid_engine_binding_t *b, const iid_model_names_t *models, const char *why_not, int on)
+{
+    if (models) {
+        b->lcm_models = *models;
+        b->have_lcm_models = 1;
+        iid__infotext_lora_tags(models, b->lcm_lora_tags, sizeof b->lcm_lora_tags);
+    }
+    snprintf(b->lcm_why_not, sizeof b->lcm_why_not, "%s", why_not ? why_not : "");
+    b->lcm_default = on;
 }
 
 void iid__engine_unbind(iid_engine_binding_t *b)

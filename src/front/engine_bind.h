@@ -42,6 +42,12 @@ void iid__engine_unbind(iid_engine_binding_t *b);
  * batch PNGs get theirs from the runner's options). */
 void iid__binding_set_models(iid_engine_binding_t *b, const iid_model_names_t *models);
 
+/* The web UI's LCM toggle (available when the context has an LCM-LoRA,
+ * iid_ctx_lcm): the model names of an LCM job's PNG metadata and log row (its
+ * LoRAs include the LCM-LoRA; NULL: as a plain job's), why it is unavailable
+ * (NULL: a generic reason), and whether the page starts with it ticked. */
+void iid__binding_set_lcm(iid_engine_binding_t *b, const iid_model_names_t *models, const char *why_not, int on);
+
 iid_batch_engine_t iid__binding_batch(iid_engine_binding_t *b);
 iid_server_engine_t iid__binding_server(iid_engine_binding_t *b);
 

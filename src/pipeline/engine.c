@@ -22,10 +22,12 @@
 #include "pipeline/model_load.h"
 #include "pipeline/face_prep.h"
 #include "pipeline/instantid.h"
+#include "pipeline/lora_switch.h"
 #include "pipeline/text_cache.h"
 
 struct iid_ctx {
     iid_pipeline_t *pipeline;
+    iid_lora_switch_t lcm;      /* the LoRAs of plain and LCM mode, and which one the pipeline holds */
     iid_face_models_t faces;
     int has_faces;
     pthread_mutex_t faces_lock; /* the face models' scratch state, the face cache and its counters */
@@ -52,6 +54,7 @@ void iid_ctx_free(iid_ctx_t *ctx)
 {
     if (!ctx) return;
     iid__pipeline_free(ctx->pipeline);
+    iid__lora_switch_free(&ctx->lcm);
     if (ctx->has_faces) iid__face_models_free(&ctx->faces);
     if (ctx->lock_ready) pthread_mutex_destroy(&ctx->faces_lock);
     iid__text_cache_free(&ctx->text);
@@ -108,7 +111,8 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
         s = iid__face_models_load(&c->faces, paths.face_models, err);
         c->has_faces = s == IID_OK;
     }
-    if (s == IID_OK) s = iid__pipeline_load(&c->pipeline, &paths, p->resampler_heads, err);
+    if (s == IID_OK) s = iid__lora_switch_init(&c->lcm, &paths, p->lcm_lora, p->lcm_lora && p->lcm, err);
+    if (s == IID_OK) s = iid__pipeline_load(&c->pipeline, iid__lora_switch_paths(&c->lcm), p->resampler_heads, err);
     if (s == IID_OK) s = iid__pipeline_use_backend(c->pipeline, be, err);
     if (s != IID_OK) {
         iid_ctx_free(c);
@@ -116,6 +120,11 @@ iid_status iid_ctx_create(iid_ctx_t **out, const iid_ctx_params_t *p, iid_error_
     }
     *out = c;
     return IID_OK;
+}
+
+int iid_ctx_lcm(const iid_ctx_t *ctx)
+{
+    return ctx->lcm.has_lcm;
 }
 
 const char *iid_ctx_backend(const iid_ctx_t *ctx)
@@ -278,9 +287,14 @@ iid_status iid_render(iid_ctx_t *ctx, const iid_face_prep_t *face, const iid_ren
             return iid__fail(err, IID_ERR_INVALID, "latents: %zu values, a %dx%d image needs %zu", r->latents_count,
                              face->width, face->height, want);
     }
+    int reloaded = 0, text_changed = 0;
+    iid_status sw = iid__lora_switch_use(&ctx->lcm, ctx->pipeline, r->lcm != 0, &reloaded, &text_changed, err);
+    if (text_changed) iid__text_cache_clear(&ctx->text); /* encoded by the other mode's text encoders */
     pthread_mutex_lock(&ctx->faces_lock); /* the counters share the lock */
     ctx->stats.renders++;
+    ctx->stats.lcm_switches += reloaded;
     pthread_mutex_unlock(&ctx->faces_lock);
+    if (sw != IID_OK) return sw;
     iid_gen_params_t g;
     iid__gen_params_init(&g);
     g.prompt = r->prompt;

@@ -29,6 +29,11 @@ void iid__text_cache_free(iid_text_cache_t *c)
     memset(c, 0, sizeof *c);
 }
 
+void iid__text_cache_clear(iid_text_cache_t *c)
+{
+    for (int i = 0; c->items && i < c->cap; i++) entry_clear(&c->items[i]);
+}
+
 static int same_text(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);

@@ -33,6 +33,8 @@ typedef struct iid_text_cache {
 /* A cache of cap entries (at least 1). */
 iid_status iid__text_cache_init(iid_text_cache_t *c, int cap, iid_error_t *err);
 void iid__text_cache_free(iid_text_cache_t *c);
+/* Drop every entry (the text encoders changed), keeping the table. */
+void iid__text_cache_clear(iid_text_cache_t *c);
 
 /* The embeddings of (prompt, negative) under mode and cfg: from the cache
  * (*hit = 1) or encoded with tc and stored (*hit = 0). *neg is NULL without

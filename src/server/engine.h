@@ -60,7 +60,10 @@ typedef struct iid_gen_request {
     uint64_t seed;
     int width, height; /* 0 x 0: the engine sizes the output from the face image */
     int face_mask;     /* "enhance non-face region": 1 on, 0 off, -1 the server's default */
-    int lcm;           /* 1: LCM mode (only when the catalog says lcm_available) */
+    int lcm;           /* 1: LCM mode (only when the catalog says lcm_available): the lcm scheduler,
+                          IID_LCM_STEPS and IID_LCM_GUIDANCE where the form gave none */
+    const char *lora_tags; /* the LoRAs the job runs with as the log records them after the scheduler
+                              (" <lora:NAME:M>...", the catalog's for the job's mode); "" none */
 } iid_gen_request_t;
 
 /* Called by the engine after each denoising step (step in 1..total). Returns
@@ -78,6 +81,9 @@ typedef struct iid_engine_catalog {
     const char *default_scheduler;
     int lcm_available;      /* LCM mode (LCM-LoRA, few steps) can be requested */
     const char *lcm_reason; /* why not, when it cannot; may be NULL */
+    int lcm_default;        /* the page starts with LCM mode ticked (serve --lcm) */
+    const char *lora_tags;     /* the LoRAs of a plain job, " <lora:NAME:M>..." (A1111's notation); NULL: none */
+    const char *lcm_lora_tags; /* those of an LCM job, the LCM-LoRA last; NULL: none */
 } iid_engine_catalog_t;
 
 typedef struct iid_server_engine {

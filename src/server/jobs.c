@@ -31,7 +31,8 @@ iid_job_t *iid__job_new(void)
     if (!job) return NULL;
     char **strings[] = {(char **)&job->req.face_name, (char **)&job->req.pose_name,
                         (char **)&job->req.prompt,    (char **)&job->req.negative_prompt,
-                        (char **)&job->req.style,     (char **)&job->req.scheduler};
+                        (char **)&job->req.style,     (char **)&job->req.scheduler,
+                        (char **)&job->req.lora_tags};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         *strings[i] = dup_empty();
         if (!*strings[i]) {
@@ -60,6 +61,7 @@ void iid__job_free(iid_job_t *job)
     free((void *)job->req.negative_prompt);
     free((void *)job->req.style);
     free((void *)job->req.scheduler);
+    free((void *)job->req.lora_tags);
     free(job);
 }
 

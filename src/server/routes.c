@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iid.h"
 #include "io/csv.h"
 #include "server/log_cache.h"
 #include "server/files.h"
@@ -96,6 +97,9 @@ enum MHD_Result iid__route_styles(iid_server_t *s, struct MHD_Connection *c)
              cJSON_AddBoolToObject(o, "lcm", cat.lcm_available && s->engine.generate) &&
              (lcm_reason ? cJSON_AddStringToObject(o, "lcm_reason", lcm_reason)
                          : cJSON_AddNullToObject(o, "lcm_reason")) &&
+             cJSON_AddBoolToObject(o, "lcm_default", cat.lcm_available && cat.lcm_default && s->engine.generate) &&
+             cJSON_AddNumberToObject(o, "lcm_steps", IID_LCM_STEPS) &&
+             cJSON_AddNumberToObject(o, "lcm_guidance", IID_LCM_GUIDANCE) &&
              cJSON_AddBoolToObject(o, "inputs", s->input_real[0] != '\0') &&
              cJSON_AddNumberToObject(o, "max_upload", (double)s->opts.max_upload) &&
              (def_style ? cJSON_AddStringToObject(o, "default_style", def_style)

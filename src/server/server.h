@@ -13,6 +13,10 @@
  *                            "styles": [...], "default_style": s,
  *                            "schedulers": [...], "default_scheduler": s,
  *                            "lcm": bool, "lcm_reason": why not|null,
+ *                            "lcm_default": bool (the page starts in LCM mode),
+ *                            "lcm_steps": 5, "lcm_guidance": 1.5 (the demo's
+ *                            LCM values: a job with lcm on and no steps or
+ *                            guidance gets them; it always runs the lcm scheduler),
  *                            "inputs": bool (an input folder is known),
  *                            "max_upload": bytes}; the lists are there without an
  *                            engine too

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "iid.h"
 
 #define TEXT_FIELD_MAX (16 * 1024)
 #define POST_BUFFER 16384
@@ -242,10 +243,14 @@ static iid_status fill_job(iid_upload_t *u, const iid_engine_catalog_t *cat, iid
     if (!u->f[F_FACE].present || u->f[F_FACE].len == 0)
         return iid__fail(err, IID_ERR_INVALID, "face: no image uploaded");
     long long steps, seed;
+    IID_TRY(parse_bool(u, F_LCM, 0, &r->lcm, err));
+    if (r->lcm && !cat->lcm_available)
+        return iid__fail(err, IID_ERR_INVALID, "lcm: LCM mode is not available%s%s", cat->lcm_reason ? ": " : "",
+                         cat->lcm_reason ? cat->lcm_reason : "");
     IID_TRY(parse_double(u, F_IDNET, 0.8, 0.0, 2.0, &r->identitynet_strength, err));
     IID_TRY(parse_double(u, F_ADAPTER, 0.8, 0.0, 2.0, &r->adapter_strength, err));
-    IID_TRY(parse_int(u, F_STEPS, 30, 1, 200, &steps, err));
-    IID_TRY(parse_double(u, F_GUIDANCE, 5.0, 0.0, 30.0, &r->guidance, err));
+    IID_TRY(parse_int(u, F_STEPS, r->lcm ? IID_LCM_STEPS : 30, 1, 200, &steps, err));
+    IID_TRY(parse_double(u, F_GUIDANCE, r->lcm ? IID_LCM_GUIDANCE : 5.0, 0.0, 30.0, &r->guidance, err));
     IID_TRY(parse_int(u, F_SEED, 42, 0, (long long)1 << 53, &seed, err));
     IID_TRY(parse_size(u, F_WIDTH, &r->width, err));
     IID_TRY(parse_size(u, F_HEIGHT, &r->height, err));
@@ -254,17 +259,20 @@ static iid_status fill_job(iid_upload_t *u, const iid_engine_catalog_t *cat, iid
     r->steps = (int)steps;
     r->seed = (uint64_t)seed;
     IID_TRY(parse_bool(u, F_FACE_MASK, -1, &r->face_mask, err));
-    IID_TRY(parse_bool(u, F_LCM, 0, &r->lcm, err));
-    if (r->lcm && !cat->lcm_available)
-        return iid__fail(err, IID_ERR_INVALID, "lcm: LCM mode is not available%s%s", cat->lcm_reason ? ": " : "",
-                         cat->lcm_reason ? cat->lcm_reason : "");
-    char *style, *scheduler;
+    char *style, *scheduler, *tags;
     IID_TRY(pick_name(u, F_STYLE, cat->styles, cat->n_styles, cat->default_style, &style, err));
     free((void *)r->style);
     r->style = style;
-    IID_TRY(pick_name(u, F_SCHEDULER, cat->schedulers, cat->n_schedulers, cat->default_scheduler, &scheduler, err));
+    if (r->lcm) { /* as the demo, whose LCM mode runs LCMScheduler whatever the sampler menu says */
+        if (!(scheduler = strdup("lcm"))) return iid__fail(err, IID_ERR_NOMEM, "scheduler: out of memory");
+    } else
+        IID_TRY(pick_name(u, F_SCHEDULER, cat->schedulers, cat->n_schedulers, cat->default_scheduler, &scheduler, err));
     free((void *)r->scheduler);
     r->scheduler = scheduler;
+    const char *job_tags = r->lcm ? cat->lcm_lora_tags : cat->lora_tags;
+    if (!(tags = strdup(job_tags ? job_tags : ""))) return iid__fail(err, IID_ERR_NOMEM, "lora tags: out of memory");
+    free((void *)r->lora_tags);
+    r->lora_tags = tags;
     IID_TRY(take_text(u, F_PROMPT, &r->prompt, err));
     IID_TRY(take_text(u, F_NEGATIVE, &r->negative_prompt, err));
     IID_TRY(take_file(u, F_FACE, &r->face, &r->face_size, &r->face_name, err));

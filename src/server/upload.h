@@ -16,7 +16,11 @@
  * steps 30, guidance 5, seed 42, size 0x0 = from the face, the catalog's default
  * style and scheduler, enhance_face_region as the server was started, lcm off).
  * The check boxes enhance_face_region and lcm take 1/true/on/yes or
- * 0/false/off/no; lcm on is refused when the catalog says LCM is unavailable.
+ * 0/false/off/no; lcm on is refused when the catalog says LCM is unavailable,
+ * else it makes the job the demo's LCM one: the lcm scheduler whatever the
+ * scheduler field says, steps and guidance IID_LCM_STEPS and IID_LCM_GUIDANCE
+ * when empty, and the catalog's lcm_lora_tags as the job's LoRAs (lora_tags
+ * for a plain job).
  * Error messages name the field.
  */
 #ifndef IID_SERVER_UPLOAD_H

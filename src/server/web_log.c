@@ -5,6 +5,7 @@
 #include "server/web_log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,7 +31,7 @@ iid_status iid__web_log_append(const char *log_path, const char *output_real, co
 {
     const iid_gen_request_t *r = &job->req;
     char idn[32], ad[32], steps[16], cfg[32], seed[24], id[40], width[16] = "", height[16] = "", time_s[32],
-        stamp[32], path[4096 + 256];
+        stamp[32], path[4096 + 256], *sched = NULL;
     iid__fmt_double(idn, sizeof idn, r->identitynet_strength);
     iid__fmt_double(ad, sizeof ad, r->adapter_strength);
     iid__fmt_double(cfg, sizeof cfg, r->guidance);
@@ -64,12 +65,17 @@ iid_status iid__web_log_append(const char *log_path, const char *output_real, co
     f[IID_COL_JOB_ID] = id;
     f[IID_COL_WIDTH] = width;
     f[IID_COL_HEIGHT] = height;
-    f[IID_COL_SCHEDULER] = r->scheduler;
+    /* the LoRAs after the scheduler, as a batch row records them */
+    size_t sched_len = strlen(r->scheduler) + (r->lora_tags ? strlen(r->lora_tags) : 0) + 1;
+    if (!(sched = malloc(sched_len))) return iid__fail(err, IID_ERR_NOMEM, "%s: out of memory", log_path);
+    snprintf(sched, sched_len, "%s%s", r->scheduler, r->lora_tags ? r->lora_tags : "");
+    f[IID_COL_SCHEDULER] = sched;
     f[IID_COL_SHARD] = "web";
 
     iid_log_writer_t lw;
     iid_status st = iid__log_open(&lw, log_path, err);
     if (st == IID_OK) st = iid__log_append(&lw, f, err);
     iid__log_close(&lw);
+    free(sched);
     return st;
 }

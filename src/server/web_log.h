@@ -12,6 +12,8 @@
  *   new_file_name web_<id>_<seed>.png in the output folder ("" on failure)
  *   width, height the image's size read back from the PNG (the requested size,
  *                 or empty when the engine sized it, on failure)
+ *   scheduler     the job's scheduler, then its LoRAs as a batch row has them
+ *                 ("lcm <lora:lcm-lora-sdxl:1>" for an LCM job)
  *   face_count, face_score, device: empty (the engine interface does not report them)
  *
  * Appending is the batch's own writer (batch/csv_log.h: one write per row,

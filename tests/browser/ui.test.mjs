@@ -1,10 +1,11 @@
 // ui.test.mjs - the web UI end to end in headless Chromium: a no-face error, then
 // generate with a dropped face (progress and ETA in view, never "Step 0 / 0",
 // the "Enhance non-face region" box reaching the job, the LCM toggle matching
-// what the server offers, result, download), the web job appearing in the log
+// what the server offers and moving steps and guidance to its LCM values and
+// back, result, download), the web job appearing in the log
 // (file and table), then the log tab on a written log (compact table, sort,
 // filter, failure reasons, a row's details with a larger preview, Refine
-// loading the form with rounded numbers, clearing the old result, and loading
+// loading the form with rounded numbers and an LCM row's LCM mode, clearing the old result, and loading
 // the face from the batch's input folder; "Load more" on a paged log).
 //
 //   node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]
@@ -12,7 +13,9 @@
 // SERVE_FAKE is the server with the test double engine (serve_fake.c). When
 // $IID_BINARY (the real instantid) is set and the conformance kit's models exist,
 // the real engine serves instead, on the kit's tiny models: the generated image is
-// then the real pipeline's output (noise-like, the weights are random).
+// then the real pipeline's output (noise-like, the weights are random), from a
+// models folder of links to the kit's with the kit's LoRA as the LCM-LoRA (so the
+// LCM toggle is live).
 // Screenshots of both tabs go to SCREENSHOT_DIR (default: the current folder).
 // Faces come from $IID_SHARED/assets/faces. Exit 0 pass, 1 fail, 77 skip.
 import { spawn } from "node:child_process";
@@ -65,7 +68,13 @@ function startServer() {
     if (real) {
       const layout = JSON.parse(fs.readFileSync(path.join(shared, "conformance", "golden", "ip_adapter_layout.json")));
       const heads = String(layout.resampler_hyperparameters.heads);
-      server = spawn(process.env.IID_BINARY, ["serve", "--models", kitModels, "--resampler-heads", heads, "--output", out,
+      const models = path.join(work, "models");
+      fs.mkdirSync(path.join(models, "lcm-lora-sdxl"), { recursive: true });
+      for (const part of ["sdxl", "ControlNetModel", "ip-adapter.bin", "antelopev2"])
+        fs.symlinkSync(path.join(path.resolve(kitModels), part), path.join(models, part));
+      fs.symlinkSync(path.resolve(shared, "conformance", "lora", "lora_kohya.safetensors"),
+                     path.join(models, "lcm-lora-sdxl", "pytorch_lora_weights.safetensors"));
+      server = spawn(process.env.IID_BINARY, ["serve", "--models", models, "--resampler-heads", heads, "--output", out,
                                               "--log", log, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
     } else {
       server = spawn(serveFake, ["--output", out, "--log", log, "--port", "0", "--step-delay", "60"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -156,7 +165,17 @@ async function main() {
   if (!caps.lcm) {
     const title = await page.getAttribute("#lcm-label", "title");
     check(title.startsWith("Unavailable: ") && title.includes(caps.lcm_reason), "the disabled LCM toggle says why: " + title);
+  } else {
+    check(!(await page.isChecked("#lcm")), "LCM mode is off by default, as in the demo");
+    const toggleLcm = () => page.$eval("#lcm", (e) => e.click()); // a click that leaves the scroll position alone
+    await toggleLcm();
+    check(await page.inputValue("#steps") === String(caps.lcm_steps) && await page.inputValue("#guidance") === String(caps.lcm_guidance) &&
+          await page.isDisabled("#scheduler"), "ticking LCM mode moves steps and guidance to the demo's LCM values and locks the scheduler");
+    await toggleLcm();
+    check(await page.inputValue("#steps") === "30" && await page.inputValue("#guidance") === "5" && !(await page.isDisabled("#scheduler")),
+          "unticking LCM mode puts them back");
   }
+  check(!real || caps.lcm, "the real engine offers LCM mode with the LCM-LoRA in its models folder");
   check(await page.isChecked("#enhance_face_region"), "'Enhance non-face region' is on by default, as in the demo");
 
   // A photo without a face: the engine's 422 reaches the user.
@@ -224,7 +243,7 @@ async function main() {
   const rows = [
     ["frontal_astronaut.png", resultName, 1.3785877666792246, 0.8512, 47, 9.4999, 777, "True", "", "Snow", 'human, "sharp" focus, snow', "blurry, lowres", 12.5, "2026-11-26 10:00:00", 0, 1024, 1024, "dpmpp_2m", 1, 0.88, "cpu", "0/1"],
     ["noface_cat_chelsea.png", "", 1.1, 0.7, 41, 7.5, 12, "False", "no face detected in noface_cat_chelsea.png", "Neon", "human, sharp focus", "", 0.4, "2026-11-26 10:01:00", 1, 0, 0, "euler", 0, 0, "cpu", "0/1"],
-    ["/photos/elsewhere/grace.jpg", resultName, 1.4, 0.95, 55, 11, 3, "True", "", "Film Noir", "line one\nline two", "", 13.1, "2026-11-26 10:02:00", 2, 1016, 1024, "euler", 1, 0.91, "cpu", "0/1"],
+    ["/photos/elsewhere/grace.jpg", resultName, 1.4, 0.95, 5, 1.5, 3, "True", "", "Film Noir", "line one\nline two", "", 13.1, "2026-11-26 10:02:00", 2, 1016, 1024, "lcm <lora:lcm-lora-sdxl:1>", 1, 0.91, "cpu", "0/1"],
     ["me.png", resultName, 0.8, 0.8, 30, 5, 5, "True", "", "Watercolor", "a refined portrait", "", 88.2, "2026-11-26 11:00:00", "web-5f3ac2e10001", 1024, 1024, "euler", "", "", "", "web"],
   ];
   fs.writeFileSync(log, header + "\r\n" + rows.map((r) => r.map(q).join(",")).join("\r\n") + "\r\nhalf-written,row");
@@ -289,6 +308,7 @@ async function main() {
         form.identitynet_strength === "1.4" && form.adapter_strength === "0.85" && form.guidance === "9.5" &&
         form.width === "1024" && form.scheduler === "dpmpp_2m" && form.negative_prompt === "blurry, lowres",
         "Refine loads the row's settings, rounded to the sliders' steps: " + JSON.stringify(form));
+  check(!(await page.isChecked("#lcm")), "Refine of a row without the LCM-LoRA leaves LCM mode off");
   check(await page.inputValue("#identitynet_strength-range") === "1.4", "the slider follows the rounded value");
   await page.waitForFunction(() => { const i = document.querySelector("#face-drop img"); return !i.classList.contains("hidden") && i.naturalWidth > 0; });
   check((await page.textContent("#status")).includes("Loaded the settings and the face of frontal_astronaut.png"), "Refine loads the face from the input folder");
@@ -299,6 +319,8 @@ async function main() {
   await page.click("#log-table tbody tr:nth-child(1) button.refine");
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("drop the face image"));
   check(await page.inputValue("#prompt") === "line one\nline two", "a multi-line prompt survives the round trip");
+  check(await page.inputValue("#scheduler") === "lcm" && await page.inputValue("#steps") === "5", "Refine reads the scheduler without the row's LoRAs");
+  if (caps.lcm) check(await page.isChecked("#lcm") && await page.isDisabled("#scheduler"), "Refine of an LCM-LoRA row turns LCM mode on");
   check(await page.evaluate(() => document.querySelector("#face-drop img").classList.contains("hidden")), "without a reachable source the user is asked to drop the face");
 
   // A server that pages /api/log (offset, limit, total): "Load more" fetches the
