@@ -5,7 +5,7 @@
  * Loading builds each tensor name from the caller's prefix, checks the shape the
  * config implies (iid__st_find_shaped names file and tensor on a mismatch) and
  * binds weight matrices as views in their stored dtype, small vectors as f32
- * copies (blocks.h). Forward passes allocate their outputs and free every temporary
+ * arrays in the backend's memory (blocks.h). Forward passes allocate their outputs and free every temporary
  * before returning, on success and on failure alike.
  */
 #include "models/blocks.h"
@@ -27,8 +27,24 @@ static iid_status vname(char *name, const iid_safetensors_t *st, iid_error_t *er
     return IID_OK;
 }
 
-iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
-                           const char *fmt, ...)
+iid_status iid__param_bind(const iid_backend_t *be, float **p, size_t n, iid_error_t *err)
+{
+    if (be->host_memory) return IID_OK; /* the host copy is the backend's memory */
+    float *host = *p;
+    *p = iid__upload_new(be, host, n);
+    free(host);
+    if (!*p) return iid__fail(err, IID_ERR_NOMEM, "backend '%s': no memory for a %zu-value parameter", be->name, n);
+    return IID_OK;
+}
+
+void iid__param_free(const iid_backend_t *be, float *p)
+{
+    if (!be || be->host_memory) free(p);
+    else iid__op_free(be, p);
+}
+
+iid_status iid__param_load(const iid_backend_t *be, const iid_safetensors_t *st, float **out, int ndim,
+                           const int64_t *shape, iid_error_t *err, const char *fmt, ...)
 {
     char name[NAME_MAX_LEN];
     va_list ap;
@@ -36,7 +52,10 @@ iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, c
     iid_status s = vname(name, st, err, fmt, ap);
     va_end(ap);
     IID_TRY(s);
-    return iid__st_load_f32(st, name, ndim, shape, out, err);
+    IID_TRY(iid__st_load_f32(st, name, ndim, shape, out, err));
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return iid__param_bind(be, out, (size_t)n, err);
 }
 
 iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int ndim, const int64_t *shape,
@@ -91,15 +110,15 @@ iid_status iid__linear_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
     l->out = out;
     int64_t ws[2] = {out, in}, bs[1] = {out};
     IID_TRY(iid__weight_bind(st, &l->w, 2, ws, err, "%s.weight", prefix));
-    if (with_bias) IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
+    if (with_bias) IID_TRY(iid__param_load(l->w.be, st, &l->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
 
 void iid__linear_free(iid_linear_w_t *l)
 {
     if (!l) return;
+    iid__param_free(l->w.be, l->b);
     iid__weight_free(&l->w);
-    free(l->b);
     memset(l, 0, sizeof *l);
 }
 
@@ -121,15 +140,15 @@ iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char
     c->stride = stride;
     int64_t ws[4] = {out, in, k, k}, bs[1] = {out};
     IID_TRY(iid__weight_bind(st, &c->w, 4, ws, err, "%s.weight", prefix));
-    IID_TRY(iid__param_load(st, &c->b, 1, bs, err, "%s.bias", prefix));
+    IID_TRY(iid__param_load(c->w.be, st, &c->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
 
 void iid__conv_free(iid_conv_t *c)
 {
     if (!c) return;
+    iid__param_free(c->w.be, c->b);
     iid__weight_free(&c->w);
-    free(c->b);
     memset(c, 0, sizeof *c);
 }
 
@@ -204,17 +223,18 @@ iid_status iid__norm_load(iid_norm_t *n, const iid_safetensors_t *st, const char
 {
     memset(n, 0, sizeof *n);
     n->c = c;
+    n->be = iid__backend_default();
     int64_t s[1] = {c};
-    IID_TRY(iid__param_load(st, &n->w, 1, s, err, "%s.weight", prefix));
-    IID_TRY(iid__param_load(st, &n->b, 1, s, err, "%s.bias", prefix));
+    IID_TRY(iid__param_load(n->be, st, &n->w, 1, s, err, "%s.weight", prefix));
+    IID_TRY(iid__param_load(n->be, st, &n->b, 1, s, err, "%s.bias", prefix));
     return IID_OK;
 }
 
 void iid__norm_free(iid_norm_t *n)
 {
     if (!n) return;
-    free(n->w);
-    free(n->b);
+    iid__param_free(n->be, n->w);
+    iid__param_free(n->be, n->b);
     memset(n, 0, sizeof *n);
 }
 

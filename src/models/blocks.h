@@ -11,7 +11,8 @@
  * they are, F32 in place when float-aligned); the ops widen them block by block
  * (ops.h, iid_wmat_t). Only an unaligned F32 weight, or another float dtype, is
  * copied to f32 at load. Biases and norm parameters (small vectors) are f32
- * copies. So the checkpoint's iid_safetensors_t must stay open while a loaded
+ * arrays in the backend's memory (iid__param_load: the host copy itself on a
+ * host backend, uploaded once on a device one). So the checkpoint's iid_safetensors_t must stay open while a loaded
  * block is used: each model documents who owns it (the models loaded from a
  * folder own theirs). A missing or mis-shaped tensor fails the load with a
  * message naming the file and the tensor.
@@ -53,9 +54,19 @@ static inline size_t iid__fmap_numel(const iid_fmap_t *f) { return (size_t)f->n 
 /* snprintf for tensor names (truncation is caught later as a missing tensor). */
 void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4);
 
-/* Load the tensor named by fmt/... with the given shape as a malloc'd f32 copy. */
-iid_status iid__param_load(const iid_safetensors_t *st, float **out, int ndim, const int64_t *shape, iid_error_t *err,
-                           const char *fmt, ...) IID_PRINTF_FMT(6, 7);
+/* A small f32 parameter (bias, norm weight, learned latents) bound to be once at
+ * load: load the tensor named by fmt/... with the given shape as an f32 array in
+ * be's memory. On a host backend that is the malloc'd copy itself; a device
+ * backend gets it uploaded (the host copy is freed). Release with iid__param_free
+ * and the same backend. */
+iid_status iid__param_load(const iid_backend_t *be, const iid_safetensors_t *st, float **out, int ndim,
+                           const int64_t *shape, iid_error_t *err, const char *fmt, ...) IID_PRINTF_FMT(7, 8);
+/* The same for a malloc'd host array of n floats already in *p (loaded by a model's
+ * own reader): *p becomes be's form of it. On
+ * failure the host copy is freed and *p is NULL. */
+iid_status iid__param_bind(const iid_backend_t *be, float **p, size_t n, iid_error_t *err);
+/* Release a parameter bound to be; NULL is a no-op. */
+void iid__param_free(const iid_backend_t *be, float *p);
 
 /* A weight matrix bound to the backend models load onto (iid__backend_default()):
  * m is the backend's form of the checkpoint tensor, made once at load by the
@@ -78,7 +89,7 @@ void iid__weight_free(iid_weight_t *w);
 /* y = x W^T + b over rows: W (out, in), b (out) or NULL. */
 typedef struct iid_linear_w {
     iid_weight_t w;
-    float *b;
+    float *b; /* bound to w.be */
     int in, out;
 } iid_linear_w_t;
 
@@ -94,7 +105,7 @@ iid_status iid__linear_apply(const iid_backend_t *be, const iid_linear_w_t *l, c
 /* A 2-D convolution with a square kernel, padding k/2 and a bias. */
 typedef struct iid_conv {
     iid_weight_t w; /* (out, in * k * k) */
-    float *b;
+    float *b;       /* bound to w.be */
     int in, out, k, stride;
 } iid_conv_t;
 
@@ -116,8 +127,9 @@ iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c,
 
 /* Affine parameters of a GroupNorm or LayerNorm over c channels. */
 typedef struct iid_norm {
-    float *w, *b;
+    float *w, *b;            /* (c) in be's memory */
     int c;
+    const iid_backend_t *be; /* bound to at load */
 } iid_norm_t;
 
 /* Binds "<prefix>.weight" and "<prefix>.bias", both (c). */

@@ -86,11 +86,12 @@ static int wants_projection(const iid_json_t *j)
 
 /* ---- weights ---------------------------------------------------------------- */
 
-/* Load the tensor named by fmt with shape (d0) when d1 == 0, else (d0, d1). */
-static iid_status get(const iid_safetensors_t *st, float **out, int64_t d0, int64_t d1, iid_error_t *err,
-                      const char *fmt, ...) IID_PRINTF(6, 7);
-static iid_status get(const iid_safetensors_t *st, float **out, int64_t d0, int64_t d1, iid_error_t *err,
-                      const char *fmt, ...)
+/* Bind the f32 parameter named by fmt with shape (d0) when d1 == 0, else (d0, d1),
+ * to be (blocks.h, iid__param_bind). */
+static iid_status get(const iid_backend_t *be, const iid_safetensors_t *st, float **out, int64_t d0, int64_t d1,
+                      iid_error_t *err, const char *fmt, ...) IID_PRINTF(7, 8);
+static iid_status get(const iid_backend_t *be, const iid_safetensors_t *st, float **out, int64_t d0, int64_t d1,
+                      iid_error_t *err, const char *fmt, ...)
 {
     char name[256];
     va_list ap;
@@ -98,46 +99,48 @@ static iid_status get(const iid_safetensors_t *st, float **out, int64_t d0, int6
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     int64_t shape[2] = {d0, d1};
-    return iid__st_load_f32(st, name, d1 ? 2 : 1, shape, out, err);
+    IID_TRY(iid__st_load_f32(st, name, d1 ? 2 : 1, shape, out, err));
+    return iid__param_bind(be, out, (size_t)d0 * (d1 ? d1 : 1), err);
 }
 
 #define WEIGHT(field, d0, d1, ...) iid__weight_bind(st, &(field), 2, (int64_t[]){d0, d1}, err, __VA_ARGS__)
 
-static iid_status bind_layer(iid_clip_layer_t *w, const iid_safetensors_t *st, const iid_clip_config_t *c, int i,
-                             iid_error_t *err)
+static iid_status bind_layer(const iid_backend_t *be, iid_clip_layer_t *w, const iid_safetensors_t *st,
+                             const iid_clip_config_t *c, int i, iid_error_t *err)
 {
     const int64_t C = c->hidden, I = c->intermediate;
     const char *p = "text_model.encoder.layers";
-    IID_TRY(get(st, &w->ln1_w, C, 0, err, "%s.%d.layer_norm1.weight", p, i));
-    IID_TRY(get(st, &w->ln1_b, C, 0, err, "%s.%d.layer_norm1.bias", p, i));
+    IID_TRY(get(be, st, &w->ln1_w, C, 0, err, "%s.%d.layer_norm1.weight", p, i));
+    IID_TRY(get(be, st, &w->ln1_b, C, 0, err, "%s.%d.layer_norm1.bias", p, i));
     IID_TRY(WEIGHT(w->q_w, C, C, "%s.%d.self_attn.q_proj.weight", p, i));
-    IID_TRY(get(st, &w->q_b, C, 0, err, "%s.%d.self_attn.q_proj.bias", p, i));
+    IID_TRY(get(be, st, &w->q_b, C, 0, err, "%s.%d.self_attn.q_proj.bias", p, i));
     IID_TRY(WEIGHT(w->k_w, C, C, "%s.%d.self_attn.k_proj.weight", p, i));
-    IID_TRY(get(st, &w->k_b, C, 0, err, "%s.%d.self_attn.k_proj.bias", p, i));
+    IID_TRY(get(be, st, &w->k_b, C, 0, err, "%s.%d.self_attn.k_proj.bias", p, i));
     IID_TRY(WEIGHT(w->v_w, C, C, "%s.%d.self_attn.v_proj.weight", p, i));
-    IID_TRY(get(st, &w->v_b, C, 0, err, "%s.%d.self_attn.v_proj.bias", p, i));
+    IID_TRY(get(be, st, &w->v_b, C, 0, err, "%s.%d.self_attn.v_proj.bias", p, i));
     IID_TRY(WEIGHT(w->o_w, C, C, "%s.%d.self_attn.out_proj.weight", p, i));
-    IID_TRY(get(st, &w->o_b, C, 0, err, "%s.%d.self_attn.out_proj.bias", p, i));
-    IID_TRY(get(st, &w->ln2_w, C, 0, err, "%s.%d.layer_norm2.weight", p, i));
-    IID_TRY(get(st, &w->ln2_b, C, 0, err, "%s.%d.layer_norm2.bias", p, i));
+    IID_TRY(get(be, st, &w->o_b, C, 0, err, "%s.%d.self_attn.out_proj.bias", p, i));
+    IID_TRY(get(be, st, &w->ln2_w, C, 0, err, "%s.%d.layer_norm2.weight", p, i));
+    IID_TRY(get(be, st, &w->ln2_b, C, 0, err, "%s.%d.layer_norm2.bias", p, i));
     IID_TRY(WEIGHT(w->fc1_w, I, C, "%s.%d.mlp.fc1.weight", p, i));
-    IID_TRY(get(st, &w->fc1_b, I, 0, err, "%s.%d.mlp.fc1.bias", p, i));
+    IID_TRY(get(be, st, &w->fc1_b, I, 0, err, "%s.%d.mlp.fc1.bias", p, i));
     IID_TRY(WEIGHT(w->fc2_w, C, I, "%s.%d.mlp.fc2.weight", p, i));
-    IID_TRY(get(st, &w->fc2_b, C, 0, err, "%s.%d.mlp.fc2.bias", p, i));
+    IID_TRY(get(be, st, &w->fc2_b, C, 0, err, "%s.%d.mlp.fc2.bias", p, i));
     return IID_OK;
 }
 
 static iid_status bind_all(iid_clip_text_t *m, const iid_safetensors_t *st, int require_projection, iid_error_t *err)
 {
     iid_clip_config_t *c = &m->cfg;
+    const iid_backend_t *be = m->be;
     const int64_t C = c->hidden;
     IID_TRY(WEIGHT(m->token_emb, c->vocab_size, C, "text_model.embeddings.token_embedding.weight"));
-    IID_TRY(get(st, &m->pos_emb, c->max_positions, C, err, "text_model.embeddings.position_embedding.weight"));
+    IID_TRY(get(be, st, &m->pos_emb, c->max_positions, C, err, "text_model.embeddings.position_embedding.weight"));
     m->layer = calloc((size_t)c->layers, sizeof *m->layer);
     if (!m->layer) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %d layers", st->path, c->layers);
-    for (int i = 0; i < c->layers; i++) IID_TRY(bind_layer(&m->layer[i], st, c, i, err));
-    IID_TRY(get(st, &m->final_ln_w, C, 0, err, "text_model.final_layer_norm.weight"));
-    IID_TRY(get(st, &m->final_ln_b, C, 0, err, "text_model.final_layer_norm.bias"));
+    for (int i = 0; i < c->layers; i++) IID_TRY(bind_layer(m->be, &m->layer[i], st, c, i, err));
+    IID_TRY(get(be, st, &m->final_ln_w, C, 0, err, "text_model.final_layer_norm.weight"));
+    IID_TRY(get(be, st, &m->final_ln_b, C, 0, err, "text_model.final_layer_norm.bias"));
     const iid_st_tensor_t *proj = iid__st_find(st, "text_projection.weight");
     if (!proj && require_projection)
         return iid__fail(err, IID_ERR_NOT_FOUND,
@@ -200,16 +203,16 @@ void iid__clip_text_free(iid_clip_text_t *m)
         for (int i = 0; i < m->cfg.layers; i++) {
             iid_clip_layer_t *w = &m->layer[i];
             float *all[] = {w->ln1_w, w->ln1_b, w->q_b, w->k_b, w->v_b, w->o_b, w->ln2_w, w->ln2_b, w->fc1_b, w->fc2_b};
-            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]);
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) iid__param_free(m->be, all[k]);
             iid_weight_t *mats[] = {&w->q_w, &w->k_w, &w->v_w, &w->o_w, &w->fc1_w, &w->fc2_w};
             for (size_t k = 0; k < sizeof mats / sizeof mats[0]; k++) iid__weight_free(mats[k]);
         }
         free(m->layer);
     }
     iid__weight_free(&m->token_emb);
-    free(m->pos_emb);
-    free(m->final_ln_w);
-    free(m->final_ln_b);
+    iid__param_free(m->be, m->pos_emb);
+    iid__param_free(m->be, m->final_ln_w);
+    iid__param_free(m->be, m->final_ln_b);
     iid__weight_free(&m->proj);
     iid__st_close(&m->file);
     memset(m, 0, sizeof *m);

@@ -184,13 +184,10 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
                          in->height, in->width, B, f);
     float *emb_act = NULL, *cemb = NULL;
     int eh = 0, ew = 0;
-    out->down = calloc((size_t)ns, sizeof *out->down);
-    if (!out->down) return iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
     out->n_down = ns;
     out->be = be;
-    iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
-    iid_status s = skips ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "controlnet: out of memory");
-    if (s == IID_OK) s = cond_embed(be, cn, in, &cemb, &eh, &ew, err);
+    iid_fmap_t skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
+    iid_status s = cond_embed(be, cn, in, &cemb, &eh, &ew, err);
     if (s == IID_OK && (eh != in->height || ew != in->width))
         s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d", in->image_h,
                       in->image_w, eh, ew, in->height, in->width);
@@ -216,8 +213,7 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
             skips[i].data = NULL;
         }
     }
-    for (int i = 0; skips && i < ns; i++) iid__op_free(be, skips[i].data);
-    free(skips);
+    for (int i = 0; i < ns; i++) iid__op_free(be, skips[i].data);
     iid__op_free(be, mid.data);
     iid__op_free(be, emb_act);
     return s;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/blocks.h"
 #include "ops/backend.h"
 
 #define RESAMPLER_EPS 1e-5f
@@ -34,11 +35,12 @@ static const iid_st_tensor_t *find(const iid_safetensors_t *st, const char *pref
     return iid__st_find(st, name);
 }
 
-/* Load prefix + fmt with shape (d0) when d1 == 0, else (d0, d1). */
-static iid_status get(const iid_safetensors_t *st, const char *prefix, float **out, int64_t d0, int64_t d1,
-                      iid_error_t *err, const char *fmt, ...) IID_PRINTF(7, 8);
-static iid_status get(const iid_safetensors_t *st, const char *prefix, float **out, int64_t d0, int64_t d1,
-                      iid_error_t *err, const char *fmt, ...)
+/* Bind prefix + fmt with shape (d0) when d1 == 0, else (d0, d1), as an f32 array
+ * in be's memory (blocks.h, iid__param_load). */
+static iid_status get(const iid_backend_t *be, const iid_safetensors_t *st, const char *prefix, float **out,
+                      int64_t d0, int64_t d1, iid_error_t *err, const char *fmt, ...) IID_PRINTF(8, 9);
+static iid_status get(const iid_backend_t *be, const iid_safetensors_t *st, const char *prefix, float **out,
+                      int64_t d0, int64_t d1, iid_error_t *err, const char *fmt, ...)
 {
     char suffix[MAX_NAME], name[2 * MAX_NAME];
     va_list ap;
@@ -47,7 +49,7 @@ static iid_status get(const iid_safetensors_t *st, const char *prefix, float **o
     va_end(ap);
     snprintf(name, sizeof name, "%s%s", prefix, suffix);
     int64_t shape[2] = {d0, d1};
-    return iid__st_load_f32(st, name, d1 ? 2 : 1, shape, out, err);
+    return iid__param_load(be, st, out, d1 ? 2 : 1, shape, err, "%s", name);
 }
 
 /* A 2-D tensor's shape, or an error naming it. */
@@ -117,17 +119,17 @@ static iid_status bind_layer(iid_resampler_layer_t *w, const iid_resampler_t *r,
                              const char *p, int i, iid_error_t *err)
 {
     const int64_t dim = r->dim, inner = (int64_t)r->heads * r->dim_head, ff = r->ff_inner;
-    IID_TRY(get(st, p, &w->norm1_w, dim, 0, err, "layers.%d.0.norm1.weight", i));
-    IID_TRY(get(st, p, &w->norm1_b, dim, 0, err, "layers.%d.0.norm1.bias", i));
-    IID_TRY(get(st, p, &w->norm2_w, dim, 0, err, "layers.%d.0.norm2.weight", i));
-    IID_TRY(get(st, p, &w->norm2_b, dim, 0, err, "layers.%d.0.norm2.bias", i));
-    IID_TRY(get(st, p, &w->to_q, inner, dim, err, "layers.%d.0.to_q.weight", i));
-    IID_TRY(get(st, p, &w->to_kv, 2 * inner, dim, err, "layers.%d.0.to_kv.weight", i));
-    IID_TRY(get(st, p, &w->to_out, dim, inner, err, "layers.%d.0.to_out.weight", i));
-    IID_TRY(get(st, p, &w->ff_norm_w, dim, 0, err, "layers.%d.1.0.weight", i));
-    IID_TRY(get(st, p, &w->ff_norm_b, dim, 0, err, "layers.%d.1.0.bias", i));
-    IID_TRY(get(st, p, &w->ff_w1, ff, dim, err, "layers.%d.1.1.weight", i));
-    IID_TRY(get(st, p, &w->ff_w2, dim, ff, err, "layers.%d.1.3.weight", i));
+    IID_TRY(get(r->be, st, p, &w->norm1_w, dim, 0, err, "layers.%d.0.norm1.weight", i));
+    IID_TRY(get(r->be, st, p, &w->norm1_b, dim, 0, err, "layers.%d.0.norm1.bias", i));
+    IID_TRY(get(r->be, st, p, &w->norm2_w, dim, 0, err, "layers.%d.0.norm2.weight", i));
+    IID_TRY(get(r->be, st, p, &w->norm2_b, dim, 0, err, "layers.%d.0.norm2.bias", i));
+    IID_TRY(get(r->be, st, p, &w->to_q, inner, dim, err, "layers.%d.0.to_q.weight", i));
+    IID_TRY(get(r->be, st, p, &w->to_kv, 2 * inner, dim, err, "layers.%d.0.to_kv.weight", i));
+    IID_TRY(get(r->be, st, p, &w->to_out, dim, inner, err, "layers.%d.0.to_out.weight", i));
+    IID_TRY(get(r->be, st, p, &w->ff_norm_w, dim, 0, err, "layers.%d.1.0.weight", i));
+    IID_TRY(get(r->be, st, p, &w->ff_norm_b, dim, 0, err, "layers.%d.1.0.bias", i));
+    IID_TRY(get(r->be, st, p, &w->ff_w1, ff, dim, err, "layers.%d.1.1.weight", i));
+    IID_TRY(get(r->be, st, p, &w->ff_w2, dim, ff, err, "layers.%d.1.3.weight", i));
     return IID_OK;
 }
 
@@ -139,13 +141,13 @@ static iid_status bind_all(iid_resampler_t *r, const iid_safetensors_t *st, cons
     int64_t lat_shape[3] = {1, r->num_queries, dim};
     char name[MAX_NAME];
     snprintf(name, sizeof name, "%slatents", p);
-    IID_TRY(iid__st_load_f32(st, name, 3, lat_shape, &r->latents, err));
-    IID_TRY(get(st, p, &r->proj_in_w, dim, r->embedding_dim, err, "proj_in.weight"));
-    IID_TRY(get(st, p, &r->proj_in_b, dim, 0, err, "proj_in.bias"));
-    IID_TRY(get(st, p, &r->proj_out_w, out, dim, err, "proj_out.weight"));
-    IID_TRY(get(st, p, &r->proj_out_b, out, 0, err, "proj_out.bias"));
-    IID_TRY(get(st, p, &r->norm_out_w, out, 0, err, "norm_out.weight"));
-    IID_TRY(get(st, p, &r->norm_out_b, out, 0, err, "norm_out.bias"));
+    IID_TRY(iid__param_load(r->be, st, &r->latents, 3, lat_shape, err, "%s", name));
+    IID_TRY(get(r->be, st, p, &r->proj_in_w, dim, r->embedding_dim, err, "proj_in.weight"));
+    IID_TRY(get(r->be, st, p, &r->proj_in_b, dim, 0, err, "proj_in.bias"));
+    IID_TRY(get(r->be, st, p, &r->proj_out_w, out, dim, err, "proj_out.weight"));
+    IID_TRY(get(r->be, st, p, &r->proj_out_b, out, 0, err, "proj_out.bias"));
+    IID_TRY(get(r->be, st, p, &r->norm_out_w, out, 0, err, "norm_out.weight"));
+    IID_TRY(get(r->be, st, p, &r->norm_out_b, out, 0, err, "norm_out.bias"));
     r->layer = calloc((size_t)r->depth, sizeof *r->layer);
     if (!r->layer) return iid__fail(err, IID_ERR_NOMEM, "%s: cannot allocate %d resampler layers", st->path, r->depth);
     for (int i = 0; i < r->depth; i++) IID_TRY(bind_layer(&r->layer[i], r, st, p, i, err));
@@ -172,17 +174,13 @@ void iid__resampler_free(iid_resampler_t *r)
             iid_resampler_layer_t *w = &r->layer[i];
             float *all[] = {w->norm1_w, w->norm1_b, w->norm2_w,   w->norm2_b,   w->to_q, w->to_kv,
                             w->to_out,  w->ff_norm_w, w->ff_norm_b, w->ff_w1, w->ff_w2};
-            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]);
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) iid__param_free(r->be, all[k]);
         }
         free(r->layer);
     }
-    free(r->latents);
-    free(r->proj_in_w);
-    free(r->proj_in_b);
-    free(r->proj_out_w);
-    free(r->proj_out_b);
-    free(r->norm_out_w);
-    free(r->norm_out_b);
+    float *top[] = {r->latents, r->proj_in_w, r->proj_in_b, r->proj_out_w, r->proj_out_b, r->norm_out_w,
+                    r->norm_out_b};
+    for (size_t k = 0; k < sizeof top / sizeof top[0]; k++) iid__param_free(r->be, top[k]);
     memset(r, 0, sizeof *r);
 }
 

@@ -33,6 +33,9 @@
 
 #define IID_RESAMPLER_DEFAULT_HEADS 20
 
+/* Every array below is f32 in the memory of the backend bound at load (be;
+ * blocks.h, iid__param_load): the host copy on ref / cpu, uploaded once on a
+ * device backend. */
 typedef struct iid_resampler_layer {
     float *norm1_w, *norm1_b;  /* (dim) LayerNorm of the embedding tokens */
     float *norm2_w, *norm2_b;  /* (dim) LayerNorm of the latents */
@@ -51,7 +54,7 @@ typedef struct iid_resampler {
     float *proj_out_w, *proj_out_b; /* (O, dim), (O) */
     float *norm_out_w, *norm_out_b; /* (O) */
     iid_resampler_layer_t *layer;   /* depth entries */
-    const iid_backend_t *be;        /* runs the forward; the default one after load */
+    const iid_backend_t *be;        /* holds the weights and runs the forward; the default one at load */
 } iid_resampler_t;
 
 /* Bind the Resampler stored under `prefix` (e.g. "image_proj.") in st, with

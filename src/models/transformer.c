@@ -226,7 +226,7 @@ static iid_status proj_load(iid_linear_w_t *l, const iid_safetensors_t *st, cons
     l->in = l->out = C;
     int64_t ws[4] = {C, C, 1, 1}, bs[1] = {C};
     IID_TRY(iid__weight_bind(st, &l->w, 4, ws, err, "%s.weight", prefix));
-    IID_TRY(iid__param_load(st, &l->b, 1, bs, err, "%s.bias", prefix));
+    IID_TRY(iid__param_load(l->w.be, st, &l->b, 1, bs, err, "%s.bias", prefix));
     return IID_OK;
 }
 

@@ -317,9 +317,7 @@ iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, f
     const iid_backend_t *be = in->be ? in->be : u->trunk.be;
     int B = in->batch, ns = iid__unet_n_skips(c);
     float *emb_act = NULL, *y = NULL;
-    iid_fmap_t h = {0};
-    iid_fmap_t *skips = calloc((size_t)ns, sizeof *skips);
-    if (!skips) return iid__fail(err, IID_ERR_NOMEM, "unet: out of memory");
+    iid_fmap_t h = {0}, skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
     const iid_ip_args_t *ip = in->ip.n_tokens > 0 ? &in->ip : NULL;
     iid_status s = iid__unet_trunk_embed(be, &u->trunk, B, &in->cond, &emb_act, err);
     if (s == IID_OK)
@@ -338,7 +336,6 @@ iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, f
     iid__op_free(be, y);
     iid__op_free(be, h.data);
     for (int i = 0; i < ns; i++) iid__op_free(be, skips[i].data);
-    free(skips);
     iid__op_free(be, emb_act);
     return s;
 }

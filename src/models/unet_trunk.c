@@ -182,6 +182,9 @@ iid_status iid__unet_config_parse(iid_unet_config_t *c, const iid_json_t *j, iid
         if (c->out_channels <= 0)
             return iid__fail(err, IID_ERR_NOT_FOUND, "%s: field 'out_channels' is missing", j->path);
     }
+    if (iid__unet_n_skips(c) > IID_UNET_MAX_SKIPS)
+        return iid__fail(err, IID_ERR_UNSUPPORTED, "%s: layers_per_block make %d skip connections, at most %d supported",
+                         j->path, iid__unet_n_skips(c), IID_UNET_MAX_SKIPS);
     return IID_OK;
 }
 
@@ -399,8 +402,7 @@ static void release_map(const iid_backend_t *be, float *p)
 void iid__residuals_free(iid_residuals_t *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n_down && r->down; i++) release_map(r->be, r->down[i].data);
-    free(r->down);
+    for (int i = 0; i < r->n_down; i++) release_map(r->be, r->down[i].data);
     release_map(r->be, r->mid.data);
     memset(r, 0, sizeof *r);
 }

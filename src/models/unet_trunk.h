@@ -24,6 +24,10 @@
 #include "io/json.h"
 
 #define IID_UNET_MAX_BLOCKS 8
+/* Skip tensors of one forward (iid__unet_n_skips; SDXL has 9): a fixed capacity,
+ * checked when the config is parsed, so a step keeps them on the stack instead
+ * of allocating host arrays. */
+#define IID_UNET_MAX_SKIPS 64
 
 typedef struct iid_unet_config {
     int in_channels, out_channels; /* out_channels 0 when the config has none (ControlNet) */
@@ -122,7 +126,7 @@ iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *
 typedef struct iid_residuals {
     const iid_backend_t *be; /* where the maps live; NULL: malloc'd host memory */
     int n_down;
-    iid_fmap_t *down; /* n_down maps */
+    iid_fmap_t down[IID_UNET_MAX_SKIPS]; /* the first n_down are maps */
     iid_fmap_t mid;
 } iid_residuals_t;
 

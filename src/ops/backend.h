@@ -17,24 +17,31 @@
  *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
  *     POINTERS, the llm.c way: model code may offset them (x + b * n) but never
  *     reads or writes through them. Host data enters and leaves through upload /
- *     download (for the host backends a memcpy). The pipeline still keeps its
- *     tensors (latents, conditioning, model outputs) in host memory and runs
- *     the scheduler there, which is only right for host backends; a device
- *     backend needs the pipeline to upload and download around the models.
- *     iid_buf_t bundles a device pointer with its backend, dtype and shape for
- *     the places that hand a tensor between modules (not used by the models yet).
+ *     download (for the host backends a memcpy). The pipeline (pipeline/
+ *     instantid.c) keeps the models' inputs and outputs in backend memory: the
+ *     conditioning is uploaded or made there once per generation; the scheduler
+ *     runs on the host, so each step uploads the model input and downloads the
+ *     guided noise prediction (0.75 MB a step at 1024x1024; on a host backend
+ *     the host side is the backend buffer and nothing is copied); the VAE's
+ *     image is downloaded once. iid_buf_t bundles a device pointer with its
+ *     backend, dtype and shape for the places that hand a tensor between
+ *     modules (not used by the models yet: they pass device pointers and sizes).
  *
  *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
  *     a model binds each weight matrix with bind_weight (models/blocks.c): the
  *     host backends keep the memory-mapped checkpoint pages as they are (no
  *     copy); a device backend uploads (and may convert or re-lay-out) and
- *     releases with release_weight. Small f32 vectors (biases, norm parameters)
- *     and the Resampler's f32 matrices are host copies today: a device backend
- *     will need them bound the same way (not done yet).
+ *     releases with release_weight. Small f32 parameters (biases, norm
+ *     parameters, CLIP's position table, the Resampler's latents and f32
+ *     matrices) are bound once at load by iid__param_load (models/blocks.h):
+ *     the host copy itself on a host backend, alloc + upload on a device one,
+ *     released with the model. No table entry is needed for that.
  *
  *   - A step's memory. ops/step_alloc.h wraps a backend so that a denoising
- *     step's allocations (activations and the fast kernels' scratch, which the
- *     cpu backend takes through its own alloc hook) come from one planned block.
+ *     step's allocations (activations and the kernels' scratch, which the ref
+ *     and cpu backends take through their own alloc hook) come from one planned
+ *     block; a replayed step allocates nothing, on the backend or the host heap
+ *     (tests/unit/test_step_alloc.c counts both).
  *
  *   - supports_op. A backend says which op families it implements natively. The
  *     dispatchers run an op the backend does not support with the ref kernel

@@ -132,6 +132,9 @@ typedef struct iid_attn_shape {
 
 /* Returns 0, or -1 when its score row cannot be allocated. */
 int iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s);
+/* The same with the caller's score row (s->Tk floats): the ref backend's, from its alloc hook. */
+void iid__attention_ref_rows(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                             float *scores);
 /* Tiled over keys with an online softmax, so memory is O(tile) not O(Tq*Tk).
  * Returns 0, or -1 when its scratch cannot be allocated (out untouched). */
 int iid__attention(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,

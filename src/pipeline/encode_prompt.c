@@ -71,20 +71,23 @@ static iid_status embeds_alloc(iid_prompt_embeds_t *e, const iid_clip_text_t *te
 }
 
 /* rows (T, D) with row stride D = C1 + C2: te1 penultimate | te2 penultimate;
- * pooled (P) = te2 text_embeds. */
+ * pooled (P) = te2 text_embeds. rows and pooled are host memory; the encoders
+ * write into their backend's memory, downloaded row by row into the interleaved
+ * layout (a memcpy on a host backend, as before). */
 static iid_status encode_rows(const iid_clip_text_t *te1, const iid_clip_text_t *te2, const int64_t *ids1,
                               const int64_t *ids2, int T, float *rows, float *pooled, iid_error_t *err)
 {
-    const int C1 = te1->cfg.hidden, C2 = te2->cfg.hidden, D = C1 + C2;
-    float *h1 = malloc((size_t)T * C1 * sizeof *h1); // (T, C1)
-    float *h2 = malloc((size_t)T * C2 * sizeof *h2); // (T, C2)
+    const int C1 = te1->cfg.hidden, C2 = te2->cfg.hidden, D = C1 + C2, P = te2->cfg.projection_dim;
+    float *h1 = iid__op_alloc(te1->be, (size_t)T * C1 * sizeof *h1); // (T, C1)
+    float *h2 = iid__op_alloc(te2->be, (size_t)T * C2 * sizeof *h2); // (T, C2)
+    float *pd = iid__op_alloc(te2->be, (size_t)(P > 0 ? P : 1) * sizeof *pd); // (P)
     iid_status s = IID_OK;
-    if (!h1 || !h2) {
+    if (!h1 || !h2 || !pd) {
         s = iid__fail(err, IID_ERR_NOMEM, "encode_prompt: cannot allocate hidden states for %d tokens", T);
         goto done;
     }
     iid_clip_outputs_t o1 = {.hidden_index = -2, .hidden = h1};
-    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = h2, .text_embeds = pooled};
+    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = h2, .text_embeds = pd};
     s = iid__clip_text_forward(te1, ids1, 1, T, &o1, err);
     if (s != IID_OK) {
         iid__prefix(err, s, "text_encoder");
@@ -95,13 +98,17 @@ static iid_status encode_rows(const iid_clip_text_t *te1, const iid_clip_text_t 
         iid__prefix(err, s, "text_encoder_2");
         goto done;
     }
-    for (int t = 0; t < T; t++) {
-        memcpy(rows + (size_t)t * D, h1 + (size_t)t * C1, (size_t)C1 * sizeof *rows);
-        memcpy(rows + (size_t)t * D + C1, h2 + (size_t)t * C2, (size_t)C2 * sizeof *rows);
+    for (int t = 0; t < T && s == IID_OK; t++) {
+        s = iid__op_download(te1->be, rows + (size_t)t * D, h1 + (size_t)t * C1, (size_t)C1 * sizeof *rows, err);
+        if (s == IID_OK)
+            s = iid__op_download(te2->be, rows + (size_t)t * D + C1, h2 + (size_t)t * C2, (size_t)C2 * sizeof *rows,
+                                 err);
     }
+    if (s == IID_OK) s = iid__op_download(te2->be, pooled, pd, (size_t)P * sizeof *pooled, err);
 done:
-    free(h1);
-    free(h2);
+    iid__op_free(te1->be, h1);
+    iid__op_free(te2->be, h2);
+    iid__op_free(te2->be, pd);
     return s;
 }
 

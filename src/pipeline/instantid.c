@@ -8,12 +8,17 @@
  *
  * Backends: the models run on the backend they were loaded onto (ops/backend.h);
  * each denoising step's model memory comes from a step allocator planned on the
- * first step. The pipeline's own tensors (conditioning, latents, model outputs)
- * are host memory, and the scheduler's per-element updates run on the host
- * between steps: right for the host backends (ref, cpu), where upload and
- * download are memcpy. A device backend will need an upload of the model input
- * and a download of the noise prediction per step here (about 0.5 MB at
- * 1024x1024), plus the conditioning uploaded once.
+ * first step. What the models read and write is that backend's memory: the
+ * conditioning (text and face tokens, pooled embedding, control image, mask) is
+ * made or uploaded there once per generation, and the model outputs stay there.
+ * The scheduler runs on the host (its families keep per-step state and branch
+ * per step; porting them is not worth it for 2 x 0.25 MB): the latents are host
+ * memory, so each step uploads the model input (B x C x h x w floats: 0.5 MB at
+ * 1024x1024 with guidance) and downloads the guided noise prediction (C x h x w:
+ * 0.25 MB), a fraction of a millisecond on PCIe against a UNet step of tens of
+ * milliseconds. On a host backend (ref, cpu) neither copy happens: the host side
+ * of those buffers is the backend buffer itself (stage_t). The VAE decodes from
+ * backend memory and its image is downloaded once.
  */
 #include "pipeline/instantid.h"
 
@@ -109,32 +114,68 @@ void iid__gen_params_init(iid_gen_params_t *g)
     g->embedding_dim = 512;
 }
 
-/* Everything one generation allocates. */
+/* A backend buffer the host also reads or writes: host is dev itself on a host
+ * backend (no copy ever), a host buffer of the same size on a device one. */
+typedef struct stage {
+    float *dev, *host;
+} stage_t;
+
+static int stage_alloc(const iid_backend_t *be, stage_t *b, size_t n)
+{
+    b->dev = iid__op_alloc(be, (n ? n : 1) * sizeof(float));
+    b->host = be->host_memory ? b->dev : malloc((n ? n : 1) * sizeof(float));
+    return b->dev && b->host;
+}
+
+static void stage_free(const iid_backend_t *be, stage_t *b)
+{
+    if (b->host != b->dev) free(b->host);
+    iid__op_free(be, b->dev);
+    b->dev = b->host = NULL;
+}
+
+/* host -> dev, and dev -> host, of the first n floats (no-ops on a host backend). */
+static void stage_push(const iid_backend_t *be, const stage_t *b, size_t n)
+{
+    if (b->host != b->dev) iid__op_upload(be, b->dev, b->host, n * sizeof(float));
+}
+
+static iid_status stage_pull(const iid_backend_t *be, const stage_t *b, size_t n, iid_error_t *err)
+{
+    return b->host != b->dev ? iid__op_download(be, b->host, b->dev, n * sizeof(float), err) : IID_OK;
+}
+
+/* Everything one generation allocates. be is the models' backend; "dev" buffers
+ * are its memory, the others host memory. */
 typedef struct gen_state {
+    const iid_backend_t *be;
     iid_prompt_embeds_t pos, neg;
     iid_sched_t *sched;
-    float *text_ctx;    /* (B, T + Q, D): text tokens then face tokens */
-    float *face_tokens; /* (B, Q, D) */
-    float *text_embeds; /* (B, P) */
-    float *time_ids;    /* (B, 6) */
-    float *control;     /* (B, 3, H, W) keypoint image in [0, 1] */
-    float *mask;        /* (H, W) control_mask channel 0 / 255, or NULL */
-    float *latents;     /* (1, C, h, w) */
-    float *model_in;    /* (B, C, h, w) */
-    float *noise;       /* (B, C, h, w) UNet output */
-    float *guided;      /* (1, C, h, w) */
-    float *decoded;     /* (1, 3, H, W) then reused for NHWC floats */
-    float *image;       /* (1, H, W, 3) */
+    float *text_ctx;    /* dev (B, T + Q, D): text tokens then face tokens */
+    float *face_tokens; /* dev (B, Q, D) */
+    float *text_embeds; /* dev (B, P) */
+    float *time_ids;    /* host (B, 6): the embedding op takes host scalars */
+    float *control;     /* dev (B, 3, H, W) keypoint image in [0, 1] */
+    float *mask;        /* dev (H, W) control_mask channel 0 / 255, or NULL */
+    float *latents;     /* host (1, C, h, w): the scheduler's */
+    stage_t model_in;   /* (B, C, h, w) */
+    float *noise;       /* dev (B, C, h, w) UNet output */
+    stage_t guided;     /* (1, C, h, w) noise prediction after guidance */
+    float *z;           /* dev (1, C, h, w) the VAE's input */
+    stage_t decoded;    /* (1, 3, H, W) */
+    float *image;       /* host (1, H, W, 3) */
 } gen_state_t;
 
 static void gen_state_free(gen_state_t *st)
 {
+    const iid_backend_t *be = st->be;
     iid__prompt_embeds_free(&st->pos);
     iid__prompt_embeds_free(&st->neg);
     iid__sched_free(st->sched);
-    free(st->text_ctx), free(st->face_tokens), free(st->text_embeds), free(st->time_ids);
-    free(st->control), free(st->mask), free(st->latents), free(st->model_in), free(st->noise);
-    free(st->guided), free(st->decoded), free(st->image);
+    iid__op_free(be, st->text_ctx), iid__op_free(be, st->face_tokens), iid__op_free(be, st->text_embeds);
+    iid__op_free(be, st->control), iid__op_free(be, st->mask), iid__op_free(be, st->noise), iid__op_free(be, st->z);
+    stage_free(be, &st->model_in), stage_free(be, &st->guided), stage_free(be, &st->decoded);
+    free(st->time_ids), free(st->latents), free(st->image);
 }
 
 static void trace(const iid_gen_params_t *g, const char *name, const float *data, size_t n)
@@ -142,12 +183,30 @@ static void trace(const iid_gen_params_t *g, const char *name, const float *data
     if (g->trace) g->trace(g->user, name, data, n);
 }
 
-static void trace_step(const iid_gen_params_t *g, int step, const char *what, const float *data, size_t n)
+/* trace of n floats in be's memory (be NULL: host memory). A device backend's are
+ * downloaded into a temporary: tracing is a debugging and conformance path, and a
+ * failed download drops the record rather than the generation. */
+static void trace_dev(const iid_gen_params_t *g, const iid_backend_t *be, const char *name, const float *data,
+                      size_t n)
+{
+    if (!g->trace) return;
+    if (!be || be->host_memory) {
+        g->trace(g->user, name, data, n);
+        return;
+    }
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    iid_error_t err;
+    if (h && iid__op_download(be, h, data, n * sizeof *h, &err) == IID_OK) g->trace(g->user, name, h, n);
+    free(h);
+}
+
+static void trace_step(const iid_gen_params_t *g, const iid_backend_t *be, int step, const char *what,
+                       const float *data, size_t n)
 {
     if (!g->trace) return;
     char name[96];
     snprintf(name, sizeof name, "step%d.%s", step, what);
-    g->trace(g->user, name, data, n);
+    trace_dev(g, be, name, data, n);
 }
 
 static iid_status check_params(const iid_pipeline_t *p, const iid_gen_params_t *g, int stride, iid_error_t *err)
@@ -184,9 +243,10 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
         return iid__fail(err, IID_ERR_FORMAT, "text embeddings are %d wide but face tokens are %d wide", D, O);
     if (cfg && st->neg.tokens != T)
         return iid__fail(err, IID_ERR_INVALID, "prompt and negative encode to %d and %d tokens", T, st->neg.tokens);
-    st->face_tokens = malloc((size_t)B * Q * O * sizeof(float));
-    st->text_ctx = malloc((size_t)B * (T + Q) * D * sizeof(float));
-    st->text_embeds = malloc((size_t)B * P * sizeof(float));
+    const iid_backend_t *be = st->be;
+    st->face_tokens = iid__op_alloc(be, (size_t)B * Q * O * sizeof(float));
+    st->text_ctx = iid__op_alloc(be, (size_t)B * (T + Q) * D * sizeof(float));
+    st->text_embeds = iid__op_alloc(be, (size_t)B * P * sizeof(float));
     st->time_ids = malloc((size_t)B * 6 * sizeof(float));
     if (!st->face_tokens || !st->text_ctx || !st->text_embeds || !st->time_ids)
         return iid__fail(err, IID_ERR_NOMEM, "out of memory for the conditioning");
@@ -195,9 +255,9 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
     for (int b = 0; b < B; b++) {
         const iid_prompt_embeds_t *e = (cfg && b == 0) ? &st->neg : &st->pos;
         float *row = st->text_ctx + (size_t)b * (T + Q) * D;
-        memcpy(row, e->embeds, (size_t)T * D * sizeof(float));
-        memcpy(row + (size_t)T * D, st->face_tokens + (size_t)b * Q * O, (size_t)Q * O * sizeof(float));
-        memcpy(st->text_embeds + (size_t)b * P, e->pooled, (size_t)P * sizeof(float));
+        iid__op_upload(be, row, e->embeds, (size_t)T * D * sizeof(float));
+        iid__op_copy(be, row + (size_t)T * D, st->face_tokens + (size_t)b * Q * O, (size_t)Q * O * sizeof(float));
+        iid__op_upload(be, st->text_embeds + (size_t)b * P, e->pooled, (size_t)P * sizeof(float));
         float ids[6] = {(float)g->height, (float)g->width, 0.0f, 0.0f, (float)g->height, (float)g->width};
         memcpy(st->time_ids + (size_t)b * 6, ids, sizeof ids);
     }
@@ -210,31 +270,28 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
             trace(g, "cond.prompt_embeds", pe, (size_t)B * T * D);
             free(pe);
         }
-        trace(g, "cond.ip_tokens", st->face_tokens, (size_t)B * Q * O);
-        trace(g, "cond.controlnet_encoder_hidden_states", st->face_tokens, (size_t)B * Q * O);
-        trace(g, "cond.unet_encoder_hidden_states", st->text_ctx, (size_t)B * (T + Q) * D);
-        trace(g, "cond.text_embeds", st->text_embeds, (size_t)B * P);
+        trace_dev(g, be, "cond.ip_tokens", st->face_tokens, (size_t)B * Q * O);
+        trace_dev(g, be, "cond.controlnet_encoder_hidden_states", st->face_tokens, (size_t)B * Q * O);
+        trace_dev(g, be, "cond.unet_encoder_hidden_states", st->text_ctx, (size_t)B * (T + Q) * D);
+        trace_dev(g, be, "cond.text_embeds", st->text_embeds, (size_t)B * P);
         trace(g, "cond.time_ids", st->time_ids, (size_t)B * 6);
     }
     return IID_OK;
 }
 
 /* The keypoint image as (B, 3, H, W) floats in [0, 1] (not [-1, 1]), and the mask,
- * converted from the u8 images by the backend's image op. The pipeline keeps its
- * tensors in host memory (a host backend's memory); the latents stay on the host
- * between steps for the scheduler. */
-static iid_status build_images(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, gen_state_t *st,
-                               iid_error_t *err)
+ * converted from the host u8 images into backend memory by the backend's image op. */
+static iid_status build_images(const iid_gen_params_t *g, int B, gen_state_t *st, iid_error_t *err)
 {
-    const iid_backend_t *be = p->unet->trunk.be;
+    const iid_backend_t *be = st->be;
     size_t HW = (size_t)g->width * g->height;
-    st->control = malloc((size_t)B * 3 * HW * sizeof(float));
+    st->control = iid__op_alloc(be, (size_t)B * 3 * HW * sizeof(float));
     if (!st->control) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the control image");
     IID_TRY(iid__op_image_u8_to_f32(be, st->control, g->kps_image, (int64_t)HW, 3, 0, 3, 255.0f, 0.0f, err));
     for (int b = 1; b < B; b++) iid__op_copy(be, st->control + b * 3 * HW, st->control, 3 * HW * sizeof(float));
-    trace(g, "cond.control_image", st->control, (size_t)B * 3 * HW);
+    trace_dev(g, be, "cond.control_image", st->control, (size_t)B * 3 * HW);
     if (g->control_mask) {
-        st->mask = malloc(HW * sizeof(float));
+        st->mask = iid__op_alloc(be, HW * sizeof(float));
         if (!st->mask) return iid__fail(err, IID_ERR_NOMEM, "out of memory for the face mask");
         IID_TRY(iid__op_image_u8_to_f32(be, st->mask, g->control_mask, (int64_t)HW, 3, 0, 1, 255.0f, 0.0f, err));
     }
@@ -245,16 +302,19 @@ static iid_status build_images(const iid_pipeline_t *p, const iid_gen_params_t *
 static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *g, int B, int i, int h, int w,
                                const iid_backend_t *step_be, gen_state_t *st, iid_error_t *err)
 {
+    const iid_backend_t *be = st->be;
     const iid_unet_config_t *ucfg = &p->unet->trunk.cfg;
     int C = ucfg->in_channels, Q = p->resampler.num_queries;
     size_t n1 = (size_t)C * h * w;
     float t = iid__sched_timesteps(st->sched)[i];
-    for (int b = 0; b < B; b++) iid__sched_scale_model_input(st->sched, i, st->latents, st->model_in + b * n1, n1);
-    trace_step(g, i, "timestep", &t, 1);
-    trace_step(g, i, "latent_model_input", st->model_in, B * n1);
+    for (int b = 0; b < B; b++)
+        iid__sched_scale_model_input(st->sched, i, st->latents, st->model_in.host + b * n1, n1);
+    stage_push(be, &st->model_in, B * n1);
+    trace_step(g, NULL, i, "timestep", &t, 1);
+    trace_step(g, NULL, i, "latent_model_input", st->model_in.host, B * n1);
 
     iid_unet_cond_t cond = {t, st->face_tokens, Q, st->text_embeds, st->pos.pooled_dim, st->time_ids, 6};
-    iid_controlnet_inputs_t cin = {st->model_in, B, h, w, cond, st->control, g->height, g->width,
+    iid_controlnet_inputs_t cin = {st->model_in.dev, B, h, w, cond, st->control, g->height, g->width,
                                    g->controlnet_scale, p->controlnet->trunk.be == p->unet->trunk.be ? step_be : NULL};
     iid_residuals_t res = {0};
     iid_status s = iid__controlnet_forward(p->controlnet, &cin, &res, err);
@@ -262,23 +322,23 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
         char what[64];
         for (int k = 0; k < res.n_down; k++) {
             snprintf(what, sizeof what, "controlnet_down%d", k);
-            trace_step(g, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
+            trace_step(g, res.be, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
         }
-        trace_step(g, i, "controlnet_mid", res.mid.data, iid__fmap_numel(&res.mid));
+        trace_step(g, res.be, i, "controlnet_mid", res.mid.data, iid__fmap_numel(&res.mid));
     }
     if (s == IID_OK && st->mask) s = iid__residuals_apply_mask(&res, st->mask, g->height, g->width, err);
     if (s == IID_OK && g->trace && st->mask) {
         char what[64];
         for (int k = 0; k < res.n_down; k++) {
             snprintf(what, sizeof what, "unet_down_residual%d", k);
-            trace_step(g, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
+            trace_step(g, res.be, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
         }
-        trace_step(g, i, "unet_mid_residual", res.mid.data, iid__fmap_numel(&res.mid));
+        trace_step(g, res.be, i, "unet_mid_residual", res.mid.data, iid__fmap_numel(&res.mid));
     }
     if (s == IID_OK) {
         iid_unet_inputs_t uin;
         iid__unet_inputs_init(&uin);
-        uin.sample = st->model_in;
+        uin.sample = st->model_in.dev;
         uin.batch = B;
         uin.height = h;
         uin.width = w;
@@ -292,36 +352,44 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     }
     iid__residuals_free(&res);
     IID_TRY(s);
-    trace_step(g, i, "unet_out", st->noise, B * n1);
-    const float *eps = st->noise;
+    trace_step(g, be, i, "unet_out", st->noise, B * n1);
+    const float *eps = st->noise; /* (C, h, w) for the host scheduler */
     if (B == 2) {
-        IID_TRY(iid__op_lerp(p->unet->trunk.be, st->guided, st->noise, st->noise + n1, g->guidance, (int64_t)n1, err));
-        eps = st->guided;
+        IID_TRY(iid__op_lerp(be, st->guided.dev, st->noise, st->noise + n1, g->guidance, (int64_t)n1, err));
+        eps = st->guided.dev;
     }
-    trace_step(g, i, "noise_pred_guided", eps, n1);
+    if (!be->host_memory) { /* the step's one download */
+        IID_TRY(iid__op_download(be, st->guided.host, eps, n1 * sizeof(float), err));
+        eps = st->guided.host;
+    }
+    trace_step(g, NULL, i, "noise_pred_guided", eps, n1);
     iid_rng_t rng;
     iid__rng_init(&rng, g->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)));
     iid_noise_source_t noise = iid__rng_noise_source(&rng);
     IID_TRY(iid__sched_step(st->sched, i, eps, st->latents, st->latents, n1, &noise, NULL, err));
-    trace_step(g, i, "latents_out", st->latents, n1);
+    trace_step(g, NULL, i, "latents_out", st->latents, n1);
     return IID_OK;
 }
 
 static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int h, int w, gen_state_t *st,
                          uint8_t *out_rgb, iid_error_t *err)
 {
+    const iid_backend_t *be = st->be;
     size_t n1 = (size_t)p->vae->latent_channels * h * w, HW = (size_t)g->width * g->height;
-    IID_TRY(iid__vae_unscale(p->vae, st->latents, st->latents, n1, err));
-    trace(g, "vae.latents_in", st->latents, n1);
-    st->decoded = malloc(3 * HW * sizeof(float));
+    st->z = iid__op_alloc(be, n1 * sizeof(float));
     st->image = malloc(3 * HW * sizeof(float));
-    if (!st->decoded || !st->image) return iid__fail(err, IID_ERR_NOMEM, "out of memory decoding the image");
+    if (!st->z || !st->image || !stage_alloc(be, &st->decoded, 3 * HW))
+        return iid__fail(err, IID_ERR_NOMEM, "out of memory decoding the image");
+    iid__op_upload(be, st->z, st->latents, n1 * sizeof(float));
+    IID_TRY(iid__vae_unscale(p->vae, st->z, st->z, n1, err));
+    trace_dev(g, be, "vae.latents_in", st->z, n1);
     if (g->vae_tile > 0 && (g->vae_tile < h || g->vae_tile < w))
-        IID_TRY(iid__vae_decode_tiled(p->vae, st->latents, 1, h, w, g->vae_tile, g->vae_tile / 4, st->decoded, err));
+        IID_TRY(iid__vae_decode_tiled(p->vae, st->z, 1, h, w, g->vae_tile, g->vae_tile / 4, st->decoded.dev, err));
     else
-        IID_TRY(iid__vae_decode(p->vae, st->latents, 1, h, w, st->decoded, err));
-    trace(g, "vae.decoded", st->decoded, 3 * HW);
-    iid__image_to_float_nhwc(st->image, st->decoded, 1, 3, g->height, g->width);
+        IID_TRY(iid__vae_decode(p->vae, st->z, 1, h, w, st->decoded.dev, err));
+    IID_TRY(stage_pull(be, &st->decoded, 3 * HW, err));
+    trace(g, "vae.decoded", st->decoded.host, 3 * HW);
+    iid__image_to_float_nhwc(st->image, st->decoded.host, 1, 3, g->height, g->width);
     trace(g, "output.image_float", st->image, 3 * HW);
     iid__image_float_to_u8(out_rgb, st->image, 3 * HW);
     return IID_OK;
@@ -352,6 +420,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
     size_t n1 = (size_t)C * h * w;
     gen_state_t st;
     memset(&st, 0, sizeof st);
+    st.be = p->unet->trunk.be;
     iid_status s = iid__sched_create(&st.sched, g->scheduler ? g->scheduler : "euler", &p->scheduler_config, err);
     if (s == IID_OK) s = iid__sched_set_timesteps(st.sched, g->steps, err);
     if (s == IID_OK && g->trace) {
@@ -361,14 +430,12 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
         trace(g, "schedule.init_noise_sigma", &ins, 1);
     }
     if (s == IID_OK) s = build_conditioning(p, g, B, &st, err);
-    if (s == IID_OK) s = build_images(p, g, B, &st, err);
+    if (s == IID_OK) s = build_images(g, B, &st, err);
     if (s == IID_OK) {
         st.latents = malloc(n1 * sizeof(float));
-        st.model_in = malloc(B * n1 * sizeof(float));
-        st.noise = malloc(B * n1 * sizeof(float));
-        st.guided = malloc(n1 * sizeof(float));
-        if (!st.latents || !st.model_in || !st.noise || !st.guided)
-            s = iid__fail(err, IID_ERR_NOMEM, "out of memory for the latents");
+        st.noise = iid__op_alloc(st.be, B * n1 * sizeof(float));
+        int staged = stage_alloc(st.be, &st.model_in, B * n1) && stage_alloc(st.be, &st.guided, n1);
+        if (!st.latents || !st.noise || !staged) s = iid__fail(err, IID_ERR_NOMEM, "out of memory for the latents");
     }
     if (s == IID_OK) {
         if (g->latents) memcpy(st.latents, g->latents, n1 * sizeof(float));

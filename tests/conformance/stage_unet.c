@@ -47,7 +47,7 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         return;
     }
     iid_residuals_t res = {0};
-    for (;;) {
+    while (res.n_down < IID_UNET_MAX_SKIPS) {
         char name[64];
         snprintf(name, sizeof name, "down_block_additional_residual%d", res.n_down);
         if (!conf_input(c, st, kase, name)) break;
@@ -56,8 +56,6 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
     float *sample = conf_f32(ts), *ctx = conf_f32(tc), *text = conf_f32(tt), *ids = conf_f32(ti), *step = conf_f32(tstep);
     int ok = sample && ctx && text && ids && step;
     if (res.n_down) {
-        res.down = calloc((size_t)res.n_down, sizeof *res.down);
-        ok = ok && res.down;
         for (int i = 0; ok && i < res.n_down; i++) {
             char name[64];
             snprintf(name, sizeof name, "down_block_additional_residual%d", i);

@@ -1,9 +1,8 @@
-/* test_core.c - status records, f16/bf16 conversion, tensors and the arena. */
+/* test_core.c - status records, f16/bf16 conversion, tensors and the finite check. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/arena.h"
 #include "core/finite.h"
 #include "core/half.h"
 #include "core/mem.h"
@@ -137,27 +136,6 @@ static void test_tensor_alloc_and_convert(void **state)
     assert_int_equal(iid__tensor_alloc(&t, IID_DTYPE_F32, 1, bad, &err), IID_ERR_INVALID);
 }
 
-static void test_arena(void **state)
-{
-    (void)state;
-    iid_arena_t a;
-    iid__arena_init(&a, 1024);
-    void *p = iid__arena_alloc(&a, 10);
-    assert_non_null(p);
-    assert_int_equal((uintptr_t)p % 64, 0);
-    iid_arena_mark_t m = iid__arena_mark(&a);
-    float *big = iid__arena_calloc(&a, 4096, sizeof(float)); /* larger than a chunk */
-    assert_non_null(big);
-    assert_true(big[4095] == 0.0f);
-    assert_true(a.peak >= 4096 * sizeof(float));
-    iid__arena_reset(&a, m);
-    assert_int_equal(a.in_use, 64);
-    void *q = iid__arena_alloc(&a, 10);
-    assert_ptr_equal((char *)q, (char *)p + 64);
-    iid__arena_free(&a);
-    assert_int_equal(a.in_use, 0);
-}
-
 /* The finite check names the stage and counts NaN and both infinities. */
 static void test_check_finite(void **state)
 {
@@ -179,7 +157,7 @@ int main(void)
         cmocka_unit_test(test_error_records), cmocka_unit_test(test_f16_exact_values),
         cmocka_unit_test(test_f16_round_trip_all), cmocka_unit_test(test_f16_fast_matches_ref), cmocka_unit_test(test_mem),
         cmocka_unit_test(test_bf16),
-        cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_arena), cmocka_unit_test(test_check_finite),
+        cmocka_unit_test(test_tensor_alloc_and_convert), cmocka_unit_test(test_check_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,14 +63,6 @@ static char *models_linked(int lcm)
     return m;
 }
 
-static int run(const char *args)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", dir, iid_test_binary(), args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static char *read_in(const char *name)
 {
     char path[PATH_MAX + 64];
@@ -226,10 +218,10 @@ static void test_serve_switches_per_job(void **state)
     char args[16384];
     snprintf(args, sizeof args, "generate --models '%s' --resampler-heads %d --face '%s' " GEN_ARGS " --steps 2 -o plain.png",
              models, heads, face);
-    if (run(args) != 0) fail_msg("generate failed: %s", read_in("err.txt"));
+    if (iid_test_run_binary(dir, args) != 0) fail_msg("generate failed: %s", read_in("stderr.txt"));
     snprintf(args, sizeof args, "generate --models '%s' --resampler-heads %d --face '%s' " GEN_ARGS " --lcm -o lcm.png",
              models, heads, face);
-    if (run(args) != 0) fail_msg("generate --lcm failed: %s", read_in("err.txt"));
+    if (iid_test_run_binary(dir, args) != 0) fail_msg("generate --lcm failed: %s", read_in("stderr.txt"));
     char plain_png[PATH_MAX + 64], lcm_png[PATH_MAX + 64];
     snprintf(plain_png, sizeof plain_png, "%s/plain.png", dir);
     snprintf(lcm_png, sizeof lcm_png, "%s/lcm.png", dir);

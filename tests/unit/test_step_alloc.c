@@ -2,13 +2,16 @@
  * test_step_alloc.c - the planned step allocator: a replayed step allocates
  * nothing from its backend, buffers alive together never overlap, a step that
  * allocates differently falls back and is planned again, and the kit's UNet run
- * through it gives the same output as without it. Also: models bind their
- * weights to the backend $IID_BACKEND names at load.
+ * through it gives the same output as without it, on the cpu and ref backends,
+ * with no host allocation either in a replayed step (the library's malloc family
+ * is wrapped at link time and counted). Also: models bind their weights to the
+ * backend $IID_BACKEND names at load.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/unet_sdxl.h"
+#include "alloc_count.h"
 #include "ops/step_alloc.h"
 #include "support.h"
 
@@ -82,9 +85,60 @@ static float *rnd(size_t n, uint32_t seed)
     return x;
 }
 
-/* The kit's UNet, three steps through one step allocator: the first records,
- * the other two make no allocation at all (activations and kernel scratch), and
- * every output equals the plain run's. */
+/* The kit's UNet on backend be, three steps through one step allocator: the
+ * first records, the other two make no allocation at all (activations and
+ * kernel scratch from the backend, nothing from the host heap), and every
+ * output equals the plain run's on be. */
+static void unet_steps_on(iid_unet_t *u, const iid_backend_t *be)
+{
+    const iid_unet_config_t *c = &u->trunk.cfg;
+    int B = 2, H = 16, W = 16, T = 5, n_ids = 6, te = c->add_in_dim - n_ids * c->add_time_dim;
+    assert_true(te > 0);
+    float *sample = rnd((size_t)B * c->in_channels * H * W, 1), *ctx = rnd((size_t)B * T * c->cross_dim, 2);
+    float *text = rnd((size_t)B * te, 3), ids[12] = {64, 64, 0, 0, 64, 64, 64, 64, 0, 0, 64, 64};
+    size_t n = (size_t)B * c->out_channels * H * W;
+    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    assert_true(want && got);
+    iid_error_t err;
+    iid_unet_inputs_t in;
+    iid__unet_inputs_init(&in);
+    in.sample = sample;
+    in.batch = B;
+    in.height = H;
+    in.width = W;
+    in.cond = (iid_unet_cond_t){500.0f, ctx, T, text, te, ids, n_ids};
+    in.be = be;
+    assert_int_equal(iid__unet_forward(u, &in, want, &err), IID_OK);
+    iid_step_alloc_t sa;
+    iid__step_alloc_init(&sa, be);
+    in.be = &sa.be;
+    long after_plan = 0;
+    for (int step = 0; step < 3; step++) {
+        iid__step_alloc_begin(&sa);
+        memset(got, 0, n * sizeof *got);
+        iid_test_alloc_count_start();
+        iid_status st = iid__unet_forward(u, &in, got, &err);
+        long host_allocs = iid_test_alloc_count_stop();
+        assert_int_equal(st, IID_OK);
+        assert_int_equal(iid__step_alloc_end(&sa, &err), IID_OK);
+        assert_memory_equal(got, want, n * sizeof *got);
+        if (step == 0) {
+            assert_true(sa.parent_allocs > 10); /* the dry pass went to the backend */
+            assert_true(sa.block_bytes > 0);
+            assert_true(host_allocs > 0); /* the counter sees the library's allocations */
+            after_plan = sa.parent_allocs;
+        } else {
+            assert_int_equal(sa.misses, 0);
+            assert_int_equal(sa.parent_allocs, after_plan); /* nothing allocated in a planned step */
+            assert_int_equal(host_allocs, 0); /* nor on the host heap */
+        }
+    }
+    print_message("unet step on %s: %d buffers planned into %.2f MiB\n", be->name, sa.n_plan,
+                  sa.block_bytes / 1048576.0);
+    iid__step_alloc_free(&sa);
+    free(sample), free(ctx), free(text), free(want), free(got);
+}
+
 static void test_unet_steps_allocate_nothing(void **state)
 {
     (void)state;
@@ -94,44 +148,8 @@ static void test_unet_steps_allocate_nothing(void **state)
         print_message("SKIP: %s\n", err.msg);
         skip();
     }
-    const iid_unet_config_t *c = &u->trunk.cfg;
-    int B = 2, H = 16, W = 16, T = 5, n_ids = 6, te = c->add_in_dim - n_ids * c->add_time_dim;
-    assert_true(te > 0);
-    float *sample = rnd((size_t)B * c->in_channels * H * W, 1), *ctx = rnd((size_t)B * T * c->cross_dim, 2);
-    float *text = rnd((size_t)B * te, 3), ids[12] = {64, 64, 0, 0, 64, 64, 64, 64, 0, 0, 64, 64};
-    size_t n = (size_t)B * c->out_channels * H * W;
-    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    assert_true(want && got);
-    iid_unet_inputs_t in;
-    iid__unet_inputs_init(&in);
-    in.sample = sample;
-    in.batch = B;
-    in.height = H;
-    in.width = W;
-    in.cond = (iid_unet_cond_t){500.0f, ctx, T, text, te, ids, n_ids};
-    assert_int_equal(iid__unet_forward(u, &in, want, &err), IID_OK);
-    iid_step_alloc_t sa;
-    iid__step_alloc_init(&sa, u->trunk.be);
-    in.be = &sa.be;
-    long after_plan = 0;
-    for (int step = 0; step < 3; step++) {
-        iid__step_alloc_begin(&sa);
-        memset(got, 0, n * sizeof *got);
-        assert_int_equal(iid__unet_forward(u, &in, got, &err), IID_OK);
-        assert_int_equal(iid__step_alloc_end(&sa, &err), IID_OK);
-        assert_memory_equal(got, want, n * sizeof *got);
-        if (step == 0) {
-            assert_true(sa.parent_allocs > 10); /* the dry pass went to the backend */
-            assert_true(sa.block_bytes > 0);
-            after_plan = sa.parent_allocs;
-        } else {
-            assert_int_equal(sa.misses, 0);
-            assert_int_equal(sa.parent_allocs, after_plan); /* nothing allocated in a planned step */
-        }
-    }
-    print_message("unet step: %d buffers planned into %.2f MiB\n", sa.n_plan, sa.block_bytes / 1048576.0);
-    iid__step_alloc_free(&sa);
-    free(sample), free(ctx), free(text), free(want), free(got);
+    unet_steps_on(u, &iid__backend_cpu); /* the weights are bound to the default backend; */
+    unet_steps_on(u, &iid__backend_ref); /* ref reads the same host views */
     iid__unet_free(u);
 }
 

@@ -4,11 +4,10 @@
 
 #include "ops/ops.h"
 
-int iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s)
+void iid__attention_ref_rows(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
+                             float *scores)
 {
     int HD = s->H * s->D;
-    float *scores = malloc((size_t)(s->Tk ? s->Tk : 1) * sizeof *scores);
-    if (!scores) return -1;
     for (int b = 0; b < s->B; b++) {
         for (int h = 0; h < s->H; h++) {
             for (int i = 0; i < s->Tq; i++) {
@@ -37,6 +36,13 @@ int iid__attention_ref(float *out, const float *q, const float *k, const float *
             }
         }
     }
+}
+
+int iid__attention_ref(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s)
+{
+    float *scores = malloc((size_t)(s->Tk ? s->Tk : 1) * sizeof *scores);
+    if (!scores) return -1;
+    iid__attention_ref_rows(out, q, k, v, s, scores);
     free(scores);
     return 0;
 }

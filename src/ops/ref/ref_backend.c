@@ -167,14 +167,35 @@ void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_
 
 static int ref_supports_op(const iid_backend_t *be, iid_op_t op) { return op >= 0 && op < IID_OP_COUNT; }
 
+/* The ref kernels' scratch (a weight widened to f32, a score row) comes from the
+ * backend's alloc hook, as the cpu backend's does, so a step allocator plans it
+ * and a replayed step allocates nothing. The results are those of the
+ * iid__*_ref functions, which malloc the same scratch. */
+static float *scratch_f32(const iid_backend_t *be, size_t n) { return be->i->alloc(be, (n ? n : 1) * sizeof(float)); }
+
+static float *wmat_f32(const iid_backend_t *be, const iid_wmat_t *W)
+{
+    float *w = scratch_f32(be, (size_t)W->rows * W->cols);
+    if (w) iid__wmat_rows_f32(w, W, 0, W->rows);
+    return w;
+}
+
 static int ref_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)
 {
-    return iid__matmul_wt_ref(C, A, W, M, accumulate);
+    float *w = wmat_f32(be, W);
+    if (!w) return -1;
+    iid__matmul_nt_ref(C, A, w, M, W->rows, W->cols, accumulate);
+    be->i->free(be, w);
+    return 0;
 }
 
 static int ref_matmul_wn(const iid_backend_t *be, float *C, const iid_wmat_t *W, const float *B, int N, int accumulate)
 {
-    return iid__matmul_wn_ref(C, W, B, N, accumulate);
+    float *w = wmat_f32(be, W);
+    if (!w) return -1;
+    iid__matmul_nn_ref(C, w, B, W->rows, N, W->cols, accumulate);
+    be->i->free(be, w);
+    return 0;
 }
 
 static void ref_matmul_nt(const iid_backend_t *be, float *C, const float *A, const float *B, int M, int N, int K,
@@ -193,23 +214,27 @@ static int ref_linear(const iid_backend_t *be, float *y, const float *x, const i
 {
     if (b)
         for (int i = 0; i < M; i++) memcpy(y + (size_t)i * W->rows, b, (size_t)W->rows * sizeof *y);
-    return iid__matmul_wt_ref(y, x, W, M, b != NULL);
+    return ref_matmul_wt(be, y, x, W, M, b != NULL);
 }
 
 static int ref_conv2d(const iid_backend_t *be, float *out, const float *in, const iid_wmat_t *w, const float *b,
                       const iid_conv2d_shape_t *s)
 {
-    float *wf = iid__wmat_to_f32(w);
+    float *wf = wmat_f32(be, w);
     if (!wf) return -1;
     iid__conv2d_ref(out, in, wf, b, s);
-    free(wf);
+    be->i->free(be, wf);
     return 0;
 }
 
 static int ref_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
                          const iid_attn_shape_t *s)
 {
-    return iid__attention_ref(out, q, k, v, s);
+    float *scores = scratch_f32(be, (size_t)s->Tk);
+    if (!scores) return -1;
+    iid__attention_ref_rows(out, q, k, v, s, scores);
+    be->i->free(be, scores);
+    return 0;
 }
 
 static const iid_backend_i ref_table = {
