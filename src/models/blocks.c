@@ -299,16 +299,15 @@ iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, c
         return iid__fail(err, IID_ERR_NOMEM, "resnet (%d -> %d channels): out of memory", r->in, r->out);
     }
     /* (N, in, H, W) */
-    iid_status s = iid__op_group_norm(be, t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps, err);
-    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, t, (int64_t)N * r->in * HW, err);
+    iid_status s = iid__op_group_norm_silu(be, t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps, err);
     if (s == IID_OK) s = iid__conv_apply(be, &r->conv1, t, N, H, W, &h, NULL, NULL, err);
     iid__op_free(be, t);
     /* h (N, out, H, W) += time_emb_proj(SiLU(emb)) broadcast over H, W */
     if (s == IID_OK && e) s = iid__linear_apply(be, &r->temb, temb_act, N, e, err); /* (N, out) */
     if (s == IID_OK && e) s = iid__op_add_channel_bias(be, h, e, N, r->out, HW, r->out, err);
     iid__op_free(be, e);
-    if (s == IID_OK) s = iid__op_group_norm(be, h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps, err);
-    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)N * r->out * HW, err);
+    if (s == IID_OK)
+        s = iid__op_group_norm_silu(be, h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps, err);
     if (s == IID_OK) s = iid__conv_apply(be, &r->conv2, h, N, H, W, &o, NULL, NULL, err);
     iid__op_free(be, h);
     /* out = shortcut(x) + h */

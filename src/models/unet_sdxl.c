@@ -328,9 +328,9 @@ iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, f
     if (s == IID_OK) s = up_path(u, in, emb_act, skips, ns, &h, err);
     /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */
     int64_t HW = (int64_t)h.h * h.w;
-    if (s == IID_OK) s = iid__op_group_norm(be, h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups,
-                                            c->eps, err);
-    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h.data, (int64_t)iid__fmap_numel(&h), err);
+    if (s == IID_OK)
+        s = iid__op_group_norm_silu(be, h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups, c->eps,
+                                    err);
     if (s == IID_OK) s = iid__conv_apply(be, &u->conv_out, h.data, B, h.h, h.w, &y, NULL, NULL, err);
     if (s == IID_OK) iid__op_copy(be, out, y, (size_t)B * c->out_channels * in->height * in->width * sizeof *out);
     iid__op_free(be, y);

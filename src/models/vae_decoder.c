@@ -231,8 +231,8 @@ iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, in
     /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
     int C0 = v->block_out[0];
     if (s == IID_OK)
-        s = iid__op_group_norm(be, x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS, err);
-    if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * C0 * H * W, err);
+        s = iid__op_group_norm_silu(be, x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS,
+                                    err);
     if (s == IID_OK) s = conv_step(be, &v->conv_out, &x, B, H, W, err);
     if (s == IID_OK) iid__op_copy(be, out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
     iid__op_free(be, x);

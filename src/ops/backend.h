@@ -71,7 +71,7 @@ typedef enum iid_op {
     IID_OP_MATMUL = 0,  /* matmul_wt, matmul_wn, matmul_nt, matmul_nn, linear */
     IID_OP_CONV2D,
     IID_OP_ATTENTION,
-    IID_OP_NORM,        /* layer_norm, group_norm, batch_norm */
+    IID_OP_NORM,        /* layer_norm, group_norm, group_norm_silu, batch_norm */
     IID_OP_UNARY,       /* silu, gelu, ... */
     IID_OP_BINARY,      /* add, scale, div_scalar, lerp, mul_plane, div_plane, blend_tile, add_channel_bias,
                            masked_add */
@@ -132,6 +132,9 @@ typedef struct iid_backend_i {
                        int C, float eps);
     void (*group_norm)(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N, int C,
                        int64_t HW, int G, float eps);
+    /* SiLU(group_norm(x)) in one pass (the ResNet blocks' norm then activation). */
+    void (*group_norm_silu)(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
+                            int C, int64_t HW, int G, float eps);
     void (*batch_norm)(const iid_backend_t *be, float *y, const float *x, const float *scale, const float *bias,
                        const float *mean, const float *var, int N, int C, int64_t HW, float eps);
 
@@ -287,6 +290,8 @@ iid_status iid__op_layer_norm(const iid_backend_t *be, float *y, const float *x,
                               int64_t rows, int C, float eps, iid_error_t *err);
 iid_status iid__op_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
                               int C, int64_t HW, int G, float eps, iid_error_t *err);
+iid_status iid__op_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                                   int N, int C, int64_t HW, int G, float eps, iid_error_t *err);
 iid_status iid__op_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale,
                               const float *bias, const float *mean, const float *var, int N, int C, int64_t HW,
                               float eps, iid_error_t *err);

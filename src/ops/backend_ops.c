@@ -120,6 +120,12 @@ iid_status iid__op_group_norm(const iid_backend_t *be, float *y, const float *x,
     RUN_VOID(IID_OP_NORM, "group_norm", group_norm(r, y, x, w, b, N, C, HW, G, eps));
 }
 
+iid_status iid__op_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                                   int N, int C, int64_t HW, int G, float eps, iid_error_t *err)
+{
+    RUN_VOID(IID_OP_NORM, "group_norm_silu", group_norm_silu(r, y, x, w, b, N, C, HW, G, eps));
+}
+
 iid_status iid__op_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale,
                               const float *bias, const float *mean, const float *var, int N, int C, int64_t HW,
                               float eps, iid_error_t *err)

@@ -45,6 +45,7 @@
 #include "core/half.h"
 #include "ops/backend.h"
 #include "ops/cpu/dnnl_weight.h"
+#include "ops/cpu/vec.h"
 #include "support.h"
 #ifdef IID_CUDA
 #include "ops/cuda/cuda_ops.h"
@@ -224,8 +225,10 @@ static int case_conv2d(const iid_backend_t *be, int si, float **out, size_t *n, 
 
 static int case_attention(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
 {
-    static const int sh[][6] = {{1, 2, 5, 7, 4, 0}, {2, 4, 300, 77, 16, 0}, {1, 2, 33, 33, 8, 1}};
-    if (si >= 3) return -1;
+    /* the last two: several query and key tiles (128 x 256), causal tiles with no visible key */
+    static const int sh[][6] = {{1, 2, 5, 7, 4, 0}, {2, 4, 300, 77, 16, 0}, {1, 2, 33, 33, 8, 1},
+                                {1, 2, 300, 600, 64, 0}, {1, 1, 530, 530, 16, 1}};
+    if (si >= 5) return -1;
     int B = sh[si][0], H = sh[si][1], Tq = sh[si][2], Tk = sh[si][3], D = sh[si][4], HD = H * D;
     snprintf(label, cap, "B=%d H=%d Tq=%d Tk=%d D=%d%s", B, H, Tq, Tk, D, sh[si][5] ? " causal" : "");
     iid_attn_shape_t s = {B, H, Tq, Tk, D, HD, HD, 1.0f / sqrtf((float)D), sh[si][5]};
@@ -243,14 +246,18 @@ static int case_attention(const iid_backend_t *be, int si, float **out, size_t *
 
 static int case_norms(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
 {
-    static const int sh[][4] = {{1, 8, 16, 2}, {2, 64, 100, 32}};
-    if (si >= 2) return -1;
+    /* the last: groups longer than the fast kernels' summation chunk, odd sizes */
+    static const int sh[][4] = {{1, 8, 16, 2}, {2, 64, 100, 32}, {2, 12, 4099, 3}};
+    if (si >= 3) return -1;
     int N = sh[si][0], C = sh[si][1], HW = sh[si][2], G = sh[si][3];
     snprintf(label, cap, "N=%d C=%d HW=%d G=%d", N, C, HW, G);
     size_t m = (size_t)N * C * HW;
     float *x = dev_rand(be, m, 18), *w = dev_rand(be, (size_t)C, 19), *b = dev_rand(be, (size_t)C, 20);
-    float *y = dev_zero(be, 3 * m);
+    float *y = dev_zero(be, 5 * m);
     assert_int_equal(iid__op_group_norm(be, y, x, w, b, N, C, HW, G, 1e-6f, NULL), IID_OK);
+    assert_int_equal(iid__op_group_norm_silu(be, y + 3 * m, x, w, b, N, C, HW, G, 1e-6f, NULL), IID_OK);
+    iid__op_copy(be, y + 4 * m, x, m * sizeof *y); /* in place, without w and b */
+    assert_int_equal(iid__op_group_norm_silu(be, y + 4 * m, y + 4 * m, NULL, NULL, N, C, HW, G, 1e-5f, NULL), IID_OK);
     assert_int_equal(iid__op_layer_norm(be, y + m, x, w, b, (int64_t)N * HW, C, 1e-5f, NULL), IID_OK);
     /* batch norm with |var| as the variance */
     float *var = dev_rand(be, (size_t)C, 21);
@@ -264,7 +271,7 @@ static int case_norms(const iid_backend_t *be, int si, float **out, size_t *n, c
     iid__op_free(be, w);
     iid__op_free(be, b);
     iid__op_free(be, var);
-    *n = 3 * m;
+    *n = 5 * m;
     *out = finish(be, y, *n);
     return 0;
 }
@@ -313,8 +320,8 @@ static int case_binary(const iid_backend_t *be, int si, float **out, size_t *n, 
 
 static int case_softmax_geglu(const iid_backend_t *be, int si, float **out, size_t *n, char *label, size_t cap)
 {
-    static const int sh[][2] = {{3, 5}, {300, 160}};
-    if (si >= 2) return -1;
+    static const int sh[][2] = {{3, 5}, {300, 160}, {40, 1283}};
+    if (si >= 3) return -1;
     int M = sh[si][0], I = sh[si][1];
     snprintf(label, cap, "rows=%d width=%d", M, I);
     size_t m = (size_t)M * I;
@@ -440,10 +447,10 @@ static const op_case_t cases[] = {
     {"linear", case_linear, 1e-10, 1e-4, BF16_GEMM},
     {"conv2d", case_conv2d, 1e-10, 1e-4, BF16_GEMM},
     {"attention", case_attention, 1e-10, 1e-10, 1e-10},
-    {"norms", case_norms, 0, 1e-10, 0},
+    {"norms", case_norms, 1e-10, 1e-10, 1e-10}, /* cpu: vectorised, float sums per chunk */
     {"unary", case_unary, 0, 1e-10, 0},
     {"binary", case_binary, 0, 1e-10, 0},
-    {"softmax_geglu", case_softmax_geglu, 0, 1e-10, 0},
+    {"softmax_geglu", case_softmax_geglu, 1e-10, 1e-10, 1e-10}, /* cpu GEGLU: polynomial erf */
     {"pool_resample", case_pool_resample, 0, 1e-10, 0},
     {"layout", case_layout, 0, 0, 0},
     {"gather_image", case_gather_image, 0, 1e-4, 0},
@@ -759,6 +766,99 @@ static void test_supports_op_fallback(void **state)
     assert_non_null(strstr(err.msg, "cpu"));
 }
 
+static float *host_rand(size_t n, uint32_t seed)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    assert_non_null(h);
+    iid_test_fill_random(h, n, seed);
+    return h;
+}
+
+static void expect_close(const char *what, const char *level, const float *got, const float *want, size_t n)
+{
+    double e = nmse(got, want, n);
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(want[i]) != isfinite(got[i])) fail_msg("%s (%s): value %zu is %g, want %g", what, level, i, got[i], want[i]);
+    if (e > 1e-10) fail_msg("%s (%s): nmse %.3g > 1e-10", what, level, e);
+}
+
+/* Every instruction-set table of the cpu backend's vector kernels this CPU runs
+ * (the baseline one always: what an AVX2-only or older CI machine would lack is
+ * said, not hidden) against the reference loops, with the exp edge cases. */
+static void test_cpu_vec_levels(void **state)
+{
+    (void)state;
+    int ran = 0;
+    for (int level = 0; level < IID_CPU_VEC_LEVELS; level++) {
+        const iid_cpu_vec_t *v = iid__cpu_vec_level(level);
+        if (!v) {
+            printf("cpu vector kernels level %d: not run on this CPU\n", level);
+            continue;
+        }
+        ran++;
+        /* one GroupNorm group longer than a summation chunk, with and without SiLU */
+        const int cpg = 3, HW = 1501;
+        size_t m = (size_t)cpg * HW;
+        float *x = host_rand(m, 60), *w = host_rand(cpg, 61), *b = host_rand(cpg, 62);
+        for (size_t i = 0; i < m; i++) x[i] = 3.0f * x[i] + 1.5f; /* a mean away from 0 */
+        float *want = malloc(m * sizeof *want), *got = malloc(m * sizeof *got);
+        assert_non_null(want);
+        assert_non_null(got);
+        for (int silu = 0; silu < 2; silu++) {
+            iid__group_norm(want, x, w, b, 1, cpg, HW, 1, 1e-5f);
+            if (silu) iid__silu(want, (int64_t)m);
+            v->group_norm(got, x, w, b, cpg, HW, 1e-5f, silu);
+            expect_close(silu ? "group_norm + silu" : "group_norm", v->name, got, want, m);
+        }
+        /* LayerNorm rows, with and without affine parameters */
+        const int C = 333;
+        float *lw = host_rand(C, 63), *lb = host_rand(C, 64);
+        for (int affine = 0; affine < 2; affine++) {
+            iid__layer_norm(want, x, affine ? lw : NULL, affine ? lb : NULL, 4, C, 1e-5f);
+            for (int r = 0; r < 4; r++)
+                v->layer_norm(got + r * C, x + r * C, affine ? lw : NULL, affine ? lb : NULL, C, 1e-5f);
+            expect_close("layer_norm", v->name, got, want, (size_t)4 * C);
+        }
+        /* GEGLU over gates from -12 to 12 */
+        const int width = 700;
+        for (int i = 0; i < width; i++) x[width + i] = -12.0f + 24.0f * i / (width - 1);
+        iid__geglu_ref(want, x, 1, width);
+        v->geglu(got, x, width);
+        expect_close("geglu", v->name, got, want, width);
+        /* max and exp_sum, with the edges: -inf and far below the range give 0, NaN stays NaN */
+        const int n = 259;
+        for (int i = 0; i < n; i++) x[i] = 20.0f * x[i];
+        x[7] = -INFINITY;
+        x[8] = -200.0f;
+        float mx = -INFINITY;
+        for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+        assert_true(v->max(x, n) == mx);
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) sum += want[i] = expf(x[i] - mx);
+        memcpy(got, x, (size_t)n * sizeof *got);
+        float s = v->exp_sum(got, n, mx);
+        expect_close("exp_sum", v->name, got, want, n);
+        assert_true(got[7] == 0.0f && got[8] == 0.0f);
+        assert_float_equal(s, sum, 1e-5 * sum);
+        got[0] = NAN;
+        v->exp_sum(got, 1, 0.0f);
+        assert_true(isnan(got[0]));
+        v->scale(got + 1, n - 1, 0.5f);
+        for (int i = 1; i < n; i++) assert_float_equal(got[i], 0.5f * want[i], 1e-7 * fabsf(want[i]) + 1e-30);
+        free(x);
+        free(w);
+        free(b);
+        free(lw);
+        free(lb);
+        free(want);
+        free(got);
+    }
+    assert_true(ran >= 1);
+    int best = IID_CPU_VEC_LEVELS - 1;
+    while (!iid__cpu_vec_level(best)) best--;
+    assert_ptr_equal(iid__cpu_vec(), iid__cpu_vec_level(best)); /* the backend uses the widest */
+}
+
 /* iid_buf_t on every backend: shape, size, upload then download give the data back. */
 static void test_buf_round_trip(void **state)
 {
@@ -870,6 +970,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_prestate(test_every_op_every_backend, (void *)only),
         cmocka_unit_test(test_cuda_lookup),
         cmocka_unit_test(test_tables_complete),
+        cmocka_unit_test(test_cpu_vec_levels),
         cmocka_unit_test(test_every_op_cpu_bf16),
         cmocka_unit_test(test_cpu_weights_prepared),
         cmocka_unit_test(test_cpu_weight_pages_released),

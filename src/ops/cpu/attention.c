@@ -8,21 +8,23 @@
  * score matrix. The (batch, head, query tile) triples are independent and run in
  * parallel on OpenMP's pool, each thread with its own slice of one scratch block
  * (taken before the parallel region: the scratch allocator is not thread-safe);
- * the GEMMs inside run on their thread.
+ * the GEMMs inside run on their thread. The softmax's max, exp and sums are the
+ * vec.h kernels (vectorised exp).
  */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/cpu/vec.h"
 #include "ops/ops.h"
 
 #define Q_TILE 128
 #define K_TILE 256
 
 /* One (batch, head, query tile): online softmax over key tiles. */
-static void attend_tile(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s, int nq,
-                        int q0, float *S, float *acc, float *mx, float *sum)
+static void attend_tile(const iid_cpu_vec_t *vec, float *out, const float *q, const float *k, const float *v,
+                        const iid_attn_shape_t *s, int nq, int q0, float *S, float *acc, float *mx, float *sum)
 {
     int D = s->D, HD = s->H * s->D;
     for (int i = 0; i < nq; i++) {
@@ -40,18 +42,18 @@ static void attend_tile(float *out, const float *q, const float *k, const float 
             float *row = S + (size_t)i * nk;
             int limit = s->causal ? q0 + i - k0 + 1 : nk; /* keys visible to this query in the tile */
             if (limit > nk) limit = nk;
-            float m = mx[i];
-            for (int j = 0; j < limit; j++) m = row[j] > m ? row[j] : m;
-            float corr = (mx[i] == -INFINITY) ? 0.0f : expf(mx[i] - m);
-            float add = 0.0f;
-            for (int j = 0; j < nk; j++) {
-                row[j] = j < limit ? expf(row[j] - m) : 0.0f;
-                add += row[j];
+            if (limit <= 0) { /* no key of this tile is visible: it adds nothing */
+                memset(row, 0, (size_t)nk * sizeof *row);
+                continue;
             }
+            float m = vec->max(row, limit);
+            m = m > mx[i] ? m : mx[i];
+            float corr = (mx[i] == -INFINITY) ? 0.0f : expf(mx[i] - m);
+            float add = vec->exp_sum(row, limit, m);
+            if (limit < nk) memset(row + limit, 0, (size_t)(nk - limit) * sizeof *row);
             sum[i] = sum[i] * corr + add;
             mx[i] = m;
-            if (corr != 1.0f)
-                for (int d = 0; d < D; d++) acc[(size_t)i * D + d] *= corr;
+            if (corr != 1.0f) vec->scale(acc + (size_t)i * D, D, corr);
         }
         /* acc (nq, D) += P V */
         iid__sgemm('N', nq, D, nk, 1.0f, S, nk, v + (size_t)k0 * s->kv_stride, s->kv_stride, 1.0f, acc, D);
@@ -68,6 +70,7 @@ int iid__attention(float *out, const float *q, const float *k, const float *v, c
     int D = s->D, HD = s->H * s->D, nqt = (s->Tq + Q_TILE - 1) / Q_TILE;
     int64_t tasks = (int64_t)s->B * s->H * nqt;
     if (tasks <= 0) return 0;
+    const iid_cpu_vec_t *vec = iid__cpu_vec();
     int nt = omp_get_max_threads();
     if (nt > tasks) nt = (int)tasks;
     /* per thread: S (Q_TILE, K_TILE), acc (Q_TILE, D), mx and sum (Q_TILE) */
@@ -86,7 +89,7 @@ int iid__attention(float *out, const float *q, const float *k, const float *v, c
         int nq = s->Tq - q0 < Q_TILE ? s->Tq - q0 : Q_TILE;
         const float *qb = q + ((size_t)b * s->Tq + q0) * s->q_stride + (size_t)h * D;
         float *ob = out + ((size_t)b * s->Tq + q0) * HD + (size_t)h * D;
-        attend_tile(ob, qb, kb, vb, s, nq, q0, S, acc, mx, sum);
+        attend_tile(vec, ob, qb, kb, vb, s, nq, q0, S, acc, mx, sum);
     }
     iid__scratch_free(sc, blk);
     return 0;

@@ -4,10 +4,13 @@
  * layout and compute dtype, $IID_DTYPE, it picks for this CPU; dnnl_weight.h),
  * with the bias fused; products with an unbound matrix (attention, the ONNX
  * graphs, the Resampler) run on oneDNN's sgemm (gemm.c, im2col conv.c), and
- * attention is the tiled online-softmax kernel (attention.c). Every other op is
- * the host loop it shares with "ref" (host.h). All threads are OpenMP's.
+ * attention is the tiled online-softmax kernel (attention.c); the norms and
+ * GEGLU are vectorised for the CPU's widest instruction set (fast_ops.c, vec.h),
+ * GroupNorm + SiLU in one pass. Every other op is the host loop it shares with
+ * "ref" (host.h). All threads are OpenMP's.
  */
 #include "ops/cpu/dnnl_weight.h"
+#include "ops/cpu/fast_ops.h"
 #include "ops/ref/host.h"
 
 /* Kernel scratch from the backend's alloc hook (a step allocator sees it). */
@@ -91,6 +94,29 @@ static int cpu_attention(const iid_backend_t *be, float *out, const float *q, co
     return iid__attention(out, q, k, v, s, SCRATCH(be));
 }
 
+static void cpu_layer_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                           int64_t rows, int C, float eps)
+{
+    iid__cpu_layer_norm(y, x, w, b, rows, C, eps);
+}
+
+static void cpu_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
+                           int C, int64_t HW, int G, float eps)
+{
+    iid__cpu_group_norm(y, x, w, b, N, C, HW, G, eps, 0);
+}
+
+static void cpu_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                                int N, int C, int64_t HW, int G, float eps)
+{
+    iid__cpu_group_norm(y, x, w, b, N, C, HW, G, eps, 1);
+}
+
+static void cpu_geglu(const iid_backend_t *be, float *y, const float *x, int64_t M, int width)
+{
+    iid__cpu_geglu(y, x, M, width);
+}
+
 static const iid_backend_i cpu_table = {
     IID_HOST_TABLE_ENTRIES,
     .supports_op = cpu_supports_op,
@@ -103,11 +129,16 @@ static const iid_backend_i cpu_table = {
     .linear = cpu_linear,
     .conv2d = cpu_conv2d,
     .attention = cpu_attention,
+    .layer_norm = cpu_layer_norm,
+    .group_norm = cpu_group_norm,
+    .group_norm_silu = cpu_group_norm_silu,
+    .geglu = cpu_geglu,
 };
 
 const iid_backend_t iid__backend_cpu = {
     .name = "cpu",
-    .description = "oneDNN matmul and convolution (weights prepared once, f32 or bf16), tiled attention; OpenMP threads",
+    .description = "oneDNN matmul and convolution (weights prepared once, f32 or bf16), tiled attention, vectorised norms; "
+                   "OpenMP threads",
     .host_memory = 1,
     .i = &cpu_table,
     .ctx = NULL,

@@ -30,6 +30,7 @@ static const iid_backend_i cuda_table = {
     .attention = iid__cuda_attention,
     .layer_norm = iid__cuda_layer_norm,
     .group_norm = iid__cuda_group_norm,
+    .group_norm_silu = iid__cuda_group_norm_silu,
     .batch_norm = iid__cuda_batch_norm,
     .unary = iid__cuda_unary,
     .scale = iid__cuda_scale,

@@ -52,6 +52,8 @@ void iid__cuda_layer_norm(const iid_backend_t *be, float *y, const float *x, con
                           int64_t rows, int C, float eps);
 void iid__cuda_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
                           int C, int64_t HW, int G, float eps);
+void iid__cuda_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                               int N, int C, int64_t HW, int G, float eps);
 void iid__cuda_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale, const float *bias,
                           const float *mean, const float *var, int N, int C, int64_t HW, float eps);
 

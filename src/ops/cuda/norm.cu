@@ -109,7 +109,7 @@ static __global__ void group_final_kernel(float2 *stats, const welford_t *part, 
 }
 
 static __global__ void group_apply_kernel(float *y, const float *x, const float2 *stats, const float *w, const float *b,
-                                          int C, int64_t HW, int cpg, int64_t total)
+                                          int C, int64_t HW, int cpg, int64_t total, int silu)
 {
     IID_CUDA_FOR(i, total)
     {
@@ -117,12 +117,14 @@ static __global__ void group_apply_kernel(float *y, const float *x, const float2
         int ch = (int)(nc % C);
         int64_t grp = nc / C * (C / cpg) + ch / cpg;
         float2 st = stats[grp];
-        y[i] = (x[i] - st.x) * st.y * (w ? w[ch] : 1.0f) + (b ? b[ch] : 0.0f);
+        float v = (x[i] - st.x) * st.y * (w ? w[ch] : 1.0f) + (b ? b[ch] : 0.0f);
+        y[i] = silu ? v / (1.0f + expf(-v)) : v;
     }
 }
 
-void iid__cuda_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
-                          int C, int64_t HW, int G, float eps)
+/* GroupNorm, then SiLU when silu (the apply kernel does both in one pass). */
+static void group_norm(float *y, const float *x, const float *w, const float *b, int N, int C, int64_t HW, int G,
+                       float eps, int silu)
 {
     cudaStream_t st = iid__cuda_ctx()->stream;
     int cpg = C / G;
@@ -138,11 +140,24 @@ void iid__cuda_group_norm(const iid_backend_t *be, float *y, const float *x, con
         IID_CUDA_LAUNCHED("group_norm statistics");
         group_final_kernel<<<(unsigned)groups, THREADS, 0, st>>>(stats, part, chunks, eps);
         IID_CUDA_LAUNCHED("group_norm statistics");
-        group_apply_kernel<<<iid__cuda_blocks(total, THREADS), THREADS, 0, st>>>(y, x, stats, w, b, C, HW, cpg, total);
+        group_apply_kernel<<<iid__cuda_blocks(total, THREADS), THREADS, 0, st>>>(y, x, stats, w, b, C, HW, cpg, total,
+                                                                                  silu);
         IID_CUDA_LAUNCHED("group_norm");
     }
     iid__cuda_scratch_free(part);
     iid__cuda_scratch_free(stats);
+}
+
+void iid__cuda_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
+                          int C, int64_t HW, int G, float eps)
+{
+    group_norm(y, x, w, b, N, C, HW, G, eps, 0);
+}
+
+void iid__cuda_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                               int N, int C, int64_t HW, int G, float eps)
+{
+    group_norm(y, x, w, b, N, C, HW, G, eps, 1);
 }
 
 /* ---- BatchNorm (inference) ---- */

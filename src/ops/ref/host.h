@@ -2,9 +2,9 @@
  * host.h - the backend-table entries shared by the two host backends ("ref" and
  * "cpu"): memory is malloc'd host memory, uploads and downloads are memcpy,
  * weights stay where they are (memory-mapped pages), and every op without a fast
- * CPU twin is the reference loop. Defined in ref_backend.c; cpu_backend.c
- * overrides the GEMM, convolution and attention entries and binds weights its own
- * way (so bind_weight is not among the shared entries).
+ * CPU twin is the reference loop. Defined in ref_backend.c; cpu_backend.c has
+ * its own GEMM, convolution, attention, norm and GEGLU entries and binds weights
+ * its own way (so those are not among the shared entries).
  */
 #ifndef IID_OPS_REF_HOST_H
 #define IID_OPS_REF_HOST_H
@@ -23,6 +23,8 @@ void iid__host_layer_norm(const iid_backend_t *be, float *y, const float *x, con
                           int64_t rows, int C, float eps);
 void iid__host_group_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b, int N,
                           int C, int64_t HW, int G, float eps);
+void iid__host_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                               int N, int C, int64_t HW, int G, float eps);
 void iid__host_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale, const float *bias,
                           const float *mean, const float *var, int N, int C, int64_t HW, float eps);
 void iid__host_unary(const iid_backend_t *be, iid_unary_t op, float *x, int64_t n);
@@ -56,14 +58,13 @@ void iid__host_timestep_embedding(const iid_backend_t *be, float *emb, const flo
 void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_t *src, int64_t HW, int stride,
                                int c0, int C, float div, float offset);
 
-/* The designated initialisers both host tables share. */
+/* The designated initialisers both host tables share (the norms and GEGLU are
+ * not among them: the cpu backend has its own). */
 #define IID_HOST_TABLE_ENTRIES                                 \
     .alloc = iid__host_alloc, .free = iid__host_free,           \
     .upload = iid__host_memcpy, .download = iid__host_memcpy,   \
     .copy = iid__host_memcpy, .fill = iid__host_fill,           \
     .synchronize = iid__host_synchronize,                       \
-    .layer_norm = iid__host_layer_norm,                         \
-    .group_norm = iid__host_group_norm,                         \
     .batch_norm = iid__host_batch_norm, .unary = iid__host_unary, \
     .scale = iid__host_scale, .add = iid__host_add,             \
     .div_scalar = iid__host_div_scalar,                         \
@@ -73,7 +74,7 @@ void iid__host_image_u8_to_f32(const iid_backend_t *be, float *out, const uint8_
     .add_channel_bias = iid__host_add_channel_bias,             \
     .masked_add = iid__host_masked_add,                         \
     .softmax_rows = iid__host_softmax_rows,                     \
-    .geglu = iid__host_geglu, .maxpool2d = iid__host_maxpool2d, \
+    .maxpool2d = iid__host_maxpool2d, \
     .avgpool2d = iid__host_avgpool2d,                           \
     .upsample_nearest2x = iid__host_upsample_nearest2x,         \
     .resize_plane = iid__host_resize_plane,                     \

@@ -53,6 +53,14 @@ void iid__host_group_norm(const iid_backend_t *be, float *y, const float *x, con
     iid__group_norm(y, x, w, b, N, C, HW, G, eps);
 }
 
+/* The definition: the two reference ops one after the other. */
+void iid__host_group_norm_silu(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
+                               int N, int C, int64_t HW, int G, float eps)
+{
+    iid__group_norm(y, x, w, b, N, C, HW, G, eps);
+    iid__silu(y, (int64_t)N * C * HW);
+}
+
 void iid__host_batch_norm(const iid_backend_t *be, float *y, const float *x, const float *scale, const float *bias,
                           const float *mean, const float *var, int N, int C, int64_t HW, float eps)
 {
@@ -241,6 +249,10 @@ static const iid_backend_i ref_table = {
     .linear = ref_linear,
     .conv2d = ref_conv2d,
     .attention = ref_attention,
+    .layer_norm = iid__host_layer_norm,
+    .group_norm = iid__host_group_norm,
+    .group_norm_silu = iid__host_group_norm_silu,
+    .geglu = iid__host_geglu,
 };
 
 const iid_backend_t iid__backend_ref = {
