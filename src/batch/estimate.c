@@ -11,9 +11,8 @@
 #include "io/cache.h"
 #include "io/file.h"
 
-#define C_ATTN 0.44
-#define C_DECODE 1.42
-#define REFERENCE_SECONDS_PER_UNIT 215.0
+#define C_ATTN 0.18
+#define C_DECODE 1.98
 #define SPEED_FILE_MAX (1 << 16)
 
 double iid__estimate_step_work(int width, int height)
@@ -52,7 +51,7 @@ void iid__speed_load(iid_speed_t *s, const char *key)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->key, sizeof s->key, "%s", key);
-    s->seconds_per_unit = REFERENCE_SECONDS_PER_UNIT;
+    s->seconds_per_unit = IID_REFERENCE_SECONDS_PER_UNIT;
     char path[4200], *text = NULL;
     size_t size;
     if (speed_path(path, sizeof path, NULL) != IID_OK ||

@@ -6,10 +6,10 @@
  * convolutions and linears grow with the pixels, the self-attentions (4096
  * tokens at 1024x1024) with their square. The VAE decode adds C_DECODE * m once
  * per job. A job of n steps costs n (m + C_ATTN m^2) + C_DECODE m. The constants
- * come from bench/RESULTS.md on the reference machine (2-core Zen 3, CPU backend,
- * F16 weights computed in f32): one guided step took 62.9 s at 512x512 and
- * about 330 s at 1024x1024, the VAE decode 305 s at 1024x1024, which gives
- * C_ATTN = 0.44, C_DECODE = 1.42 and 215 s per unit.
+ * come from bench/RESULTS.md on the reference machine (2-core AMD EPYC Zen 4,
+ * cpu backend on oneDNN, --dtype auto = bf16, 2 threads, 2026-12-07): one guided
+ * step took 8.8 s at 512x512 and 40 s at 1024x1024, the VAE decode 66.6 s at
+ * 1024x1024, which gives C_ATTN = 0.18, C_DECODE = 1.98 and 32 s per unit.
  *
  * Speed. Seconds per unit depend on the machine, the backend, the compute dtype
  * the thread count and the model files (the tiny test models run far faster per
@@ -24,6 +24,10 @@
 #define IID_BATCH_ESTIMATE_H
 
 #include <stddef.h>
+
+/* Seconds per work unit on the reference machine (above): the speed assumed
+ * until this machine has measured its own. */
+#define IID_REFERENCE_SECONDS_PER_UNIT 32.0
 
 #include "core/status.h"
 

@@ -134,7 +134,7 @@ static void test_dry_run_estimate(void **state)
     assert_non_null(strstr(e, "instantid batch: sizes: 1024x1280 (8 jobs)\n"));
     assert_non_null(strstr(e, "instantid batch: steps: 400 in 8 jobs (50 to 50 per job)\n"));
     char want[128], t[32];
-    iid__fmt_duration(t, sizeof t, 215.0 * 8 * iid__estimate_job_work(1024, 1280, 50)); /* estimate.h's reference */
+    iid__fmt_duration(t, sizeof t, IID_REFERENCE_SECONDS_PER_UNIT * 8 * iid__estimate_job_work(1024, 1280, 50));
     snprintf(want, sizeof want, "instantid batch: estimated time: %s (speed of the 2-core reference machine", t);
     assert_non_null(strstr(e, want));
     assert_non_null(strstr(o, ",1024,1280,")); /* the CSV holds the sizes */

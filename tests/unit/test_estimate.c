@@ -11,7 +11,7 @@
 #include "io/file.h"
 #include "support.h"
 
-#define REFERENCE 215.0 /* seconds per unit on the bench machine */
+#define REFERENCE IID_REFERENCE_SECONDS_PER_UNIT
 
 static void near(double got, double want, double rel)
 {
@@ -21,12 +21,12 @@ static void near(double got, double want, double rel)
 static void test_model_matches_the_bench(void **state)
 {
     (void)state;
-    /* bench/RESULTS.md: one guided step 62.9 s at 512x512, about 330 s at
-     * 1024x1024 (extrapolated to a quiet machine), VAE decode 305 s at 1024x1024. */
-    near(REFERENCE * iid__estimate_step_work(512, 512), 62.9, 0.02);
-    near(REFERENCE * iid__estimate_step_work(1024, 1024), 330.0, 0.02);
+    /* bench/RESULTS.md: one guided step 8.8 s at 512x512, 40 s at 1024x1024 (a
+     * whole generation's second step), VAE decode 66.6 s at 1024x1024. */
+    near(REFERENCE * iid__estimate_step_work(512, 512), 8.8, 0.02);
+    near(REFERENCE * iid__estimate_step_work(1024, 1024), 40.0, 0.02);
     double decode = REFERENCE * (iid__estimate_job_work(1024, 1024, 1) - iid__estimate_step_work(1024, 1024));
-    near(decode, 304.8, 0.06);
+    near(decode, 66.6, 0.02);
     /* More pixels cost more than in proportion (attention). */
     assert_true(iid__estimate_step_work(1024, 1024) > 4 * iid__estimate_step_work(512, 512));
     /* Steps add linearly; an unknown size is no work. */
@@ -34,10 +34,10 @@ static void test_model_matches_the_bench(void **state)
     near(w60 - w40, 20 * iid__estimate_step_work(1088, 1280), 1e-12);
     assert_true(iid__estimate_job_work(0, 0, 40) == 0.0);
     assert_true(iid__estimate_job_work(64, 64, 0) == 0.0);
-    /* `make run`'s 1088x1280 at 40-60 steps: 4 to 9 hours each on that machine. */
-    assert_true(REFERENCE * w40 > 4 * 3600 && REFERENCE * w60 < 9 * 3600);
+    /* `make run`'s 1088x1280 at 40-60 steps: 35 to 60 minutes each on that machine. */
+    assert_true(REFERENCE * w40 > 35 * 60 && REFERENCE * w60 < 60 * 60);
     /* A measurement gives seconds per unit back. */
-    near(iid__speed_from_steps(1024, 1024, 10, 10 * 330.0), 330.0 / iid__estimate_step_work(1024, 1024), 1e-12);
+    near(iid__speed_from_steps(1024, 1024, 10, 10 * 40.0), 40.0 / iid__estimate_step_work(1024, 1024), 1e-12);
     assert_true(iid__speed_from_steps(0, 0, 10, 5.0) < 0);
 }
 
