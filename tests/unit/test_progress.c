@@ -99,7 +99,7 @@ static double fake_clock(void *user)
 }
 
 /* Drive a reporter through two jobs at fake times: job 0 (40 steps at 1000x1000,
- * one megapixel: 1.44 units per step, 59.02 units with the decode) succeeds in
+ * one megapixel: 1.18 units per step, 49.18 units with the decode) succeeds in
  * 20 s; job 1 fails in 0.5 s. The machine's prior speed is 0.5 s per unit. */
 static char *report(int tty, int quiet, double interval, iid_speed_t *speed)
 {
@@ -110,7 +110,7 @@ static char *report(int tty, int quiet, double interval, iid_speed_t *speed)
     static const int w[2] = {1000, 1000}, h[2] = {1000, 1000};
     iid__speed_load(speed, "test none 1"); /* not in any cache: the reference */
     speed->seconds_per_unit = 0.5;
-    iid_reporter_setup_t rs = {m, tty, quiet, fake_clock, &now, 2, 2 * 59.02, w, h, speed, 0, interval};
+    iid_reporter_setup_t rs = {m, tty, quiet, fake_clock, &now, 2, 2 * 49.18, w, h, speed, 0, interval};
     iid_progress_reporter_t r;
     iid__reporter_init(&r, &rs);
     iid_batch_observer_t ob = iid__reporter_observer(&r);
@@ -152,18 +152,18 @@ static void test_reporter(void **state)
     assert_int_equal(strncmp(plain, expect, strlen(expect)), 0);
     assert_null(strchr(plain, '\r'));
     free(plain);
-    /* The first job measured the speed: 20 s / 59.02 units. */
-    assert_true(fabs(speed.seconds_per_unit - 20.0 / 59.02) < 1e-12);
+    /* The first job measured the speed: 20 s / 49.18 units. */
+    assert_true(fabs(speed.seconds_per_unit - 20.0 / 49.18) < 1e-12);
 
     char *tty = report(1, 0, 0.0, &speed);
-    /* Before the first step: the prior, 0.5 s x 118.04 units = 59 s (not "?"). */
-    assert_non_null(strstr(tty, "\r\033[K[0/2 0%] elapsed 0s, left ~59s, ok 0 failed 0 | a.jpg Neon idn=1.25 "
+    /* Before the first step: the prior, 0.5 s x 98.36 units = 49 s (not "?"). */
+    assert_non_null(strstr(tty, "\r\033[K[0/2 0%] elapsed 0s, left ~49s, ok 0 failed 0 | a.jpg Neon idn=1.25 "
                                 "ad=0.75 cfg=8.00 step 0/40"));
-    /* At step 3: steps 1..3 took 2 s for 2 x 1.44 units, 0.694 s/unit, times the
-     * 118.04 - 3 x 1.44 = 113.72 units left: 79 s. */
-    assert_non_null(strstr(tty, "\r\033[K[0/2 0%] elapsed 3s, left ~1m19s, ok 0 failed 0 | a.jpg"));
+    /* At step 3: steps 1..3 took 2 s for 2 x 1.18 units, 0.847 s/unit, times the
+     * 98.36 - 3 x 1.18 = 94.82 units left: 80 s. */
+    assert_non_null(strstr(tty, "\r\033[K[0/2 0%] elapsed 3s, left ~1m20s, ok 0 failed 0 | a.jpg"));
     assert_non_null(strstr(tty, "\r\033[K[1/2] job 0 a.jpg"));
-    /* After job 0: 20 s for 59.02 units, 59.02 units left: 20 s. */
+    /* After job 0: 20 s for 49.18 units, 49.18 units left: 20 s. */
     assert_non_null(strstr(tty, "\r\033[K[1/2 50%] elapsed 20s, left ~20s, 20.0 s/image, ok 1 failed 0"));
     assert_non_null(strstr(tty, "\r\033[K=== batch summary ==="));
     free(tty);
@@ -173,8 +173,8 @@ static void test_reporter(void **state)
      * after job 1 (0.5 s later). */
     char *timed = report(0, 0, 5.0, &speed);
     assert_null(strchr(timed, '\r'));
-    /* steps 1..20 took 9 s for 19 x 1.44 units; 118.04 - 20 x 1.44 units left: 29 s */
-    const char *first = "[0/2 0%] elapsed 10s, left ~29s, ok 0 failed 0 | a.jpg Neon idn=1.25 ad=0.75 cfg=8.00 "
+    /* steps 1..20 took 9 s for 19 x 1.18 units; 98.36 - 20 x 1.18 units left: 30 s */
+    const char *first = "[0/2 0%] elapsed 10s, left ~30s, ok 0 failed 0 | a.jpg Neon idn=1.25 ad=0.75 cfg=8.00 "
                         "step 20/40\n[1/2] job 0 a.jpg";
     assert_int_equal(strncmp(timed, first, strlen(first)), 0);
     plain = report(0, 0, 0.0, &speed);
