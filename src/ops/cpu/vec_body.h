@@ -12,7 +12,9 @@
 VEC_TARGET static inline float VEC(exp)(float x)
 {
     /* exp(x) = 2^n exp(r), n = round(x / ln 2), |r| <= ln 2 / 2 */
-    float c = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x; /* exp(88) for larger x: no caller needs more */
+    /* exp(88) for larger x: no caller needs more; NaN computes on 0 (its result is x,
+     * below) so that the exponent's integer conversion stays defined */
+    float c = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x == x ? x : 0.0f;
     float n = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
     float r = c - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
