@@ -5,6 +5,7 @@
 #include "io/json.h"
 
 #include <ftw.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,4 +234,14 @@ int iid_test_kit_resampler_heads(void)
     iid__json_free(&j);
     if (n <= 0) fail_msg("ip_adapter_layout.json: no resampler_hyperparameters.heads");
     return n;
+}
+
+void iid_test_link_lcm_lora(const char *models_dir)
+{
+    char link[PATH_MAX + 64], target[PATH_MAX];
+    snprintf(link, sizeof link, "%s/lcm-lora-sdxl", models_dir);
+    assert_int_equal(mkdir(link, 0755), 0);
+    snprintf(link, sizeof link, "%s/lcm-lora-sdxl/pytorch_lora_weights.safetensors", models_dir);
+    assert_non_null(realpath(iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), target));
+    assert_int_equal(symlink(target, link), 0);
 }

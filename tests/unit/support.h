@@ -67,6 +67,9 @@ char *iid_test_slurp(const char *path);
 int iid_test_count_lines(const char *text);
 /* A path under the shared folder, in a static buffer that the next call reuses. */
 const char *iid_test_shared_path(const char *rel);
+/* Put the kit's kohya LoRA in models_dir as the LCM-LoRA stand-in
+ * (lcm-lora-sdxl/pytorch_lora_weights.safetensors, a link). */
+void iid_test_link_lcm_lora(const char *models_dir);
 /* A fresh empty directory under $TMPDIR; the caller removes it with iid_test_rmtree. */
 char *iid_test_tempdir(void);
 void iid_test_rmtree(const char *dir);

@@ -302,13 +302,7 @@ static char *models_linked(int lcm, int single)
         snprintf(link, sizeof link, "%s/sdxl", m);
         assert_int_equal(symlink(target, link), 0);
     }
-    if (lcm) {
-        snprintf(link, sizeof link, "%s/lcm-lora-sdxl", m);
-        assert_int_equal(mkdir(link, 0755), 0);
-        snprintf(link, sizeof link, "%s/lcm-lora-sdxl/pytorch_lora_weights.safetensors", m);
-        assert_non_null(realpath(iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), target));
-        assert_int_equal(symlink(target, link), 0);
-    }
+    if (lcm) iid_test_link_lcm_lora(m);
     return m;
 }
 
