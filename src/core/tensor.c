@@ -1,6 +1,8 @@
 /* tensor.c - dtype table, shape helpers, allocation and dtype conversion. */
 #include "core/tensor.h"
 
+#include <assert.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +100,27 @@ void iid__tensor_view(iid_tensor_t *t, iid_dtype_t dt, int ndim, const int64_t *
     t->data = data;
 }
 
+iid_tensor_t iid__tensor_wrap(const struct iid_backend *be, const void *data, int ndim, const int64_t *shape)
+{
+    iid_tensor_t t;
+    iid__tensor_view(&t, IID_DTYPE_F32, ndim, shape, (void *)data);
+    t.be = be;
+    return t;
+}
+
+iid_tensor_t iid__tensor_slice(const iid_tensor_t *t, int64_t i0, int64_t n)
+{
+    iid_tensor_t v = *t;
+    v.owns = false;
+    v.shape[0] = n;
+    v.data = (char *)t->data + (size_t)i0 * (iid__tensor_nbytes(t) / (size_t)(t->shape[0] ? t->shape[0] : 1));
+    return v;
+}
+
 void iid__tensor_free(iid_tensor_t *t)
 {
     if (!t) return;
+    assert(!(t->owns && t->be)); /* backend memory: iid__tensor_release */
     if (t->owns) free(t->data);
     memset(t, 0, sizeof *t);
 }

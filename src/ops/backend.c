@@ -1,5 +1,5 @@
 /*
- * backend.c - the registry of compiled-in backends and the device tensor type.
+ * backend.c - the registry of compiled-in backends and tensors in backend memory.
  *
  * The registry is a const list in preference order: the first available entry
  * is the default unless $IID_BACKEND names another. A CUDA build lists "cuda"
@@ -71,41 +71,42 @@ iid_status iid__backend_lookup(const char *name, const iid_backend_t **out, iid_
     return iid__fail(err, IID_ERR_INVALID, "unknown backend '%s' (compiled in: %s)", name ? name : "", names);
 }
 
-/* ---- iid_buf_t ---- */
+/* ---- tensors in backend memory ---- */
 
-int64_t iid__buf_numel(const iid_buf_t *b) { return iid__shape_numel(b->shape, b->ndim); }
-
-size_t iid__buf_nbytes(const iid_buf_t *b) { return (size_t)iid__buf_numel(b) * iid__dtype_size(b->dtype); }
-
-iid_status iid__buf_alloc(iid_buf_t *b, const iid_backend_t *be, iid_dtype_t dt, int ndim, const int64_t *shape,
-                          iid_error_t *err)
+iid_status iid__tensor_alloc_on(iid_tensor_t *t, const iid_backend_t *be, iid_dtype_t dt, int ndim,
+                                const int64_t *shape, iid_error_t *err)
 {
-    memset(b, 0, sizeof *b);
-    if (ndim < 0 || ndim > IID_MAX_DIMS) return iid__fail(err, IID_ERR_RANGE, "buffer of %d dimensions", ndim);
-    b->be = be;
-    b->dtype = dt;
-    b->ndim = ndim;
-    for (int i = 0; i < ndim; i++) b->shape[i] = shape[i];
-    b->data = iid__op_alloc(be, iid__buf_nbytes(b));
-    if (!b->data) {
+    memset(t, 0, sizeof *t);
+    if (ndim < 0 || ndim > IID_MAX_DIMS) return iid__fail(err, IID_ERR_RANGE, "tensor of %d dimensions", ndim);
+    t->be = be;
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->data = iid__op_alloc(be, iid__tensor_nbytes(t));
+    if (!t->data) {
         char s[96];
         iid__shape_str(shape, ndim, s, sizeof s);
-        memset(b, 0, sizeof *b);
-        return iid__fail(err, IID_ERR_NOMEM, "%s backend: out of memory for a %s buffer", be->name, s);
+        memset(t, 0, sizeof *t);
+        return iid__fail(err, IID_ERR_NOMEM, "%s backend: out of memory for a %s tensor", be->name, s);
     }
+    t->owns = true;
     return IID_OK;
 }
 
-void iid__buf_free(iid_buf_t *b)
+void iid__tensor_release(iid_tensor_t *t)
 {
-    if (!b) return;
-    if (b->be) iid__op_free(b->be, b->data);
-    memset(b, 0, sizeof *b);
+    if (!t) return;
+    if (t->owns && t->be) iid__op_free(t->be, t->data);
+    else if (t->owns) free(t->data);
+    memset(t, 0, sizeof *t);
 }
 
-void iid__buf_upload(iid_buf_t *b, const void *host) { iid__op_upload(b->be, b->data, host, iid__buf_nbytes(b)); }
-
-iid_status iid__buf_download(const iid_buf_t *b, void *host, iid_error_t *err)
+void iid__tensor_upload(iid_tensor_t *t, const void *host)
 {
-    return iid__op_download(b->be, host, b->data, iid__buf_nbytes(b), err);
+    iid__op_upload(t->be, t->data, host, iid__tensor_nbytes(t));
+}
+
+iid_status iid__tensor_download(const iid_tensor_t *t, void *host, iid_error_t *err)
+{
+    return iid__op_download(t->be, host, t->data, iid__tensor_nbytes(t), err);
 }

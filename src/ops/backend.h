@@ -23,8 +23,11 @@
  *     runs on the host, so each step uploads the model input and downloads the
  *     guided noise prediction (0.75 MB a step at 1024x1024; on a host backend
  *     the host side is the backend buffer and nothing is copied); the VAE's
- *     image is downloaded once. iid_buf_t bundles a device pointer with its
- *     backend, dtype and shape for the places that hand a tensor between
+ *     image is downloaded once. A tensor in backend memory is core/tensor.h's
+ *     iid_tensor_t with be set (the project's one tensor type: the ONNX
+ *     executor's host tensors are the same struct with be NULL); it bundles a
+ *     device pointer with its backend, dtype and shape (iid__tensor_alloc_on,
+ *     iid__tensor_release below) for the places that hand a tensor between
  *     modules (not used by the models yet: they pass device pointers and sizes).
  *
  *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
@@ -236,26 +239,18 @@ iid_dtype_t iid__compute_dtype_default(void);
 /* oneDNN runs bf16 on this CPU (natively or emulated). */
 int iid__bf16_supported(void);
 
-/* ---- a device tensor ---- */
+/* ---- tensors in backend memory (core/tensor.h's iid_tensor_t with be set) ---- */
 
-typedef struct iid_buf {
-    const iid_backend_t *be;
-    iid_dtype_t dtype;
-    int ndim;
-    int64_t shape[IID_MAX_DIMS];
-    void *data; /* device pointer; never dereferenced outside the backend */
-} iid_buf_t;
-
-int64_t iid__buf_numel(const iid_buf_t *b);
-size_t iid__buf_nbytes(const iid_buf_t *b);
-/* Allocate an uninitialised buffer of the given shape on be. */
-iid_status iid__buf_alloc(iid_buf_t *b, const iid_backend_t *be, iid_dtype_t dt, int ndim, const int64_t *shape,
-                          iid_error_t *err);
-/* Free and zero; a zeroed buffer is a no-op. */
-void iid__buf_free(iid_buf_t *b);
-/* host -> b and b -> host, whole buffer. */
-void iid__buf_upload(iid_buf_t *b, const void *host);
-iid_status iid__buf_download(const iid_buf_t *b, void *host, iid_error_t *err);
+/* Allocate an uninitialised tensor of the given shape in be's memory; it owns
+ * the data. err may be NULL (callers that word their own out-of-memory message). */
+iid_status iid__tensor_alloc_on(iid_tensor_t *t, const iid_backend_t *be, iid_dtype_t dt, int ndim,
+                                const int64_t *shape, iid_error_t *err);
+/* Free owned data where it lives (through t->be, or free() for host memory) and
+ * zero; views and zeroed tensors are a no-op. */
+void iid__tensor_release(iid_tensor_t *t);
+/* host -> t and t -> host, whole tensor; t in backend memory. */
+void iid__tensor_upload(iid_tensor_t *t, const void *host);
+iid_status iid__tensor_download(const iid_tensor_t *t, void *host, iid_error_t *err);
 
 /* ---- dispatch (backend_ops.c): what model code calls ---- */
 

@@ -859,29 +859,38 @@ static void test_cpu_vec_levels(void **state)
     assert_ptr_equal(iid__cpu_vec(), iid__cpu_vec_level(best)); /* the backend uses the widest */
 }
 
-/* iid_buf_t on every backend: shape, size, upload then download give the data back. */
-static void test_buf_round_trip(void **state)
+/* A tensor in every backend's memory: shape, size, upload then download give the
+ * data back; a slice views the same memory. */
+static void test_tensor_round_trip(void **state)
 {
     (void)state;
     for (int bi = 0; iid__backend_at(bi); bi++) {
-        iid_buf_t b;
+        iid_tensor_t b;
         int64_t shape[3] = {2, 3, 5};
-        assert_int_equal(iid__buf_alloc(&b, iid__backend_at(bi), IID_DTYPE_F32, 3, shape, NULL), IID_OK);
-        assert_int_equal(iid__buf_numel(&b), 30);
-        assert_int_equal(iid__buf_nbytes(&b), 120);
+        assert_int_equal(iid__tensor_alloc_on(&b, iid__backend_at(bi), IID_DTYPE_F32, 3, shape, NULL), IID_OK);
+        assert_true(b.owns);
+        assert_ptr_equal(b.be, iid__backend_at(bi));
+        assert_int_equal(iid__tensor_numel(&b), 30);
+        assert_int_equal(iid__tensor_nbytes(&b), 120);
         float in[30], out[30];
         iid_test_fill_random(in, 30, 40);
-        iid__buf_upload(&b, in);
-        assert_int_equal(iid__buf_download(&b, out, NULL), IID_OK);
+        iid__tensor_upload(&b, in);
+        assert_int_equal(iid__tensor_download(&b, out, NULL), IID_OK);
         assert_memory_equal(in, out, sizeof in);
-        iid__buf_free(&b);
+        iid_tensor_t s = iid__tensor_slice(&b, 1, 1); /* (1, 3, 5): the second item */
+        assert_false(s.owns);
+        assert_int_equal(iid__tensor_numel(&s), 15);
+        assert_int_equal(iid__tensor_download(&s, out, NULL), IID_OK);
+        assert_memory_equal(in + 15, out, 15 * sizeof *out);
+        iid__tensor_release(&s); /* a view frees nothing */
+        iid__tensor_release(&b);
         assert_null(b.data);
-        iid__buf_free(&b); /* a freed buffer is a no-op */
+        iid__tensor_release(&b); /* a freed tensor is a no-op */
     }
-    iid_buf_t bad;
+    iid_tensor_t bad;
     iid_error_t err;
     int64_t shape[1] = {1};
-    assert_int_equal(iid__buf_alloc(&bad, &iid__backend_cpu, IID_DTYPE_F32, IID_MAX_DIMS + 1, shape, &err),
+    assert_int_equal(iid__tensor_alloc_on(&bad, &iid__backend_cpu, IID_DTYPE_F32, IID_MAX_DIMS + 1, shape, &err),
                      IID_ERR_RANGE);
 }
 
@@ -976,7 +985,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cpu_weight_pages_released),
         cmocka_unit_test(test_glue_ops_by_hand),
         cmocka_unit_test(test_supports_op_fallback),
-        cmocka_unit_test(test_buf_round_trip),
+        cmocka_unit_test(test_tensor_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
