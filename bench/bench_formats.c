@@ -258,12 +258,12 @@ static int step(const char *models, int size, const char *lora)
     double t1 = now();
     iid_unet_inputs_t in;
     iid__unet_inputs_init(&in);
-    in.sample = x;
-    in.batch = B;
-    in.height = h;
-    in.width = w;
-    in.cond = (iid_unet_cond_t){801.0f, ctx, T, pooled, 1280, ids, 6};
-    check(iid__unet_forward(u, &in, out, &err), &err);
+    in.sample = iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, 4, h, w});
+    in.cond = (iid_unet_cond_t){801.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, D}),
+                                iid__tensor_wrap(NULL, pooled, 2, (int64_t[]){B, 1280}),
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+    iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, 4, h, w});
+    check(iid__unet_forward(u, &in, &out_t, &err), &err);
     report("unet (batch 2)", t1);
     iid__unet_free(u);
     free(x), free(ctx), free(pooled), free(out);

@@ -221,24 +221,27 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         long allocs = sa.parent_allocs;
         iid__step_alloc_begin(&sa);
         iid_residuals_t res = {0};
+        iid_tensor_t lat_t = iid__tensor_wrap(be, latents, 4, (int64_t[]){B, 4, h, w});
+        iid_unet_cond_t cond = {801.0f, iid__tensor_wrap(be, faces, 3, (int64_t[]){B, TF, D}),
+                                iid__tensor_wrap(be, pooled, 2, (int64_t[]){B, 1280}),
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
         if (cn) {
-            iid_controlnet_inputs_t ci = {latents, B,    h,    w,   {801.0f, faces, TF, pooled, 1280, ids, 6},
-                                          kps,     size, size, 0.8f, &sa.be};
+            iid_controlnet_inputs_t ci = {lat_t, cond, iid__tensor_wrap(be, kps, 4, (int64_t[]){B, 3, size, size}),
+                                          0.8f, &sa.be};
             check(iid__controlnet_forward(cn, &ci, &res, &err), &err);
             if (!generate) report("  controlnet (batch 2)", ts);
         }
         double tu = now();
         iid_unet_inputs_t in;
         iid__unet_inputs_init(&in);
-        in.sample = latents;
-        in.batch = B;
-        in.height = h;
-        in.width = w;
-        in.cond = (iid_unet_cond_t){801.0f, ctx, TT + TF, pooled, 1280, ids, 6};
+        in.sample = lat_t;
+        in.cond = cond;
+        in.cond.context = iid__tensor_wrap(be, ctx, 3, (int64_t[]){B, TT + TF, D});
         in.residuals = cn ? &res : NULL;
-        in.ip = (iid_ip_args_t){TF, 0.8f, NULL, 0, 0};
+        in.ip = (iid_ip_args_t){TF, 0.8f, {0}};
         in.be = &sa.be;
-        check(iid__unet_forward(unet, &in, noise, &err), &err);
+        iid_tensor_t noise_t = iid__tensor_wrap(be, noise, 4, lat_t.shape);
+        check(iid__unet_forward(unet, &in, &noise_t, &err), &err);
         iid__residuals_free(&res);
         if (!generate) report("  unet (batch 2)", tu);
         /* guidance 5: uncond + 5 (cond - uncond) */
@@ -261,7 +264,9 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
     if (generate) {
         double td = now();
         check(iid__op_scale(be, latents, 1.0f / vae->scaling_factor, (int64_t)nl, &err), &err);
-        check(iid__vae_decode(vae, latents, 1, h, w, img, &err), &err);
+        iid_tensor_t z = iid__tensor_wrap(be, latents, 4, (int64_t[]){1, 4, h, w});
+        iid_tensor_t img_t = iid__tensor_wrap(be, img, 4, (int64_t[]){1, 3, size, size});
+        check(iid__vae_decode(vae, &z, &img_t, &err), &err);
         report("vae decode", td);
         char label[96];
         snprintf(label, sizeof label, "generation: %d steps + decode at %dx%d", steps, size, size);
@@ -296,13 +301,17 @@ static int run_vae(const char *models, int size, int tile, int runs, const char 
     for (int r = 0; r < runs; r++) {
         double td = now();
         if (tile > 0) {
-            check(iid__vae_decode_tiled(v, z, 1, h, w, tile, tile / 4, img, &err), &err); /* host in, host out */
+            iid_tensor_t zt = iid__tensor_wrap(NULL, z, 4, (int64_t[]){1, 4, h, w});
+            iid_tensor_t it = iid__tensor_wrap(NULL, img, 4, (int64_t[]){1, 3, size, size});
+            check(iid__vae_decode_tiled(v, &zt, tile, tile / 4, &it, &err), &err); /* host in, host out */
             times[r] = now() - td;
         } else { /* device in, device out: the transfers stay outside the timing */
             float *dz = dev(z, (size_t)4 * h * w), *dimg = iid__op_alloc(be, (size_t)3 * size * size * sizeof *dimg);
             if (!dimg) return 1;
+            iid_tensor_t zt = iid__tensor_wrap(be, dz, 4, (int64_t[]){1, 4, h, w});
+            iid_tensor_t it = iid__tensor_wrap(be, dimg, 4, (int64_t[]){1, 3, size, size});
             td = now();
-            check(iid__vae_decode(v, dz, 1, h, w, dimg, &err), &err);
+            check(iid__vae_decode(v, &zt, &it, &err), &err);
             times[r] = now() - td;
             report("  (decode)", td);
             check(iid__op_download(be, img, dimg, (size_t)3 * size * size * sizeof *img, &err), &err);

@@ -172,25 +172,29 @@ static iid_status conv_band(const iid_backend_t *be, const iid_conv_t *c, const 
                              c->out, (int64_t)nb * ow, err);
 }
 
-iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
-                                   float **y, int *OH, int *OW, size_t scratch_limit, iid_error_t *err)
+iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const iid_tensor_t *xt,
+                                   iid_tensor_t *yt, size_t scratch_limit, iid_error_t *err)
 {
+    const float *x = iid__tensor_f32(xt);
+    int N = iid__tensor_dim(xt, 0), H = iid__tensor_dim(xt, 2), W = iid__tensor_dim(xt, 3);
     iid_conv2d_shape_t s = {.N = N, .C = c->in, .H = H, .W = W, .K = c->out, .R = c->k, .S = c->k,
                             .stride_h = c->stride, .stride_w = c->stride, .pad_h = c->k / 2, .pad_w = c->k / 2,
                             .dil_h = 1, .dil_w = 1, .groups = 1};
     int oh = iid__conv_out_size(H, c->k, c->stride, c->k / 2, 1);
     int ow = iid__conv_out_size(W, c->k, c->stride, c->k / 2, 1);
-    if (OH) *OH = oh;
-    if (OW) *OW = ow;
-    *y = iid__op_alloc(be, (size_t)N * c->out * oh * ow * sizeof **y);
-    if (!*y) return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of memory", c->in, c->out, H, W);
+    if (xt->ndim != 4 || xt->shape[1] != c->in)
+        return iid__fail(err, IID_ERR_INVALID, "conv2d (%d -> %d channels): input is not (N, %d, H, W)", c->in, c->out,
+                         c->in);
+    if (iid__tensor_alloc_on(yt, be, IID_DTYPE_F32, 4, (int64_t[]){N, c->out, oh, ow}, NULL) != IID_OK)
+        return iid__fail(err, IID_ERR_NOMEM, "conv2d (%d -> %d channels, %dx%d): out of memory", c->in, c->out, H, W);
+    float *y = iid__tensor_f32(yt);
     size_t row_bytes = (size_t)c->in * c->k * c->k * ow * sizeof(float); /* unfold of one output row */
     int direct = c->k == 1 && c->stride == 1;
     int rb = direct || row_bytes * oh <= scratch_limit ? oh : (int)(scratch_limit / row_bytes);
     if (rb < 1) rb = 1;
     iid_status st = IID_OK;
     if (rb >= oh) {
-        st = iid__op_conv2d(be, *y, x, &c->w.m, c->b, &s, err);
+        st = iid__op_conv2d(be, y, x, &c->w.m, c->b, &s, err);
     } else {
         int rows = (rb - 1) * c->stride + c->k;
         float *bin = iid__op_alloc(be, (size_t)c->in * rows * W * sizeof *bin);
@@ -200,21 +204,18 @@ iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c,
                            c->out, H, W);
         for (int n = 0; n < N && st == IID_OK; n++)
             for (int oy0 = 0; oy0 < oh && st == IID_OK; oy0 += rb)
-                st = conv_band(be, c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, *y, err);
+                st = conv_band(be, c, x, n, H, W, oy0, oh - oy0 < rb ? oh - oy0 : rb, oh, ow, bin, bout, y, err);
         iid__op_free(be, bin);
         iid__op_free(be, bout);
     }
-    if (st != IID_OK) {
-        iid__op_free(be, *y);
-        *y = NULL;
-    }
+    if (st != IID_OK) iid__tensor_release(yt);
     return st;
 }
 
-iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
-                           float **y, int *OH, int *OW, iid_error_t *err)
+iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const iid_tensor_t *x, iid_tensor_t *y,
+                           iid_error_t *err)
 {
-    return iid__conv_apply_limited(be, c, x, N, H, W, y, OH, OW, IID_CONV_SCRATCH_LIMIT, err);
+    return iid__conv_apply_limited(be, c, x, y, IID_CONV_SCRATCH_LIMIT, err);
 }
 
 /* ---- norms --------------------------------------------------------------- */
@@ -285,40 +286,46 @@ void iid__resnet_free(iid_resnet_t *r)
     memset(r, 0, sizeof *r);
 }
 
-iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
-                               int N, int H, int W, float **y, iid_error_t *err)
+iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const iid_tensor_t *xt,
+                               const iid_tensor_t *temb_act, iid_tensor_t *yt, iid_error_t *err)
 {
-    *y = NULL;
-    int64_t HW = (int64_t)H * W;
-    float *t = iid__op_alloc(be, (size_t)N * r->in * HW * sizeof *t);
-    float *e = r->has_temb && temb_act ? iid__op_alloc(be, (size_t)N * r->out * sizeof *e) : NULL;
-    float *h = NULL, *o = NULL, *sc = NULL;
-    if (!t || (r->has_temb && temb_act && !e)) {
-        iid__op_free(be, t);
+    memset(yt, 0, sizeof *yt);
+    const float *x = iid__tensor_f32(xt);
+    int N = iid__tensor_dim(xt, 0);
+    int64_t HW = xt->shape[2] * xt->shape[3];
+    if (xt->ndim != 4 || xt->shape[1] != r->in)
+        return iid__fail(err, IID_ERR_INVALID, "resnet (%d -> %d channels): input is not (N, %d, H, W)", r->in, r->out,
+                         r->in);
+    int with_temb = r->has_temb && temb_act;
+    iid_tensor_t t = {0}, h = {0}, o = {0}, sc = {0};
+    int have_t = iid__tensor_alloc_on(&t, be, IID_DTYPE_F32, 4, xt->shape, NULL) == IID_OK;
+    float *e = with_temb ? iid__op_alloc(be, (size_t)N * r->out * sizeof *e) : NULL;
+    if (!have_t || (with_temb && !e)) {
+        iid__tensor_release(&t);
         iid__op_free(be, e);
         return iid__fail(err, IID_ERR_NOMEM, "resnet (%d -> %d channels): out of memory", r->in, r->out);
     }
     /* (N, in, H, W) */
-    iid_status s = iid__op_group_norm_silu(be, t, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps, err);
-    if (s == IID_OK) s = iid__conv_apply(be, &r->conv1, t, N, H, W, &h, NULL, NULL, err);
-    iid__op_free(be, t);
+    iid_status s = iid__op_group_norm_silu(be, t.data, x, r->norm1.w, r->norm1.b, N, r->in, HW, r->groups, r->eps, err);
+    if (s == IID_OK) s = iid__conv_apply(be, &r->conv1, &t, &h, err);
+    iid__tensor_release(&t);
     /* h (N, out, H, W) += time_emb_proj(SiLU(emb)) broadcast over H, W */
-    if (s == IID_OK && e) s = iid__linear_apply(be, &r->temb, temb_act, N, e, err); /* (N, out) */
-    if (s == IID_OK && e) s = iid__op_add_channel_bias(be, h, e, N, r->out, HW, r->out, err);
+    if (s == IID_OK && e) s = iid__linear_apply(be, &r->temb, temb_act->data, N, e, err); /* (N, out) */
+    if (s == IID_OK && e) s = iid__op_add_channel_bias(be, h.data, e, N, r->out, HW, r->out, err);
     iid__op_free(be, e);
     if (s == IID_OK)
-        s = iid__op_group_norm_silu(be, h, h, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps, err);
-    if (s == IID_OK) s = iid__conv_apply(be, &r->conv2, h, N, H, W, &o, NULL, NULL, err);
-    iid__op_free(be, h);
+        s = iid__op_group_norm_silu(be, h.data, h.data, r->norm2.w, r->norm2.b, N, r->out, HW, r->groups, r->eps, err);
+    if (s == IID_OK) s = iid__conv_apply(be, &r->conv2, &h, &o, err);
+    iid__tensor_release(&h);
     /* out = shortcut(x) + h */
-    if (s == IID_OK && r->has_shortcut) s = iid__conv_apply(be, &r->shortcut, x, N, H, W, &sc, NULL, NULL, err);
-    if (s == IID_OK) s = iid__op_add(be, o, r->has_shortcut ? sc : x, (int64_t)N * r->out * HW, err);
-    iid__op_free(be, sc);
+    if (s == IID_OK && r->has_shortcut) s = iid__conv_apply(be, &r->shortcut, xt, &sc, err);
+    if (s == IID_OK) s = iid__op_add(be, o.data, r->has_shortcut ? sc.data : x, iid__tensor_numel(&o), err);
+    iid__tensor_release(&sc);
     if (s != IID_OK) {
-        iid__op_free(be, o);
+        iid__tensor_release(&o);
         return s;
     }
-    *y = o;
+    *yt = o;
     return IID_OK;
 }
 

@@ -17,12 +17,18 @@
  * folder own theirs). A missing or mis-shaped tensor fails the load with a
  * message naming the file and the tensor.
  *
- * Activations: forward functions take the backend the model is bound to
- * (ops/backend.h) and NCHW f32 DEVICE buffers of that backend with explicit
- * sizes; they return outputs allocated with iid__op_alloc(be, ...) that the
- * caller frees with iid__op_free(be, ...). Model code never reads or writes
- * activation memory itself: every element-wise step is an op of the backend
- * table. Every struct's _free()
+ * Activations: forward functions take the backend that runs the call (the one
+ * the model is bound to, or a step allocator wrapping it: ops/step_alloc.h) and
+ * f32 tensors (core/tensor.h; NCHW for feature maps) in that backend's memory,
+ * each carrying its shape. Outputs are tensors too: allocated on that backend
+ * (iid__tensor_alloc_on) and released by the caller with iid__tensor_release,
+ * or caller-allocated where the function says so. A sub-batch is a view
+ * (iid__tensor_slice), never a copy. Inside, the ops (ops/backend.h) take the
+ * tensors' device pointers; iid__linear_apply, a thin wrapper of the linear op
+ * over rows, does too. The small parameters bound at load (biases, norm
+ * weights) stay the plain device arrays the loader binds. Model code never
+ * reads or writes activation memory itself: every element-wise step is an op
+ * of the backend table. Every struct's _free()
  * accepts a zeroed or partially loaded struct, so a failed load is cleaned up by
  * calling _free() once.
  */
@@ -41,15 +47,6 @@
 #else
 #define IID_PRINTF_FMT(f, a)
 #endif
-
-/* A feature map (N, C, H, W) that owns its data. */
-typedef struct iid_fmap {
-    float *data;
-    int n, c, h, w;
-} iid_fmap_t;
-
-/* Elements of a feature map. */
-static inline size_t iid__fmap_numel(const iid_fmap_t *f) { return (size_t)f->n * f->c * f->h * f->w; }
 
 /* snprintf for tensor names (truncation is caught later as a missing tensor). */
 void iid__namef(char *buf, size_t cap, const char *fmt, ...) IID_PRINTF_FMT(3, 4);
@@ -113,17 +110,17 @@ typedef struct iid_conv {
 iid_status iid__conv_load(iid_conv_t *c, const iid_safetensors_t *st, const char *prefix, int in, int out, int k,
                           int stride, iid_error_t *err);
 void iid__conv_free(iid_conv_t *c);
-/* x (N, in, H, W) -> *y (N, out, OH, OW), allocated on be; OH/OW returned when non-NULL.
+/* x (N, in, H, W) -> *y (N, out, OH, OW), allocated on be.
  * When the convolution's unfolded input would exceed IID_CONV_SCRATCH_LIMIT bytes
  * (large images: a 1024x1024 VAE layer unfolds to gigabytes) it runs in bands of
  * output rows, each with its own small unfold; the result is the same up to
- * float summation order. */
-iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
-                           float **y, int *OH, int *OW, iid_error_t *err);
+ * float summation order. Fails on an input that is not (N, in, H, W). */
+iid_status iid__conv_apply(const iid_backend_t *be, const iid_conv_t *c, const iid_tensor_t *x, iid_tensor_t *y,
+                           iid_error_t *err);
 #define IID_CONV_SCRATCH_LIMIT ((size_t)256 << 20)
 /* iid__conv_apply with an explicit scratch limit in bytes (tests use tiny ones). */
-iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const float *x, int N, int H, int W,
-                                   float **y, int *OH, int *OW, size_t scratch_limit, iid_error_t *err);
+iid_status iid__conv_apply_limited(const iid_backend_t *be, const iid_conv_t *c, const iid_tensor_t *x,
+                                   iid_tensor_t *y, size_t scratch_limit, iid_error_t *err);
 
 /* Affine parameters of a GroupNorm or LayerNorm over c channels. */
 typedef struct iid_norm {
@@ -157,8 +154,8 @@ iid_status iid__resnet_load(iid_resnet_t *r, const iid_safetensors_t *st, const 
 void iid__resnet_free(iid_resnet_t *r);
 /* x (N, in, H, W) -> *y (N, out, H, W), allocated on be. temb_act (N, temb_dim) is
  * SiLU(emb), shared by every block of a forward; NULL when the block has none. */
-iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const float *x, const float *temb_act,
-                               int N, int H, int W, float **y, iid_error_t *err);
+iid_status iid__resnet_forward(const iid_backend_t *be, const iid_resnet_t *r, const iid_tensor_t *x,
+                               const iid_tensor_t *temb_act, iid_tensor_t *y, iid_error_t *err);
 
 /* Upload n host floats into a fresh buffer on be; NULL when out of memory. */
 float *iid__upload_new(const iid_backend_t *be, const float *host, size_t n);

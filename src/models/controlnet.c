@@ -152,21 +152,20 @@ iid_status iid__controlnet_load(iid_controlnet_t **out, const char *dir, iid_err
 
 /* *emb (B, block_out[0], OH, OW): the conditioning embedding of the image. */
 static iid_status cond_embed(const iid_backend_t *be, const iid_controlnet_t *cn, const iid_controlnet_inputs_t *in,
-                             float **emb, int *OH, int *OW, iid_error_t *err)
+                             iid_tensor_t *emb, iid_error_t *err)
 {
-    int B = in->batch, H = in->image_h, W = in->image_w;
-    float *x = NULL;
-    IID_TRY(iid__conv_apply(be, &cn->cond_in, in->image, B, H, W, &x, &H, &W, err));
-    iid_status s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * cn->cond_in.out * H * W, err);
+    iid_tensor_t x = {0};
+    IID_TRY(iid__conv_apply(be, &cn->cond_in, &in->image, &x, err));
+    iid_status s = iid__op_unary(be, IID_UNARY_SILU, x.data, iid__tensor_numel(&x), err);
     for (int i = 0; i < cn->n_cond_blocks && s == IID_OK; i++) {
-        float *y = NULL;
-        s = iid__conv_apply(be, &cn->cond_blocks[i], x, B, H, W, &y, &H, &W, err);
-        iid__op_free(be, x);
+        iid_tensor_t y = {0};
+        s = iid__conv_apply(be, &cn->cond_blocks[i], &x, &y, err);
+        iid__tensor_release(&x);
         x = y;
-        if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x, (int64_t)B * cn->cond_blocks[i].out * H * W, err);
+        if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, x.data, iid__tensor_numel(&x), err);
     }
-    if (s == IID_OK) s = iid__conv_apply(be, &cn->cond_out, x, B, H, W, emb, OH, OW, err);
-    iid__op_free(be, x);
+    if (s == IID_OK) s = iid__conv_apply(be, &cn->cond_out, &x, emb, err);
+    iid__tensor_release(&x);
     return s;
 }
 
@@ -175,63 +174,60 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
 {
     const iid_unet_config_t *c = &cn->trunk.cfg;
     const iid_backend_t *be = in->be ? in->be : cn->trunk.be;
-    int B = in->batch, ns = cn->n_down, f = 1 << iid__unet_n_downsamples(c);
+    const iid_tensor_t *x0 = &in->sample;
+    int B = iid__tensor_dim(x0, 0), H = iid__tensor_dim(x0, 2), W = iid__tensor_dim(x0, 3);
+    int ns = cn->n_down, f = 1 << iid__unet_n_downsamples(c);
     memset(out, 0, sizeof *out);
-    if (!in->sample || !in->image || !in->cond.context || !in->cond.text_embeds)
+    if (!x0->data || !in->image.data || !in->cond.context.data || !in->cond.text_embeds.data)
         return iid__fail(err, IID_ERR_INVALID, "controlnet: sample, image, context and text_embeds are required");
-    if (B <= 0 || in->height <= 0 || in->width <= 0 || in->height % f || in->width % f)
-        return iid__fail(err, IID_ERR_INVALID, "controlnet: latent %dx%d (batch %d) must be positive multiples of %d",
-                         in->height, in->width, B, f);
-    float *emb_act = NULL, *cemb = NULL;
-    int eh = 0, ew = 0;
+    if (x0->ndim != 4 || B <= 0 || H <= 0 || W <= 0 || H % f || W % f)
+        return iid__fail(err, IID_ERR_INVALID, "controlnet: latent %dx%d (batch %d) must be positive multiples of %d", H,
+                         W, B, f);
+    if (in->image.ndim != 4 || in->image.shape[0] != B || in->image.shape[1] != cn->cond_channels)
+        return iid__fail(err, IID_ERR_INVALID, "controlnet: the image must be (%d, %d, H, W)", B, cn->cond_channels);
+    iid_tensor_t emb_act = {0}, cemb = {0};
     out->n_down = ns;
-    out->be = be;
-    iid_fmap_t skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
-    iid_status s = cond_embed(be, cn, in, &cemb, &eh, &ew, err);
-    if (s == IID_OK && (eh != in->height || ew != in->width))
-        s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d", in->image_h,
-                      in->image_w, eh, ew, in->height, in->width);
+    iid_tensor_t skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
+    iid_status s = cond_embed(be, cn, in, &cemb, err);
+    if (s == IID_OK && (cemb.shape[2] != H || cemb.shape[3] != W))
+        s = iid__fail(err, IID_ERR_INVALID, "controlnet: a %dx%d image embeds to %dx%d, the latent is %dx%d",
+                      iid__tensor_dim(&in->image, 2), iid__tensor_dim(&in->image, 3), iid__tensor_dim(&cemb, 2),
+                      iid__tensor_dim(&cemb, 3), H, W);
     if (s == IID_OK) s = iid__unet_trunk_embed(be, &cn->trunk, B, &in->cond, &emb_act, err);
-    if (s == IID_OK)
-        s = iid__unet_trunk_down(be, &cn->trunk, in->sample, B, in->height, in->width, cemb, emb_act, &in->cond, NULL, skips,
-                                 err);
-    iid__op_free(be, cemb);
-    iid_fmap_t mid = {0};
-    if (s == IID_OK) s = iid__unet_trunk_mid(be, &cn->trunk, &skips[ns - 1], emb_act, &in->cond, NULL, &mid, err);
+    if (s == IID_OK) s = iid__unet_trunk_down(be, &cn->trunk, x0, &cemb, &emb_act, &in->cond, NULL, skips, err);
+    iid__tensor_release(&cemb);
+    iid_tensor_t mid = {0};
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &cn->trunk, &skips[ns - 1], &emb_act, &in->cond, NULL, &mid, err);
     /* each output: 1x1 conv, times the conditioning scale */
     for (int i = 0; i <= ns && s == IID_OK; i++) {
-        const iid_fmap_t *x = i < ns ? &skips[i] : &mid;
-        iid_fmap_t *o = i < ns ? &out->down[i] : &out->mid;
+        const iid_tensor_t *x = i < ns ? &skips[i] : &mid;
+        iid_tensor_t *o = i < ns ? &out->down[i] : &out->mid;
         const iid_conv_t *conv = i < ns ? &cn->down_out[i] : &cn->mid_out;
-        s = iid__conv_apply(be, conv, x->data, x->n, x->h, x->w, &o->data, NULL, NULL, err);
-        if (s == IID_OK) {
-            *o = (iid_fmap_t){o->data, x->n, conv->out, x->h, x->w};
-            s = iid__op_scale(be, o->data, in->scale, (int64_t)iid__fmap_numel(o), err);
-        }
-        if (i < ns) {
-            iid__op_free(be, skips[i].data);
-            skips[i].data = NULL;
-        }
+        s = iid__conv_apply(be, conv, x, o, err);
+        if (s == IID_OK) s = iid__op_scale(be, o->data, in->scale, iid__tensor_numel(o), err);
+        if (i < ns) iid__tensor_release(&skips[i]);
     }
-    for (int i = 0; i < ns; i++) iid__op_free(be, skips[i].data);
-    iid__op_free(be, mid.data);
-    iid__op_free(be, emb_act);
+    for (int i = 0; i < ns; i++) iid__tensor_release(&skips[i]);
+    iid__tensor_release(&mid);
+    iid__tensor_release(&emb_act);
     return s;
 }
 
 /* ---- region mask ------------------------------------------------------------- */
 
-iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err)
+iid_status iid__residuals_apply_mask(iid_residuals_t *r, const iid_tensor_t *mask, iid_error_t *err)
 {
-    const iid_backend_t *be = r->be ? r->be : &iid__backend_cpu; /* NULL: host memory */
+    int mh = iid__tensor_dim(mask, 0), mw = iid__tensor_dim(mask, 1);
     iid_status s = IID_OK;
     for (int i = 0; i <= r->n_down && s == IID_OK; i++) {
-        iid_fmap_t *f = i < r->n_down ? &r->down[i] : &r->mid;
-        size_t hw = (size_t)f->h * f->w;
+        iid_tensor_t *f = i < r->n_down ? &r->down[i] : &r->mid;
+        const iid_backend_t *be = f->be ? f->be : &iid__backend_cpu; /* NULL: host memory */
+        int fh = iid__tensor_dim(f, 2), fw = iid__tensor_dim(f, 3);
+        size_t hw = (size_t)fh * fw;
         float *m = iid__op_alloc(be, (hw ? hw : 1) * sizeof *m);
         if (!m) return iid__fail(err, IID_ERR_NOMEM, "controlnet residual mask: out of memory");
-        s = iid__op_resize_plane(be, m, mask, 1, mask_h, mask_w, f->h, f->w, IID_RESIZE_BILINEAR, 0.0f, 0.0f, err);
-        if (s == IID_OK) s = iid__op_mul_plane(be, f->data, m, (int64_t)f->n * f->c, (int64_t)hw, err);
+        s = iid__op_resize_plane(be, m, mask->data, 1, mh, mw, fh, fw, IID_RESIZE_BILINEAR, 0.0f, 0.0f, err);
+        if (s == IID_OK) s = iid__op_mul_plane(be, f->data, m, f->shape[0] * f->shape[1], (int64_t)hw, err);
         iid__op_free(be, m);
     }
     return s;

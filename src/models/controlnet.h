@@ -4,13 +4,13 @@
  *   iid_controlnet_t *cn;
  *   iid__controlnet_load(&cn, "models/ControlNetModel", &err);
  *   iid_controlnet_inputs_t in = {0};
- *   in.sample = latent_model_input; in.batch = 2; in.height = h; in.width = w;
- *   in.cond = (iid_unet_cond_t){t, face_tokens, 16, pooled, 1280, time_ids, 6};
- *   in.image = kps_image; in.image_h = 8 * h; in.image_w = 8 * w;   // RGB in [0, 1]
+ *   in.sample = latent_model_input;                 // (2, 4, h, w) tensor on cn's backend
+ *   in.cond = (iid_unet_cond_t){t, face_tokens, pooled, time_ids}; // (2, 16, 2048), (2, 1280), host (2, 6)
+ *   in.image = kps_image;                           // (2, 3, 8h, 8w), RGB in [0, 1]
  *   in.scale = 0.8f;
  *   iid_residuals_t res;
  *   iid__controlnet_forward(cn, &in, &res, &err);   // feed &res to the UNet
- *   iid__residuals_apply_mask(&res, mask, 8 * h, 8 * w, &err);  // optional face region
+ *   iid__residuals_apply_mask(&res, &mask, &err);   // optional face region, (8h, 8w)
  *   iid__residuals_free(&res);
  *   iid__controlnet_free(cn);
  *
@@ -51,11 +51,10 @@ iid_status iid__controlnet_load_parts(iid_controlnet_t **out, const iid_json_t *
 void iid__controlnet_free(iid_controlnet_t *cn);
 
 typedef struct iid_controlnet_inputs {
-    const float *sample;   /* (B, in_channels, height, width), as the UNet gets it */
-    int batch, height, width;
+    iid_tensor_t sample;   /* (B, in_channels, height, width), as the UNet gets it */
     iid_unet_cond_t cond;  /* context: the face tokens only */
-    const float *image;    /* (B, conditioning_channels, image_h, image_w), RGB in [0, 1] */
-    int image_h, image_w;  /* must embed to (height, width) */
+    iid_tensor_t image;    /* (B, conditioning_channels, image_h, image_w), RGB in [0, 1];
+                              must embed to (height, width) */
     float scale;           /* controlnet_conditioning_scale */
     const iid_backend_t *be; /* runs this call: NULL for the ControlNet's own backend, or a
                                 step allocator wrapping it (ops/step_alloc.h) */
@@ -69,8 +68,8 @@ iid_status iid__controlnet_forward(const iid_controlnet_t *cn, const iid_control
 /* InstantID's region control on the residuals: every down map and the mid map is
  * multiplied by mask (mask_h, mask_w; control_mask channel 0 / 255 at image
  * resolution) resized bilinearly (align_corners false, torch's rule) to the map's
- * own height and width, broadcast over batch and channels. mask is device memory
- * of the residuals' backend. Fails on memory. */
-iid_status iid__residuals_apply_mask(iid_residuals_t *r, const float *mask, int mask_h, int mask_w, iid_error_t *err);
+ * own height and width, broadcast over batch and channels. mask is in the
+ * residuals' memory (a host tensor for host residuals). Fails on memory. */
+iid_status iid__residuals_apply_mask(iid_residuals_t *r, const iid_tensor_t *mask, iid_error_t *err);
 
 #endif

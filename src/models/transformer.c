@@ -71,14 +71,15 @@ void iid__attention_free(iid_attention_t *a)
 static iid_status resize_mask(const iid_backend_t *be, float *m, const iid_ip_args_t *ip, int gh, int gw,
                               iid_error_t *err)
 {
-    double ratio = sqrt((double)ip->mask_h * ip->mask_w / ((double)gh * gw));
+    int mh = iid__tensor_dim(&ip->mask, 0), mw = iid__tensor_dim(&ip->mask, 1);
+    double ratio = sqrt((double)mh * mw / ((double)gh * gw));
     double sf = 1.0 / ratio;
-    int oh = (int)floor(ip->mask_h * sf), ow = (int)floor(ip->mask_w * sf);
+    int oh = (int)floor(mh * sf), ow = (int)floor(mw * sf);
     if (oh != gh || ow != gw)
-        return iid__fail(err, IID_ERR_INVALID, "ip mask %dx%d resizes to %dx%d, the attention grid is %dx%d", ip->mask_h,
-                         ip->mask_w, oh, ow, gh, gw);
+        return iid__fail(err, IID_ERR_INVALID, "ip mask %dx%d resizes to %dx%d, the attention grid is %dx%d", mh, mw, oh,
+                         ow, gh, gw);
     float inv = (float)(1.0 / sf);
-    return iid__op_resize_plane(be, m, ip->mask, 1, ip->mask_h, ip->mask_w, gh, gw, IID_RESIZE_NEAREST, inv, inv, err);
+    return iid__op_resize_plane(be, m, ip->mask.data, 1, mh, mw, gh, gw, IID_RESIZE_NEAREST, inv, inv, err);
 }
 
 /* o (B, T, C) += scale * mask * attn(q, to_k_ip(ip), to_v_ip(ip)) */
@@ -90,9 +91,9 @@ static iid_status add_ip_branch(const iid_backend_t *be, const iid_attention_t *
     float *kip = iid__op_alloc(be, (size_t)B * n * C * sizeof *kip);
     float *vip = iid__op_alloc(be, (size_t)B * n * C * sizeof *vip);
     float *oip = iid__op_alloc(be, (size_t)B * T * C * sizeof *oip);
-    float *m = ip->mask ? iid__op_alloc(be, (size_t)T * sizeof *m) : NULL;
+    float *m = ip->mask.data ? iid__op_alloc(be, (size_t)T * sizeof *m) : NULL;
     iid_status s = IID_OK;
-    if (!kip || !vip || !oip || (ip->mask && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+    if (!kip || !vip || !oip || (ip->mask.data && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
     if (s == IID_OK && m) s = resize_mask(be, m, ip, gh, gw, err);
     for (int b = 0; b < B && s == IID_OK; b++) { /* (n, Cc) image rows of image b -> (n, C) */
         const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
@@ -110,14 +111,19 @@ static iid_status add_ip_branch(const iid_backend_t *be, const iid_attention_t *
     return s;
 }
 
-iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const float *x, int B, int T,
-                                  const float *ctx, int Tc, const iid_ip_args_t *ip, int grid_h, int grid_w, float *y,
-                                  iid_error_t *err)
+iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const iid_tensor_t *xt,
+                                  const iid_tensor_t *ctxt, const iid_ip_args_t *ip, int grid_h, int grid_w,
+                                  iid_tensor_t *yt, iid_error_t *err)
 {
-    int C = a->dim;
+    int C = a->dim, B = iid__tensor_dim(xt, 0), T = iid__tensor_dim(xt, 1);
+    const float *x = iid__tensor_f32(xt), *ctx = ctxt ? iid__tensor_f32(ctxt) : NULL;
+    float *y = iid__tensor_f32(yt);
     int self = ctx == NULL;
+    if (xt->ndim != 3 || xt->shape[2] != C || (!self && (ctxt->ndim != 3 || ctxt->shape[2] != a->ctx_dim)))
+        return iid__fail(err, IID_ERR_INVALID, "attention: input not (B, T, %d) or context not (B, Tc, %d)", C,
+                         a->ctx_dim);
     const float *src = self ? x : ctx;
-    int Tk = self ? T : Tc;
+    int Tk = self ? T : iid__tensor_dim(ctxt, 1);
     int n_ip = (!self && a->has_ip && ip && ip->n_tokens > 0) ? ip->n_tokens : 0;
     int Tt = Tk - n_ip; /* text keys per image */
     if (Tt <= 0)
@@ -139,7 +145,7 @@ iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t
                               v + (size_t)b * Tk * C, &sh, err);
     iid__op_free(be, k);
     iid__op_free(be, v);
-    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(be, a, q, B, T, ctx, Tc, ip, grid_h, grid_w, o, err);
+    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(be, a, q, B, T, ctx, Tk, ip, grid_h, grid_w, o, err);
     if (s == IID_OK) s = iid__linear_apply(be, &a->out, o, B * T, y, err);
     iid__op_free(be, q);
     iid__op_free(be, o);
@@ -189,16 +195,18 @@ static void tblock_free(iid_tblock_t *b)
 
 /* h (M, C) tokens of N images on an (H, W) grid; scratch n, a (M, C). */
 static iid_status tblock_forward(const iid_backend_t *be, const iid_tblock_t *b, float *h, int N, int H, int W,
-                                 const float *ctx, int Tc, const iid_ip_args_t *ip, float *n, float *a,
+                                 const iid_tensor_t *ctx, const iid_ip_args_t *ip, float *n, float *a,
                                  iid_error_t *err)
 {
     int C = b->norm1.c, T = H * W;
     int64_t M = (int64_t)N * T;
+    iid_tensor_t nt = iid__tensor_wrap(be, n, 3, (int64_t[]){N, T, C}); /* (N, T, C) */
+    iid_tensor_t at = iid__tensor_wrap(be, a, 3, (int64_t[]){N, T, C});
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm1.w, b->norm1.b, M, C, BLOCK_LN_EPS, err));
-    IID_TRY(iid__attention_forward(be, &b->attn1, n, N, T, NULL, 0, NULL, H, W, a, err));
+    IID_TRY(iid__attention_forward(be, &b->attn1, &nt, NULL, NULL, H, W, &at, err));
     IID_TRY(iid__op_add(be, h, a, M * C, err));
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm2.w, b->norm2.b, M, C, BLOCK_LN_EPS, err));
-    IID_TRY(iid__attention_forward(be, &b->attn2, n, N, T, ctx, Tc, ip, H, W, a, err));
+    IID_TRY(iid__attention_forward(be, &b->attn2, &nt, ctx, ip, H, W, &at, err));
     IID_TRY(iid__op_add(be, h, a, M * C, err));
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm3.w, b->norm3.b, M, C, BLOCK_LN_EPS, err));
     int I = b->ff_inner;
@@ -269,9 +277,14 @@ void iid__transformer_free(iid_transformer_t *t)
     memset(t, 0, sizeof *t);
 }
 
-iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, float *x, int N, int H, int W,
-                                    const float *ctx, int Tc, const iid_ip_args_t *ip, iid_error_t *err)
+iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, iid_tensor_t *xt,
+                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_error_t *err)
 {
+    float *x = iid__tensor_f32(xt);
+    int N = iid__tensor_dim(xt, 0), H = iid__tensor_dim(xt, 2), W = iid__tensor_dim(xt, 3);
+    if (xt->ndim != 4 || xt->shape[1] != t->channels)
+        return iid__fail(err, IID_ERR_INVALID, "transformer (%d channels): input is not (N, %d, H, W)", t->channels,
+                         t->channels);
     int C = t->channels;
     int64_t HW = (int64_t)H * W, M = N * HW;
     size_t bytes = (size_t)M * C * sizeof(float);
@@ -283,7 +296,7 @@ iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transform
     if (s == IID_OK) s = iid__op_permute021(be, s1, s2, N, C, HW, err); /* (N, HW, C) */
     if (s == IID_OK) s = iid__linear_apply(be, &t->proj_in, s1, (int)M, h, err);
     for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
-        s = tblock_forward(be, &t->blocks[i], h, N, H, W, ctx, Tc, ip, s1, s2, err);
+        s = tblock_forward(be, &t->blocks[i], h, N, H, W, ctx, ip, s1, s2, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->proj_out, h, (int)M, s1, err); /* (N, HW, C) */
     if (s == IID_OK) s = iid__op_permute021(be, s2, s1, N, HW, C, err);           /* (N, C, H, W) */
     if (s == IID_OK) s = iid__op_add(be, x, s2, M * C, err);

@@ -27,9 +27,8 @@
 typedef struct iid_ip_args {
     int n_tokens;     /* the last n_tokens context tokens are image tokens; 0: none */
     float scale;      /* weight of the image attention */
-    const float *mask; /* (mask_h, mask_w) region mask in [0, 1] (device memory), or NULL;
-                          InstantID's control_mask channel 0 / 255 at image resolution */
-    int mask_h, mask_w;
+    iid_tensor_t mask; /* (mask_h, mask_w) region mask in [0, 1] (device memory), data NULL
+                          for none; InstantID's control_mask channel 0 / 255 at image resolution */
 } iid_ip_args_t;
 
 typedef struct iid_attention {
@@ -49,14 +48,14 @@ iid_status iid__attention_load_ip(iid_attention_t *a, const iid_safetensors_t *s
                                   iid_error_t *err);
 void iid__attention_free(iid_attention_t *a);
 
-/* x (B, T, dim) -> y (B, T, dim), caller-allocated. ctx (B, Tc, ctx_dim), or NULL
- * for self-attention (then Tc is ignored). ip may be NULL; it only matters for a
- * layer with IP weights. grid_h * grid_w == T is the token grid the mask is
+/* x (B, T, dim) -> y (B, T, dim), caller-allocated (its data is written). ctx
+ * (B, Tc, ctx_dim), or NULL for self-attention. ip may be NULL; it only matters
+ * for a layer with IP weights. grid_h * grid_w == T is the token grid the mask is
  * resized to. Fails on a context shorter than its image tokens, a mask that does
  * not resize to the grid, or memory. */
-iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const float *x, int B, int T,
-                                  const float *ctx, int Tc, const iid_ip_args_t *ip, int grid_h, int grid_w, float *y,
-                                  iid_error_t *err);
+iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const iid_tensor_t *x,
+                                  const iid_tensor_t *ctx, const iid_ip_args_t *ip, int grid_h, int grid_w,
+                                  iid_tensor_t *y, iid_error_t *err);
 
 typedef struct iid_tblock {
     iid_norm_t norm1, norm2, norm3;
@@ -80,7 +79,7 @@ iid_status iid__transformer_load(iid_transformer_t *t, const iid_safetensors_t *
                                  int n_blocks, int heads, int ctx_dim, int groups, int linear_proj, iid_error_t *err);
 void iid__transformer_free(iid_transformer_t *t);
 /* In place: x (N, C, H, W) += transformer(x, ctx). ctx (N, Tc, ctx_dim). */
-iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, float *x, int N, int H, int W,
-                                    const float *ctx, int Tc, const iid_ip_args_t *ip, iid_error_t *err);
+iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, iid_tensor_t *x,
+                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_error_t *err);
 
 #endif

@@ -220,69 +220,82 @@ iid_status iid__unet_load(iid_unet_t **out, const char *dir, iid_error_t *err)
 
 void iid__unet_inputs_init(iid_unet_inputs_t *in) { memset(in, 0, sizeof *in); }
 
-static iid_status check_inputs(const iid_unet_t *u, const iid_unet_inputs_t *in, iid_error_t *err)
+static iid_status check_inputs(const iid_unet_t *u, const iid_unet_inputs_t *in, const iid_tensor_t *out,
+                               iid_error_t *err)
 {
     const iid_unet_config_t *c = &u->trunk.cfg;
-    int f = 1 << iid__unet_n_downsamples(c);
-    if (!in->sample || !in->cond.context || !in->cond.text_embeds || (!in->cond.time_ids && in->cond.n_time_ids))
+    const iid_tensor_t *x = &in->sample;
+    int f = 1 << iid__unet_n_downsamples(c), B = iid__tensor_dim(x, 0), H = iid__tensor_dim(x, 2),
+        W = iid__tensor_dim(x, 3), n_ids = iid__tensor_dim(&in->cond.time_ids, 1);
+    int Tc = iid__tensor_dim(&in->cond.context, 1);
+    if (!x->data || !in->cond.context.data || !in->cond.text_embeds.data || (!in->cond.time_ids.data && n_ids))
         return iid__fail(err, IID_ERR_INVALID, "unet: sample, context, text_embeds and time_ids are required");
-    if (in->batch <= 0 || in->height <= 0 || in->width <= 0 || in->height % f || in->width % f)
-        return iid__fail(err, IID_ERR_INVALID, "unet: latent %dx%d (batch %d) must be positive multiples of %d",
-                         in->height, in->width, in->batch, f);
+    if (x->ndim != 4 || x->shape[1] != c->in_channels || B <= 0 || H <= 0 || W <= 0 || H % f || W % f)
+        return iid__fail(err, IID_ERR_INVALID,
+                         "unet: sample (%d, %d, %d, %d) must have %d channels and a latent of positive multiples of %d",
+                         B, iid__tensor_dim(x, 1), H, W, c->in_channels, f);
+    if (!out->data || iid__tensor_numel(out) != (int64_t)B * c->out_channels * H * W)
+        return iid__fail(err, IID_ERR_INVALID, "unet: the output must be (%d, %d, %d, %d)", B, c->out_channels, H, W);
     if (in->ip.n_tokens > 0 && !u->has_ip)
         return iid__fail(err, IID_ERR_INVALID, "unet: %d image tokens given but no IP-Adapter weights are loaded",
                          in->ip.n_tokens);
-    if (in->ip.n_tokens < 0 || in->ip.n_tokens >= in->cond.context_tokens)
-        return iid__fail(err, IID_ERR_INVALID, "unet: %d image tokens in a context of %d tokens", in->ip.n_tokens,
-                         in->cond.context_tokens);
+    if (in->ip.n_tokens < 0 || in->ip.n_tokens >= Tc)
+        return iid__fail(err, IID_ERR_INVALID, "unet: %d image tokens in a context of %d tokens", in->ip.n_tokens, Tc);
     return IID_OK;
 }
 
+/* The shape of a map, for messages. */
+static const char *shape_of(const iid_tensor_t *t, char *buf, size_t cap)
+{
+    return iid__shape_str(t->shape, t->ndim, buf, cap);
+}
+
 /* skips[i] += residual i, and checks every shape. */
-static iid_status add_residuals(const iid_backend_t *be, const iid_residuals_t *r, iid_fmap_t *skips, int n,
-                                iid_fmap_t *mid, iid_error_t *err)
+static iid_status add_residuals(const iid_backend_t *be, const iid_residuals_t *r, iid_tensor_t *skips, int n,
+                                iid_tensor_t *mid, iid_error_t *err)
 {
     if (r->n_down != n)
         return iid__fail(err, IID_ERR_INVALID, "unet: %d down residuals given, the down path has %d skips", r->n_down, n);
     for (int i = 0; i <= n; i++) {
-        const iid_fmap_t *a = i < n ? &r->down[i] : &r->mid;
-        iid_fmap_t *b = i < n ? &skips[i] : mid;
-        if (!a->data || a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w)
-            return iid__fail(err, IID_ERR_INVALID, "unet: %s residual %d is (%d, %d, %d, %d), expected (%d, %d, %d, %d)",
-                             i < n ? "down" : "mid", i, a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
+        const iid_tensor_t *a = i < n ? &r->down[i] : &r->mid;
+        const iid_tensor_t *b = i < n ? &skips[i] : mid;
+        int same = a->data && a->ndim == 4;
+        for (int d = 0; d < 4 && same; d++) same = a->shape[d] == b->shape[d];
+        char sa[96], sb[96];
+        if (!same)
+            return iid__fail(err, IID_ERR_INVALID, "unet: %s residual %d is %s, expected %s", i < n ? "down" : "mid", i,
+                             shape_of(a, sa, sizeof sa), shape_of(b, sb, sizeof sb));
+        if (a->be ? a->be != be : !be->host_memory) /* NULL: host memory */
+            return iid__fail(err, IID_ERR_INVALID, "unet: residuals live on backend '%s', the UNet runs on '%s'",
+                             a->be ? a->be->name : "none", be->name);
     }
-    if (r->be ? r->be != be : !be->host_memory) /* NULL: host memory */
-        return iid__fail(err, IID_ERR_INVALID, "unet: residuals live on backend '%s', the UNet runs on '%s'",
-                         r->be ? r->be->name : "none", be->name);
-    for (int i = 0; i < n; i++)
-        IID_TRY(iid__op_add(be, skips[i].data, r->down[i].data, (int64_t)iid__fmap_numel(&skips[i]), err));
-    return iid__op_add(be, mid->data, r->mid.data, (int64_t)iid__fmap_numel(mid), err);
+    for (int i = 0; i < n; i++) IID_TRY(iid__op_add(be, skips[i].data, r->down[i].data, iid__tensor_numel(&skips[i]), err));
+    return iid__op_add(be, mid->data, r->mid.data, iid__tensor_numel(mid), err);
 }
 
 /* One up resnet: h = resnet([h | skip]); frees the old h and the skip. */
-static iid_status up_resnet(const iid_backend_t *be, const iid_resnet_t *r, iid_fmap_t *h, iid_fmap_t *skip,
-                            const float *emb_act, iid_error_t *err)
+static iid_status up_resnet(const iid_backend_t *be, const iid_resnet_t *r, iid_tensor_t *h, iid_tensor_t *skip,
+                            const iid_tensor_t *emb_act, iid_error_t *err)
 {
-    if (skip->h != h->h || skip->w != h->w || h->c + skip->c != r->in)
+    int N = iid__tensor_dim(h, 0), hc = iid__tensor_dim(h, 1), sc = iid__tensor_dim(skip, 1);
+    int64_t H = h->shape[2], W = h->shape[3];
+    if (skip->shape[2] != H || skip->shape[3] != W || hc + sc != r->in)
         return iid__fail(err, IID_ERR_INVALID, "unet: up resnet expects %d channels, got %d + %d skip at %dx%d vs %dx%d",
-                         r->in, h->c, skip->c, h->h, h->w, skip->h, skip->w);
-    size_t HW = (size_t)h->h * h->w;
-    float *cat = iid__op_alloc(be, (size_t)h->n * r->in * HW * sizeof *cat);
-    if (!cat) return iid__fail(err, IID_ERR_NOMEM, "unet: up concat: out of memory");
+                         r->in, hc, sc, (int)H, (int)W, iid__tensor_dim(skip, 2), iid__tensor_dim(skip, 3));
+    iid_tensor_t cat;
+    if (iid__tensor_alloc_on(&cat, be, IID_DTYPE_F32, 4, (int64_t[]){N, r->in, H, W}, NULL) != IID_OK)
+        return iid__fail(err, IID_ERR_NOMEM, "unet: up concat: out of memory");
     /* (N, h.c + skip.c, H, W): hidden first */
-    iid_status s = iid__op_concat_axis1(be, cat, h->data, h->c, skip->data, skip->c, h->n, (int64_t)HW, err);
-    iid__op_free(be, skip->data);
-    skip->data = NULL;
-    iid__op_free(be, h->data);
-    h->data = NULL;
-    if (s == IID_OK) s = iid__resnet_forward(be, r, cat, emb_act, h->n, h->h, h->w, &h->data, err);
-    iid__op_free(be, cat);
-    h->c = r->out;
+    iid_status s = iid__op_concat_axis1(be, cat.data, h->data, hc, skip->data, sc, N, H * W, err);
+    iid__tensor_release(skip);
+    iid__tensor_release(h);
+    if (s == IID_OK) s = iid__resnet_forward(be, r, &cat, emb_act, h, err);
+    iid__tensor_release(&cat);
     return s;
 }
 
-static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, const float *emb_act, iid_fmap_t *skips,
-                          int ns, iid_fmap_t *h, iid_error_t *err)
+static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, const iid_tensor_t *emb_act,
+                          iid_tensor_t *skips, int ns, iid_tensor_t *h, iid_error_t *err)
 {
     const iid_unet_config_t *c = &u->trunk.cfg;
     const iid_backend_t *be = in->be ? in->be : u->trunk.be;
@@ -290,52 +303,48 @@ static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, cons
         const iid_up_block_t *b = &u->up[i];
         for (int l = 0; l < b->n_layers; l++) {
             IID_TRY(up_resnet(be, &b->resnets[l], h, &skips[--ns], emb_act, err));
-            if (b->has_attn)
-                IID_TRY(iid__transformer_forward(be, &b->attns[l], h->data, h->n, h->h, h->w, in->cond.context,
-                                                 in->cond.context_tokens, &in->ip, err));
+            if (b->has_attn) IID_TRY(iid__transformer_forward(be, &b->attns[l], h, &in->cond.context, &in->ip, err));
         }
         if (b->has_up) { /* (N, C, H, W) -> nearest 2x -> conv3x3 */
-            float *x2 = iid__op_alloc(be, iid__fmap_numel(h) * 4 * sizeof *x2);
-            if (!x2) return iid__fail(err, IID_ERR_NOMEM, "unet: upsampler: out of memory");
-            iid_status s = iid__op_upsample_nearest2x(be, x2, h->data, h->n, h->c, h->h, h->w, err);
-            iid__op_free(be, h->data);
-            h->data = NULL;
-            h->h *= 2;
-            h->w *= 2;
-            if (s == IID_OK) s = iid__conv_apply(be, &b->up, x2, h->n, h->h, h->w, &h->data, NULL, NULL, err);
-            iid__op_free(be, x2);
+            int N = iid__tensor_dim(h, 0), C = iid__tensor_dim(h, 1), H = iid__tensor_dim(h, 2),
+                W = iid__tensor_dim(h, 3);
+            iid_tensor_t x2;
+            if (iid__tensor_alloc_on(&x2, be, IID_DTYPE_F32, 4, (int64_t[]){N, C, 2 * H, 2 * W}, NULL) != IID_OK)
+                return iid__fail(err, IID_ERR_NOMEM, "unet: upsampler: out of memory");
+            iid_status s = iid__op_upsample_nearest2x(be, x2.data, h->data, N, C, H, W, err);
+            iid__tensor_release(h);
+            if (s == IID_OK) s = iid__conv_apply(be, &b->up, &x2, h, err);
+            iid__tensor_release(&x2);
             IID_TRY(s);
         }
     }
     return IID_OK;
 }
 
-iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, float *out, iid_error_t *err)
+iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, const iid_tensor_t *out,
+                             iid_error_t *err)
 {
-    IID_TRY(check_inputs(u, in, err));
+    IID_TRY(check_inputs(u, in, out, err));
     const iid_unet_config_t *c = &u->trunk.cfg;
     const iid_backend_t *be = in->be ? in->be : u->trunk.be;
-    int B = in->batch, ns = iid__unet_n_skips(c);
-    float *emb_act = NULL, *y = NULL;
-    iid_fmap_t h = {0}, skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
+    int B = iid__tensor_dim(&in->sample, 0), ns = iid__unet_n_skips(c);
+    iid_tensor_t emb_act = {0}, y = {0};
+    iid_tensor_t h = {0}, skips[IID_UNET_MAX_SKIPS] = {{0}}; /* ns <= the capacity: checked at parse */
     const iid_ip_args_t *ip = in->ip.n_tokens > 0 ? &in->ip : NULL;
     iid_status s = iid__unet_trunk_embed(be, &u->trunk, B, &in->cond, &emb_act, err);
-    if (s == IID_OK)
-        s = iid__unet_trunk_down(be, &u->trunk, in->sample, B, in->height, in->width, NULL, emb_act, &in->cond, ip, skips,
-                                 err);
-    if (s == IID_OK) s = iid__unet_trunk_mid(be, &u->trunk, &skips[ns - 1], emb_act, &in->cond, ip, &h, err);
+    if (s == IID_OK) s = iid__unet_trunk_down(be, &u->trunk, &in->sample, NULL, &emb_act, &in->cond, ip, skips, err);
+    if (s == IID_OK) s = iid__unet_trunk_mid(be, &u->trunk, &skips[ns - 1], &emb_act, &in->cond, ip, &h, err);
     if (s == IID_OK && in->residuals) s = add_residuals(be, in->residuals, skips, ns, &h, err);
-    if (s == IID_OK) s = up_path(u, in, emb_act, skips, ns, &h, err);
+    if (s == IID_OK) s = up_path(u, in, &emb_act, skips, ns, &h, err);
     /* head: (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out */
-    int64_t HW = (int64_t)h.h * h.w;
     if (s == IID_OK)
-        s = iid__op_group_norm_silu(be, h.data, h.data, u->norm_out.w, u->norm_out.b, B, h.c, HW, c->groups, c->eps,
-                                    err);
-    if (s == IID_OK) s = iid__conv_apply(be, &u->conv_out, h.data, B, h.h, h.w, &y, NULL, NULL, err);
-    if (s == IID_OK) iid__op_copy(be, out, y, (size_t)B * c->out_channels * in->height * in->width * sizeof *out);
-    iid__op_free(be, y);
-    iid__op_free(be, h.data);
-    for (int i = 0; i < ns; i++) iid__op_free(be, skips[i].data);
-    iid__op_free(be, emb_act);
+        s = iid__op_group_norm_silu(be, h.data, h.data, u->norm_out.w, u->norm_out.b, B, iid__tensor_dim(&h, 1),
+                                    h.shape[2] * h.shape[3], c->groups, c->eps, err);
+    if (s == IID_OK) s = iid__conv_apply(be, &u->conv_out, &h, &y, err);
+    if (s == IID_OK) iid__op_copy(be, out->data, y.data, iid__tensor_nbytes(&y));
+    iid__tensor_release(&y);
+    iid__tensor_release(&h);
+    for (int i = 0; i < ns; i++) iid__tensor_release(&skips[i]);
+    iid__tensor_release(&emb_act);
     return s;
 }

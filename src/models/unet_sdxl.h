@@ -8,12 +8,12 @@
  *   iid__unet_load_ip(u, &ip_file, "ip_adapter.", &err); // optional
  *   iid_unet_inputs_t in;
  *   iid__unet_inputs_init(&in);
- *   in.sample = latents; in.batch = 2; in.height = h; in.width = w;
- *   in.cond = (iid_unet_cond_t){t, ctx, 77 + 16, pooled, 1280, time_ids, 6};
+ *   in.sample = latents;                                  // (2, 4, h, w) tensor on u's backend
+ *   in.cond = (iid_unet_cond_t){t, ctx, pooled, time_ids}; // (2, 77 + 16, 2048), (2, 1280), host (2, 6)
  *   in.residuals = &controlnet_out;                       // optional
- *   in.ip = (iid_ip_args_t){16, 0.8f, NULL, 0, 0};        // last 16 tokens: face;
- *                                                         // mask, 8h, 8w: region control
- *   iid__unet_forward(u, &in, noise_pred, &err);          // (B, out_channels, h, w)
+ *   in.ip = (iid_ip_args_t){16, 0.8f, {0}};               // last 16 tokens: face; a
+ *                                                         // (8h, 8w) mask: region control
+ *   iid__unet_forward(u, &in, &noise_pred, &err);         // (B, out_channels, h, w)
  *   iid__unet_free(u);
  *
  * Forward: emb = time_embedding(t) + add_embedding(text_embeds, time_ids);
@@ -86,8 +86,7 @@ void iid__unet_ip_slot_name(const iid_ip_slot_t *s, char *buf, size_t cap);
 iid_status iid__unet_load_ip(iid_unet_t *u, const iid_safetensors_t *st, const char *prefix, iid_error_t *err);
 
 typedef struct iid_unet_inputs {
-    const float *sample;        /* (B, in_channels, height, width) */
-    int batch, height, width;
+    iid_tensor_t sample;        /* (B, in_channels, height, width) */
     iid_unet_cond_t cond;       /* timestep, context, text_embeds, time_ids */
     const iid_residuals_t *residuals; /* ControlNet residuals (already scaled) or NULL */
     iid_ip_args_t ip;           /* image tokens at the end of cond.context; n_tokens 0: none */
@@ -98,9 +97,11 @@ typedef struct iid_unet_inputs {
 /* Zero everything: no residuals, no image tokens. */
 void iid__unet_inputs_init(iid_unet_inputs_t *in);
 
-/* out (B, out_channels, height, width), caller-allocated. height and width must
- * be divisible by 2^(number of downsamplers). Fails on inconsistent sizes
- * (naming which), image tokens without bound IP weights, or memory. */
-iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, float *out, iid_error_t *err);
+/* out (B, out_channels, height, width), caller-allocated on the UNet's backend: its
+ * data is written. height and width must be divisible by 2^(number of
+ * downsamplers). Fails on inconsistent sizes (naming which), image tokens without
+ * bound IP weights, or memory. */
+iid_status iid__unet_forward(const iid_unet_t *u, const iid_unet_inputs_t *in, const iid_tensor_t *out,
+                             iid_error_t *err);
 
 #endif

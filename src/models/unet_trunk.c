@@ -294,19 +294,21 @@ void iid__unet_trunk_free(iid_unet_trunk_t *t)
 /* ---- forward --------------------------------------------------------------- */
 
 iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c,
-                                 float **emb_act, iid_error_t *err)
+                                 iid_tensor_t *emb_act, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
-    *emb_act = NULL;
-    if (c->text_embeds_dim + c->n_time_ids * k->add_time_dim != k->add_in_dim)
+    memset(emb_act, 0, sizeof *emb_act);
+    int text_dim = iid__tensor_dim(&c->text_embeds, 1), n_ids = iid__tensor_dim(&c->time_ids, 1);
+    if (text_dim + n_ids * k->add_time_dim != k->add_in_dim)
         return iid__fail(err, IID_ERR_INVALID,
                          "unet: text_embeds (%d) + %d time ids x %d must make projection_class_embeddings_input_dim %d",
-                         c->text_embeds_dim, c->n_time_ids, k->add_time_dim, k->add_in_dim);
-    int D = k->temb_dim, C0 = k->block_out[0], A = k->add_in_dim, tw = c->n_time_ids * k->add_time_dim;
+                         text_dim, n_ids, k->add_time_dim, k->add_in_dim);
+    int D = k->temb_dim, C0 = k->block_out[0], A = k->add_in_dim, tw = n_ids * k->add_time_dim;
     float *ts = iid__op_alloc(be, (size_t)B * C0 * sizeof *ts);
     float *ids = iid__op_alloc(be, (size_t)B * (tw ? tw : 1) * sizeof *ids);
     float *h = iid__op_alloc(be, (size_t)B * D * sizeof *h);
-    float *emb = iid__op_alloc(be, (size_t)B * D * sizeof *emb);
+    iid_tensor_t embt = {0};
+    float *emb = iid__tensor_alloc_on(&embt, be, IID_DTYPE_F32, 2, (int64_t[]){B, D}, NULL) == IID_OK ? embt.data : NULL;
     float *aug = iid__op_alloc(be, (size_t)B * D * sizeof *aug);
     float *add = iid__op_alloc(be, (size_t)B * A * sizeof *add);
     iid_status s = IID_OK;
@@ -320,9 +322,9 @@ iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t
     if (s == IID_OK) s = iid__linear_apply(be, &t->time_2, h, B, emb, err);
     /* micro-conditioning: (B, A) = [text_embeds | sinusoid(id_0) | sinusoid(id_1) | ...] */
     if (s == IID_OK)
-        s = iid__op_timestep_embedding(be, ids, c->time_ids, B * c->n_time_ids, k->add_time_dim, k->flip_sin_to_cos,
+        s = iid__op_timestep_embedding(be, ids, c->time_ids.data, B * n_ids, k->add_time_dim, k->flip_sin_to_cos,
                                        k->freq_shift, err);
-    if (s == IID_OK) s = iid__op_concat_axis1(be, add, c->text_embeds, c->text_embeds_dim, ids, tw, B, 1, err);
+    if (s == IID_OK) s = iid__op_concat_axis1(be, add, c->text_embeds.data, text_dim, ids, tw, B, 1, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->add_1, add, B, h, err);
     if (s == IID_OK) s = iid__op_unary(be, IID_UNARY_SILU, h, (int64_t)B * D, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->add_2, h, B, aug, err);
@@ -335,74 +337,57 @@ iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t
     iid__op_free(be, add);
     iid__op_free(be, ids);
     if (s != IID_OK) {
-        iid__op_free(be, emb);
+        iid__tensor_release(&embt);
         return s;
     }
-    *emb_act = emb;
+    *emb_act = embt;
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const float *sample, int B, int H,
-                                int W, const float *extra, const float *emb_act, const iid_unet_cond_t *c,
-                                const iid_ip_args_t *ip, iid_fmap_t *skips, iid_error_t *err)
+iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_tensor_t *sample,
+                                const iid_tensor_t *extra, const iid_tensor_t *emb_act, const iid_unet_cond_t *c,
+                                const iid_ip_args_t *ip, iid_tensor_t *skips, iid_error_t *err)
 {
     const iid_unet_config_t *k = &t->cfg;
     int ns = 0;
-    iid_fmap_t *cur = &skips[ns++];
+    iid_tensor_t *cur = &skips[ns++];
     /* (B, C0, H, W) = conv_in(sample) (+ extra) */
-    IID_TRY(iid__conv_apply(be, &t->conv_in, sample, B, H, W, &cur->data, NULL, NULL, err));
-    *cur = (iid_fmap_t){cur->data, B, k->block_out[0], H, W};
-    if (extra) IID_TRY(iid__op_add(be, cur->data, extra, (int64_t)iid__fmap_numel(cur), err));
+    IID_TRY(iid__conv_apply(be, &t->conv_in, sample, cur, err));
+    if (extra) IID_TRY(iid__op_add(be, cur->data, extra->data, iid__tensor_numel(cur), err));
     for (int i = 0; i < k->n_blocks; i++) {
         const iid_down_block_t *d = &t->down[i];
         for (int l = 0; l < d->n_layers; l++) {
-            const iid_fmap_t *x = cur;
+            const iid_tensor_t *x = cur;
             cur = &skips[ns++];
-            IID_TRY(iid__resnet_forward(be, &d->resnets[l], x->data, emb_act, B, x->h, x->w, &cur->data, err));
-            *cur = (iid_fmap_t){cur->data, B, d->resnets[l].out, x->h, x->w};
-            if (d->has_attn)
-                IID_TRY(iid__transformer_forward(be, &d->attns[l], cur->data, B, cur->h, cur->w, c->context,
-                                                 c->context_tokens, ip, err));
+            IID_TRY(iid__resnet_forward(be, &d->resnets[l], x, emb_act, cur, err));
+            if (d->has_attn) IID_TRY(iid__transformer_forward(be, &d->attns[l], cur, &c->context, ip, err));
         }
         if (d->has_down) {
-            const iid_fmap_t *x = cur;
+            const iid_tensor_t *x = cur;
             cur = &skips[ns++];
-            int oh, ow;
-            IID_TRY(iid__conv_apply(be, &d->down, x->data, B, x->h, x->w, &cur->data, &oh, &ow, err));
-            *cur = (iid_fmap_t){cur->data, B, d->down.out, oh, ow};
+            IID_TRY(iid__conv_apply(be, &d->down, x, cur, err));
         }
     }
     return IID_OK;
 }
 
-iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_fmap_t *x,
-                               const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out,
-                               iid_error_t *err)
+iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_tensor_t *x,
+                               const iid_tensor_t *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip,
+                               iid_tensor_t *out, iid_error_t *err)
 {
-    float *h = NULL;
+    iid_tensor_t h = {0};
     memset(out, 0, sizeof *out);
-    IID_TRY(iid__resnet_forward(be, &t->mid_res[0], x->data, emb_act, x->n, x->h, x->w, &h, err));
-    iid_status s =
-        iid__transformer_forward(be, &t->mid_attn, h, x->n, x->h, x->w, c->context, c->context_tokens, ip, err);
-    float *o = NULL;
-    if (s == IID_OK) s = iid__resnet_forward(be, &t->mid_res[1], h, emb_act, x->n, x->h, x->w, &o, err);
-    iid__op_free(be, h);
-    if (s != IID_OK) return s;
-    *out = (iid_fmap_t){o, x->n, t->mid_res[1].out, x->h, x->w};
-    return IID_OK;
-}
-
-/* A residual map on be, or malloc'd host memory when be is NULL. */
-static void release_map(const iid_backend_t *be, float *p)
-{
-    if (be) iid__op_free(be, p);
-    else free(p);
+    IID_TRY(iid__resnet_forward(be, &t->mid_res[0], x, emb_act, &h, err));
+    iid_status s = iid__transformer_forward(be, &t->mid_attn, &h, &c->context, ip, err);
+    if (s == IID_OK) s = iid__resnet_forward(be, &t->mid_res[1], &h, emb_act, out, err);
+    iid__tensor_release(&h);
+    return s;
 }
 
 void iid__residuals_free(iid_residuals_t *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n_down; i++) release_map(r->be, r->down[i].data);
-    release_map(r->be, r->mid.data);
+    for (int i = 0; i < r->n_down; i++) iid__tensor_release(&r->down[i]);
+    iid__tensor_release(&r->mid);
     memset(r, 0, sizeof *r);
 }

@@ -88,17 +88,14 @@ iid_status iid__unet_trunk_load(iid_unet_trunk_t *t, const iid_unet_config_t *cf
 void iid__unet_trunk_free(iid_unet_trunk_t *t);
 
 /* The conditioning both networks take, batch B. Tensors are device memory of the
- * trunk's backend, except timestep and time_ids: host scalars the embedding op
- * reads. The trunk functions below run on be: the trunk's own backend or a
+ * trunk's backend, except timestep and time_ids: host values the embedding op
+ * reads (time_ids a host tensor, be NULL). The trunk functions below run on be: the trunk's own backend or a
  * wrapper of it (ops/step_alloc.h) that serves a step's memory from a plan. */
 typedef struct iid_unet_cond {
     float timestep;            /* the scheduler's timestep value, same for the batch */
-    const float *context;      /* (B, context_tokens, cross_attention_dim) */
-    int context_tokens;
-    const float *text_embeds;  /* (B, text_embeds_dim), pooled text embedding */
-    int text_embeds_dim;
-    const float *time_ids;     /* (B, n_time_ids) host: SDXL micro-conditioning */
-    int n_time_ids;
+    iid_tensor_t context;      /* (B, context_tokens, cross_attention_dim) */
+    iid_tensor_t text_embeds;  /* (B, text_embeds_dim), pooled text embedding */
+    iid_tensor_t time_ids;     /* (B, n_time_ids) host: SDXL micro-conditioning; zeroed: none */
 } iid_unet_cond_t;
 
 /* *emb_act (B, temb_dim), on the trunk's backend: SiLU(time_embedding(sinusoid(t)) +
@@ -106,31 +103,32 @@ typedef struct iid_unet_cond {
  * resnet's time_emb_proj. Fails when text_embeds_dim + n_time_ids *
  * addition_time_embed_dim differs from projection_class_embeddings_input_dim. */
 iid_status iid__unet_trunk_embed(const iid_backend_t *be, const iid_unet_trunk_t *t, int B, const iid_unet_cond_t *c,
-                                 float **emb_act, iid_error_t *err);
+                                 iid_tensor_t *emb_act, iid_error_t *err);
 
 /* conv_in(sample) (+ extra, when non-NULL: (B, block_out[0], H, W)), then the down
  * blocks. sample (B, in_channels, H, W). skips receives iid__unet_n_skips()
- * feature maps in forward order (caller-allocated array, zeroed; the caller frees
- * each map's data, also after a failure). The last skip is the down path's
+ * feature maps in forward order (caller-allocated array, zeroed; the caller
+ * releases each, also after a failure). The last skip is the down path's
  * output. ip is passed to every cross-attention (NULL: none). */
-iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const float *sample, int B, int H,
-                                int W, const float *extra, const float *emb_act, const iid_unet_cond_t *c,
-                                const iid_ip_args_t *ip, iid_fmap_t *skips, iid_error_t *err);
+iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_tensor_t *sample,
+                                const iid_tensor_t *extra, const iid_tensor_t *emb_act, const iid_unet_cond_t *c,
+                                const iid_ip_args_t *ip, iid_tensor_t *skips, iid_error_t *err);
 
-/* The mid block on x: resnet 0 -> transformer -> resnet 1. *out on the trunk's backend. */
-iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_fmap_t *x,
-                               const float *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip, iid_fmap_t *out,
-                               iid_error_t *err);
+/* The mid block on x: resnet 0 -> transformer -> resnet 1. *out on be. */
+iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *t, const iid_tensor_t *x,
+                               const iid_tensor_t *emb_act, const iid_unet_cond_t *c, const iid_ip_args_t *ip,
+                               iid_tensor_t *out, iid_error_t *err);
 
-/* ControlNet residuals: one per skip tensor, in skip order, plus the mid one. */
+/* ControlNet residuals: one per skip tensor, in skip order, plus the mid one.
+ * Each map is a (B, C, H, W) tensor in a backend's memory, or in host memory
+ * (be NULL, malloc'd: read from a file by a test). */
 typedef struct iid_residuals {
-    const iid_backend_t *be; /* where the maps live; NULL: malloc'd host memory */
     int n_down;
-    iid_fmap_t down[IID_UNET_MAX_SKIPS]; /* the first n_down are maps */
-    iid_fmap_t mid;
+    iid_tensor_t down[IID_UNET_MAX_SKIPS]; /* the first n_down are maps */
+    iid_tensor_t mid;
 } iid_residuals_t;
 
-/* Free every map and the array; NULL and zeroed records are fine. */
+/* Release every map; NULL and zeroed records are fine. */
 void iid__residuals_free(iid_residuals_t *r);
 
 #endif

@@ -152,24 +152,30 @@ iid_status iid__vae_load(iid_vae_decoder_t **out, const char *dir, iid_error_t *
 
 /* ---- decode ----------------------------------------------------------------- */
 
-iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err)
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const iid_tensor_t *latents, const iid_tensor_t *z,
+                           iid_error_t *err)
 {
-    if (z != latents) iid__op_copy(v->be, z, latents, n * sizeof *z);
-    return iid__op_div_scalar(v->be, z, v->scaling_factor, (int64_t)n, err);
+    if (iid__tensor_numel(z) != iid__tensor_numel(latents))
+        return iid__fail(err, IID_ERR_INVALID, "vae: unscale of %lld values into %lld", (long long)iid__tensor_numel(latents),
+                         (long long)iid__tensor_numel(z));
+    if (z->data != latents->data) iid__op_copy(v->be, z->data, latents->data, iid__tensor_nbytes(z));
+    return iid__op_div_scalar(v->be, z->data, v->scaling_factor, iid__tensor_numel(z), err);
 }
 
 /* x (B, C, H, W) in place: x += attn(group_norm(x)) over the H*W tokens. */
-static iid_status mid_attention(const iid_vae_decoder_t *v, float *x, int B, int H, int W, iid_error_t *err)
+static iid_status mid_attention(const iid_vae_decoder_t *v, iid_tensor_t *xt, iid_error_t *err)
 {
     const iid_backend_t *be = v->be;
-    int C = v->mid_norm.c;
+    float *x = iid__tensor_f32(xt);
+    int B = iid__tensor_dim(xt, 0), C = v->mid_norm.c, H = iid__tensor_dim(xt, 2), W = iid__tensor_dim(xt, 3);
     int64_t HW = (int64_t)H * W;
     size_t bytes = (size_t)B * C * HW * sizeof(float);
     float *a = iid__op_alloc(be, bytes), *t = iid__op_alloc(be, bytes);
+    iid_tensor_t at = iid__tensor_wrap(be, a, 3, (int64_t[]){B, HW, C}), tt = iid__tensor_wrap(be, t, 3, at.shape);
     iid_status s = (a && t) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae mid attention (%dx%d): out of memory", H, W);
     if (s == IID_OK) s = iid__op_group_norm(be, a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS, err);
     if (s == IID_OK) s = iid__op_permute021(be, t, a, B, C, HW, err); /* (B, HW, C) */
-    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, t, B, (int)HW, NULL, 0, NULL, H, W, a, err);
+    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, &tt, NULL, NULL, H, W, &at, err);
     if (s == IID_OK) s = iid__op_permute021(be, t, a, B, HW, C, err); /* (B, C, HW) */
     if (s == IID_OK) s = iid__op_add(be, x, t, (int64_t)B * C * HW, err);
     iid__op_free(be, a);
@@ -177,65 +183,66 @@ static iid_status mid_attention(const iid_vae_decoder_t *v, float *x, int B, int
     return s;
 }
 
-/* h (B, C, H, W) <- resnet(h), freeing the input. */
-static iid_status resnet_step(const iid_backend_t *be, const iid_resnet_t *r, float **h, int B, int H, int W,
-                              iid_error_t *err)
+/* h (B, C, H, W) <- resnet(h), releasing the input. */
+static iid_status resnet_step(const iid_backend_t *be, const iid_resnet_t *r, iid_tensor_t *h, iid_error_t *err)
 {
-    float *y = NULL;
-    iid_status s = iid__resnet_forward(be, r, *h, NULL, B, H, W, &y, err);
-    iid__op_free(be, *h);
+    iid_tensor_t y = {0};
+    iid_status s = iid__resnet_forward(be, r, h, NULL, &y, err);
+    iid__tensor_release(h);
     *h = y;
     return s;
 }
 
-static iid_status conv_step(const iid_backend_t *be, const iid_conv_t *c, float **h, int B, int H, int W,
-                            iid_error_t *err)
+static iid_status conv_step(const iid_backend_t *be, const iid_conv_t *c, iid_tensor_t *h, iid_error_t *err)
 {
-    float *y = NULL;
-    iid_status s = iid__conv_apply(be, c, *h, B, H, W, &y, NULL, NULL, err);
-    iid__op_free(be, *h);
+    iid_tensor_t y = {0};
+    iid_status s = iid__conv_apply(be, c, h, &y, err);
+    iid__tensor_release(h);
     *h = y;
     return s;
 }
 
-iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err)
+iid_status iid__vae_decode(const iid_vae_decoder_t *v, const iid_tensor_t *z, const iid_tensor_t *out,
+                           iid_error_t *err)
 {
-    if (B <= 0 || h <= 0 || w <= 0) return iid__fail(err, IID_ERR_INVALID, "vae: latent %dx%d batch %d", h, w, B);
+    int B = iid__tensor_dim(z, 0), h = iid__tensor_dim(z, 2), w = iid__tensor_dim(z, 3), f = v->upscale;
+    if (z->ndim != 4 || z->shape[1] != v->latent_channels || B <= 0 || h <= 0 || w <= 0)
+        return iid__fail(err, IID_ERR_INVALID, "vae: latent %dx%d batch %d (%d channels expected)", h, w, B,
+                         v->latent_channels);
+    if (iid__tensor_numel(out) != (int64_t)B * v->out_channels * h * f * w * f)
+        return iid__fail(err, IID_ERR_INVALID, "vae: the image must be (%d, %d, %d, %d)", B, v->out_channels, h * f,
+                         w * f);
     const iid_backend_t *be = v->be;
-    float *x = NULL;
-    int H = h, W = w;
+    iid_tensor_t x = {0};
     /* (B, lc, h, w) -> post_quant_conv -> conv_in -> (B, C, h, w) */
-    IID_TRY(iid__conv_apply(be, &v->post_quant, z, B, H, W, &x, NULL, NULL, err));
-    iid_status s = conv_step(be, &v->conv_in, &x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(be, &v->mid_res[0], &x, B, H, W, err);
-    if (s == IID_OK) s = mid_attention(v, x, B, H, W, err);
-    if (s == IID_OK) s = resnet_step(be, &v->mid_res[1], &x, B, H, W, err);
+    IID_TRY(iid__conv_apply(be, &v->post_quant, z, &x, err));
+    iid_status s = conv_step(be, &v->conv_in, &x, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[0], &x, err);
+    if (s == IID_OK) s = mid_attention(v, &x, err);
+    if (s == IID_OK) s = resnet_step(be, &v->mid_res[1], &x, err);
     for (int i = 0; i < v->n_blocks && s == IID_OK; i++) {
         const iid_vae_up_block_t *b = &v->up[i];
-        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(be, &b->resnets[l], &x, B, H, W, err);
+        for (int l = 0; l < b->n_layers && s == IID_OK; l++) s = resnet_step(be, &b->resnets[l], &x, err);
         if (s == IID_OK && b->has_up) { /* nearest 2x, then conv3x3 */
-            int C = b->up.in;
-            float *x2 = iid__op_alloc(be, (size_t)B * C * H * W * 4 * sizeof *x2);
-            if (!x2) {
+            int C = b->up.in, H = iid__tensor_dim(&x, 2), W = iid__tensor_dim(&x, 3);
+            iid_tensor_t x2;
+            if (iid__tensor_alloc_on(&x2, be, IID_DTYPE_F32, 4, (int64_t[]){B, C, 2 * H, 2 * W}, NULL) != IID_OK) {
                 s = iid__fail(err, IID_ERR_NOMEM, "vae upsampler (%dx%d): out of memory", 2 * H, 2 * W);
                 break;
             }
-            s = iid__op_upsample_nearest2x(be, x2, x, B, C, H, W, err);
-            iid__op_free(be, x);
+            s = iid__op_upsample_nearest2x(be, x2.data, x.data, B, C, H, W, err);
+            iid__tensor_release(&x);
             x = x2;
-            H *= 2;
-            W *= 2;
-            if (s == IID_OK) s = conv_step(be, &b->up, &x, B, H, W, err);
+            if (s == IID_OK) s = conv_step(be, &b->up, &x, err);
         }
     }
     /* (B, C0, H, W) -> GroupNorm -> SiLU -> conv_out -> (B, out_channels, H, W) */
-    int C0 = v->block_out[0];
     if (s == IID_OK)
-        s = iid__op_group_norm_silu(be, x, x, v->norm_out.w, v->norm_out.b, B, C0, (int64_t)H * W, v->groups, VAE_EPS,
-                                    err);
-    if (s == IID_OK) s = conv_step(be, &v->conv_out, &x, B, H, W, err);
-    if (s == IID_OK) iid__op_copy(be, out, x, (size_t)B * v->out_channels * H * W * sizeof *out);
-    iid__op_free(be, x);
+        s = iid__op_group_norm_silu(be, x.data, x.data, v->norm_out.w, v->norm_out.b, B, v->block_out[0],
+                                    x.shape[2] * x.shape[3], v->groups, VAE_EPS, err);
+    if (s == IID_OK) s = conv_step(be, &v->conv_out, &x, err);
+    if (s == IID_OK) iid__op_copy(be, out->data, x.data, iid__tensor_nbytes(&x));
+    iid__tensor_release(&x);
     return s;
 }
 
@@ -275,6 +282,9 @@ typedef struct tiling {
 static iid_status one_tile(const iid_vae_decoder_t *v, const tiling_t *t, int ty, int tx, const float *z, int B,
                            float *zt, float *dt, float *ry, float *rx, float *out, float *wsum, iid_error_t *err)
 {
+    iid_tensor_t ztt = iid__tensor_wrap(v->be, zt, 4, (int64_t[]){B, v->latent_channels, t->th, t->tw});
+    iid_tensor_t dtt = iid__tensor_wrap(v->be, dt, 4, (int64_t[]){B, v->out_channels, t->th * v->upscale,
+                                                                   t->tw * v->upscale});
     const iid_backend_t *be = v->be;
     int f = v->upscale, lc = v->latent_channels, y0 = t->ys[ty], x0 = t->xs[tx];
     int TH = t->th * f, TW = t->tw * f, r = t->overlap * f;
@@ -282,19 +292,26 @@ static iid_status one_tile(const iid_vae_decoder_t *v, const tiling_t *t, int ty
     for (int p = 0; p < B * lc; p++)
         IID_TRY(iid__op_copy_rows(be, zt + (size_t)p * t->th * t->tw, t->tw, z + ((size_t)p * t->h + y0) * t->w + x0,
                                   t->w, t->th, t->tw, err));
-    IID_TRY(iid__vae_decode(v, zt, B, t->th, t->tw, dt, err));
+    IID_TRY(iid__vae_decode(v, &ztt, &dtt, err));
     for (int y = 0; y < TH; y++) ry[y] = ramp(y, TH, r, ty > 0, ty < t->ny - 1);
     for (int x = 0; x < TW; x++) rx[x] = ramp(x, TW, r, tx > 0, tx < t->nx - 1);
     return iid__op_blend_tile(be, out, wsum, (int64_t)B * v->out_channels, t->h * f, t->w * f, dt, TH, TW, y0 * f,
                               x0 * f, ry, rx, err);
 }
 
-iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
-                                 float *out, iid_error_t *err)
+iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const iid_tensor_t *zt_in, int tile, int overlap,
+                                 const iid_tensor_t *out_t, iid_error_t *err)
 {
     if (tile < 1 || overlap < 0 || overlap >= tile)
         return iid__fail(err, IID_ERR_INVALID, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
-    if (h <= tile && w <= tile) return iid__vae_decode(v, z, B, h, w, out, err);
+    int B = iid__tensor_dim(zt_in, 0), h = iid__tensor_dim(zt_in, 2), w = iid__tensor_dim(zt_in, 3);
+    if (h <= tile && w <= tile) return iid__vae_decode(v, zt_in, out_t, err);
+    if (zt_in->ndim != 4 || zt_in->shape[1] != v->latent_channels || B <= 0 ||
+        iid__tensor_numel(out_t) != (int64_t)B * v->out_channels * h * v->upscale * w * v->upscale)
+        return iid__fail(err, IID_ERR_INVALID, "vae: a (%d, %d, %d, %d) latent does not decode to the image given", B,
+                         iid__tensor_dim(zt_in, 1), h, w);
+    const float *z = iid__tensor_f32(zt_in);
+    float *out = iid__tensor_f32(out_t);
     const iid_backend_t *be = v->be;
     int ny = tile_starts(h, tile, overlap, NULL, 0), nx = tile_starts(w, tile, overlap, NULL, 0);
     int *ys = malloc((size_t)ny * sizeof *ys), *xs = malloc((size_t)nx * sizeof *xs);

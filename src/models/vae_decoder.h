@@ -4,8 +4,8 @@
  *
  *   iid_vae_decoder_t *vae;
  *   iid__vae_load(&vae, "models/sdxl/vae", &err);
- *   iid__vae_unscale(vae, latents, z, n);                 // latents / scaling_factor
- *   iid__vae_decode(vae, z, 1, h, w, decoded, &err);      // (1, 3, 8h, 8w) in ~[-1, 1]
+ *   iid__vae_unscale(vae, &latents, &z, &err);            // latents / scaling_factor
+ *   iid__vae_decode(vae, &z, &decoded, &err);             // (1, 4, h, w) -> (1, 3, 8h, 8w) in ~[-1, 1]
  *   iid__image_to_float_nhwc(img, decoded, 1, 3, 8 * h, 8 * w);   // NHWC in [0, 1]
  *   iid__image_float_to_u8(rgb, img, (size_t)3 * 64 * h * w);
  *   iid__vae_free(vae);
@@ -69,19 +69,22 @@ iid_status iid__vae_load_parts(iid_vae_decoder_t **out, const iid_json_t *config
                               iid_error_t *err);
 void iid__vae_free(iid_vae_decoder_t *v);
 
-/* z = latents / scaling_factor over n values (z may equal latents), on the
- * decoder's backend. */
-iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const float *latents, float *z, size_t n, iid_error_t *err);
+/* z = latents / scaling_factor (z may be latents itself; the sizes must match),
+ * on the decoder's backend. */
+iid_status iid__vae_unscale(const iid_vae_decoder_t *v, const iid_tensor_t *latents, const iid_tensor_t *z,
+                           iid_error_t *err);
 
 /* z (B, latent_channels, h, w) -> out (B, out_channels, upscale*h, upscale*w),
- * caller-allocated. */
-iid_status iid__vae_decode(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, float *out, iid_error_t *err);
+ * caller-allocated (its data is written); both in the decoder's backend memory.
+ * Fails on other shapes or memory. */
+iid_status iid__vae_decode(const iid_vae_decoder_t *v, const iid_tensor_t *z, const iid_tensor_t *out,
+                           iid_error_t *err);
 
 /* The same, decoded in tiles of tile x tile latents that overlap by `overlap`
  * latents (0 <= overlap < tile). When the latent fits in one tile this is
  * iid__vae_decode. */
-iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const float *z, int B, int h, int w, int tile, int overlap,
-                                 float *out, iid_error_t *err);
+iid_status iid__vae_decode_tiled(const iid_vae_decoder_t *v, const iid_tensor_t *z, int tile, int overlap,
+                                 const iid_tensor_t *out, iid_error_t *err);
 
 /* iid__image_to_float_nhwc and iid__image_float_to_u8 (host conversions of the
  * decoded picture) are in ops/ops.h. */

@@ -13,22 +13,24 @@
  *     only where its device answers (available()). Another backend is one more
  *     table and one more line in backend.c's registry.
  *
- *   - Memory. Activations live in backend memory: iid__op_alloc() / iid__op_free()
- *     (or a step allocator's planned block, below) and are passed to ops as DEVICE
- *     POINTERS, the llm.c way: model code may offset them (x + b * n) but never
- *     reads or writes through them. Host data enters and leaves through upload /
- *     download (for the host backends a memcpy). The pipeline (pipeline/
- *     instantid.c) keeps the models' inputs and outputs in backend memory: the
- *     conditioning is uploaded or made there once per generation; the scheduler
- *     runs on the host, so each step uploads the model input and downloads the
- *     guided noise prediction (0.75 MB a step at 1024x1024; on a host backend
- *     the host side is the backend buffer and nothing is copied); the VAE's
- *     image is downloaded once. A tensor in backend memory is core/tensor.h's
- *     iid_tensor_t with be set (the project's one tensor type: the ONNX
- *     executor's host tensors are the same struct with be NULL); it bundles a
- *     device pointer with its backend, dtype and shape (iid__tensor_alloc_on,
- *     iid__tensor_release below) for the places that hand a tensor between
- *     modules (not used by the models yet: they pass device pointers and sizes).
+ *   - Memory. Activations live in backend memory: iid__tensor_alloc_on() /
+ *     iid__tensor_release() (over iid__op_alloc / iid__op_free, or a step
+ *     allocator's planned block, below). Such a tensor is core/tensor.h's
+ *     iid_tensor_t with be set: the project's one tensor type (the ONNX
+ *     executor's host tensors are the same struct with be NULL). It bundles a
+ *     DEVICE pointer with its backend, dtype and shape; the models take and
+ *     return activations as these tensors at their function boundaries (the
+ *     forward functions and the blocks, models/blocks.h), a sub-batch being a
+ *     view (iid__tensor_slice), never a copy. The ops below, the backend layer,
+ *     take the device pointers themselves, the llm.c way: model code passes
+ *     t.data and may offset it (x + b * n) but never reads or writes through it.
+ *     Host data enters and leaves through upload / download (for the host
+ *     backends a memcpy). The pipeline (pipeline/instantid.c) keeps the models'
+ *     inputs and outputs in backend memory: the conditioning is uploaded or made
+ *     there once per generation; the scheduler runs on the host, so each step
+ *     uploads the model input and downloads the guided noise prediction (0.75 MB
+ *     a step at 1024x1024; on a host backend the host side is the backend buffer
+ *     and nothing is copied); the VAE's image is downloaded once.
  *
  *   - Weights. iid_wmat_t (ops.h) is a weight matrix in its stored dtype. At load
  *     a model binds each weight matrix with bind_weight (models/blocks.c): the

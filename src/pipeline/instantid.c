@@ -313,8 +313,13 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     trace_step(g, NULL, i, "timestep", &t, 1);
     trace_step(g, NULL, i, "latent_model_input", st->model_in.host, B * n1);
 
-    iid_unet_cond_t cond = {t, st->face_tokens, Q, st->text_embeds, st->pos.pooled_dim, st->time_ids, 6};
-    iid_controlnet_inputs_t cin = {st->model_in.dev, B, h, w, cond, st->control, g->height, g->width,
+    int D = ucfg->cross_dim;
+    iid_unet_cond_t cond = {t, iid__tensor_wrap(be, st->face_tokens, 3, (int64_t[]){B, Q, D}),
+                            iid__tensor_wrap(be, st->text_embeds, 2, (int64_t[]){B, st->pos.pooled_dim}),
+                            iid__tensor_wrap(NULL, st->time_ids, 2, (int64_t[]){B, 6})};
+    iid_tensor_t sample = iid__tensor_wrap(be, st->model_in.dev, 4, (int64_t[]){B, C, h, w});
+    iid_tensor_t mask = st->mask ? iid__tensor_wrap(be, st->mask, 2, (int64_t[]){g->height, g->width}) : (iid_tensor_t){0};
+    iid_controlnet_inputs_t cin = {sample, cond, iid__tensor_wrap(be, st->control, 4, (int64_t[]){B, 3, g->height, g->width}),
                                    g->controlnet_scale, p->controlnet->trunk.be == p->unet->trunk.be ? step_be : NULL};
     iid_residuals_t res = {0};
     iid_status s = iid__controlnet_forward(p->controlnet, &cin, &res, err);
@@ -322,33 +327,30 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
         char what[64];
         for (int k = 0; k < res.n_down; k++) {
             snprintf(what, sizeof what, "controlnet_down%d", k);
-            trace_step(g, res.be, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
+            trace_step(g, res.down[k].be, i, what, res.down[k].data, (size_t)iid__tensor_numel(&res.down[k]));
         }
-        trace_step(g, res.be, i, "controlnet_mid", res.mid.data, iid__fmap_numel(&res.mid));
+        trace_step(g, res.mid.be, i, "controlnet_mid", res.mid.data, (size_t)iid__tensor_numel(&res.mid));
     }
-    if (s == IID_OK && st->mask) s = iid__residuals_apply_mask(&res, st->mask, g->height, g->width, err);
+    if (s == IID_OK && st->mask) s = iid__residuals_apply_mask(&res, &mask, err);
     if (s == IID_OK && g->trace && st->mask) {
         char what[64];
         for (int k = 0; k < res.n_down; k++) {
             snprintf(what, sizeof what, "unet_down_residual%d", k);
-            trace_step(g, res.be, i, what, res.down[k].data, iid__fmap_numel(&res.down[k]));
+            trace_step(g, res.down[k].be, i, what, res.down[k].data, (size_t)iid__tensor_numel(&res.down[k]));
         }
-        trace_step(g, res.be, i, "unet_mid_residual", res.mid.data, iid__fmap_numel(&res.mid));
+        trace_step(g, res.mid.be, i, "unet_mid_residual", res.mid.data, (size_t)iid__tensor_numel(&res.mid));
     }
     if (s == IID_OK) {
         iid_unet_inputs_t uin;
         iid__unet_inputs_init(&uin);
-        uin.sample = st->model_in.dev;
-        uin.batch = B;
-        uin.height = h;
-        uin.width = w;
+        uin.sample = sample;
         uin.cond = cond;
-        uin.cond.context = st->text_ctx;
-        uin.cond.context_tokens = st->pos.tokens + Q;
+        uin.cond.context = iid__tensor_wrap(be, st->text_ctx, 3, (int64_t[]){B, st->pos.tokens + Q, D});
         uin.residuals = &res;
         uin.be = step_be;
-        uin.ip = (iid_ip_args_t){Q, g->ip_scale, st->mask, st->mask ? g->height : 0, st->mask ? g->width : 0};
-        s = iid__unet_forward(p->unet, &uin, st->noise, err);
+        uin.ip = (iid_ip_args_t){Q, g->ip_scale, mask};
+        iid_tensor_t noise = iid__tensor_wrap(be, st->noise, 4, (int64_t[]){B, C, h, w});
+        s = iid__unet_forward(p->unet, &uin, &noise, err);
     }
     iid__residuals_free(&res);
     IID_TRY(s);
@@ -381,12 +383,14 @@ static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int
     if (!st->z || !st->image || !stage_alloc(be, &st->decoded, 3 * HW))
         return iid__fail(err, IID_ERR_NOMEM, "out of memory decoding the image");
     iid__op_upload(be, st->z, st->latents, n1 * sizeof(float));
-    IID_TRY(iid__vae_unscale(p->vae, st->z, st->z, n1, err));
+    iid_tensor_t z = iid__tensor_wrap(be, st->z, 4, (int64_t[]){1, p->vae->latent_channels, h, w});
+    iid_tensor_t decoded = iid__tensor_wrap(be, st->decoded.dev, 4, (int64_t[]){1, 3, g->height, g->width});
+    IID_TRY(iid__vae_unscale(p->vae, &z, &z, err));
     trace_dev(g, be, "vae.latents_in", st->z, n1);
     if (g->vae_tile > 0 && (g->vae_tile < h || g->vae_tile < w))
-        IID_TRY(iid__vae_decode_tiled(p->vae, st->z, 1, h, w, g->vae_tile, g->vae_tile / 4, st->decoded.dev, err));
+        IID_TRY(iid__vae_decode_tiled(p->vae, &z, g->vae_tile, g->vae_tile / 4, &decoded, err));
     else
-        IID_TRY(iid__vae_decode(p->vae, st->z, 1, h, w, st->decoded.dev, err));
+        IID_TRY(iid__vae_decode(p->vae, &z, &decoded, err));
     IID_TRY(stage_pull(be, &st->decoded, 3 * HW, err));
     trace(g, "vae.decoded", st->decoded.host, 3 * HW);
     iid__image_to_float_nhwc(st->image, st->decoded.host, 1, 3, g->height, g->width);

@@ -42,6 +42,16 @@ float *conf_f32(const iid_st_tensor_t *t)
     return buf;
 }
 
+iid_tensor_t conf_tensor(const iid_st_tensor_t *t)
+{
+    float *d = conf_f32(t);
+    iid_tensor_t x = {0};
+    if (!d) return x;
+    x = iid__tensor_wrap(NULL, d, t->ndim, t->shape);
+    x.owns = true;
+    return x;
+}
+
 int conf_for_each_case_or_root(conf_ctx_t *c, const iid_safetensors_t *st, const char *suffix, conf_case_fn fn,
                                void *user)
 {

@@ -21,6 +21,9 @@ const iid_st_tensor_t *conf_input(const conf_ctx_t *c, const iid_safetensors_t *
 const iid_st_tensor_t *conf_output(const iid_safetensors_t *st, const char *kase, const char *name);
 /* A malloc'd f32 copy of t; NULL when t is NULL or on failure. */
 float *conf_f32(const iid_st_tensor_t *t);
+/* The same as a host tensor (be NULL) of t's shape that owns the copy; data NULL
+ * when t is NULL or unreadable. Free with iid__tensor_free. */
+iid_tensor_t conf_tensor(const iid_st_tensor_t *t);
 /* Call fn for every case that has a tensor named "<case><suffix>", where suffix
  * starts with '.', and for the empty case when a tensor is named suffix+1. */
 int conf_for_each_case_or_root(conf_ctx_t *c, const iid_safetensors_t *st, const char *suffix, conf_case_fn fn,

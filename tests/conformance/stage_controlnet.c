@@ -38,16 +38,15 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         conf_fail(c, STAGE, kase, "-", "inputs missing or of unexpected rank");
         return;
     }
-    float *sample = conf_f32(ts), *ctx = conf_f32(tc), *text = conf_f32(tt), *ids = conf_f32(ti), *step = conf_f32(tstep);
-    float *img = conf_f32(timg);
+    iid_tensor_t sample = conf_tensor(ts), ctx = conf_tensor(tc), text = conf_tensor(tt), ids = conf_tensor(ti);
+    iid_tensor_t img = conf_tensor(timg);
+    float *step = conf_f32(tstep);
     iid_residuals_t res = {0};
-    if (!sample || !ctx || !text || !ids || !step || !img) {
+    if (!sample.data || !ctx.data || !text.data || !ids.data || !step || !img.data) {
         conf_fail(c, STAGE, kase, "-", "cannot read the inputs");
     } else {
-        iid_controlnet_inputs_t in = {
-            .sample = sample, .batch = (int)ts->shape[0], .height = (int)ts->shape[2], .width = (int)ts->shape[3],
-            .cond = {step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]},
-            .image = img, .image_h = (int)timg->shape[2], .image_w = (int)timg->shape[3], .scale = case_scale(c, st, kase)};
+        iid_controlnet_inputs_t in = {.sample = sample, .cond = {step[0], ctx, text, ids}, .image = img,
+                                      .scale = case_scale(c, st, kase)};
         iid_error_t err;
         iid_error_clear(&err);
         if (iid__controlnet_forward(cn, &in, &res, &err) != IID_OK) {
@@ -64,15 +63,16 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
             for (int i = 0; i < n_golden && i < res.n_down; i++) {
                 char name[64];
                 snprintf(name, sizeof name, "down_block_res_sample%d", i);
-                conf_check_f32(c, STAGE, kase, name, res.down[i].data, iid__fmap_numel(&res.down[i]),
+                conf_check_f32(c, STAGE, kase, name, res.down[i].data, (size_t)iid__tensor_numel(&res.down[i]),
                                conf_output(st, kase, name), CONF_TOL_MODEL);
             }
-            conf_check_f32(c, STAGE, kase, "mid_block_res_sample", res.mid.data, iid__fmap_numel(&res.mid),
+            conf_check_f32(c, STAGE, kase, "mid_block_res_sample", res.mid.data, (size_t)iid__tensor_numel(&res.mid),
                            conf_output(st, kase, "mid_block_res_sample"), CONF_TOL_MODEL);
         }
     }
     iid__residuals_free(&res);
-    free(sample), free(ctx), free(text), free(ids), free(step), free(img);
+    iid__tensor_free(&sample), iid__tensor_free(&ctx), iid__tensor_free(&text), iid__tensor_free(&ids);
+    iid__tensor_free(&img), free(step);
 }
 
 void stage_controlnet(conf_ctx_t *c)

@@ -53,19 +53,20 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         if (!conf_input(c, st, kase, name)) break;
         res.n_down++;
     }
-    float *sample = conf_f32(ts), *ctx = conf_f32(tc), *text = conf_f32(tt), *ids = conf_f32(ti), *step = conf_f32(tstep);
-    int ok = sample && ctx && text && ids && step;
+    iid_tensor_t sample = conf_tensor(ts), ctx = conf_tensor(tc), text = conf_tensor(tt), ids = conf_tensor(ti);
+    float *step = conf_f32(tstep);
+    int ok = sample.data && ctx.data && text.data && ids.data && step;
     if (res.n_down) {
         for (int i = 0; ok && i < res.n_down; i++) {
             char name[64];
             snprintf(name, sizeof name, "down_block_additional_residual%d", i);
             const iid_st_tensor_t *t = conf_input(c, st, kase, name);
-            res.down[i] = (iid_fmap_t){conf_f32(t), (int)t->shape[0], (int)t->shape[1], (int)t->shape[2], (int)t->shape[3]};
+            res.down[i] = conf_tensor(t);
             ok = res.down[i].data != NULL && t->ndim == 4;
         }
         const iid_st_tensor_t *tm = conf_input(c, st, kase, "mid_block_additional_residual");
         ok = ok && tm && tm->ndim == 4;
-        if (ok) res.mid = (iid_fmap_t){conf_f32(tm), (int)tm->shape[0], (int)tm->shape[1], (int)tm->shape[2], (int)tm->shape[3]};
+        if (ok) res.mid = conf_tensor(tm);
         ok = ok && res.mid.data;
     }
     int B = (int)ts->shape[0], H = (int)ts->shape[2], W = (int)ts->shape[3];
@@ -77,22 +78,21 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         iid_unet_inputs_t in;
         iid__unet_inputs_init(&in);
         in.sample = sample;
-        in.batch = B;
-        in.height = H;
-        in.width = W;
-        in.cond = (iid_unet_cond_t){step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]};
+        in.cond = (iid_unet_cond_t){step[0], ctx, text, ids};
         in.residuals = res.n_down ? &res : NULL;
-        in.ip = (iid_ip_args_t){u->n_ip, u->n_ip ? case_ip_scale(c, st, kase) : 0.0f, NULL, 0, 0};
+        in.ip = (iid_ip_args_t){u->n_ip, u->n_ip ? case_ip_scale(c, st, kase) : 0.0f, {0}};
+        iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, u->unet->trunk.cfg.out_channels, H, W});
         iid_error_t err;
         iid_error_clear(&err);
-        if (iid__unet_forward(u->unet, &in, out, &err) != IID_OK)
+        if (iid__unet_forward(u->unet, &in, &out_t, &err) != IID_OK)
             conf_fail(c, u->name, label, "noise_pred", "%s", err.msg);
         else
             conf_check_f32(c, u->name, label, "noise_pred", out, n_out, conf_output(st, kase, "noise_pred"),
                            CONF_TOL_MODEL);
     }
     iid__residuals_free(&res);
-    free(out), free(sample), free(ctx), free(text), free(ids), free(step);
+    iid__tensor_free(&sample), iid__tensor_free(&ctx), iid__tensor_free(&text), iid__tensor_free(&ids);
+    free(out), free(step);
 }
 
 void conf_unet_cases(conf_ctx_t *c, const char *stage, const char *golden, int with_ip, const char *lora);

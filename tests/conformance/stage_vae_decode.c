@@ -31,11 +31,12 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
     } else {
         iid_error_t err;
         iid_error_clear(&err);
-        iid_status s = iid__vae_unscale(v, z, z, nz, &err);
+        iid_tensor_t zt = iid__tensor_wrap(NULL, z, 4, tl->shape), dt = iid__tensor_wrap(NULL, dec, 4, (int64_t[]){B, C, H, W});
+        iid_status s = iid__vae_unscale(v, &zt, &zt, &err);
         if (s == IID_OK)
             conf_check_f32(c, STAGE, kase, "latents_div_scaling_factor", z, nz,
                            conf_output(st, kase, "latents_div_scaling_factor"), CONF_TOL_MODEL);
-        if (s == IID_OK) s = iid__vae_decode(v, z, B, h, w, dec, &err);
+        if (s == IID_OK) s = iid__vae_decode(v, &zt, &dt, &err);
         if (s != IID_OK) {
             conf_fail(c, STAGE, kase, "decoded", "%s", err.msg);
         } else {

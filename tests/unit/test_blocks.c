@@ -47,10 +47,28 @@ static iid_linear_w_t lin(int in, int out, int bias, uint32_t seed)
 
 enum { B = 2, GH = 2, GW = 2, T = GH * GW, DIM = 8, CTX = 6, HEADS = 2, TC = 5, NIP = 2 };
 
+/* Views of host arrays as the default (host) backend's tensors. */
+static iid_tensor_t tokens(const float *p, int n, int width)
+{
+    return iid__tensor_wrap(iid__backend_default(), p, 3, (int64_t[]){B, n, width});
+}
+
+static iid_tensor_t mask_of(const float *p, int h, int w)
+{
+    return iid__tensor_wrap(iid__backend_default(), p, 2, (int64_t[]){h, w});
+}
+
+static iid_status attend(const iid_attention_t *a, const float *x, const float *ctx, int tc, const iid_ip_args_t *ip,
+                         float *y, iid_error_t *err)
+{
+    iid_tensor_t xt = tokens(x, T, DIM), ct = tokens(ctx, tc, CTX), yt = tokens(y, T, DIM);
+    return iid__attention_forward(iid__backend_default(), a, &xt, &ct, ip, GH, GW, &yt, err);
+}
+
 static void run(const iid_attention_t *a, const float *x, const float *ctx, int tc, const iid_ip_args_t *ip, float *y)
 {
     iid_error_t err;
-    assert_int_equal(iid__attention_forward(iid__backend_default(), a, x, B, T, ctx, tc, ip, GH, GW, y, &err), IID_OK);
+    assert_int_equal(attend(a, x, ctx, tc, ip, y, &err), IID_OK);
 }
 
 static void test_ip_branch_and_mask(void **state)
@@ -72,16 +90,16 @@ static void test_ip_branch_and_mask(void **state)
     iid_attention_t plain = a;
     plain.has_ip = 0;
     run(&plain, x, ctx_text, TC - NIP, NULL, y_text);
-    iid_ip_args_t ip0 = {NIP, 0.0f, NULL, 0, 0};
+    iid_ip_args_t ip0 = {NIP, 0.0f, {0}};
     run(&a, x, ctx, TC, &ip0, y0);
     assert_true(iid_test_max_abs_diff(y_text, y0, B * T * DIM) < 1e-6f);
-    iid_ip_args_t ip = {NIP, 0.7f, NULL, 0, 0};
+    iid_ip_args_t ip = {NIP, 0.7f, {0}};
     run(&a, x, ctx, TC, &ip, y);
     assert_true(iid_test_max_abs_diff(y, y0, B * T * DIM) > 1e-3f);
     /* a 4x4 mask on a 2x2 grid: ones = no mask, zeros = scale 0 */
     float mask[16];
     for (int i = 0; i < 16; i++) mask[i] = 1.0f;
-    iid_ip_args_t ipm = {NIP, 0.7f, mask, 4, 4};
+    iid_ip_args_t ipm = {NIP, 0.7f, mask_of(mask, 4, 4)};
     run(&a, x, ctx, TC, &ipm, ym);
     assert_true(iid_test_max_abs_diff(ym, y, B * T * DIM) < 1e-6f);
     memset(mask, 0, sizeof mask);
@@ -96,13 +114,13 @@ static void test_ip_branch_and_mask(void **state)
             assert_true(iid_test_max_abs_diff(ym + ((size_t)b * T + t) * DIM, want, DIM) < 1e-6f);
         }
     /* a 5x3 mask does not resize onto 2x2 tokens */
-    iid_ip_args_t bad = {NIP, 0.7f, mask, 5, 3};
+    iid_ip_args_t bad = {NIP, 0.7f, mask_of(mask, 5, 3)};
     iid_error_t err;
-    assert_int_equal(iid__attention_forward(iid__backend_default(), &a, x, B, T, ctx, TC, &bad, GH, GW, ym, &err), IID_ERR_INVALID);
+    assert_int_equal(attend(&a, x, ctx, TC, &bad, ym, &err), IID_ERR_INVALID);
     assert_non_null(strstr(err.msg, "mask"));
     /* more image tokens than context */
-    iid_ip_args_t many = {TC, 0.7f, NULL, 0, 0};
-    assert_int_equal(iid__attention_forward(iid__backend_default(), &a, x, B, T, ctx, TC, &many, GH, GW, ym, &err), IID_ERR_INVALID);
+    iid_ip_args_t many = {TC, 0.7f, {0}};
+    assert_int_equal(attend(&a, x, ctx, TC, &many, ym, &err), IID_ERR_INVALID);
     iid__attention_free(&a);
     free(x);
     free(ctx);
@@ -117,19 +135,23 @@ static void test_conv_bands_match_whole(void **state)
     float *x = rnd((size_t)N * C * H * W, 21);
     for (int stride = 1; stride <= 2; stride++) {
         iid_conv_t c = {wrnd(K, C * 9, 22), rnd((size_t)K, 23), C, K, 3, stride};
-        float *whole = NULL, *band = NULL;
-        int oh, ow, oh2, ow2;
+        iid_tensor_t xt = iid__tensor_wrap(iid__backend_default(), x, 4, (int64_t[]){N, C, H, W}), whole, band;
         iid_error_t err;
-        assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, x, N, H, W, &whole, &oh, &ow, (size_t)1 << 30, &err), IID_OK);
+        assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, &xt, &whole, (size_t)1 << 30, &err), IID_OK);
+        int oh = (H - 1) / stride + 1, ow = (W - 1) / stride + 1;
+        assert_int_equal(whole.ndim, 4);
+        assert_true(whole.shape[0] == N && whole.shape[1] == K && whole.shape[2] == oh && whole.shape[3] == ow);
         const size_t limits[] = {1, 4096, 10000, 20000}; /* 1, 2, 5 and 10 output rows per band at stride 1 */
         for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
-            assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, x, N, H, W, &band, &oh2, &ow2, limits[l], &err), IID_OK);
-            assert_int_equal(oh, oh2);
-            assert_int_equal(ow, ow2);
-            assert_true(iid_test_max_abs_diff(whole, band, (size_t)N * K * oh * ow) < 1e-5f);
-            iid__op_free(iid__backend_default(), band);
+            assert_int_equal(iid__conv_apply_limited(iid__backend_default(), &c, &xt, &band, limits[l], &err), IID_OK);
+            assert_memory_equal(band.shape, whole.shape, sizeof whole.shape);
+            assert_true(iid_test_max_abs_diff(whole.data, band.data, (size_t)iid__tensor_numel(&whole)) < 1e-5f);
+            iid__tensor_release(&band);
         }
-        iid__op_free(iid__backend_default(), whole);
+        iid__tensor_release(&whole);
+        /* an input that is not (N, C, H, W) is refused */
+        iid_tensor_t flat = iid__tensor_wrap(iid__backend_default(), x, 2, (int64_t[]){N, C * H * W});
+        assert_int_equal(iid__conv_apply(iid__backend_default(), &c, &flat, &band, &err), IID_ERR_INVALID);
         iid__conv_free(&c);
     }
     free(x);

@@ -415,14 +415,17 @@ static void test_controlnet_single_file(void **state)
     iid_test_fill_random(ctx, (size_t)(T * D), 12);
     iid_test_fill_random(img, 3 * 64 * 64, 13);
     iid_test_fill_random(txt, (size_t)P, 14);
-    iid_controlnet_inputs_t in = {x, B, h, w, {500.0f, ctx, T, txt, P, ids, 6}, img, 64, 64, 0.8f, NULL};
+    iid_unet_cond_t cond = {500.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, D}),
+                            iid__tensor_wrap(NULL, txt, 2, (int64_t[]){B, P}), iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+    iid_controlnet_inputs_t in = {iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, c->in_channels, h, w}), cond,
+                                  iid__tensor_wrap(NULL, img, 4, (int64_t[]){B, 3, 64, 64}), 0.8f, NULL};
     iid_residuals_t ra, rb;
     assert_int_equal(iid__controlnet_forward(a, &in, &ra, NULL), IID_OK);
     assert_int_equal(iid__controlnet_forward(b, &in, &rb, NULL), IID_OK);
     assert_int_equal(ra.n_down, rb.n_down);
     for (int i = 0; i < ra.n_down; i++)
-        assert_memory_equal(ra.down[i].data, rb.down[i].data, iid__fmap_numel(&ra.down[i]) * sizeof(float));
-    assert_memory_equal(ra.mid.data, rb.mid.data, iid__fmap_numel(&ra.mid) * sizeof(float));
+        assert_memory_equal(ra.down[i].data, rb.down[i].data, iid__tensor_nbytes(&ra.down[i]));
+    assert_memory_equal(ra.mid.data, rb.mid.data, iid__tensor_nbytes(&ra.mid));
     iid__residuals_free(&ra);
     iid__residuals_free(&rb);
     free(x), free(ctx), free(img), free(txt);

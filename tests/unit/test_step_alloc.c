@@ -102,13 +102,14 @@ static void unet_steps_on(iid_unet_t *u, const iid_backend_t *be)
     iid_error_t err;
     iid_unet_inputs_t in;
     iid__unet_inputs_init(&in);
-    in.sample = sample;
-    in.batch = B;
-    in.height = H;
-    in.width = W;
-    in.cond = (iid_unet_cond_t){500.0f, ctx, T, text, te, ids, n_ids};
+    in.sample = iid__tensor_wrap(NULL, sample, 4, (int64_t[]){B, c->in_channels, H, W});
+    in.cond = (iid_unet_cond_t){500.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, c->cross_dim}),
+                                iid__tensor_wrap(NULL, text, 2, (int64_t[]){B, te}),
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, n_ids})};
     in.be = be;
-    assert_int_equal(iid__unet_forward(u, &in, want, &err), IID_OK);
+    int64_t out_shape[4] = {B, c->out_channels, H, W};
+    iid_tensor_t want_t = iid__tensor_wrap(NULL, want, 4, out_shape), got_t = iid__tensor_wrap(NULL, got, 4, out_shape);
+    assert_int_equal(iid__unet_forward(u, &in, &want_t, &err), IID_OK);
     iid_step_alloc_t sa;
     iid__step_alloc_init(&sa, be);
     in.be = &sa.be;
@@ -117,7 +118,7 @@ static void unet_steps_on(iid_unet_t *u, const iid_backend_t *be)
         iid__step_alloc_begin(&sa);
         memset(got, 0, n * sizeof *got);
         iid_test_alloc_count_start();
-        iid_status st = iid__unet_forward(u, &in, got, &err);
+        iid_status st = iid__unet_forward(u, &in, &got_t, &err);
         long host_allocs = iid_test_alloc_count_stop();
         assert_int_equal(st, IID_OK);
         assert_int_equal(iid__step_alloc_end(&sa, &err), IID_OK);

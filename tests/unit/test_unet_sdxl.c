@@ -303,6 +303,16 @@ static float *golden(const iid_safetensors_t *st, const char *name, const iid_st
     return buf;
 }
 
+/* A golden tensor as an f32 host tensor (be NULL) that owns its copy. */
+static iid_tensor_t golden_t(const iid_safetensors_t *st, const char *name)
+{
+    const iid_st_tensor_t *t;
+    float *d = golden(st, name, &t);
+    iid_tensor_t x = iid__tensor_wrap(NULL, d, t->ndim, t->shape);
+    x.owns = true;
+    return x;
+}
+
 /* The region-mask hook against the reference: step 0 of the kit's masked
  * pipeline_full run (IP output times the control mask resized per layer). */
 static void test_ip_region_mask_matches_pipeline(void **state)
@@ -323,19 +333,16 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     assert_int_equal(iid__st_open(&ip, iid_test_shared_path("conformance/models/ip-adapter.safetensors"), NULL), IID_OK);
     assert_int_equal(iid__unet_load_ip(u, &ip, "ip_adapter.", NULL), IID_OK);
     const iid_st_tensor_t *lat = iid__st_find(&ip, "image_proj.latents");
-    const iid_st_tensor_t *ts, *tc, *tt, *ti, *tstep, *tout, *tr;
-    float *sample = golden(&g, "step0.latent_model_input", &ts), *ctx = golden(&g, "cond.unet_encoder_hidden_states", &tc);
-    float *text = golden(&g, "cond.text_embeds", &tt), *ids = golden(&g, "cond.time_ids", &ti);
+    const iid_st_tensor_t *tstep, *tout;
+    iid_tensor_t sample = golden_t(&g, "step0.latent_model_input"), ctx = golden_t(&g, "cond.unet_encoder_hidden_states");
+    iid_tensor_t text = golden_t(&g, "cond.text_embeds"), ids = golden_t(&g, "cond.time_ids");
     float *step = golden(&g, "step0.timestep", &tstep), *want = golden(&g, "step0.unet_out", &tout);
-    iid_residuals_t res = {.be = iid__backend_default(), .n_down = iid__unet_n_skips(&u->trunk.cfg)};
+    iid_residuals_t res = {.n_down = iid__unet_n_skips(&u->trunk.cfg)};
     for (int i = 0; i <= res.n_down; i++) {
         char name[64];
         if (i < res.n_down) snprintf(name, sizeof name, "step0.unet_down_residual%d", i);
         else snprintf(name, sizeof name, "step0.unet_mid_residual");
-        float *d = golden(&g, name, &tr);
-        iid_fmap_t f = {d, (int)tr->shape[0], (int)tr->shape[1], (int)tr->shape[2], (int)tr->shape[3]};
-        if (i < res.n_down) res.down[i] = f;
-        else res.mid = f;
+        *(i < res.n_down ? &res.down[i] : &res.mid) = golden_t(&g, name); /* host maps */
     }
     const iid_st_tensor_t *tm = iid__st_find(&g, "input.control_mask"); /* (H, W, 3) uint8 */
     assert_non_null(tm);
@@ -345,27 +352,26 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     iid_unet_inputs_t in;
     iid__unet_inputs_init(&in);
     in.sample = sample;
-    in.batch = (int)ts->shape[0];
-    in.height = (int)ts->shape[2];
-    in.width = (int)ts->shape[3];
-    in.cond = (iid_unet_cond_t){step[0], ctx, (int)tc->shape[1], text, (int)tt->shape[1], ids, (int)ti->shape[1]};
+    in.cond = (iid_unet_cond_t){step[0], ctx, text, ids};
     in.residuals = &res;
-    in.ip = (iid_ip_args_t){(int)lat->shape[1], ip_scale, mask, MH, MW};
+    in.ip = (iid_ip_args_t){(int)lat->shape[1], ip_scale, iid__tensor_wrap(NULL, mask, 2, (int64_t[]){MH, MW})};
     size_t n = (size_t)iid__st_numel(tout);
     float *out = malloc(n * sizeof *out);
+    iid_tensor_t out_t = iid__tensor_wrap(NULL, out, tout->ndim, tout->shape);
     iid_error_t err;
-    assert_int_equal(iid__unet_forward(u, &in, out, &err), IID_OK);
+    assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
     float max_ref = 0;
     for (size_t i = 0; i < n; i++) max_ref = fmaxf(max_ref, fabsf(want[i]));
     float d_mask = iid_test_max_abs_diff(out, want, n);
-    in.ip.mask = NULL;
-    assert_int_equal(iid__unet_forward(u, &in, out, &err), IID_OK);
+    in.ip.mask = (iid_tensor_t){0};
+    assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
     float d_nomask = iid_test_max_abs_diff(out, want, n);
     print_message("unet_out with mask: max err %.3g, without: %.3g (max |ref| %.3g)\n", d_mask, d_nomask, max_ref);
     assert_true(d_mask <= 1e-4f * max_ref);
     assert_true(d_nomask > 1e-3f * max_ref);
     iid__residuals_free(&res);
-    free(sample), free(ctx), free(text), free(ids), free(step), free(want), free(mask), free(out);
+    iid__tensor_release(&sample), iid__tensor_release(&ctx), iid__tensor_release(&text), iid__tensor_release(&ids);
+    free(step), free(want), free(mask), free(out);
     iid__st_close(&ip);
     iid__st_close(&g);
     iid__unet_free(u);
@@ -394,24 +400,22 @@ static void test_residual_mask_matches_pipeline(void **state)
     }
     assert_true(n > 0);
     assert_true(n <= IID_UNET_MAX_SKIPS);
-    iid_residuals_t res = {.be = iid__backend_default(), .n_down = n};
+    iid_residuals_t res = {.n_down = n};
     for (int i = 0; i <= n; i++) {
         char name[64];
         if (i < n) snprintf(name, sizeof name, "step0.controlnet_down%d", i);
         else snprintf(name, sizeof name, "step0.controlnet_mid");
-        float *d = golden(&g, name, &t);
-        iid_fmap_t f = {d, (int)t->shape[0], (int)t->shape[1], (int)t->shape[2], (int)t->shape[3]};
-        if (i < n) res.down[i] = f;
-        else res.mid = f;
+        *(i < n ? &res.down[i] : &res.mid) = golden_t(&g, name); /* host maps */
     }
-    assert_int_equal(iid__residuals_apply_mask(&res, mask, MH, MW, NULL), IID_OK);
+    iid_tensor_t mask_t = iid__tensor_wrap(NULL, mask, 2, (int64_t[]){MH, MW});
+    assert_int_equal(iid__residuals_apply_mask(&res, &mask_t, NULL), IID_OK);
     for (int i = 0; i <= n; i++) {
         char name[64];
         if (i < n) snprintf(name, sizeof name, "step0.unet_down_residual%d", i);
         else snprintf(name, sizeof name, "step0.unet_mid_residual");
         float *want = golden(&g, name, &t);
-        const iid_fmap_t *f = i < n ? &res.down[i] : &res.mid;
-        size_t cnt = iid__fmap_numel(f);
+        const iid_tensor_t *f = i < n ? &res.down[i] : &res.mid;
+        size_t cnt = (size_t)iid__tensor_numel(f);
         assert_int_equal(cnt, (size_t)iid__st_numel(t));
         float max_ref = 0;
         for (size_t q = 0; q < cnt; q++) max_ref = fmaxf(max_ref, fabsf(want[q]));

@@ -27,12 +27,15 @@ static void test_tiled_close_to_untiled(void **state)
     iid_test_fill_random(z, nz, 42);
     for (size_t i = 0; i < nz; i++) z[i] *= 3.0f;
     iid_error_t err;
-    assert_int_equal(iid__vae_decode(v, z, B, h, w, full, &err), IID_OK);
+    iid_tensor_t zt = iid__tensor_wrap(NULL, z, 4, (int64_t[]){B, v->latent_channels, h, w});
+    int64_t out_shape[4] = {B, C, h * f, w * f};
+    iid_tensor_t full_t = iid__tensor_wrap(NULL, full, 4, out_shape), tiled_t = iid__tensor_wrap(NULL, tiled, 4, out_shape);
+    assert_int_equal(iid__vae_decode(v, &zt, &full_t, &err), IID_OK);
     /* one tile covering everything is exactly the plain decode */
-    assert_int_equal(iid__vae_decode_tiled(v, z, B, h, w, 32, 8, tiled, &err), IID_OK);
+    assert_int_equal(iid__vae_decode_tiled(v, &zt, 32, 8, &tiled_t, &err), IID_OK);
     assert_memory_equal(full, tiled, no * sizeof *full);
     /* 8x8 tiles overlapping by 4: close, not equal (attention and GroupNorm see one tile) */
-    assert_int_equal(iid__vae_decode_tiled(v, z, B, h, w, 8, 4, tiled, &err), IID_OK);
+    assert_int_equal(iid__vae_decode_tiled(v, &zt, 8, 4, &tiled_t, &err), IID_OK);
     double max_ref = 0, max_diff = 0, mean_diff = 0;
     for (size_t i = 0; i < no; i++) {
         max_ref = fmax(max_ref, fabs(full[i]));
@@ -46,7 +49,11 @@ static void test_tiled_close_to_untiled(void **state)
     assert_true(mean_diff < 0.05 * max_ref);
     assert_true(max_diff < 0.5 * max_ref);
     /* bad tiling parameters are refused */
-    assert_int_equal(iid__vae_decode_tiled(v, z, B, h, w, 8, 8, tiled, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__vae_decode_tiled(v, &zt, 8, 8, &tiled_t, &err), IID_ERR_INVALID);
+    /* so is an output of the wrong size, tiled or not */
+    iid_tensor_t small = iid__tensor_wrap(NULL, tiled, 4, (int64_t[]){B, C, h, w});
+    assert_int_equal(iid__vae_decode(v, &zt, &small, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__vae_decode_tiled(v, &zt, 8, 4, &small, &err), IID_ERR_INVALID);
     free(z), free(full), free(tiled);
     iid__vae_free(v);
 }
@@ -81,7 +88,8 @@ static void test_unscale(void **state)
     (void)state;
     iid_vae_decoder_t *v = load_kit_vae();
     float z[2] = {1.0f, -2.0f}, o[2];
-    assert_int_equal(iid__vae_unscale(v, z, o, 2, NULL), IID_OK);
+    iid_tensor_t zt = iid__tensor_wrap(NULL, z, 1, (int64_t[]){2}), ot = iid__tensor_wrap(NULL, o, 1, (int64_t[]){2});
+    assert_int_equal(iid__vae_unscale(v, &zt, &ot, NULL), IID_OK);
     assert_true(o[0] == 1.0f / v->scaling_factor && o[1] == -2.0f / v->scaling_factor);
     iid__vae_free(v);
     iid__vae_free(NULL);

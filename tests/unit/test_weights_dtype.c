@@ -134,14 +134,14 @@ static float *unet_run(const char *folder, int copied, size_t *n_out)
     iid_test_fill_random(text, (size_t)B * te, 3);
     iid_unet_inputs_t in;
     iid__unet_inputs_init(&in);
-    in.sample = x;
-    in.batch = B;
-    in.height = h;
-    in.width = w;
-    in.cond = (iid_unet_cond_t){501.0f, ctx, T, text, te, ids, 6};
+    in.sample = iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, c->in_channels, h, w});
+    in.cond = (iid_unet_cond_t){501.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, c->cross_dim}),
+                                iid__tensor_wrap(NULL, text, 2, (int64_t[]){B, te}),
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
     *n_out = (size_t)B * c->out_channels * h * w;
     float *out = malloc(*n_out * sizeof *out);
-    if (iid__unet_forward(u, &in, out, &err) != IID_OK) fail_msg("%s", err.msg);
+    iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, c->out_channels, h, w});
+    if (iid__unet_forward(u, &in, &out_t, &err) != IID_OK) fail_msg("%s", err.msg);
     free(x), free(ctx), free(text);
     iid__unet_free(u);
     return out;
@@ -160,7 +160,9 @@ static float *vae_run(const char *folder, int copied, size_t *n_out)
     iid_test_fill_random(z, nz, 4);
     *n_out = (size_t)v->out_channels * h * v->upscale * w * v->upscale;
     float *out = malloc(*n_out * sizeof *out);
-    if (iid__vae_decode(v, z, 1, h, w, out, &err) != IID_OK) fail_msg("%s", err.msg);
+    iid_tensor_t zt = iid__tensor_wrap(NULL, z, 4, (int64_t[]){1, v->latent_channels, h, w});
+    iid_tensor_t ot = iid__tensor_wrap(NULL, out, 4, (int64_t[]){1, v->out_channels, h * v->upscale, w * v->upscale});
+    if (iid__vae_decode(v, &zt, &ot, &err) != IID_OK) fail_msg("%s", err.msg);
     free(z);
     iid__vae_free(v);
     return out;
