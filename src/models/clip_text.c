@@ -281,22 +281,36 @@ static iid_status forward(const iid_clip_text_t *m, const int64_t *ids, int B, i
     const int C = c->hidden;
     const size_t M = (size_t)B * T, MC = M * C;
     IID_TRY(embed(be, m, ids, B, T, x, err));
-    if (out->embeddings) iid__op_copy(be, out->embeddings, x, MC * sizeof *x);
-    if (hid == 0) iid__op_copy(be, out->hidden, x, MC * sizeof *x);
+    if (out->embeddings.data) iid__op_copy(be, out->embeddings.data, x, MC * sizeof *x);
+    if (hid == 0) iid__op_copy(be, out->hidden.data, x, MC * sizeof *x);
     for (int l = 0; l < run_layers; l++) {
         IID_TRY(run_layer(be, c, &m->layer[l], x, B, T, s, err));
-        if (l + 1 == hid) iid__op_copy(be, out->hidden, x, MC * sizeof *x);
+        if (l + 1 == hid) iid__op_copy(be, out->hidden.data, x, MC * sizeof *x);
     }
     if (!need_final) return IID_OK;
     IID_TRY(iid__op_layer_norm(be, s->h, x, m->final_ln_w, m->final_ln_b, (int64_t)M, C, c->eps, err)); // (B, T, C)
-    if (out->last_hidden) iid__op_copy(be, out->last_hidden, s->h, MC * sizeof *x);
+    if (out->last_hidden.data) iid__op_copy(be, out->last_hidden.data, s->h, MC * sizeof *x);
     float *pooled = s->q; // (B, C)
     for (int b = 0; b < B; b++) {
         int p = iid__clip_pooled_index(ids + (size_t)b * T, T);
         iid__op_copy(be, pooled + (size_t)b * C, s->h + ((size_t)b * T + p) * C, (size_t)C * sizeof *x);
     }
-    if (out->pooled) iid__op_copy(be, out->pooled, pooled, (size_t)B * C * sizeof *x);
-    if (out->text_embeds) IID_TRY(iid__op_linear(be, out->text_embeds, pooled, &m->proj.m, NULL, B, err));
+    if (out->pooled.data) iid__op_copy(be, out->pooled.data, pooled, (size_t)B * C * sizeof *x);
+    if (out->text_embeds.data) IID_TRY(iid__op_linear(be, out->text_embeds.data, pooled, &m->proj.m, NULL, B, err));
+    return IID_OK;
+}
+
+/* Every requested output holds the values it will receive. */
+static iid_status check_outputs(const iid_clip_outputs_t *o, int B, int T, int C, int P, iid_error_t *err)
+{
+    const iid_tensor_t *t[] = {&o->embeddings, &o->hidden, &o->last_hidden, &o->pooled, &o->text_embeds};
+    static const char *const name[] = {"embeddings", "hidden", "last_hidden", "pooled", "text_embeds"};
+    const int64_t want[] = {(int64_t)B * T * C, (int64_t)B * T * C, (int64_t)B * T * C, (int64_t)B * C,
+                            (int64_t)B * P};
+    for (int i = 0; i < 5; i++)
+        if (t[i]->data && iid__tensor_numel(t[i]) != want[i])
+            return iid__fail(err, IID_ERR_INVALID, "clip_text: output %s holds %lld values, the forward makes %lld",
+                             name[i], (long long)iid__tensor_numel(t[i]), (long long)want[i]);
     return IID_OK;
 }
 
@@ -314,15 +328,16 @@ iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, 
             return iid__fail(err, IID_ERR_INVALID, "clip_text: token id %lld at position %lld is outside [0, %d)",
                              (long long)ids[i], (long long)i, c->vocab_size);
     int hid = -1;
-    if (out->hidden) {
+    if (out->hidden.data) {
         hid = out->hidden_index < 0 ? L + 1 + out->hidden_index : out->hidden_index;
         if (hid < 0 || hid > L)
             return iid__fail(err, IID_ERR_INVALID, "clip_text: hidden_index %d is outside [-%d, %d]",
                              out->hidden_index, L + 1, L);
     }
-    if (out->text_embeds && !m->proj.m.data)
+    if (out->text_embeds.data && !m->proj.m.data)
         return iid__fail(err, IID_ERR_INVALID, "clip_text: text_embeds asked of a model without text_projection");
-    const int need_final = out->last_hidden || out->pooled || out->text_embeds;
+    IID_TRY(check_outputs(out, B, T, C, c->projection_dim, err));
+    const int need_final = out->last_hidden.data || out->pooled.data || out->text_embeds.data;
     const int run_layers = need_final ? L : (hid > 0 ? hid : 0);
 
     const size_t M = (size_t)B * T, MC = M * C;

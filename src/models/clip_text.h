@@ -27,7 +27,7 @@
  * Example (SDXL's second encoder, penultimate states and pooled projection):
  *   iid_clip_text_t te2;
  *   if (iid__clip_text_load(&te2, "models/sdxl/text_encoder_2", &err) != IID_OK) ...
- *   iid_clip_outputs_t o = {.hidden_index = -2, .hidden = h, .text_embeds = p};
+ *   iid_clip_outputs_t o = {.hidden_index = -2, .hidden = h, .text_embeds = p}; // (1, 77, 1280), (1, 1280)
  *   iid__clip_text_forward(&te2, ids, 1, 77, &o, &err);
  *   iid__clip_text_free(&te2);
  */
@@ -80,18 +80,19 @@ typedef struct iid_clip_text {
     const iid_backend_t *be;           /* runs the forward; the default one after load */
 } iid_clip_text_t;
 
-/* What a forward pass should produce. Set the pointers of the outputs wanted (the
- * caller owns the buffers) and leave the others NULL. */
+/* What a forward pass should produce. Set the tensors of the outputs wanted (the
+ * caller owns them: f32 in the model's backend memory, of the sizes below) and
+ * leave the others zeroed (data NULL). */
 typedef struct iid_clip_outputs {
-    float *embeddings;   /* (B, T, C): token + position embeddings (hidden_states[0]) */
-    int hidden_index;    /* which hidden state `hidden` receives, transformers' indexing:
-                            0 = embeddings, i = output of layer i, negative counts from
-                            the end (-1 = last layer before the final LayerNorm,
-                            -2 = penultimate, what SDXL uses) */
-    float *hidden;       /* (B, T, C) */
-    float *last_hidden;  /* (B, T, C): after final_layer_norm */
-    float *pooled;       /* (B, C): last_hidden at the pooled position */
-    float *text_embeds;  /* (B, projection_dim): needs a projection model */
+    iid_tensor_t embeddings;  /* (B, T, C): token + position embeddings (hidden_states[0]) */
+    int hidden_index;         /* which hidden state `hidden` receives, transformers' indexing:
+                                 0 = embeddings, i = output of layer i, negative counts from
+                                 the end (-1 = last layer before the final LayerNorm,
+                                 -2 = penultimate, what SDXL uses) */
+    iid_tensor_t hidden;      /* (B, T, C) */
+    iid_tensor_t last_hidden; /* (B, T, C): after final_layer_norm */
+    iid_tensor_t pooled;      /* (B, C): last_hidden at the pooled position */
+    iid_tensor_t text_embeds; /* (B, projection_dim): needs a projection model */
 } iid_clip_outputs_t;
 
 /* Parse and check a config.json (fields as transformers' CLIPTextConfig writes
@@ -126,11 +127,11 @@ void iid__clip_text_free(iid_clip_text_t *m);
 /* Pooled position of one row of T ids: the first index of the largest id. */
 int iid__clip_pooled_index(const int64_t *ids, int T);
 
-/* Run the encoder on ids (B, T), 1 <= T <= max_positions, every id in
- * [0, vocab_size). Fills the requested outputs of *out. Layers past the last
+/* Run the encoder on ids (B, T) (host token ids), 1 <= T <= max_positions, every
+ * id in [0, vocab_size). Fills the requested outputs of *out. Layers past the last
  * state needed are skipped. Fails with IID_ERR_INVALID on a bad id, length or
- * hidden_index, or when text_embeds is asked of a model without projection;
- * IID_ERR_NOMEM when scratch memory cannot be had. */
+ * hidden_index, an output of the wrong size, or when text_embeds is asked of a
+ * model without projection; IID_ERR_NOMEM when scratch memory cannot be had. */
 iid_status iid__clip_text_forward(const iid_clip_text_t *m, const int64_t *ids, int B, int T,
                                   const iid_clip_outputs_t *out, iid_error_t *err);
 

@@ -86,8 +86,9 @@ static iid_status encode_rows(const iid_clip_text_t *te1, const iid_clip_text_t 
         s = iid__fail(err, IID_ERR_NOMEM, "encode_prompt: cannot allocate hidden states for %d tokens", T);
         goto done;
     }
-    iid_clip_outputs_t o1 = {.hidden_index = -2, .hidden = h1};
-    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = h2, .text_embeds = pd};
+    iid_clip_outputs_t o1 = {.hidden_index = -2, .hidden = iid__tensor_wrap(te1->be, h1, 3, (int64_t[]){1, T, C1})};
+    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = iid__tensor_wrap(te2->be, h2, 3, (int64_t[]){1, T, C2}),
+                             .text_embeds = iid__tensor_wrap(te2->be, pd, 2, (int64_t[]){1, P})};
     s = iid__clip_text_forward(te1, ids1, 1, T, &o1, err);
     if (s != IID_OK) {
         iid__prefix(err, s, "text_encoder");

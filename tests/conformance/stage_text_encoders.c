@@ -81,8 +81,10 @@ static void encoder_case(conf_ctx_t *c, const iid_safetensors_t *st, const char 
     const size_t C = (size_t)m->cfg.hidden, n = (size_t)B * T * C;
     float *emb = malloc(n * sizeof *emb), *hid = malloc(n * sizeof *hid), *last = malloc(n * sizeof *last);
     float *proj = m->proj.m.data ? malloc((size_t)B * m->cfg.projection_dim * sizeof *proj) : NULL;
-    iid_clip_outputs_t o = {.embeddings = emb, .hidden_index = -2, .hidden = hid, .last_hidden = last,
-                            .text_embeds = proj};
+    const int64_t btc[3] = {B, T, (int64_t)C};
+    iid_clip_outputs_t o = {.embeddings = iid__tensor_wrap(NULL, emb, 3, btc), .hidden_index = -2,
+                            .hidden = iid__tensor_wrap(NULL, hid, 3, btc), .last_hidden = iid__tensor_wrap(NULL, last, 3, btc),
+                            .text_embeds = iid__tensor_wrap(NULL, proj, 2, (int64_t[]){B, m->cfg.projection_dim})};
     iid_error_t err;
     iid_error_clear(&err);
     if (!emb || !hid || !last || (m->proj.m.data && !proj)) {

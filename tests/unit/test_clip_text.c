@@ -174,6 +174,10 @@ static void test_load_errors_name_file_and_tensor(void **state)
     assert_non_null(strstr(msg, "num_attention_heads"));
 }
 
+/* Views of host arrays as output tensors (the test models run on a host backend). */
+static iid_tensor_t t3(float *p, int B, int T, int C) { return iid__tensor_wrap(NULL, p, 3, (int64_t[]){B, T, C}); }
+static iid_tensor_t t2(float *p, int B, int C) { return iid__tensor_wrap(NULL, p, 2, (int64_t[]){B, C}); }
+
 static void test_config_defaults_and_projection_presence(void **state)
 {
     (void)state;
@@ -195,7 +199,7 @@ static void test_config_defaults_and_projection_presence(void **state)
     assert_null(m.proj.m.data);
     int64_t ids[3] = {1, 2, 3};
     float te[6];
-    iid_clip_outputs_t o = {.text_embeds = te};
+    iid_clip_outputs_t o = {.text_embeds = t2(te, 1, 6)};
     iid_error_t err;
     assert_int_equal(iid__clip_text_forward(&m, ids, 1, 3, &o, &err), IID_ERR_INVALID);
     assert_non_null(strstr(err.msg, "text_projection"));
@@ -227,8 +231,8 @@ static void test_outputs_relate_as_documented(void **state)
     float emb[B * T * C], h0[B * T * C], hm1[B * T * C], hm2[B * T * C], last[B * T * C], pooled[B * C],
         te[B * PD], lnd[B * T * C], want[B * PD];
     iid_error_t err;
-    iid_clip_outputs_t o = {.embeddings = emb, .hidden_index = 0, .hidden = h0, .last_hidden = last,
-                            .pooled = pooled, .text_embeds = te};
+    iid_clip_outputs_t o = {.embeddings = t3(emb, B, T, C), .hidden_index = 0, .hidden = t3(h0, B, T, C),
+                            .last_hidden = t3(last, B, T, C), .pooled = t2(pooled, B, C), .text_embeds = t2(te, B, PD)};
     assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &o, &err), IID_OK);
     assert_int_equal(m.token_emb.m.dtype, IID_DTYPE_F32); /* the test file is F32: a view or an f32 copy */
     const float *tok = m.token_emb.m.data;
@@ -240,12 +244,12 @@ static void test_outputs_relate_as_documented(void **state)
             }
     assert_memory_equal(h0, emb, sizeof emb);
 
-    iid_clip_outputs_t o1 = {.hidden_index = -1, .hidden = hm1};
+    iid_clip_outputs_t o1 = {.hidden_index = -1, .hidden = t3(hm1, B, T, C)};
     assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &o1, &err), IID_OK);
     iid__layer_norm(lnd, hm1, m.final_ln_w, m.final_ln_b, B * T, C, m.cfg.eps);
     assert_true(iid_test_max_abs_diff(lnd, last, B * T * C) < 1e-6f);
     /* hidden_index L is the same state as -1. */
-    iid_clip_outputs_t oL = {.hidden_index = L, .hidden = h0};
+    iid_clip_outputs_t oL = {.hidden_index = L, .hidden = t3(h0, B, T, C)};
     assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &oL, &err), IID_OK);
     assert_memory_equal(h0, hm1, sizeof hm1);
 
@@ -257,8 +261,8 @@ static void test_outputs_relate_as_documented(void **state)
     /* The penultimate state alone (later layers skipped) equals the one computed
      * alongside everything else, and differs from the last layer's. */
     float hm2b[B * T * C];
-    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = hm2};
-    iid_clip_outputs_t o2b = {.hidden_index = -2, .hidden = hm2b, .last_hidden = last};
+    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = t3(hm2, B, T, C)};
+    iid_clip_outputs_t o2b = {.hidden_index = -2, .hidden = t3(hm2b, B, T, C), .last_hidden = t3(last, B, T, C)};
     assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &o2, &err), IID_OK);
     assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &o2b, &err), IID_OK);
     assert_memory_equal(hm2, hm2b, sizeof hm2);
@@ -266,7 +270,7 @@ static void test_outputs_relate_as_documented(void **state)
 
     /* Each batch row is independent of the other. */
     float one[T * C];
-    iid_clip_outputs_t o3 = {.hidden_index = -2, .hidden = one};
+    iid_clip_outputs_t o3 = {.hidden_index = -2, .hidden = t3(one, 1, T, C)};
     assert_int_equal(iid__clip_text_forward(&m, ids + T, 1, T, &o3, &err), IID_OK);
     assert_true(iid_test_max_abs_diff(one, hm2 + T * C, T * C) < 1e-6f);
 
@@ -282,8 +286,11 @@ static void test_outputs_relate_as_documented(void **state)
     assert_non_null(strstr(err.msg, "40"));
     int64_t long_ids[13] = {0};
     assert_int_equal(iid__clip_text_forward(&m, long_ids, 1, 13, &o3, &err), IID_ERR_INVALID);
-    iid_clip_outputs_t o4 = {.hidden_index = -5, .hidden = one};
+    iid_clip_outputs_t o4 = {.hidden_index = -5, .hidden = t3(one, 1, T, C)};
     assert_int_equal(iid__clip_text_forward(&m, ids, 1, T, &o4, &err), IID_ERR_INVALID);
+    /* an output that does not hold what the forward makes */
+    assert_int_equal(iid__clip_text_forward(&m, ids, B, T, &o3, &err), IID_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "hidden"));
     iid__clip_text_free(&m);
 }
 
@@ -297,7 +304,7 @@ static void test_activation_changes_result(void **state)
     load_ok(&q, &s);
     int64_t ids[4] = {0, 3, 7, 39};
     float a[4 * 8], b[4 * 8];
-    iid_clip_outputs_t oa = {.last_hidden = a}, ob = {.last_hidden = b};
+    iid_clip_outputs_t oa = {.last_hidden = t3(a, 1, 4, 8)}, ob = {.last_hidden = t3(b, 1, 4, 8)};
     iid_error_t err;
     assert_int_equal(iid__clip_text_forward(&g, ids, 1, 4, &oa, &err), IID_OK);
     assert_int_equal(iid__clip_text_forward(&q, ids, 1, 4, &ob, &err), IID_OK);
@@ -316,7 +323,7 @@ static void test_f16_weights_match_f32(void **state)
     load_ok(&b, &s);
     int64_t ids[5] = {0, 3, 7, 39, 39};
     float ta[6], tb[6];
-    iid_clip_outputs_t oa = {.text_embeds = ta}, ob = {.text_embeds = tb};
+    iid_clip_outputs_t oa = {.text_embeds = t2(ta, 1, 6)}, ob = {.text_embeds = t2(tb, 1, 6)};
     iid_error_t err;
     assert_int_equal(iid__clip_text_forward(&a, ids, 1, 5, &oa, &err), IID_OK);
     assert_int_equal(iid__clip_text_forward(&b, ids, 1, 5, &ob, &err), IID_OK);
@@ -360,8 +367,8 @@ static void test_encode_prompt_concat_and_zero_negative(void **state)
     assert_int_equal(pe.dim, D);
     assert_int_equal(pe.pooled_dim, PD);
     float h1[T * C1], h2[T * C2], pool[PD];
-    iid_clip_outputs_t o1 = {.hidden_index = -2, .hidden = h1}, o2 = {.hidden_index = -2, .hidden = h2,
-                                                                       .text_embeds = pool};
+    iid_clip_outputs_t o1 = {.hidden_index = -2, .hidden = t3(h1, 1, T, C1)};
+    iid_clip_outputs_t o2 = {.hidden_index = -2, .hidden = t3(h2, 1, T, C2), .text_embeds = t2(pool, 1, PD)};
     assert_int_equal(iid__clip_text_forward(&p.te1, ids1, 1, T, &o1, &err), IID_OK);
     assert_int_equal(iid__clip_text_forward(&p.te2, ids2, 1, T, &o2, &err), IID_OK);
     for (int t = 0; t < T; t++) {
