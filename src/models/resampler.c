@@ -254,18 +254,22 @@ static iid_status forward(const iid_resampler_t *r, const float *emb, int B, int
                               RESAMPLER_EPS, err);
 }
 
-iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, int B, int N, float *tokens,
+iid_status iid__resampler_forward(const iid_resampler_t *r, const iid_tensor_t *emb, const iid_tensor_t *tokens,
                                   iid_error_t *err)
 {
     if (!r->latents) return iid__fail(err, IID_ERR_INVALID, "resampler: not loaded");
-    if (B <= 0 || N <= 0 || B > (1 << 16) || N > (1 << 16))
-        return iid__fail(err, IID_ERR_INVALID, "resampler: input is (%d, %d, %d), expected positive sizes", B, N,
-                         r->embedding_dim);
+    int64_t B = emb->shape[0], N = emb->shape[1];
+    if (emb->ndim != 3 || emb->shape[2] != r->embedding_dim || B <= 0 || N <= 0 || B > (1 << 16) || N > (1 << 16))
+        return iid__fail(err, IID_ERR_INVALID, "resampler: input is %dD (%lld, %lld, ...), expected (B, N, %d)",
+                         emb->ndim, (long long)B, (long long)N, r->embedding_dim);
+    if (iid__tensor_numel(tokens) != B * r->num_queries * r->output_dim)
+        return iid__fail(err, IID_ERR_INVALID, "resampler: the output must be (%lld, %d, %d)", (long long)B,
+                         r->num_queries, r->output_dim);
     const size_t dim = (size_t)r->dim, Q = (size_t)r->num_queries, inner = (size_t)r->heads * r->dim_head;
     const size_t BN = (size_t)B * N, BQ = (size_t)B * Q, BT = BN + BQ;
     size_t total = BN * dim + 3 * BQ * dim + BT * dim + 2 * BQ * inner + BT * 2 * inner + BQ * r->ff_inner;
     float *mem = iid__op_alloc(r->be, total * sizeof *mem);
-    if (!mem) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate activations for batch %d", B);
+    if (!mem) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate activations for batch %lld", (long long)B);
     scratch_t s;
     float *p = mem;
     s.x = p, p += BN * dim;
@@ -277,13 +281,13 @@ iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, in
     s.a = p, p += BQ * inner;
     s.kv = p, p += BT * 2 * inner;
     s.f = p;
-    iid_status st = forward(r, emb, B, N, tokens, &s, err);
+    iid_status st = forward(r, emb->data, (int)B, (int)N, tokens->data, &s, err);
     iid__op_free(r->be, mem);
     return st;
 }
 
 iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *emb, int n_values, int cfg,
-                                        float *tokens, iid_error_t *err)
+                                        const iid_tensor_t *tokens, iid_error_t *err)
 {
     const int E = r->embedding_dim;
     if (E <= 0 || n_values <= 0 || n_values % E != 0)
@@ -292,11 +296,13 @@ iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *e
     const int N = n_values / E, B = cfg ? 2 : 1;
     /* With cfg the batch is [zeros; emb]: the unconditional half is a zero
      * embedding, whose tokens are not zero (biases, latents). */
-    float *both = iid__op_alloc(r->be, (size_t)B * n_values * sizeof *both); // (B, N, E)
-    if (!both) return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate the face embedding batch");
-    if (cfg) iid__op_fill(r->be, both, 0.0f, n_values);
-    iid__op_upload(r->be, both + (size_t)(B - 1) * n_values, emb, (size_t)n_values * sizeof *both);
-    iid_status s = iid__resampler_forward(r, both, B, N, tokens, err);
-    iid__op_free(r->be, both);
+    iid_tensor_t both; // (B, N, E)
+    if (iid__tensor_alloc_on(&both, r->be, IID_DTYPE_F32, 3, (int64_t[]){B, N, E}, NULL) != IID_OK)
+        return iid__fail(err, IID_ERR_NOMEM, "resampler: cannot allocate the face embedding batch");
+    if (cfg) iid__op_fill(r->be, both.data, 0.0f, n_values);
+    iid_tensor_t last = iid__tensor_slice(&both, B - 1, 1); /* the conditional item */
+    iid__tensor_upload(&last, emb);
+    iid_status s = iid__resampler_forward(r, &both, tokens, err);
+    iid__tensor_release(&both);
     return s;
 }

@@ -67,16 +67,17 @@ iid_status iid__resampler_load(iid_resampler_t *r, const iid_safetensors_t *st, 
 /* Release the weights; safe on NULL and on a zeroed or freed record. */
 void iid__resampler_free(iid_resampler_t *r);
 
-/* tokens (B, Q, O) = Resampler(emb (B, N, E)); B, N >= 1; both device memory of r->be. */
-iid_status iid__resampler_forward(const iid_resampler_t *r, const float *emb, int B, int N, float *tokens,
+/* tokens (B, Q, O) = Resampler(emb (B, N, E)); B, N >= 1; both device memory of
+ * r->be, tokens caller-allocated (its data is written). Fails on other shapes. */
+iid_status iid__resampler_forward(const iid_resampler_t *r, const iid_tensor_t *emb, const iid_tensor_t *tokens,
                                   iid_error_t *err);
 
 /* The pipeline's `_encode_prompt_image_emb`: emb holds n_values floats, a
  * multiple of E, read as (1, n_values / E, E) from HOST memory (the face
- * analysis result); tokens is device memory of r->be. With cfg the batch is
+ * analysis result); tokens is a tensor in r->be's memory. With cfg the batch is
  * [Resampler(zeros); Resampler(emb)] and tokens is (2, Q, O); without it
  * tokens is (1, Q, O). */
 iid_status iid__encode_prompt_image_emb(const iid_resampler_t *r, const float *emb, int n_values, int cfg,
-                                        float *tokens, iid_error_t *err);
+                                        const iid_tensor_t *tokens, iid_error_t *err);
 
 #endif

@@ -250,8 +250,8 @@ static iid_status build_conditioning(const iid_pipeline_t *p, const iid_gen_para
     st->time_ids = malloc((size_t)B * 6 * sizeof(float));
     if (!st->face_tokens || !st->text_ctx || !st->text_embeds || !st->time_ids)
         return iid__fail(err, IID_ERR_NOMEM, "out of memory for the conditioning");
-    IID_TRY(iid__encode_prompt_image_emb(&p->resampler, g->face_embedding, g->embedding_dim, cfg, st->face_tokens,
-                                         err));
+    iid_tensor_t face_tokens = iid__tensor_wrap(be, st->face_tokens, 3, (int64_t[]){B, Q, O});
+    IID_TRY(iid__encode_prompt_image_emb(&p->resampler, g->face_embedding, g->embedding_dim, cfg, &face_tokens, err));
     for (int b = 0; b < B; b++) {
         const iid_prompt_embeds_t *e = (cfg && b == 0) ? &st->neg : &st->pos;
         float *row = st->text_ctx + (size_t)b * (T + Q) * D;

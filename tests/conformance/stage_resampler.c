@@ -44,14 +44,16 @@ static void tokens_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
         conf_fail(c, STAGE, kase, "input", "'%s' missing or not (B, N, %d)", name, r->embedding_dim);
         return;
     }
-    int B = (int)in->shape[0], N = (int)in->shape[1];
+    int B = (int)in->shape[0];
     float *x = read_f32(in);
     size_t n = (size_t)B * r->num_queries * r->output_dim;
     float *out = malloc(n * sizeof *out);
+    iid_tensor_t xt = iid__tensor_wrap(NULL, x, 3, in->shape);
+    iid_tensor_t ot = iid__tensor_wrap(NULL, out, 3, (int64_t[]){B, r->num_queries, r->output_dim});
     iid_error_t err;
     iid_error_clear(&err);
     if (!x || !out) conf_fail(c, STAGE, kase, "tokens", "out of memory");
-    else if (iid__resampler_forward(r, x, B, N, out, &err) != IID_OK) conf_fail(c, STAGE, kase, "tokens", "%s", err.msg);
+    else if (iid__resampler_forward(r, &xt, &ot, &err) != IID_OK) conf_fail(c, STAGE, kase, "tokens", "%s", err.msg);
     else {
         snprintf(name, sizeof name, "%s.tokens", kase);
         conf_check_f32(c, STAGE, kase, "tokens", out, n, iid__st_find(st, name), CONF_TOL_MODEL);
@@ -98,10 +100,11 @@ static void helper_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *
     float *x = read_f32(in);
     size_t n = (size_t)(cfg ? 2 : 1) * r->num_queries * r->output_dim;
     float *out = malloc(n * sizeof *out);
+    iid_tensor_t ot = iid__tensor_wrap(NULL, out, 3, ref->shape);
     iid_error_t err;
     iid_error_clear(&err);
     if (!x || !out) conf_fail(c, STAGE, kase, "output", "out of memory");
-    else if (iid__encode_prompt_image_emb(r, x, (int)iid__st_numel(in), cfg, out, &err) != IID_OK)
+    else if (iid__encode_prompt_image_emb(r, x, (int)iid__st_numel(in), cfg, &ot, &err) != IID_OK)
         conf_fail(c, STAGE, kase, "output", "%s", err.msg);
     else conf_check_f32(c, STAGE, kase, "output", out, n, ref, CONF_TOL_MODEL);
     free(x), free(out);

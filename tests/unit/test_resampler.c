@@ -143,6 +143,18 @@ static void test_errors_name_file_and_tensor(void **state)
     done_file(&st, dir);
 }
 
+/* (B, Q, O) tokens over a host array (the test runs on a host backend). */
+static iid_tensor_t tokens(float *p, int B) { return iid__tensor_wrap(NULL, p, 3, (int64_t[]){B, Q, O}); }
+
+/* The forward on host arrays: emb (B, N, E) -> out (B, Q, O); out NULL: a (1, Q, O)
+ * output without data, the wrong size for B > 1 (refused before anything is written). */
+static iid_status run(const iid_resampler_t *r, const float *emb, int B, int N, float *out, iid_error_t *err)
+{
+    iid_tensor_t e = iid__tensor_wrap(NULL, emb, 3, (int64_t[]){B, N, E});
+    iid_tensor_t o = tokens(out, out ? B : 1);
+    return iid__resampler_forward(r, &e, &o, err);
+}
+
 static void test_forward_batches_and_cfg(void **state)
 {
     (void)state;
@@ -158,9 +170,11 @@ static void test_forward_batches_and_cfg(void **state)
     memcpy(both, zeros, sizeof zeros);
     memcpy(both + E, emb, sizeof emb);
     float t0[Q * O], t1[Q * O], tb[2 * Q * O], cfg[2 * Q * O], nocfg[Q * O], h1[Q * O];
-    assert_int_equal(iid__resampler_forward(&r, zeros, 1, 1, t0, &err), IID_OK);
-    assert_int_equal(iid__resampler_forward(&r, emb, 1, 1, t1, &err), IID_OK);
-    assert_int_equal(iid__resampler_forward(&r, both, 2, 1, tb, &err), IID_OK);
+    assert_int_equal(run(&r, zeros, 1, 1, t0, &err), IID_OK);
+    assert_int_equal(run(&r, emb, 1, 1, t1, &err), IID_OK);
+    assert_int_equal(run(&r, both, 2, 1, tb, &err), IID_OK);
+    /* a batch that does not fit the output is refused */
+    assert_int_equal(run(&r, both, 2, 1, NULL, &err), IID_ERR_INVALID);
     /* Batch rows are independent. */
     assert_true(iid_test_max_abs_diff(tb, t0, Q * O) < 1e-6f);
     assert_true(iid_test_max_abs_diff(tb + Q * O, t1, Q * O) < 1e-6f);
@@ -171,21 +185,23 @@ static void test_forward_batches_and_cfg(void **state)
     /* Every token row leaves norm_out with its LayerNorm shape: not all equal rows. */
     assert_true(iid_test_max_abs_diff(t1, t1 + O, O) > 1e-4f);
 
-    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E, 1, cfg, &err), IID_OK);
+    iid_tensor_t cfg_t = tokens(cfg, 2), nocfg_t = tokens(nocfg, 1);
+    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E, 1, &cfg_t, &err), IID_OK);
     assert_true(iid_test_max_abs_diff(cfg, tb, 2 * Q * O) < 1e-6f);
-    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E, 0, nocfg, &err), IID_OK);
+    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E, 0, &nocfg_t, &err), IID_OK);
     assert_true(iid_test_max_abs_diff(nocfg, t1, Q * O) < 1e-6f);
-    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E - 1, 0, nocfg, &err), IID_ERR_INVALID);
+    assert_int_equal(iid__encode_prompt_image_emb(&r, emb, E - 1, 0, &nocfg_t, &err), IID_ERR_INVALID);
 
     /* The head split changes the maths. */
-    assert_int_equal(iid__resampler_forward(&r1, emb, 1, 1, h1, &err), IID_OK);
+    assert_int_equal(run(&r1, emb, 1, 1, h1, &err), IID_OK);
     assert_true(iid_test_max_abs_diff(h1, t1, Q * O) > 1e-4f);
 
     /* Two embedding tokens per row (the helper reads n_values / E tokens). */
     float two[2 * E], t2[Q * O], t2b[Q * O];
     iid_test_fill_random(two, 2 * E, 9);
-    assert_int_equal(iid__resampler_forward(&r, two, 1, 2, t2, &err), IID_OK);
-    assert_int_equal(iid__encode_prompt_image_emb(&r, two, 2 * E, 0, t2b, &err), IID_OK);
+    assert_int_equal(run(&r, two, 1, 2, t2, &err), IID_OK);
+    iid_tensor_t t2b_t = tokens(t2b, 1);
+    assert_int_equal(iid__encode_prompt_image_emb(&r, two, 2 * E, 0, &t2b_t, &err), IID_OK);
     assert_memory_equal(t2, t2b, sizeof t2);
     assert_true(iid_test_max_abs_diff(t2, t1, Q * O) > 1e-4f);
     iid__resampler_free(&r);
