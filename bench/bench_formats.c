@@ -261,7 +261,7 @@ static int step(const char *models, int size, const char *lora)
     in.sample = iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, 4, h, w});
     in.cond = (iid_unet_cond_t){801.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, D}),
                                 iid__tensor_wrap(NULL, pooled, 2, (int64_t[]){B, 1280}),
-                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6}), NULL};
     iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, 4, h, w});
     check(iid__unet_forward(u, &in, &out_t, &err), &err);
     report("unet (batch 2)", t1);

@@ -15,7 +15,8 @@
  * "peak_rss_gib":..}` as ../shared/bench/torch_baseline.py prints, so a script
  * (bench/pair.sh) can pair the two. seconds is the median of the steps or decodes
  * after the first (the first also prepares the weights for oneDNN: reorders,
- * primitives), or the first when there is only one; for generate, the whole run.
+ * primitives, the cross-attention keys and values kept for the others, as the
+ * pipeline does), or the first when there is only one; for generate, the whole run.
  *
  * A step is what the pipeline does per denoising step: the ControlNet on the 16
  * face tokens and the keypoint image, then the UNet on 77 text + 16 face tokens
@@ -215,6 +216,8 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
     if (!times) return 1;
     iid_step_alloc_t sa;
     iid__step_alloc_init(&sa, be);
+    iid_kv_cache_t kv; /* as the pipeline: cross-attention keys and values made on the first step */
+    iid__kv_cache_init(&kv, be);
     double tg = now();
     for (int k = 0; k < steps; k++) {
         double ts = now();
@@ -224,7 +227,7 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         iid_tensor_t lat_t = iid__tensor_wrap(be, latents, 4, (int64_t[]){B, 4, h, w});
         iid_unet_cond_t cond = {801.0f, iid__tensor_wrap(be, faces, 3, (int64_t[]){B, TF, D}),
                                 iid__tensor_wrap(be, pooled, 2, (int64_t[]){B, 1280}),
-                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6}), &kv};
         if (cn) {
             iid_controlnet_inputs_t ci = {lat_t, cond, iid__tensor_wrap(be, kps, 4, (int64_t[]){B, 3, size, size}),
                                           0.8f, &sa.be};
@@ -261,6 +264,7 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
                    sa.parent_allocs - allocs);
     }
     iid__step_alloc_free(&sa);
+    iid__kv_cache_free(&kv);
     if (generate) {
         double td = now();
         check(iid__op_scale(be, latents, 1.0f / vae->scaling_factor, (int64_t)nl, &err), &err);

@@ -82,38 +82,71 @@ static iid_status resize_mask(const iid_backend_t *be, float *m, const iid_ip_ar
     return iid__op_resize_plane(be, m, ip->mask.data, 1, mh, mw, gh, gw, IID_RESIZE_NEAREST, inv, inv, err);
 }
 
-/* o (B, T, C) += scale * mask * attn(q, to_k_ip(ip), to_v_ip(ip)) */
-static iid_status add_ip_branch(const iid_backend_t *be, const iid_attention_t *a, const float *q, int B, int T,
-                                const float *ctx, int Tc, const iid_ip_args_t *ip, int gh, int gw, float *o,
-                                iid_error_t *err)
+/* k, v (B, Tk, C) = to_k(ctx), to_v(ctx) and, with n_ip image tokens, k_ip, v_ip
+ * (B, n_ip, C) = to_k_ip, to_v_ip of each context's last n_ip rows, into the
+ * caller's buffers. */
+static iid_status project_context(const iid_backend_t *be, const iid_attention_t *a, const float *ctx, int B, int Tk,
+                                  int n_ip, float *k, float *v, float *k_ip, float *v_ip, iid_error_t *err)
 {
-    int C = a->dim, Cc = a->ctx_dim, n = ip->n_tokens, Tt = Tc - n;
-    float *kip = iid__op_alloc(be, (size_t)B * n * C * sizeof *kip);
-    float *vip = iid__op_alloc(be, (size_t)B * n * C * sizeof *vip);
+    int C = a->dim, Cc = a->ctx_dim;
+    iid_status s = iid__linear_apply(be, &a->k, ctx, B * Tk, k, err);
+    if (s == IID_OK) s = iid__linear_apply(be, &a->v, ctx, B * Tk, v, err);
+    for (int b = 0; b < B && n_ip && s == IID_OK; b++) { /* (n_ip, Cc) image rows of image b -> (n_ip, C) */
+        const float *rows = ctx + ((size_t)b * Tk + Tk - n_ip) * Cc;
+        s = iid__linear_apply(be, &a->k_ip, rows, n_ip, k_ip + (size_t)b * n_ip * C, err);
+        if (s == IID_OK) s = iid__linear_apply(be, &a->v_ip, rows, n_ip, v_ip + (size_t)b * n_ip * C, err);
+    }
+    return s;
+}
+
+/* o (B, T, C) += scale * mask * attn(q, k_ip, v_ip) */
+static iid_status add_ip_branch(const iid_backend_t *be, const iid_attention_t *a, const float *q, int B, int T,
+                                const float *k_ip, const float *v_ip, const iid_ip_args_t *ip, int gh, int gw,
+                                float *o, iid_error_t *err)
+{
+    int C = a->dim, n = ip->n_tokens;
     float *oip = iid__op_alloc(be, (size_t)B * T * C * sizeof *oip);
     float *m = ip->mask.data ? iid__op_alloc(be, (size_t)T * sizeof *m) : NULL;
     iid_status s = IID_OK;
-    if (!kip || !vip || !oip || (ip->mask.data && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
+    if (!oip || (ip->mask.data && !m)) s = iid__fail(err, IID_ERR_NOMEM, "ip attention: out of memory");
     if (s == IID_OK && m) s = resize_mask(be, m, ip, gh, gw, err);
-    for (int b = 0; b < B && s == IID_OK; b++) { /* (n, Cc) image rows of image b -> (n, C) */
-        const float *rows = ctx + ((size_t)b * Tc + Tt) * Cc;
-        s = iid__linear_apply(be, &a->k_ip, rows, n, kip + (size_t)b * n * C, err);
-        if (s == IID_OK) s = iid__linear_apply(be, &a->v_ip, rows, n, vip + (size_t)b * n * C, err);
-    }
     iid_attn_shape_t sh = {.B = B, .H = a->heads, .Tq = T, .Tk = n, .D = C / a->heads, .q_stride = C, .kv_stride = C,
                            .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
-    if (s == IID_OK) s = iid__op_attention(be, oip, q, kip, vip, &sh, err);
+    if (s == IID_OK) s = iid__op_attention(be, oip, q, k_ip, v_ip, &sh, err);
     if (s == IID_OK) s = iid__op_masked_add(be, o, oip, m, ip->scale, B, T, C, err);
-    iid__op_free(be, kip);
-    iid__op_free(be, vip);
     iid__op_free(be, oip);
     iid__op_free(be, m);
     return s;
 }
 
+/* The keys and values of a cross-attention from kv: found, or made there now
+ * (on kv's own backend, outside any step allocator). NULL entry and IID_OK
+ * when there is no cache. */
+static iid_status cached_context(const iid_attention_t *a, iid_kv_cache_t *kv, const float *ctx, int B, int Tk,
+                                 int n_ip, const iid_kv_entry_t **out, iid_error_t *err)
+{
+    *out = NULL;
+    if (!kv) return IID_OK;
+    int64_t rows = (int64_t)B * Tk;
+    iid_kv_entry_t *e = iid__kv_cache_find(kv, a, ctx, rows, n_ip);
+    if (!e) {
+        if (!(e = iid__kv_cache_add(kv, a, ctx, rows, B, n_ip, a->dim)))
+            return iid__fail(err, IID_ERR_NOMEM, "attention: out of memory for the cached keys and values");
+        iid_status s = project_context(kv->be, a, ctx, B, Tk, n_ip, e->k, e->v, e->k_ip, e->v_ip, err);
+        if (s != IID_OK) { /* the entry stays, written or not: drop it */
+            kv->n--;
+            iid__op_free(kv->be, e->k), iid__op_free(kv->be, e->v);
+            iid__op_free(kv->be, e->k_ip), iid__op_free(kv->be, e->v_ip);
+            return s;
+        }
+    }
+    *out = e;
+    return IID_OK;
+}
+
 iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const iid_tensor_t *xt,
-                                  const iid_tensor_t *ctxt, const iid_ip_args_t *ip, int grid_h, int grid_w,
-                                  iid_tensor_t *yt, iid_error_t *err)
+                                  const iid_tensor_t *ctxt, const iid_ip_args_t *ip, iid_kv_cache_t *kv, int grid_h,
+                                  int grid_w, iid_tensor_t *yt, iid_error_t *err)
 {
     int C = a->dim, B = iid__tensor_dim(xt, 0), T = iid__tensor_dim(xt, 1);
     const float *x = iid__tensor_f32(xt), *ctx = ctxt ? iid__tensor_f32(ctxt) : NULL;
@@ -122,30 +155,37 @@ iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t
     if (xt->ndim != 3 || xt->shape[2] != C || (!self && (ctxt->ndim != 3 || ctxt->shape[2] != a->ctx_dim)))
         return iid__fail(err, IID_ERR_INVALID, "attention: input not (B, T, %d) or context not (B, Tc, %d)", C,
                          a->ctx_dim);
-    const float *src = self ? x : ctx;
     int Tk = self ? T : iid__tensor_dim(ctxt, 1);
     int n_ip = (!self && a->has_ip && ip && ip->n_tokens > 0) ? ip->n_tokens : 0;
     int Tt = Tk - n_ip; /* text keys per image */
     if (Tt <= 0)
         return iid__fail(err, IID_ERR_INVALID, "attention: context of %d tokens leaves no text after %d image tokens", Tk,
                          n_ip);
-    float *q = iid__op_alloc(be, (size_t)B * T * C * sizeof *q);
-    float *k = iid__op_alloc(be, (size_t)B * Tk * C * sizeof *k);
-    float *v = iid__op_alloc(be, (size_t)B * Tk * C * sizeof *v);
-    float *o = iid__op_alloc(be, (size_t)B * T * C * sizeof *o);
+    int use_ip = n_ip && ip->scale != 0.0f;
+    const iid_kv_entry_t *e = NULL;
+    if (!self) IID_TRY(cached_context(a, kv, ctx, B, Tk, use_ip ? n_ip : 0, &e, err));
+    size_t act = (size_t)B * T * C * sizeof(float), kvb = (size_t)B * Tk * C * sizeof(float);
+    size_t ipb = (size_t)B * n_ip * C * sizeof(float);
+    float *q = iid__op_alloc(be, act), *o = iid__op_alloc(be, act);
+    float *k = e ? e->k : iid__op_alloc(be, kvb), *v = e ? e->v : iid__op_alloc(be, kvb);
+    float *k_ip = e ? e->k_ip : use_ip ? iid__op_alloc(be, ipb) : NULL;
+    float *v_ip = e ? e->v_ip : use_ip ? iid__op_alloc(be, ipb) : NULL;
     iid_status s = IID_OK;
-    if (!q || !k || !v || !o) s = iid__fail(err, IID_ERR_NOMEM, "attention (%d tokens, %d channels): out of memory", T, C);
-    if (s == IID_OK) s = iid__linear_apply(be, &a->q, x, B * T, q, err);   /* (B, T, C) */
-    if (s == IID_OK) s = iid__linear_apply(be, &a->k, src, B * Tk, k, err); /* (B, Tk, C) */
-    if (s == IID_OK) s = iid__linear_apply(be, &a->v, src, B * Tk, v, err);
+    if (!q || !k || !v || !o || (use_ip && (!k_ip || !v_ip)))
+        s = iid__fail(err, IID_ERR_NOMEM, "attention (%d tokens, %d channels): out of memory", T, C);
+    if (s == IID_OK) s = iid__linear_apply(be, &a->q, x, B * T, q, err); /* (B, T, C) */
+    if (s == IID_OK && !e)
+        s = project_context(be, a, self ? x : ctx, B, Tk, use_ip ? n_ip : 0, k, v, k_ip, v_ip, err);
     iid_attn_shape_t sh = {.B = 1, .H = a->heads, .Tq = T, .Tk = Tt, .D = C / a->heads, .q_stride = C, .kv_stride = C,
                            .scale = 1.0f / sqrtf((float)(C / a->heads)), .causal = 0};
     for (int b = 0; b < B && s == IID_OK; b++)
         s = iid__op_attention(be, o + (size_t)b * T * C, q + (size_t)b * T * C, k + (size_t)b * Tk * C,
                               v + (size_t)b * Tk * C, &sh, err);
-    iid__op_free(be, k);
-    iid__op_free(be, v);
-    if (s == IID_OK && n_ip && ip->scale != 0.0f) s = add_ip_branch(be, a, q, B, T, ctx, Tk, ip, grid_h, grid_w, o, err);
+    if (s == IID_OK && use_ip) s = add_ip_branch(be, a, q, B, T, k_ip, v_ip, ip, grid_h, grid_w, o, err);
+    if (!e) {
+        iid__op_free(be, k), iid__op_free(be, v);
+        iid__op_free(be, k_ip), iid__op_free(be, v_ip);
+    }
     if (s == IID_OK) s = iid__linear_apply(be, &a->out, o, B * T, y, err);
     iid__op_free(be, q);
     iid__op_free(be, o);
@@ -195,7 +235,7 @@ static void tblock_free(iid_tblock_t *b)
 
 /* h (M, C) tokens of N images on an (H, W) grid; scratch n, a (M, C). */
 static iid_status tblock_forward(const iid_backend_t *be, const iid_tblock_t *b, float *h, int N, int H, int W,
-                                 const iid_tensor_t *ctx, const iid_ip_args_t *ip, float *n, float *a,
+                                 const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_kv_cache_t *kv, float *n, float *a,
                                  iid_error_t *err)
 {
     int C = b->norm1.c, T = H * W;
@@ -203,10 +243,10 @@ static iid_status tblock_forward(const iid_backend_t *be, const iid_tblock_t *b,
     iid_tensor_t nt = iid__tensor_wrap(be, n, 3, (int64_t[]){N, T, C}); /* (N, T, C) */
     iid_tensor_t at = iid__tensor_wrap(be, a, 3, (int64_t[]){N, T, C});
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm1.w, b->norm1.b, M, C, BLOCK_LN_EPS, err));
-    IID_TRY(iid__attention_forward(be, &b->attn1, &nt, NULL, NULL, H, W, &at, err));
+    IID_TRY(iid__attention_forward(be, &b->attn1, &nt, NULL, NULL, NULL, H, W, &at, err));
     IID_TRY(iid__op_add(be, h, a, M * C, err));
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm2.w, b->norm2.b, M, C, BLOCK_LN_EPS, err));
-    IID_TRY(iid__attention_forward(be, &b->attn2, &nt, ctx, ip, H, W, &at, err));
+    IID_TRY(iid__attention_forward(be, &b->attn2, &nt, ctx, ip, kv, H, W, &at, err));
     IID_TRY(iid__op_add(be, h, a, M * C, err));
     IID_TRY(iid__op_layer_norm(be, n, h, b->norm3.w, b->norm3.b, M, C, BLOCK_LN_EPS, err));
     int I = b->ff_inner;
@@ -278,7 +318,8 @@ void iid__transformer_free(iid_transformer_t *t)
 }
 
 iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, iid_tensor_t *xt,
-                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_error_t *err)
+                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_kv_cache_t *kv,
+                                    iid_error_t *err)
 {
     float *x = iid__tensor_f32(xt);
     int N = iid__tensor_dim(xt, 0), H = iid__tensor_dim(xt, 2), W = iid__tensor_dim(xt, 3);
@@ -296,7 +337,7 @@ iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transform
     if (s == IID_OK) s = iid__op_permute021(be, s1, s2, N, C, HW, err); /* (N, HW, C) */
     if (s == IID_OK) s = iid__linear_apply(be, &t->proj_in, s1, (int)M, h, err);
     for (int i = 0; i < t->n_blocks && s == IID_OK; i++)
-        s = tblock_forward(be, &t->blocks[i], h, N, H, W, ctx, ip, s1, s2, err);
+        s = tblock_forward(be, &t->blocks[i], h, N, H, W, ctx, ip, kv, s1, s2, err);
     if (s == IID_OK) s = iid__linear_apply(be, &t->proj_out, h, (int)M, s1, err); /* (N, HW, C) */
     if (s == IID_OK) s = iid__op_permute021(be, s2, s1, N, HW, C, err);           /* (N, C, H, W) */
     if (s == IID_OK) s = iid__op_add(be, x, s2, M * C, err);

@@ -22,6 +22,7 @@
 #define IID_MODELS_TRANSFORMER_H
 
 #include "models/blocks.h"
+#include "models/kv_cache.h"
 
 /* How a cross-attention treats the image tokens at the end of its context. */
 typedef struct iid_ip_args {
@@ -50,12 +51,14 @@ void iid__attention_free(iid_attention_t *a);
 
 /* x (B, T, dim) -> y (B, T, dim), caller-allocated (its data is written). ctx
  * (B, Tc, ctx_dim), or NULL for self-attention. ip may be NULL; it only matters
- * for a layer with IP weights. grid_h * grid_w == T is the token grid the mask is
- * resized to. Fails on a context shorter than its image tokens, a mask that does
- * not resize to the grid, or memory. */
+ * for a layer with IP weights. kv (NULL: none) keeps a cross-attention's keys
+ * and values of ctx for the next call with the same context (kv_cache.h).
+ * grid_h * grid_w == T is the token grid the mask is resized to. Fails on a
+ * context shorter than its image tokens, a mask that does not resize to the
+ * grid, or memory. */
 iid_status iid__attention_forward(const iid_backend_t *be, const iid_attention_t *a, const iid_tensor_t *x,
-                                  const iid_tensor_t *ctx, const iid_ip_args_t *ip, int grid_h, int grid_w,
-                                  iid_tensor_t *y, iid_error_t *err);
+                                  const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_kv_cache_t *kv, int grid_h,
+                                  int grid_w, iid_tensor_t *y, iid_error_t *err);
 
 typedef struct iid_tblock {
     iid_norm_t norm1, norm2, norm3;
@@ -78,8 +81,10 @@ typedef struct iid_transformer {
 iid_status iid__transformer_load(iid_transformer_t *t, const iid_safetensors_t *st, const char *prefix, int channels,
                                  int n_blocks, int heads, int ctx_dim, int groups, int linear_proj, iid_error_t *err);
 void iid__transformer_free(iid_transformer_t *t);
-/* In place: x (N, C, H, W) += transformer(x, ctx). ctx (N, Tc, ctx_dim). */
+/* In place: x (N, C, H, W) += transformer(x, ctx). ctx (N, Tc, ctx_dim); kv as
+ * for iid__attention_forward. */
 iid_status iid__transformer_forward(const iid_backend_t *be, const iid_transformer_t *t, iid_tensor_t *x,
-                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_error_t *err);
+                                    const iid_tensor_t *ctx, const iid_ip_args_t *ip, iid_kv_cache_t *kv,
+                                    iid_error_t *err);
 
 #endif

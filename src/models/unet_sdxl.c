@@ -303,7 +303,7 @@ static iid_status up_path(const iid_unet_t *u, const iid_unet_inputs_t *in, cons
         const iid_up_block_t *b = &u->up[i];
         for (int l = 0; l < b->n_layers; l++) {
             IID_TRY(up_resnet(be, &b->resnets[l], h, &skips[--ns], emb_act, err));
-            if (b->has_attn) IID_TRY(iid__transformer_forward(be, &b->attns[l], h, &in->cond.context, &in->ip, err));
+            if (b->has_attn) IID_TRY(iid__transformer_forward(be, &b->attns[l], h, &in->cond.context, &in->ip, in->cond.kv, err));
         }
         if (b->has_up) { /* (N, C, H, W) -> nearest 2x -> conv3x3 */
             int N = iid__tensor_dim(h, 0), C = iid__tensor_dim(h, 1), H = iid__tensor_dim(h, 2),

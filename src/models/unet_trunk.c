@@ -360,7 +360,7 @@ iid_status iid__unet_trunk_down(const iid_backend_t *be, const iid_unet_trunk_t 
             const iid_tensor_t *x = cur;
             cur = &skips[ns++];
             IID_TRY(iid__resnet_forward(be, &d->resnets[l], x, emb_act, cur, err));
-            if (d->has_attn) IID_TRY(iid__transformer_forward(be, &d->attns[l], cur, &c->context, ip, err));
+            if (d->has_attn) IID_TRY(iid__transformer_forward(be, &d->attns[l], cur, &c->context, ip, c->kv, err));
         }
         if (d->has_down) {
             const iid_tensor_t *x = cur;
@@ -378,7 +378,7 @@ iid_status iid__unet_trunk_mid(const iid_backend_t *be, const iid_unet_trunk_t *
     iid_tensor_t h = {0};
     memset(out, 0, sizeof *out);
     IID_TRY(iid__resnet_forward(be, &t->mid_res[0], x, emb_act, &h, err));
-    iid_status s = iid__transformer_forward(be, &t->mid_attn, &h, &c->context, ip, err);
+    iid_status s = iid__transformer_forward(be, &t->mid_attn, &h, &c->context, ip, c->kv, err);
     if (s == IID_OK) s = iid__resnet_forward(be, &t->mid_res[1], &h, emb_act, out, err);
     iid__tensor_release(&h);
     return s;

@@ -96,6 +96,7 @@ typedef struct iid_unet_cond {
     iid_tensor_t context;      /* (B, context_tokens, cross_attention_dim) */
     iid_tensor_t text_embeds;  /* (B, text_embeds_dim), pooled text embedding */
     iid_tensor_t time_ids;     /* (B, n_time_ids) host: SDXL micro-conditioning; zeroed: none */
+    iid_kv_cache_t *kv;        /* the cross-attentions' keys and values across steps; NULL: none */
 } iid_unet_cond_t;
 
 /* *emb_act (B, temb_dim), on the trunk's backend: SiLU(time_embedding(sinusoid(t)) +

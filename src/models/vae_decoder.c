@@ -175,7 +175,7 @@ static iid_status mid_attention(const iid_vae_decoder_t *v, iid_tensor_t *xt, ii
     iid_status s = (a && t) ? IID_OK : iid__fail(err, IID_ERR_NOMEM, "vae mid attention (%dx%d): out of memory", H, W);
     if (s == IID_OK) s = iid__op_group_norm(be, a, x, v->mid_norm.w, v->mid_norm.b, B, C, HW, v->groups, VAE_EPS, err);
     if (s == IID_OK) s = iid__op_permute021(be, t, a, B, C, HW, err); /* (B, HW, C) */
-    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, &tt, NULL, NULL, H, W, &at, err);
+    if (s == IID_OK) s = iid__attention_forward(be, &v->mid_attn, &tt, NULL, NULL, NULL, H, W, &at, err);
     if (s == IID_OK) s = iid__op_permute021(be, t, a, B, HW, C, err); /* (B, C, HW) */
     if (s == IID_OK) s = iid__op_add(be, x, t, (int64_t)B * C * HW, err);
     iid__op_free(be, a);

@@ -8,7 +8,9 @@
  *
  * Backends: the models run on the backend they were loaded onto (ops/backend.h);
  * each denoising step's model memory comes from a step allocator planned on the
- * first step. What the models read and write is that backend's memory: the
+ * first step, and the cross-attentions' keys and values of the (unchanging)
+ * text and face tokens are made on the first step and kept for the others
+ * (models/kv_cache.h). What the models read and write is that backend's memory: the
  * conditioning (text and face tokens, pooled embedding, control image, mask) is
  * made or uploaded there once per generation, and the model outputs stay there.
  * The scheduler runs on the host (its families keep per-step state and branch
@@ -164,6 +166,7 @@ typedef struct gen_state {
     float *z;           /* dev (1, C, h, w) the VAE's input */
     stage_t decoded;    /* (1, 3, H, W) */
     float *image;       /* host (1, H, W, 3) */
+    iid_kv_cache_t kv;  /* the cross-attentions' keys and values, made on the first step */
 } gen_state_t;
 
 static void gen_state_free(gen_state_t *st)
@@ -176,6 +179,7 @@ static void gen_state_free(gen_state_t *st)
     iid__op_free(be, st->control), iid__op_free(be, st->mask), iid__op_free(be, st->noise), iid__op_free(be, st->z);
     stage_free(be, &st->model_in), stage_free(be, &st->guided), stage_free(be, &st->decoded);
     free(st->time_ids), free(st->latents), free(st->image);
+    iid__kv_cache_free(&st->kv);
 }
 
 static void trace(const iid_gen_params_t *g, const char *name, const float *data, size_t n)
@@ -316,11 +320,12 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     int D = ucfg->cross_dim;
     iid_unet_cond_t cond = {t, iid__tensor_wrap(be, st->face_tokens, 3, (int64_t[]){B, Q, D}),
                             iid__tensor_wrap(be, st->text_embeds, 2, (int64_t[]){B, st->pos.pooled_dim}),
-                            iid__tensor_wrap(NULL, st->time_ids, 2, (int64_t[]){B, 6})};
+                            iid__tensor_wrap(NULL, st->time_ids, 2, (int64_t[]){B, 6}), &st->kv};
     iid_tensor_t sample = iid__tensor_wrap(be, st->model_in.dev, 4, (int64_t[]){B, C, h, w});
     iid_tensor_t mask = st->mask ? iid__tensor_wrap(be, st->mask, 2, (int64_t[]){g->height, g->width}) : (iid_tensor_t){0};
     iid_controlnet_inputs_t cin = {sample, cond, iid__tensor_wrap(be, st->control, 4, (int64_t[]){B, 3, g->height, g->width}),
                                    g->controlnet_scale, p->controlnet->trunk.be == p->unet->trunk.be ? step_be : NULL};
+    if (p->controlnet->trunk.be != be) cin.cond.kv = NULL; /* its entries would live on another backend */
     iid_residuals_t res = {0};
     iid_status s = iid__controlnet_forward(p->controlnet, &cin, &res, err);
     if (s == IID_OK && g->trace) {
@@ -425,6 +430,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
     gen_state_t st;
     memset(&st, 0, sizeof st);
     st.be = p->unet->trunk.be;
+    iid__kv_cache_init(&st.kv, st.be);
     iid_status s = iid__sched_create(&st.sched, g->scheduler ? g->scheduler : "euler", &p->scheduler_config, err);
     if (s == IID_OK) s = iid__sched_set_timesteps(st.sched, g->steps, err);
     if (s == IID_OK && g->trace) {
@@ -466,6 +472,7 @@ iid_status iid__pipeline_generate(const iid_pipeline_t *p, const iid_gen_params_
             s = iid__fail(err, IID_ERR_INTERRUPTED, "stopped after step %d of %d", i + 1, total);
     }
     iid__step_alloc_free(&sa);
+    iid__kv_cache_free(&st.kv); /* the decode has no use for it */
     if (s == IID_OK) s = decode(p, g, h, w, &st, out_rgb, err);
     if (s == IID_OK) s = iid__check_finite(st.image, (size_t)3 * g->width * g->height, err, "the decoded image");
     gen_state_free(&st);

@@ -78,7 +78,7 @@ static void run_case(conf_ctx_t *c, const iid_safetensors_t *st, const char *kas
         iid_unet_inputs_t in;
         iid__unet_inputs_init(&in);
         in.sample = sample;
-        in.cond = (iid_unet_cond_t){step[0], ctx, text, ids};
+        in.cond = (iid_unet_cond_t){step[0], ctx, text, ids, NULL};
         in.residuals = res.n_down ? &res : NULL;
         in.ip = (iid_ip_args_t){u->n_ip, u->n_ip ? case_ip_scale(c, st, kase) : 0.0f, {0}};
         iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, u->unet->trunk.cfg.out_channels, H, W});

@@ -62,7 +62,7 @@ static iid_status attend(const iid_attention_t *a, const float *x, const float *
                          float *y, iid_error_t *err)
 {
     iid_tensor_t xt = tokens(x, T, DIM), ct = tokens(ctx, tc, CTX), yt = tokens(y, T, DIM);
-    return iid__attention_forward(iid__backend_default(), a, &xt, &ct, ip, GH, GW, &yt, err);
+    return iid__attention_forward(iid__backend_default(), a, &xt, &ct, ip, NULL, GH, GW, &yt, err);
 }
 
 static void run(const iid_attention_t *a, const float *x, const float *ctx, int tc, const iid_ip_args_t *ip, float *y)

@@ -416,7 +416,7 @@ static void test_controlnet_single_file(void **state)
     iid_test_fill_random(img, 3 * 64 * 64, 13);
     iid_test_fill_random(txt, (size_t)P, 14);
     iid_unet_cond_t cond = {500.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, D}),
-                            iid__tensor_wrap(NULL, txt, 2, (int64_t[]){B, P}), iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+                            iid__tensor_wrap(NULL, txt, 2, (int64_t[]){B, P}), iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6}), NULL};
     iid_controlnet_inputs_t in = {iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, c->in_channels, h, w}), cond,
                                   iid__tensor_wrap(NULL, img, 4, (int64_t[]){B, 3, 64, 64}), 0.8f, NULL};
     iid_residuals_t ra, rb;

@@ -105,7 +105,7 @@ static void unet_steps_on(iid_unet_t *u, const iid_backend_t *be)
     in.sample = iid__tensor_wrap(NULL, sample, 4, (int64_t[]){B, c->in_channels, H, W});
     in.cond = (iid_unet_cond_t){500.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, c->cross_dim}),
                                 iid__tensor_wrap(NULL, text, 2, (int64_t[]){B, te}),
-                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, n_ids})};
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, n_ids}), NULL};
     in.be = be;
     int64_t out_shape[4] = {B, c->out_channels, H, W};
     iid_tensor_t want_t = iid__tensor_wrap(NULL, want, 4, out_shape), got_t = iid__tensor_wrap(NULL, got, 4, out_shape);

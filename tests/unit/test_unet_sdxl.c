@@ -352,7 +352,7 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     iid_unet_inputs_t in;
     iid__unet_inputs_init(&in);
     in.sample = sample;
-    in.cond = (iid_unet_cond_t){step[0], ctx, text, ids};
+    in.cond = (iid_unet_cond_t){step[0], ctx, text, ids, NULL};
     in.residuals = &res;
     in.ip = (iid_ip_args_t){(int)lat->shape[1], ip_scale, iid__tensor_wrap(NULL, mask, 2, (int64_t[]){MH, MW})};
     size_t n = (size_t)iid__st_numel(tout);
@@ -363,6 +363,40 @@ static void test_ip_region_mask_matches_pipeline(void **state)
     float max_ref = 0;
     for (size_t i = 0; i < n; i++) max_ref = fmaxf(max_ref, fabsf(want[i]));
     float d_mask = iid_test_max_abs_diff(out, want, n);
+    /* The cross-attentions' keys and values kept across calls, as across steps,
+     * change no bit; a call with another context makes its own entries. */
+    float *first = malloc(n * sizeof *first), *other = malloc(n * sizeof *other);
+    assert_non_null(first);
+    assert_non_null(other);
+    memcpy(first, out, n * sizeof *out);
+    iid_kv_cache_t kv;
+    iid__kv_cache_init(&kv, u->trunk.be);
+    in.cond.kv = &kv;
+    int entries = 0;
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
+        assert_memory_equal(out, first, n * sizeof *out);
+        if (r == 0) entries = kv.n;
+        assert_int_equal(kv.n, entries);
+    }
+    int with_ip = 0;
+    for (int e = 0; e < kv.n; e++) with_ip += kv.e[e].k_ip != NULL;
+    assert_true(entries > 0 && with_ip == entries); /* every cross-attention of the UNet has IP weights */
+    size_t nctx = (size_t)iid__tensor_numel(&ctx);
+    float *ctx2 = malloc(nctx * sizeof *ctx2);
+    assert_non_null(ctx2);
+    for (size_t i = 0; i < nctx; i++) ctx2[i] = 0.5f * iid__tensor_f32(&ctx)[i];
+    in.cond.context = iid__tensor_wrap(NULL, ctx2, ctx.ndim, ctx.shape);
+    assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
+    assert_int_equal(kv.n, 2 * entries);
+    memcpy(other, out, n * sizeof *out);
+    in.cond.kv = NULL;
+    assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
+    assert_memory_equal(out, other, n * sizeof *out);
+    assert_true(iid_test_max_abs_diff(other, first, n) > 0.0f);
+    in.cond.context = ctx;
+    iid__kv_cache_free(&kv);
+    free(first), free(other), free(ctx2);
     in.ip.mask = (iid_tensor_t){0};
     assert_int_equal(iid__unet_forward(u, &in, &out_t, &err), IID_OK);
     float d_nomask = iid_test_max_abs_diff(out, want, n);

@@ -137,7 +137,7 @@ static float *unet_run(const char *folder, int copied, size_t *n_out)
     in.sample = iid__tensor_wrap(NULL, x, 4, (int64_t[]){B, c->in_channels, h, w});
     in.cond = (iid_unet_cond_t){501.0f, iid__tensor_wrap(NULL, ctx, 3, (int64_t[]){B, T, c->cross_dim}),
                                 iid__tensor_wrap(NULL, text, 2, (int64_t[]){B, te}),
-                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
+                                iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6}), NULL};
     *n_out = (size_t)B * c->out_channels * h * w;
     float *out = malloc(*n_out * sizeof *out);
     iid_tensor_t out_t = iid__tensor_wrap(NULL, out, 4, (int64_t[]){B, c->out_channels, h, w});
