@@ -31,8 +31,8 @@ const astronaut = path.join(faces, "frontal_astronaut.png");
 const cat = path.join(faces, "noface_cat_chelsea.png");
 const kitModels = path.join(shared, "conformance", "models");
 const real = !!process.env.IID_BINARY && fs.existsSync(process.env.IID_BINARY) && fs.existsSync(kitModels);
-const size = real ? "64" : "512"; // the tiny models render small images quickly
-const steps = real ? "12" : "20";
+const size = real ? "192" : "512"; // the tiny models render small images quickly, but not so quickly
+const steps = real ? "40" : "20";  // that a job ends between two of the page's 300 ms polls (2 to 4 s here)
 if (!serveFake || !fs.existsSync(serveFake)) { console.error("usage: node ui.test.mjs SERVE_FAKE [SCREENSHOT_DIR]"); process.exit(2); }
 if (!fs.existsSync(astronaut) || !fs.existsSync(cat)) { console.log(`SKIP: ${faces} lacks the test faces`); process.exit(77); }
 
