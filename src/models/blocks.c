@@ -92,6 +92,11 @@ void iid__weight_free(iid_weight_t *w)
     memset(w, 0, sizeof *w);
 }
 
+void iid__weight_trim(const iid_weight_t *w)
+{
+    if (w && w->be) iid__op_trim_weight(w->be, w->bound);
+}
+
 void iid__namef(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap;

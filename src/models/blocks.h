@@ -85,6 +85,9 @@ typedef struct iid_weight {
 iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int ndim, const int64_t *shape,
                             iid_error_t *err, const char *fmt, ...) IID_PRINTF_FMT(6, 7);
 void iid__weight_free(iid_weight_t *w);
+/* Hand back what the backend made from w at its first use (the cpu backend's
+ * prepared copy); the next use makes it again. NULL or unbound: a no-op. */
+void iid__weight_trim(const iid_weight_t *w);
 
 /* y = x W^T + b over rows: W (out, in), b (out) or NULL. */
 typedef struct iid_linear_w {

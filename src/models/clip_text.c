@@ -218,6 +218,17 @@ void iid__clip_text_free(iid_clip_text_t *m)
     memset(m, 0, sizeof *m);
 }
 
+void iid__clip_text_trim(const iid_clip_text_t *m)
+{
+    for (int i = 0; m->layer && i < m->cfg.layers; i++) {
+        const iid_clip_layer_t *w = &m->layer[i];
+        const iid_weight_t *mats[] = {&w->q_w, &w->k_w, &w->v_w, &w->o_w, &w->fc1_w, &w->fc2_w};
+        for (size_t k = 0; k < sizeof mats / sizeof mats[0]; k++) iid__weight_trim(mats[k]);
+    }
+    iid__weight_trim(&m->token_emb);
+    iid__weight_trim(&m->proj);
+}
+
 /* ---- forward ---------------------------------------------------------------- */
 
 int iid__clip_pooled_index(const int64_t *ids, int T)

@@ -122,6 +122,8 @@ iid_status iid__clip_text_load_parts(iid_clip_text_t *m, const iid_json_t *confi
 
 /* Release the weights; safe on NULL and on a zeroed or already freed model. */
 void iid__clip_text_free(iid_clip_text_t *m);
+/* Hand back the backend's prepared copies of the weight matrices (iid__weight_trim). */
+void iid__clip_text_trim(const iid_clip_text_t *m);
 
 /* Pooled position of one row of T ids: the first index of the largest id. */
 int iid__clip_pooled_index(const int64_t *ids, int T);

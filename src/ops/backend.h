@@ -111,6 +111,10 @@ typedef struct iid_backend_i {
      * backends); *owned receives what release_weight must free, or NULL. */
     int (*bind_weight)(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned);
     void (*release_weight)(const iid_backend_t *be, void *owned);
+    /* Free what the backend made from the weight beyond the binding itself (the
+     * cpu backend's prepared copy), keeping the binding usable: the next use
+     * makes it again. A no-op where the binding is all there is. */
+    void (*trim_weight)(const iid_backend_t *be, void *owned);
 
     /* ---- matrix products (gemm.c) ---- */
     int (*matmul_wt)(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate);
@@ -270,6 +274,8 @@ void iid__op_fill(const iid_backend_t *be, float *dst, float value, int64_t n);
 iid_status iid__op_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned,
                                iid_error_t *err);
 void iid__op_release_weight(const iid_backend_t *be, void *owned);
+/* The table's trim_weight; NULL owned is a no-op. */
+void iid__op_trim_weight(const iid_backend_t *be, void *owned);
 
 /* The ops; each fails with IID_ERR_NOMEM (scratch) or IID_ERR_UNSUPPORTED (see top). */
 iid_status iid__op_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,

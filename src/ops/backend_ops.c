@@ -66,6 +66,11 @@ void iid__op_release_weight(const iid_backend_t *be, void *owned)
     if (owned) be->i->release_weight(be, owned);
 }
 
+void iid__op_trim_weight(const iid_backend_t *be, void *owned)
+{
+    if (owned) be->i->trim_weight(be, owned);
+}
+
 iid_status iid__op_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,
                              int accumulate, iid_error_t *err)
 {

@@ -88,6 +88,8 @@ iid_status iid__text_cond_encode(const iid_text_cond_t *tc, iid_prompt_mode_t mo
     if (cfg && !neg) return iid__fail(err, IID_ERR_INVALID, "text conditioning with guidance needs a negative output");
     iid_status s = mode == IID_PROMPT_WEIGHTED ? encode_weighted(tc, prompt, negative, cfg, pos, neg, err)
                                                : encode_plain(tc, prompt, negative, cfg, pos, neg, err);
+    iid__clip_text_trim(&tc->te1);
+    iid__clip_text_trim(&tc->te2);
     if (s != IID_OK) {
         iid__prompt_embeds_free(pos);
         if (neg) iid__prompt_embeds_free(neg);

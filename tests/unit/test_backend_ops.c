@@ -545,7 +545,18 @@ static void test_cpu_weights_prepared(void **state)
         /* a second shape reuses the prepared weight; the ref result agrees */
         assert_int_equal(iid__op_linear(be, y2, x, &W.m, NULL, M / 2, NULL), IID_OK);
         assert_int_equal(iid__dnnl_weight_info(W.m.prep).bytes, in.bytes);
+        /* trimmed, the copy is handed back; the next product prepares it again
+         * in the same layout, to the same bits */
+        iid__op_trim_weight(be, W.owned);
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).bytes, 0);
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).kind, 1);
+        float *y3 = dev_zero(be, (size_t)M * N);
+        assert_int_equal(iid__op_linear(be, y3, x, &W.m, NULL, M, NULL), IID_OK);
+        assert_int_equal(iid__dnnl_weight_info(W.m.prep).bytes, in.bytes);
+        float *hy3 = finish(be, y3, (size_t)M * N);
         float *hy = finish(be, y, (size_t)M * N), *hy2 = finish(be, y2, (size_t)M * N);
+        assert_memory_equal(hy3, hy, (size_t)M * N * sizeof *hy);
+        free(hy3);
         for (int i = 0; i < M / 2 * N; i++) assert_float_equal(hy[i], hy2[i], 1e-5 * (1 + fabsf(hy[i])));
         /* the same matrix as a 1x1 convolution: not what it was prepared for, so the plain path */
         iid_conv2d_shape_t cs = {1, K, 1, M, N, 1, 1, 1, 1, 0, 0, 1, 1, 1};

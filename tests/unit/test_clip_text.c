@@ -12,8 +12,11 @@
 #include "core/half.h"
 #include "io/file.h"
 #include "models/clip_text.h"
+#include "ops/backend.h"
+#include "ops/cpu/dnnl_weight.h"
 #include "ops/ops.h"
 #include "pipeline/encode_prompt.h"
+#include "pipeline/text_cond.h"
 #include "support.h"
 
 /* ---- synthetic checkpoints ------------------------------------------------------ */
@@ -494,6 +497,52 @@ static void test_kit_encoders_load(void **state)
     }
 }
 
+/* Bytes the cpu backend holds prepared for m's weight matrices. */
+static size_t prepared_bytes(const iid_clip_text_t *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->cfg.layers; i++) {
+        const iid_clip_layer_t *l = &m->layer[i];
+        const iid_weight_t *mats[] = {&l->q_w, &l->k_w, &l->v_w, &l->o_w, &l->fc1_w, &l->fc2_w};
+        for (size_t k = 0; k < sizeof mats / sizeof mats[0]; k++) n += iid__dnnl_weight_info(mats[k]->m.prep).bytes;
+    }
+    return n;
+}
+
+/* On the cpu backend an encode prepares the encoders' weights and hands the
+ * copies back when it is done (the denoising and the decode peak later); the
+ * next encode prepares them again, to the same embeddings bit for bit. */
+static void test_encode_hands_back_prepared_weights(void **state)
+{
+    (void)state;
+    const char *sdxl = iid_test_shared_path("conformance/models/sdxl");
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/text_encoder_2/config.json", sdxl);
+    if (!iid__is_file(probe)) iid_test_skip("no kit text encoders at %s", probe);
+    assert_int_equal(setenv(IID_BACKEND_ENV, "cpu", 1), 0); /* models bind to it at load */
+    iid_text_cond_t tc;
+    iid_error_t err;
+    if (iid__text_cond_load(&tc, sdxl, &err) != IID_OK) fail_msg("%s", err.msg);
+    assert_int_equal(unsetenv(IID_BACKEND_ENV), 0);
+    assert_string_equal(tc.te2.be->name, "cpu");
+    iid_prompt_embeds_t pos[2], neg[2];
+    for (int round = 0; round < 2; round++) {
+        if (iid__text_cond_encode(&tc, IID_PROMPT_WEIGHTED, "a (portrait:1.2) of a person", "blurry", 1, &pos[round],
+                                  &neg[round], &err) != IID_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(prepared_bytes(&tc.te1), 0);
+        assert_int_equal(prepared_bytes(&tc.te2), 0);
+        assert_int_equal(iid__dnnl_weight_info(tc.te2.layer[0].fc1_w.m.prep).kind, 1); /* it was prepared */
+    }
+    size_t n = (size_t)pos[0].tokens * pos[0].dim;
+    assert_int_equal(pos[1].tokens, pos[0].tokens);
+    assert_memory_equal(pos[1].embeds, pos[0].embeds, n * sizeof(float));
+    assert_memory_equal(neg[1].embeds, neg[0].embeds, n * sizeof(float));
+    assert_memory_equal(pos[1].pooled, pos[0].pooled, (size_t)pos[0].pooled_dim * sizeof(float));
+    for (int r = 0; r < 2; r++) iid__prompt_embeds_free(&pos[r]), iid__prompt_embeds_free(&neg[r]);
+    iid__text_cond_free(&tc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_force_zeros_from_model_index),
         cmocka_unit_test(test_weighted_chunks),
         cmocka_unit_test(test_kit_encoders_load),
+        cmocka_unit_test(test_encode_hands_back_prepared_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,7 @@ static int cpu_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_
 }
 
 static void cpu_release_weight(const iid_backend_t *be, void *owned) { iid__dnnl_weight_free(owned); }
+static void cpu_trim_weight(const iid_backend_t *be, void *owned) { iid__dnnl_weight_trim(owned); }
 
 /* The prepared path's result (0 or -1), or 1: run the plain one. */
 static int prepared_matmul(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,
@@ -122,6 +123,7 @@ static const iid_backend_i cpu_table = {
     .supports_op = cpu_supports_op,
     .bind_weight = cpu_bind_weight,
     .release_weight = cpu_release_weight,
+    .trim_weight = cpu_trim_weight,
     .matmul_wt = cpu_matmul_wt,
     .matmul_wn = cpu_matmul_wn,
     .matmul_nt = cpu_matmul_nt,

@@ -96,7 +96,7 @@ void iid__dnnl_weight_free(iid_dnnl_weight_t *w)
 iid_dnnl_weight_info_t iid__dnnl_weight_info(const iid_dnnl_weight_t *w)
 {
     iid_dnnl_weight_info_t i = {w->kind, w->dt == dnnl_bf16 ? IID_DTYPE_BF16 : IID_DTYPE_F32,
-                                w->kind ? dnnl_memory_desc_get_size(&w->wmd) : 0, w->impl ? w->impl : ""};
+                                w->kind && w->wdata ? dnnl_memory_desc_get_size(&w->wmd) : 0, w->impl ? w->impl : ""};
     return i;
 }
 
@@ -133,11 +133,11 @@ static int run_reorder(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *from, con
     return ok ? 0 : 1;
 }
 
-/* Reorder the plain view (described as f32 by user_wmd) into the layout pd wants.
- * 0, -1 out of memory, 1 oneDNN failed. */
-static int prepare(iid_dnnl_weight_t *w, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *user_wmd)
+/* Reorder the plain view (described as f32 by user_wmd) into w->wmd, the layout
+ * the first primitive chose: at the first use, and again after a trim. 0, -1 out
+ * of memory, 1 oneDNN failed. */
+static int fill(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *user_wmd)
 {
-    w->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     size_t plain_bytes = (size_t)w->host.rows * w->host.cols * iid__dtype_size(w->host.dtype);
     int direct = w->host.dtype == IID_DTYPE_F32 && (uintptr_t)w->host.data % _Alignof(float) == 0;
     if (direct && dnnl_memory_desc_equal(&w->wmd, user_wmd)) { /* already what oneDNN wants */
@@ -158,6 +158,22 @@ static int prepare(iid_dnnl_weight_t *w, const_dnnl_primitive_desc_t pd, const d
     w->wdata_owned = 1;
     page_out(w->host.data, plain_bytes);
     return 0;
+}
+
+static int prepare(iid_dnnl_weight_t *w, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *user_wmd)
+{
+    w->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    return fill(w, user_wmd);
+}
+
+void iid__dnnl_weight_trim(iid_dnnl_weight_t *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    if (w->wdata_owned) free(w->wdata);
+    w->wdata = NULL;
+    w->wdata_owned = 0;
+    pthread_mutex_unlock(&w->lock);
 }
 
 /* ---- primitives per shape ---- */
@@ -281,6 +297,7 @@ static int run_op(iid_dnnl_weight_t *w, int kind, const int *key, make_pd_fn mak
         else if (pd) dnnl_primitive_desc_destroy(pd);
         if (rc == 1 && w->kind == KIND_NONE) w->broken = 1; /* oneDNN cannot run it: the plain path from now on */
     }
+    if (rc == 0 && !w->wdata) rc = fill(w, user_wmd); /* trimmed since: the same layout again */
     if (rc == 0) {
         w->impl = e->impl;
         rc = run_entry(w, e, src, dst, bias, sc);

@@ -9,6 +9,9 @@
 
 static int cuda_supports_op(const iid_backend_t *be, iid_op_t op) { return op >= 0 && op < IID_OP_COUNT; }
 
+/* The uploaded copy is the binding itself: nothing beyond it to hand back. */
+static void cuda_trim_weight(const iid_backend_t *be, void *owned) {}
+
 static const iid_backend_i cuda_table = {
     .available = iid__cuda_available,
     .alloc = iid__cuda_alloc,
@@ -21,6 +24,7 @@ static const iid_backend_i cuda_table = {
     .supports_op = cuda_supports_op,
     .bind_weight = iid__cuda_bind_weight,
     .release_weight = iid__cuda_release_weight,
+    .trim_weight = cuda_trim_weight,
     .matmul_wt = iid__cuda_matmul_wt,
     .matmul_wn = iid__cuda_matmul_wn,
     .matmul_nt = iid__cuda_matmul_nt,

@@ -18,6 +18,7 @@ void iid__host_fill(const iid_backend_t *be, float *dst, float value, int64_t n)
 int iid__host_synchronize(const iid_backend_t *be);
 int iid__host_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_wmat_t *dev, void **owned);
 void iid__host_release_weight(const iid_backend_t *be, void *owned);
+void iid__host_trim_weight(const iid_backend_t *be, void *owned);
 
 void iid__host_layer_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
                           int64_t rows, int C, float eps);

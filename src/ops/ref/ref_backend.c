@@ -41,6 +41,9 @@ int iid__host_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_w
 
 void iid__host_release_weight(const iid_backend_t *be, void *owned) { free(owned); }
 
+/* The host binding is the view (or the one f32 copy it needs): nothing beyond it. */
+void iid__host_trim_weight(const iid_backend_t *be, void *owned) {}
+
 void iid__host_layer_norm(const iid_backend_t *be, float *y, const float *x, const float *w, const float *b,
                           int64_t rows, int C, float eps)
 {
@@ -241,6 +244,7 @@ static const iid_backend_i ref_table = {
     IID_HOST_TABLE_ENTRIES,
     .bind_weight = iid__host_bind_weight,
     .release_weight = iid__host_release_weight,
+    .trim_weight = iid__host_trim_weight,
     .supports_op = ref_supports_op,
     .matmul_wt = ref_matmul_wt,
     .matmul_wn = ref_matmul_wn,
