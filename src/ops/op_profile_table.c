@@ -29,6 +29,7 @@ static int pf_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_w
     return UP(be)->i->bind_weight(UP(be), host, dev, owned);
 }
 static void pf_release_weight(const iid_backend_t *be, void *owned) { UP(be)->i->release_weight(UP(be), owned); }
+static void pf_trim_weight(const iid_backend_t *be, void *owned) { UP(be)->i->trim_weight(UP(be), owned); }
 
 /* ---- memory traffic ---- */
 
@@ -341,6 +342,7 @@ const iid_backend_i iid__op_profile_table = {
     .supports_op = pf_supports_op,
     .bind_weight = pf_bind_weight,
     .release_weight = pf_release_weight,
+    .trim_weight = pf_trim_weight,
     .matmul_wt = pf_matmul_wt,
     .matmul_wn = pf_matmul_wn,
     .matmul_nt = pf_matmul_nt,
