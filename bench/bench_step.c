@@ -33,6 +33,16 @@
  *
  * A step's memory comes from a step allocator (ops/step_alloc.h): step 1 records
  * and plans, later steps replay the plan and allocate nothing.
+ *
+ * IID_OP_PROFILE=1 (step, unet, generate): the last step runs through an op
+ * profile (ops/op_profile.h) and its table follows the steps: time, calls and
+ * GFLOP/s per op and shape, sorted by time, then the GEMM+conv summary against
+ * the large-matmul peak (ops/cpu/gemm_peak.h, what test_backend_ops --perf
+ * prints), measured in this process after the steps, in the run's dtype and
+ * threads. RESULT then also carries "gemm_share" (their fraction of the step's
+ * time), "gemm_gflops", "peak_gflops" and "gemm_pct_of_peak" (the last two on
+ * host backends only). A profile of step 1 includes each weight's one-time
+ * preparation for oneDNN: give STEPS >= 2 for the steady figures.
  */
 #include <omp.h>
 #include <stdio.h>
@@ -51,6 +61,8 @@
 #include "models/unet_sdxl.h"
 #include "models/vae_decoder.h"
 #include "ops/backend.h"
+#include "ops/cpu/gemm_peak.h"
+#include "ops/op_profile.h"
 #include "ops/ops.h"
 #include "ops/step_alloc.h"
 
@@ -127,10 +139,12 @@ static double steady(double *t, int n)
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
-static void result(const char *what, int size, const char *dtype, double seconds)
+/* extra: more JSON members, each starting with a comma ("" for none). */
+static void result(const char *what, int size, const char *dtype, double seconds, const char *extra)
 {
     printf("RESULT {\"what\":\"%s\",\"size\":%d,\"dtype\":\"%s\",\"threads\":%d,\"seconds\":%.3f,"
-           "\"peak_rss_gib\":%.3f}\n", what, size, dtype, omp_get_max_threads(), seconds, gib(iid__mem_peak_bytes()));
+           "\"peak_rss_gib\":%.3f%s}\n", what, size, dtype, omp_get_max_threads(), seconds, gib(iid__mem_peak_bytes()),
+           extra);
 }
 
 static void report(const char *what, double t0)
@@ -165,9 +179,37 @@ static void load_vae(const char *models, iid_vae_decoder_t **v)
     check(iid__vae_load(v, path, &err), &err);
 }
 
+/* The profiled step's table and its GEMM+conv summary against the peak measured
+ * now; the figures go to extra as RESULT members. */
+static void profile_report(const iid_op_profile_t *p, int step, double step_seconds, char *extra, size_t cap)
+{
+    iid_error_t err;
+    printf("op profile of step %d%s\n", step,
+           step == 1 ? " (it includes each weight's preparation for oneDNN: give STEPS >= 2 for steady figures)" : "");
+    check(iid__op_profile_print(p, stdout, step_seconds, 40, &err), &err);
+    iid_prof_summary_t s = iid__op_profile_summary(p);
+    double share = step_seconds > 0 ? s.gemm_seconds / step_seconds : 0.0;
+    double gflops = s.gemm_seconds > 0 ? s.gemm_flops / s.gemm_seconds * 1e-9 : 0.0;
+    printf("GEMM+conv: %.3f s = %.1f%% of the step's %.3f s, %.1f GFLOP/s", s.gemm_seconds, 100.0 * share,
+           step_seconds, gflops);
+    int n = snprintf(extra, cap, ",\"gemm_share\":%.4f,\"gemm_gflops\":%.2f", share, gflops);
+    if (!be_of()->host_memory) { /* the yardstick is the cpu backend's */
+        printf(" (no CPU peak for a device backend)\n");
+        return;
+    }
+    iid_gemm_peak_t g;
+    check(iid__gemm_peak(iid__compute_dtype_default(), 1.0, &g, &err), &err);
+    double pct = 100.0 * gflops / g.gflops;
+    printf(" = %.1f%% of the peak: %.1f GFLOP/s, %s large matmul M=%d K=%d N=%d (%s), %d threads\n", pct, g.gflops,
+           iid__dtype_name(g.dtype), g.M, g.K, g.N, g.impl, omp_get_max_threads());
+    if (n > 0 && (size_t)n < cap)
+        snprintf(extra + n, cap - (size_t)n, ",\"peak_gflops\":%.2f,\"gemm_pct_of_peak\":%.2f", g.gflops, pct);
+}
+
 /* steps guided steps; with_cn: IdentityNet first; generate: Euler updates of the
  * latents between steps and one VAE decode at the end, timed as a whole. */
-static int run_steps(const char *models, int size, int steps, int with_cn, int generate, const char *dtype)
+static int run_steps(const char *models, int size, int steps, int with_cn, int generate, const char *dtype,
+                     int profile)
 {
     char path[4096];
     iid_error_t err;
@@ -215,11 +257,15 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
     if (!times) return 1;
     iid_step_alloc_t sa;
     iid__step_alloc_init(&sa, be);
+    iid_op_profile_t prof; /* off: run is the step allocator itself */
+    check(iid__op_profile_init(&prof, &sa.be, profile, &err), &err);
+    const iid_backend_t *run = iid__op_profile_backend(&prof);
     double tg = now();
     for (int k = 0; k < steps; k++) {
         double ts = now();
         long allocs = sa.parent_allocs;
         iid__step_alloc_begin(&sa);
+        iid__op_profile_reset(&prof); /* the table shows the last step */
         iid_residuals_t res = {0};
         iid_tensor_t lat_t = iid__tensor_wrap(be, latents, 4, (int64_t[]){B, 4, h, w});
         iid_unet_cond_t cond = {801.0f, iid__tensor_wrap(be, faces, 3, (int64_t[]){B, TF, D}),
@@ -227,7 +273,7 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
                                 iid__tensor_wrap(NULL, ids, 2, (int64_t[]){B, 6})};
         if (cn) {
             iid_controlnet_inputs_t ci = {lat_t, cond, iid__tensor_wrap(be, kps, 4, (int64_t[]){B, 3, size, size}),
-                                          0.8f, &sa.be};
+                                          0.8f, run};
             check(iid__controlnet_forward(cn, &ci, &res, &err), &err);
             if (!generate) report("  controlnet (batch 2)", ts);
         }
@@ -239,17 +285,17 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         in.cond.context = iid__tensor_wrap(be, ctx, 3, (int64_t[]){B, TT + TF, D});
         in.residuals = cn ? &res : NULL;
         in.ip = (iid_ip_args_t){TF, 0.8f, {0}};
-        in.be = &sa.be;
+        in.be = run;
         iid_tensor_t noise_t = iid__tensor_wrap(be, noise, 4, lat_t.shape);
         check(iid__unet_forward(unet, &in, &noise_t, &err), &err);
         iid__residuals_free(&res);
         if (!generate) report("  unet (batch 2)", tu);
         /* guidance 5: uncond + 5 (cond - uncond) */
-        check(iid__op_lerp(be, guided, noise, noise + nl, 5.0f, (int64_t)nl, &err), &err);
+        check(iid__op_lerp(run, guided, noise, noise + nl, 5.0f, (int64_t)nl, &err), &err);
         if (generate) { /* an Euler step of -1/steps, the same latent into both halves */
-            check(iid__op_scale(be, guided, -1.0f / (float)steps, (int64_t)nl, &err), &err);
-            check(iid__op_add(be, latents, guided, (int64_t)nl, &err), &err);
-            iid__op_copy(be, latents + nl, latents, nl * sizeof *latents);
+            check(iid__op_scale(run, guided, -1.0f / (float)steps, (int64_t)nl, &err), &err);
+            check(iid__op_add(run, latents, guided, (int64_t)nl, &err), &err);
+            iid__op_copy(run, latents + nl, latents, nl * sizeof *latents);
         }
         check(iid__step_alloc_end(&sa, &err), &err);
         char label[64];
@@ -272,8 +318,11 @@ static int run_steps(const char *models, int size, int steps, int with_cn, int g
         snprintf(label, sizeof label, "generation: %d steps + decode at %dx%d", steps, size, size);
         report(label, tg);
     }
-    result(generate ? "generate" : with_cn ? "step" : "unet", size, dtype,
-           generate ? now() - tg : steady(times, steps));
+    double seconds = generate ? now() - tg : steady(times, steps);
+    char extra[256] = "";
+    if (profile) profile_report(&prof, steps, times[steps - 1], extra, sizeof extra);
+    iid__op_profile_free(&prof);
+    result(generate ? "generate" : with_cn ? "step" : "unet", size, dtype, seconds, extra);
     free(times);
     iid__op_free(be, latents), iid__op_free(be, ctx), iid__op_free(be, faces), iid__op_free(be, pooled);
     iid__op_free(be, kps), iid__op_free(be, noise), iid__op_free(be, guided), iid__op_free(be, img);
@@ -323,7 +372,7 @@ static int run_vae(const char *models, int size, int tile, int runs, const char 
     }
     iid__vae_free(v);
     free(z), free(img);
-    result("vae", size, dtype, steady(times, runs));
+    result("vae", size, dtype, steady(times, runs), "");
     return 0;
 }
 
@@ -370,10 +419,11 @@ int main(int argc, char **argv)
     const char *dname = dt.dtype == IID_DTYPE_BF16 ? "bf16" : "f32";
     if (setenv(IID_DTYPE_ENV, dname, 1) != 0) return 1; /* the models bind with it at load */
     if (threads > 0) omp_set_num_threads(threads);
+    int profile = iid__op_profile_requested(); /* read once, here */
     printf("backend: %s; compute dtype: %s; %d threads\n", be_of()->name, dt.why, omp_get_max_threads());
-    if (strcmp(argv[2], "step") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 1, 1, 0, dname);
-    if (strcmp(argv[2], "unet") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 1, 0, 0, dname);
-    if (strcmp(argv[2], "generate") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 30, 1, 1, dname);
+    if (strcmp(argv[2], "step") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 1, 1, 0, dname, profile);
+    if (strcmp(argv[2], "unet") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 1, 0, 0, dname, profile);
+    if (strcmp(argv[2], "generate") == 0) return run_steps(argv[1], size, extra > 0 ? extra : 30, 1, 1, dname, profile);
     if (strcmp(argv[2], "vae") == 0) return run_vae(argv[1], size, extra > 0 ? extra : 0, runs, dname);
     fprintf(stderr, "bench_step: unknown mode '%s'\n", argv[2]);
     return 2;

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define N_CACHE 8
-#define KEY_LEN 12
+#define KEY_LEN 16
 
 enum { KIND_NONE = 0, KIND_MATMUL = 1, KIND_CONV = 2 };
 
@@ -133,6 +133,21 @@ static int run_reorder(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *from, con
     return ok ? 0 : 1;
 }
 
+/* The plain view as a malloc'd f32 copy, converted on every thread: with the
+ * page faults of the fresh copy and of the mapped file, this was most of a
+ * process's first step (each weight is prepared at its first product). */
+static float *plain_f32(const iid_wmat_t *h)
+{
+    size_t n = (size_t)h->rows * h->cols;
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    if (!f) return NULL;
+    const int rows_per = 64;
+#pragma omp parallel for schedule(static) if (n >= ((size_t)1 << 20))
+    for (int r0 = 0; r0 < h->rows; r0 += rows_per)
+        iid__wmat_rows_f32(f + (size_t)r0 * h->cols, h, r0, h->rows - r0 < rows_per ? h->rows - r0 : rows_per);
+    return f;
+}
+
 /* Reorder the plain view (described as f32 by user_wmd) into w->wmd, the layout
  * the first primitive chose: at the first use, and again after a trim. 0, -1 out
  * of memory, 1 oneDNN failed. */
@@ -144,7 +159,7 @@ static int fill(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *user_wmd)
         w->wdata = (void *)w->host.data;
         return 0;
     }
-    float *plain = direct ? NULL : iid__wmat_to_f32(&w->host);
+    float *plain = direct ? NULL : plain_f32(&w->host);
     if (!direct && !plain) return -1;
     size_t bytes = dnnl_memory_desc_get_size(&w->wmd);
     w->wdata = aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -358,9 +373,12 @@ int iid__dnnl_matmul(iid_dnnl_weight_t *w, float *C, const float *A, int M, cons
 
 /* ---- convolution ---- */
 
+/* One band of output rows: its input rows (with the padding that falls inside
+ * the band) and where the band lies in the whole tensors. */
 typedef struct conv_shape {
     const iid_conv2d_shape_t *s;
-    int OH, OW, has_bias;
+    int H, pad_top, pad_bottom; /* the band's input rows and vertical padding */
+    int OH, OW, has_bias;       /* the band's output rows */
 } conv_shape_t;
 
 /* The weight's dims: (K, C, R, S), or (g, K/g, C/g, R, S) when grouped. */
@@ -381,11 +399,11 @@ static dnnl_status_t conv_pd(iid_dnnl_weight_t *w, const void *shape, const dnnl
     const conv_shape_t *c = shape;
     const iid_conv2d_shape_t *s = c->s;
     dnnl_memory_desc_t src, dst, bias;
-    dnnl_dims_t sd = {s->N, s->C, s->H, s->W}, dd = {s->N, s->K, c->OH, c->OW}, bd = {s->K};
-    dnnl_dims_t strides = {s->stride_h, s->stride_w}, dil = {s->dil_h - 1, s->dil_w - 1}, pl = {s->pad_h, s->pad_w};
-    /* right padding that makes the output size come out as OH, OW */
-    dnnl_dims_t pr = {(c->OH - 1) * s->stride_h + (s->R - 1) * s->dil_h + 1 - s->H - s->pad_h,
-                      (c->OW - 1) * s->stride_w + (s->S - 1) * s->dil_w + 1 - s->W - s->pad_w};
+    dnnl_dims_t sd = {s->N, s->C, c->H, s->W}, dd = {s->N, s->K, c->OH, c->OW}, bd = {s->K};
+    dnnl_dims_t strides = {s->stride_h, s->stride_w}, dil = {s->dil_h - 1, s->dil_w - 1};
+    dnnl_dims_t pl = {c->pad_top, s->pad_w};
+    /* right padding that makes the output width come out as OW */
+    dnnl_dims_t pr = {c->pad_bottom, (c->OW - 1) * s->stride_w + (s->S - 1) * s->dil_w + 1 - s->W - s->pad_w};
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&src, 4, sd, w->dt, dnnl_format_tag_any);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_a);
@@ -397,25 +415,53 @@ static dnnl_status_t conv_pd(iid_dnnl_weight_t *w, const void *shape, const dnnl
     return st;
 }
 
-int iid__dnnl_conv2d(iid_dnnl_weight_t *w, float *out, const float *in, const float *b, const iid_conv2d_shape_t *s,
-                     const iid_scratch_t *sc)
+int iid__dnnl_conv2d_banded(iid_dnnl_weight_t *w, float *out, const float *in, const float *b,
+                            const iid_conv2d_shape_t *s, size_t band_bytes, const iid_scratch_t *sc)
 {
-    conv_shape_t c = {s, iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h),
-                      iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w), b != NULL};
-    if (s->N <= 0 || c.OH <= 0 || c.OW <= 0 || s->groups < 1 || w->host.rows != s->K ||
+    int OH = iid__conv_out_size(s->H, s->R, s->stride_h, s->pad_h, s->dil_h);
+    int OW = iid__conv_out_size(s->W, s->S, s->stride_w, s->pad_w, s->dil_w);
+    if (s->N <= 0 || OH <= 0 || OW <= 0 || s->groups < 1 || w->host.rows != s->K ||
         (int64_t)w->host.cols * s->groups != (int64_t)s->C * s->R * s->S)
         return 1;
     if (w->kind == KIND_CONV && (w->R != s->R || w->S != s->S || w->groups != s->groups)) return 1;
-    int key[KEY_LEN] = {KIND_CONV, s->N, s->H, s->W, s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->dil_h, s->dil_w,
-                        c.has_bias};
-    dnnl_dims_t wd, sd = {s->N, s->C, s->H, s->W}, dd = {s->N, s->K, c.OH, c.OW};
+    dnnl_dims_t wd;
     int wn = weight_dims(s, wd);
-    dnnl_memory_desc_t user_w, any_w, user_src, user_dst;
+    dnnl_memory_desc_t user_w, any_w;
     if (dnnl_memory_desc_init_by_tag(&user_w, wn, wd, dnnl_f32, wn == 4 ? dnnl_oihw : dnnl_goihw) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&any_w, wn, wd, w->dt, dnnl_format_tag_any) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&user_src, 4, sd, dnnl_f32, dnnl_nchw) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&user_dst, 4, dd, dnnl_f32, dnnl_nchw) != dnnl_success)
+        dnnl_memory_desc_init_by_tag(&any_w, wn, wd, w->dt, dnnl_format_tag_any) != dnnl_success)
         return 1;
     if (w->kind == KIND_NONE) w->R = s->R, w->S = s->S, w->groups = s->groups; /* what a first use prepares for */
-    return run_op(w, KIND_CONV, key, conv_pd, &c, &user_w, &any_w, &user_src, &user_dst, in, out, b, sc);
+    /* The primitive converts its input and output through scratch (blocked
+     * layout, bf16): for the VAE's largest maps that is 1.5 GiB beside the
+     * tensors themselves, so big convolutions run in bands of output rows whose
+     * scratch stays near band_bytes. Every output element sums the same
+     * products either way. */
+    size_t bytes = ((size_t)s->N * s->C * s->H * s->W + (size_t)s->N * s->K * OH * OW) * sizeof(float);
+    size_t n_bands = band_bytes && bytes > band_bytes ? (bytes + band_bytes - 1) / band_bytes : 1;
+    int rows = (int)(((size_t)OH + n_bands - 1) / n_bands);
+    dnnl_dims_t in_strides = {(int64_t)s->C * s->H * s->W, (int64_t)s->H * s->W, s->W, 1};
+    dnnl_dims_t out_strides = {(int64_t)s->K * OH * OW, (int64_t)OH * OW, OW, 1};
+    int rc = 0;
+    for (int o0 = 0; rc == 0 && o0 < OH; o0 += rows) {
+        int o1 = o0 + rows < OH ? o0 + rows : OH;
+        int i0 = o0 * s->stride_h - s->pad_h, i1 = (o1 - 1) * s->stride_h - s->pad_h + (s->R - 1) * s->dil_h + 1;
+        int c0 = i0 > 0 ? i0 : 0, c1 = i1 < s->H ? i1 : s->H;
+        conv_shape_t c = {s, c1 - c0, c0 - i0, i1 > s->H ? i1 - s->H : 0, o1 - o0, OW, b != NULL};
+        int key[KEY_LEN] = {KIND_CONV, s->N, s->H, s->W, c.H, c.pad_top, c.pad_bottom, c.OH, s->stride_h, s->stride_w,
+                            s->pad_w, s->dil_h, s->dil_w, c.has_bias};
+        dnnl_dims_t sd = {s->N, s->C, c.H, s->W}, dd = {s->N, s->K, c.OH, OW};
+        dnnl_memory_desc_t user_src, user_dst;
+        if (dnnl_memory_desc_init_by_strides(&user_src, 4, sd, dnnl_f32, in_strides) != dnnl_success ||
+            dnnl_memory_desc_init_by_strides(&user_dst, 4, dd, dnnl_f32, out_strides) != dnnl_success)
+            return 1;
+        rc = run_op(w, KIND_CONV, key, conv_pd, &c, &user_w, &any_w, &user_src, &user_dst, in + (size_t)c0 * s->W,
+                    out + (size_t)o0 * OW, b, sc);
+    }
+    return rc;
+}
+
+int iid__dnnl_conv2d(iid_dnnl_weight_t *w, float *out, const float *in, const float *b, const iid_conv2d_shape_t *s,
+                     const iid_scratch_t *sc)
+{
+    return iid__dnnl_conv2d_banded(w, out, in, b, s, IID_DNNL_BAND_BYTES, sc);
 }

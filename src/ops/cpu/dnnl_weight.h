@@ -54,8 +54,15 @@ iid_dnnl_weight_info_t iid__dnnl_weight_info(const iid_dnnl_weight_t *w);
  * 0 done, -1 out of memory, 1 not run here (use the plain path). */
 int iid__dnnl_matmul(iid_dnnl_weight_t *w, float *C, const float *A, int M, const float *b, int accumulate,
                      const iid_scratch_t *sc);
-/* out (N, K, OH, OW) = conv(in, W) [+ b]; W is (K, C/groups * R * S). Same returns. */
+/* out (N, K, OH, OW) = conv(in, W) [+ b]; W is (K, C/groups * R * S). Same
+ * returns. A convolution whose input and output pass IID_DNNL_BAND_BYTES together
+ * runs in bands of output rows (iid__dnnl_conv2d_banded), so its scratch stays
+ * near that size. */
+#define IID_DNNL_BAND_BYTES ((size_t)128 << 20)
 int iid__dnnl_conv2d(iid_dnnl_weight_t *w, float *out, const float *in, const float *b, const iid_conv2d_shape_t *s,
                      const iid_scratch_t *sc);
+/* The same in bands of input + output no larger than about band_bytes (0: one band). */
+int iid__dnnl_conv2d_banded(iid_dnnl_weight_t *w, float *out, const float *in, const float *b,
+                            const iid_conv2d_shape_t *s, size_t band_bytes, const iid_scratch_t *sc);
 
 #endif
