@@ -28,6 +28,11 @@ void iid__kv_cache_free(iid_kv_cache_t *c)
     c->n = c->cap = 0;
 }
 
+void iid__kv_cache_drop_last(iid_kv_cache_t *c)
+{
+    if (c->n > 0) entry_free(c->be, &c->e[--c->n]);
+}
+
 iid_kv_entry_t *iid__kv_cache_find(const iid_kv_cache_t *c, const void *layer, const void *ctx, int64_t rows, int n_ip)
 {
     for (int i = 0; i < c->n; i++) {

@@ -39,6 +39,8 @@ void iid__kv_cache_init(iid_kv_cache_t *c, const iid_backend_t *be);
 void iid__kv_cache_free(iid_kv_cache_t *c);
 /* The entry for layer made from ctx, or NULL. */
 iid_kv_entry_t *iid__kv_cache_find(const iid_kv_cache_t *c, const void *layer, const void *ctx, int64_t rows, int n_ip);
+/* Free the entry added last (one whose contents could not be made). */
+void iid__kv_cache_drop_last(iid_kv_cache_t *c);
 /* A new entry with k and v (rows x C floats) and, when n_ip > 0, k_ip and v_ip
  * (B * n_ip x C) allocated on c->be, contents to be written; NULL when out of memory. */
 iid_kv_entry_t *iid__kv_cache_add(iid_kv_cache_t *c, const void *layer, const void *ctx, int64_t rows, int B, int n_ip,

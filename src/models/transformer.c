@@ -133,10 +133,8 @@ static iid_status cached_context(const iid_attention_t *a, iid_kv_cache_t *kv, c
         if (!(e = iid__kv_cache_add(kv, a, ctx, rows, B, n_ip, a->dim)))
             return iid__fail(err, IID_ERR_NOMEM, "attention: out of memory for the cached keys and values");
         iid_status s = project_context(kv->be, a, ctx, B, Tk, n_ip, e->k, e->v, e->k_ip, e->v_ip, err);
-        if (s != IID_OK) { /* the entry stays, written or not: drop it */
-            kv->n--;
-            iid__op_free(kv->be, e->k), iid__op_free(kv->be, e->v);
-            iid__op_free(kv->be, e->k_ip), iid__op_free(kv->be, e->v_ip);
+        if (s != IID_OK) { /* half written: not an answer for the next call */
+            iid__kv_cache_drop_last(kv);
             return s;
         }
     }
