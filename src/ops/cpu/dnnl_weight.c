@@ -133,21 +133,6 @@ static int run_reorder(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *from, con
     return ok ? 0 : 1;
 }
 
-/* The plain view as a malloc'd f32 copy, converted on every thread: with the
- * page faults of the fresh copy and of the mapped file, this was most of a
- * process's first step (each weight is prepared at its first product). */
-static float *plain_f32(const iid_wmat_t *h)
-{
-    size_t n = (size_t)h->rows * h->cols;
-    float *f = malloc((n ? n : 1) * sizeof *f);
-    if (!f) return NULL;
-    const int rows_per = 64;
-#pragma omp parallel for schedule(static) if (n >= ((size_t)1 << 20))
-    for (int r0 = 0; r0 < h->rows; r0 += rows_per)
-        iid__wmat_rows_f32(f + (size_t)r0 * h->cols, h, r0, h->rows - r0 < rows_per ? h->rows - r0 : rows_per);
-    return f;
-}
-
 /* Reorder the plain view (described as f32 by user_wmd) into w->wmd, the layout
  * the first primitive chose: at the first use, and again after a trim. 0, -1 out
  * of memory, 1 oneDNN failed. */
@@ -159,7 +144,7 @@ static int fill(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *user_wmd)
         w->wdata = (void *)w->host.data;
         return 0;
     }
-    float *plain = direct ? NULL : plain_f32(&w->host);
+    float *plain = direct ? NULL : iid__wmat_to_f32(&w->host);
     if (!direct && !plain) return -1;
     size_t bytes = dnnl_memory_desc_get_size(&w->wmd);
     w->wdata = aligned_alloc(64, (bytes + 63) / 64 * 64);

@@ -54,12 +54,18 @@ iid_wmat_t iid__wmat_slice(const iid_wmat_t *W, int r0, int nr)
     return v;
 }
 
-/* The whole of W as a malloc'd f32 copy, or NULL. */
+/* The whole of W as a malloc'd f32 copy, or NULL; converted on every thread in
+ * slices of rows (with the page faults of the fresh copy and of a mapped file,
+ * one thread made this most of the cpu backend's weight preparation). */
 float *iid__wmat_to_f32(const iid_wmat_t *W)
 {
     size_t n = (size_t)W->rows * W->cols;
     float *w = malloc((n ? n : 1) * sizeof *w);
-    if (w) iid__wmat_rows_f32(w, W, 0, W->rows);
+    if (!w) return NULL;
+    const int rows_per = 64;
+#pragma omp parallel for schedule(static) if (n >= ((size_t)1 << 20))
+    for (int r0 = 0; r0 < W->rows; r0 += rows_per)
+        iid__wmat_rows_f32(w + (size_t)r0 * W->cols, W, r0, W->rows - r0 < rows_per ? W->rows - r0 : rows_per);
     return w;
 }
 
