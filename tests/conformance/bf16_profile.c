@@ -10,8 +10,9 @@
  * measured on the kit (the measured values are in the comments), so a real
  * bug, which moves these errors to O(1), still fails. Stages without a GEMM
  * (tokenizer, schedulers, image geometry) and the face models (ONNX graphs,
- * computed in f32 whatever --dtype says) keep the kit's tolerances, and so does
- * the Resampler (its matrices are f32 host copies that run on the f32 sgemm).
+ * computed in f32 whatever --dtype says) keep the kit's tolerances. The
+ * Resampler's matrices are f32 host copies on the f32 sgemm, but its attention,
+ * like every attention with --dtype bf16, multiplies bf16 operands.
  */
 #include <string.h>
 
@@ -25,7 +26,8 @@ typedef struct bf16_tol {
 } bf16_tol_t;
 
 /* Measured on the kit (cpu backend, AVX512_BF16, oneDNN 2.6), worst check per stage:
- * text_encoders 4.4e-3, controlnet 1.3e-2, unet 9.0e-3, unet_plain 1.1e-2, unet_lora 1.6e-2,
+ * text_encoders 4.4e-3, resampler 1.4e-3 (its attention only), controlnet 1.3e-2 (1.8e-2 with
+ * attention in bf16), unet 9.0e-3, unet_plain 1.1e-2, unet_lora 1.6e-2,
  * vae_decode 6.9e-3 (uint8: 2 levels on 15% of values), pipeline 4.1e-2 and
  * pipeline_full 3.3e-2 (latents after 4 guided steps; uint8: 3 levels on 37%).
  * The uint8 fraction is left open (1.0): with bf16 most pixels may round to a
@@ -33,6 +35,7 @@ typedef struct bf16_tol {
  * single_file stage's lines ("single_file/unet", ...) use their stage's entry. */
 static const bf16_tol_t profile[] = {
     {"text_encoders", 1.5e-2, 0, 0},
+    {"resampler", 5e-3, 0, 0},
     {"controlnet", 4e-2, 0, 0},
     {"unet", 3e-2, 0, 0},
     {"unet_plain", 3e-2, 0, 0},

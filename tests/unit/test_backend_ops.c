@@ -21,8 +21,9 @@
  * inputs rounded to bf16, 8 significant bits, f32 accumulation), each op held
  * to its bf16 threshold: a rounding of relative size 2^-9 on both factors gives
  * a normalised squared error near 3e-6 (measured 2e-6 .. 5e-6 here), so the ops
- * on prepared weights (matmul_wt, linear, conv2d) allow 3e-5 and every other op
- * keeps its f32 threshold. Skipped with a message where oneDNN cannot run bf16
+ * on prepared weights (matmul_wt, linear, conv2d) and attention (bf16 Q, K, V
+ * and probabilities: the same roundings) allow 3e-5 and every other op keeps
+ * its f32 threshold. Skipped with a message where oneDNN cannot run bf16
  * (no AVX-512).
  *
  * A device backend (host_memory 0: "cuda") has its own threshold per case: its
@@ -45,6 +46,7 @@
 #include "core/half.h"
 #include "ops/backend.h"
 #include "ops/cpu/dnnl_weight.h"
+#include "ops/cpu/fast_ops.h"
 #include "ops/cpu/gemm_peak.h"
 #include "ops/cpu/vec.h"
 #include "support.h"
@@ -447,7 +449,7 @@ static const op_case_t cases[] = {
     {"matmul_nt_nn", case_matmul_nt_nn, 1e-10, 1e-10, 1e-10}, /* activations only: f32 in every dtype */
     {"linear", case_linear, 1e-10, 1e-4, BF16_GEMM},
     {"conv2d", case_conv2d, 1e-10, 1e-4, BF16_GEMM},
-    {"attention", case_attention, 1e-10, 1e-10, 1e-10},
+    {"attention", case_attention, 1e-10, 1e-10, BF16_GEMM}, /* bf16 Q, K, V and P: the GEMMs' rounding */
     {"norms", case_norms, 1e-10, 1e-10, 1e-10}, /* cpu: vectorised, float sums per chunk */
     {"unary", case_unary, 0, 1e-10, 0},
     {"binary", case_binary, 0, 1e-10, 0},
@@ -857,6 +859,20 @@ static void test_cpu_vec_levels(void **state)
         assert_true(isnan(got[0]));
         v->scale(got + 1, n - 1, 0.5f);
         for (int i = 1; i < n; i++) assert_float_equal(got[i], 0.5f * want[i], 1e-7 * fabsf(want[i]) + 1e-30);
+        /* to_bf16: bit for bit the scalar rounding, with ties both ways, overflow to inf, NaN, signed zero */
+        static const uint32_t edge[] = {0x3f808000u, 0x3f818000u, 0x7f7fffffu, 0x7f800000u, 0xff800000u,
+                                        0x7fc00001u, 0x7f800001u, 0x80000000u, 0x00000001u, 0xbf7fffffu};
+        const int ne = (int)(sizeof edge / sizeof edge[0]);
+        for (int i = 0; i < ne; i++) memcpy(&x[i], &edge[i], sizeof x[i]);
+        uint16_t bf[259];
+        for (int pass = 0; pass < 2; pass++) {
+            float sc = pass ? 0.125f : 1.0f; /* a scale applied before the rounding */
+            v->to_bf16(bf, x, n, sc);
+            for (int i = 0; i < n; i++)
+                if (bf[i] != iid__f32_to_bf16(x[i] * sc))
+                    fail_msg("to_bf16 (%s): value %d (%a x %g) gives 0x%04x, want 0x%04x", v->name, i, x[i], sc, bf[i],
+                             iid__f32_to_bf16(x[i] * sc));
+        }
         free(x);
         free(w);
         free(b);
@@ -869,6 +885,47 @@ static void test_cpu_vec_levels(void **state)
     int best = IID_CPU_VEC_LEVELS - 1;
     while (!iid__cpu_vec_level(best)) best--;
     assert_ptr_equal(iid__cpu_vec(), iid__cpu_vec_level(best)); /* the backend uses the widest */
+}
+
+/* The cpu backend's bf16 attention itself (the op table falls back to the f32
+ * kernel when oneDNN cannot build its products, which the check above would not
+ * notice): it runs (0), its rounding shows (not the f32 result) and stays within
+ * the bf16 threshold, over several query blocks and key tiles, and it leaves the
+ * causal case to the f32 kernel (1, out untouched). */
+static void test_cpu_attention_bf16(void **state)
+{
+    (void)state;
+    if (!iid__bf16_supported()) {
+        printf("SKIP: oneDNN cannot run bf16 on this CPU (no AVX-512)\n");
+        skip();
+    }
+    /* H=64 makes the query blocks 32 rows (7 blocks, the last 8); Tk=600: a 512-key tile and an 88-key one */
+    static const int sh[][4] = {{2, 3, 40, 16}, {64, 200, 600, 8}, {1, 70, 1030, 24}};
+    for (size_t c = 0; c < sizeof sh / sizeof sh[0]; c++) {
+        int H = sh[c][0], Tq = sh[c][1], Tk = sh[c][2], D = sh[c][3], B = 2, HD = H * D;
+        /* strided rows, as the fused q/k/v projections give them */
+        iid_attn_shape_t s = {B, H, Tq, Tk, D, HD + 3, 2 * HD, 1.0f / sqrtf((float)D), 0};
+        float *q = host_rand((size_t)B * Tq * s.q_stride, 80), *k = host_rand((size_t)B * Tk * s.kv_stride, 81);
+        float *v = host_rand((size_t)B * Tk * s.kv_stride, 82);
+        size_t n = (size_t)B * Tq * HD;
+        float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_int_equal(iid__attention_ref(want, q, k, v, &s), 0);
+        assert_int_equal(iid__attention_bf16(got, q, k, v, &s, NULL), 0);
+        double e = nmse(got, want, n);
+        printf("attention bf16 H=%d Tq=%d Tk=%d D=%d: nmse %.3g\n", H, Tq, Tk, D, e);
+        assert_true(e > 0.0 && e < BF16_GEMM);
+        s.causal = 1;
+        got[0] = 12345.0f;
+        assert_int_equal(iid__attention_bf16(got, q, k, v, &s, NULL), 1);
+        assert_true(got[0] == 12345.0f);
+        free(q);
+        free(k);
+        free(v);
+        free(want);
+        free(got);
+    }
 }
 
 /* A tensor in every backend's memory: shape, size, upload then download give the
@@ -1026,6 +1083,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tables_complete),
         cmocka_unit_test(test_cpu_vec_levels),
         cmocka_unit_test(test_every_op_cpu_bf16),
+        cmocka_unit_test(test_cpu_attention_bf16),
         cmocka_unit_test(test_cpu_weights_prepared),
         cmocka_unit_test(test_cpu_conv_bands),
         cmocka_unit_test(test_cpu_weight_pages_released),

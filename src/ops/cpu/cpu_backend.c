@@ -4,7 +4,8 @@
  * layout and compute dtype, $IID_DTYPE, it picks for this CPU; dnnl_weight.h),
  * with the bias fused; products with an unbound matrix (attention, the ONNX
  * graphs, the Resampler) run on oneDNN's sgemm (gemm.c, im2col conv.c), and
- * attention is the tiled online-softmax kernel (attention.c); the norms and
+ * attention is the tiled online-softmax kernel (attention.c; with bf16 weights its
+ * products are bf16 too, attention_bf16.c); the norms and
  * GEGLU are vectorised for the CPU's widest instruction set (fast_ops.c, vec.h),
  * GroupNorm + SiLU in one pass. Every other op is the host loop it shares with
  * "ref" (host.h). All threads are OpenMP's.
@@ -89,9 +90,15 @@ static int cpu_conv2d(const iid_backend_t *be, float *out, const float *in, cons
     return iid__conv2d(out, in, w, b, s, SCRATCH(be));
 }
 
+/* With bf16 weights the products of attention are bf16 too (not the text
+ * encoders' causal ones: small, and kept f32). */
 static int cpu_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
                          const iid_attn_shape_t *s)
 {
+    if (iid__compute_dtype_default() == IID_DTYPE_BF16) {
+        int rc = iid__attention_bf16(out, q, k, v, s, SCRATCH(be));
+        if (rc != 1) return rc;
+    }
     return iid__attention(out, q, k, v, s, SCRATCH(be));
 }
 

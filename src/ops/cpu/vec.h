@@ -34,6 +34,8 @@ typedef struct iid_cpu_vec {
     float (*exp_sum)(float *x, int n, float m);
     /* x[i] *= s for i < n. */
     void (*scale)(float *x, int n, float s);
+    /* y[i] = x[i] * s rounded to bf16 (nearest, ties to even; NaN stays NaN). */
+    void (*to_bf16)(uint16_t *y, const float *x, int n, float s);
 } iid_cpu_vec_t;
 
 /* The table for level 0 (baseline), 1 (AVX2 + FMA) or 2 (AVX-512), or NULL

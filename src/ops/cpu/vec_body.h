@@ -142,8 +142,24 @@ VEC_TARGET static void VEC(scale)(float *x, int n, float s)
     for (int i = 0; i < n; i++) x[i] *= s;
 }
 
+/* Rounds to nearest, ties to even, as iid__f32_to_bf16 (core/half.c) does, bit for
+ * bit: integer operations on the float's bits, which vectorise. */
+VEC_TARGET static void VEC(to_bf16)(uint16_t *y, const float *x, int n, float s)
+{
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        union {
+            float f;
+            uint32_t u;
+        } v = {.f = x[i] * s};
+        uint32_t rounded = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16;
+        uint32_t quiet_nan = (v.u >> 16) | 0x40u;
+        y[i] = (uint16_t)((v.u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
+    }
+}
+
 static const iid_cpu_vec_t VEC(table) = {
-    VEC(name_str), VEC(group_norm), VEC(layer_norm), VEC(geglu), VEC(max), VEC(exp_sum), VEC(scale),
+    VEC(name_str), VEC(group_norm), VEC(layer_norm), VEC(geglu), VEC(max), VEC(exp_sum), VEC(scale), VEC(to_bf16),
 };
 
 #undef VEC_CHUNK
