@@ -73,12 +73,14 @@ iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int nd
     int64_t cols = ndim > 0 && shape[0] > 0 ? iid__st_numel(t) / shape[0] : 0;
     if (ndim < 1 || shape[0] > INT32_MAX || cols > INT32_MAX)
         return iid__fail(err, IID_ERR_RANGE, "%s: tensor '%s' is not a matrix of int-sized dimensions", st->path, name);
-    iid_wmat_t host = {t->data, t->dtype, (int)shape[0], (int)cols, NULL};
+    const unsigned char *map = st->map.data, *p = t->data;
+    int mapped = map && p >= map && (size_t)(p - map) < st->map.size; /* not a LoRA-fused copy */
+    iid_wmat_t host = {t->data, t->dtype, (int)shape[0], (int)cols, NULL, mapped};
     int in_place = t->dtype == IID_DTYPE_F16 || t->dtype == IID_DTYPE_BF16 ||
                    (t->dtype == IID_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0);
     if (!in_place) { /* unaligned F32 (safetensors does not promise alignment) or another float dtype */
         IID_TRY(iid__st_load_f32(st, name, ndim, shape, &w->owned, err));
-        host = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols, NULL};
+        host = (iid_wmat_t){w->owned, IID_DTYPE_F32, (int)shape[0], (int)cols, NULL, 0};
     }
     w->be = iid__backend_default();
     return iid__op_bind_weight(w->be, &host, &w->m, &w->bound, err);

@@ -199,7 +199,7 @@ typedef struct scratch {
 } scratch_t;
 
 /* An f32 (rows, cols) weight as the op table takes it. */
-static iid_wmat_t mat(const float *w, int rows, int cols) { return (iid_wmat_t){w, IID_DTYPE_F32, rows, cols, NULL}; }
+static iid_wmat_t mat(const float *w, int rows, int cols) { return (iid_wmat_t){w, IID_DTYPE_F32, rows, cols, NULL, 0}; }
 
 /* lat += attn(x, lat). */
 static iid_status perceiver_attention(const iid_backend_t *be, const iid_resampler_t *r, const iid_resampler_layer_t *w,

@@ -63,6 +63,11 @@ typedef struct iid_wmat {
      * for oneDNN, cpu/dnnl_weight.c), or NULL for a plain view. data stays the
      * plain view; a slice or copy of the view drops prep. */
     void *prep;
+    /* data lies in a read-only file mapping (a checkpoint's), so a backend that
+     * made its own copy may drop these pages from the process and leave them in
+     * the page cache for the next one; 0: unknown (anonymous memory must keep
+     * its contents). */
+    int file_backed;
 } iid_wmat_t;
 
 #define IID_WMAT_BLOCK_BYTES ((size_t)32 << 20)

@@ -88,7 +88,7 @@ static host_w_t host_weight(int rows, int cols, iid_dtype_t dt, uint32_t seed)
     float *f = malloc((n ? n : 1) * sizeof *f);
     assert_non_null(f);
     iid_test_fill_random(f, n, seed);
-    host_w_t w = {{NULL, dt, rows, cols, NULL}, malloc((n ? n : 1) * iid__dtype_size(dt))};
+    host_w_t w = {{NULL, dt, rows, cols, NULL, 0}, malloc((n ? n : 1) * iid__dtype_size(dt))};
     assert_non_null(w.bytes);
     assert_int_equal(iid__convert_from_f32(w.bytes, dt, f, n, NULL), IID_OK);
     w.m.data = w.bytes;
@@ -522,6 +522,57 @@ static void test_every_op_cpu_bf16(void **state)
     assert_true(checked >= N_CASES);
 }
 
+/* A bf16 weight's staging: an F16 view is rounded to bf16 by our own kernel and
+ * a BF16 view is read as it is, where an F32 view goes through oneDNN's f32 ->
+ * bf16 reorder; the three must prepare the same bits, so the same matrix
+ * stored all three ways gives bit-identical products (a matmul and a 3x3
+ * convolution, odd sizes). */
+static void test_cpu_bf16_staging(void **state)
+{
+    (void)state;
+    if (!iid__bf16_supported()) {
+        printf("SKIP: oneDNN cannot run bf16 on this CPU (no AVX-512)\n");
+        skip();
+    }
+    assert_int_equal(setenv(IID_DTYPE_ENV, "bf16", 1), 0);
+    const iid_backend_t *be = &iid__backend_cpu;
+    const int rows = 37, cols = 5 * 9, M = 29;
+    iid_conv2d_shape_t cs = {1, 5, 11, 13, rows, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+    host_w_t f16 = host_weight(rows, cols, IID_DTYPE_F16, 90);
+    size_t n = (size_t)rows * cols;
+    float *f = malloc(n * sizeof *f); /* the F16 values, exactly, as F32 and as BF16 (rounded once) */
+    uint16_t *b = malloc(n * sizeof *b);
+    assert_non_null(f);
+    assert_non_null(b);
+    iid__f16_to_f32_n(f, f16.bytes, n);
+    for (size_t i = 0; i < n; i++) b[i] = iid__f32_to_bf16(f[i]);
+    iid_wmat_t views[3] = {f16.m, {f, IID_DTYPE_F32, rows, cols, NULL, 0}, {b, IID_DTYPE_BF16, rows, cols, NULL, 0}};
+    float *x = dev_rand(be, (size_t)M * cols, 91), *xc = dev_rand(be, (size_t)5 * 11 * 13, 92);
+    float *got[2][3];
+    for (int op = 0; op < 2; op++)
+        for (int v = 0; v < 3; v++) {
+            iid_wmat_t m;
+            void *owned;
+            assert_int_equal(iid__op_bind_weight(be, &views[v], &m, &owned, NULL), IID_OK);
+            size_t no = op ? (size_t)rows * 11 * 13 : (size_t)M * rows;
+            float *y = dev_zero(be, no);
+            if (op) assert_int_equal(iid__op_conv2d(be, y, xc, &m, NULL, &cs, NULL), IID_OK);
+            else assert_int_equal(iid__op_linear(be, y, x, &m, NULL, M, NULL), IID_OK);
+            assert_int_equal(iid__dnnl_weight_info(m.prep).dtype, IID_DTYPE_BF16);
+            got[op][v] = finish(be, y, no);
+            iid__op_release_weight(be, owned);
+            if (v) assert_memory_equal(got[op][v], got[op][0], no * sizeof(float));
+        }
+    for (int op = 0; op < 2; op++)
+        for (int v = 0; v < 3; v++) free(got[op][v]);
+    iid__op_free(be, x);
+    iid__op_free(be, xc);
+    free(f);
+    free(b);
+    free(f16.bytes);
+    assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
+}
+
 /* The cpu backend's bound weights: prepared once for the op that uses them, in
  * the compute dtype (bf16 halves the f32 copy), and still right when a weight
  * prepared for one op is used by another (the plain path). */
@@ -601,8 +652,27 @@ static size_t resident_pages(const void *p, size_t n)
     return r;
 }
 
+/* The resident kB of the mapping that starts at p (/proc/self/smaps), or -1. */
+static long mapping_rss_kb(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    long kb = -1;
+    int in = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) in = lo == (uintptr_t)p;
+        else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1) break;
+    }
+    fclose(f);
+    return kb;
+}
+
 /* A weight in a memory-mapped file, as a checkpoint's: once the cpu backend has
- * prepared its own copy, the file's pages leave RAM (the copy replaces them). */
+ * prepared its own copy, the file's pages leave the process (the copy replaces
+ * them), and leave RAM too unless the view says it is a read-only file mapping,
+ * whose pages are worth keeping in the page cache. */
 static void test_cpu_weight_pages_released(void **state)
 {
     (void)state;
@@ -612,34 +682,50 @@ static void test_cpu_weight_pages_released(void **state)
 #else
     const int N = 1024, K = 2048; /* 4 MiB of F16 */
     size_t bytes = (size_t)N * K * 2;
-    char path[] = "test_backend_ops_weightXXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
     host_w_t h = host_weight(N, K, IID_DTYPE_F16, 70);
-    assert_int_equal(write(fd, h.bytes, bytes), (ssize_t)bytes);
-    assert_int_equal(fsync(fd), 0); /* clean pages, as a checkpoint read from disk has */
-    free(h.bytes);
-    const unsigned char *map = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    assert_true(map != MAP_FAILED);
-    close(fd);
-    unlink(path);
-    unsigned sum = 0;
-    for (size_t i = 0; i < bytes; i += 512) sum += map[i]; /* fault every page in */
-    size_t pages = bytes / (size_t)sysconf(_SC_PAGESIZE);
-    assert_true(resident_pages(map, bytes) > pages * 9 / 10 || sum == 0);
     assert_int_equal(setenv(IID_DTYPE_ENV, "f32", 1), 0);
-    iid_wmat_t host = {map, IID_DTYPE_F16, N, K, NULL}, dev;
-    void *owned = NULL;
-    assert_int_equal(iid__op_bind_weight(&iid__backend_cpu, &host, &dev, &owned, NULL), IID_OK);
-    float *x = dev_rand(&iid__backend_cpu, (size_t)2 * K, 71), *y = dev_zero(&iid__backend_cpu, (size_t)2 * N);
-    assert_int_equal(iid__op_linear(&iid__backend_cpu, y, x, &dev, NULL, 2, NULL), IID_OK);
-    assert_int_equal(iid__dnnl_weight_info(dev.prep).kind, 1);
-    size_t left = resident_pages(map, bytes);
-    if (left > pages / 10) fail_msg("%zu of %zu pages of the mapped weight still resident", left, pages);
-    iid__op_free(&iid__backend_cpu, x);
-    iid__op_free(&iid__backend_cpu, y);
-    iid__op_release_weight(&iid__backend_cpu, owned);
-    munmap((void *)map, bytes);
+    /* file_backed 0 (unknown): paged out, gone from RAM; 1 (a checkpoint's read-only
+     * mapping): gone from the process, kept in the page cache */
+    for (int file_backed = 0; file_backed < 2; file_backed++) {
+        char path[] = "test_backend_ops_weightXXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, h.bytes, bytes), (ssize_t)bytes);
+        assert_int_equal(fsync(fd), 0); /* clean pages, as a checkpoint read from disk has */
+        const unsigned char *map = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+        assert_true(map != MAP_FAILED);
+        close(fd);
+        unlink(path);
+        unsigned sum = 0;
+        for (size_t i = 0; i < bytes; i += 512) sum += map[i]; /* fault every page in */
+        size_t pages = bytes / (size_t)sysconf(_SC_PAGESIZE);
+        assert_true(resident_pages(map, bytes) > pages * 9 / 10 || sum == 0);
+        assert_true(mapping_rss_kb(map) >= (long)(bytes / 1024) * 9 / 10);
+        iid_wmat_t host = {map, IID_DTYPE_F16, N, K, NULL, file_backed}, dev;
+        void *owned = NULL;
+        assert_int_equal(iid__op_bind_weight(&iid__backend_cpu, &host, &dev, &owned, NULL), IID_OK);
+        float *x = dev_rand(&iid__backend_cpu, (size_t)2 * K, 71), *y = dev_zero(&iid__backend_cpu, (size_t)2 * N);
+        assert_int_equal(iid__op_linear(&iid__backend_cpu, y, x, &dev, NULL, 2, NULL), IID_OK);
+        assert_int_equal(iid__dnnl_weight_info(dev.prep).kind, 1);
+        long rss = mapping_rss_kb(map);
+        if (rss < 0 || rss > (long)(bytes / 1024) / 10) fail_msg("the mapped weight keeps %ld kB in the process", rss);
+        size_t cached = resident_pages(map, bytes); /* mincore: the page cache, mapped or not */
+        if (file_backed ? cached < pages * 9 / 10 : cached > pages / 10)
+            fail_msg("file_backed %d: %zu of %zu pages of the weight's file in the page cache", file_backed, cached,
+                     pages);
+        /* the view still reads back right: trimmed, the weight is prepared again from it */
+        iid__op_trim_weight(&iid__backend_cpu, owned);
+        float *y2 = dev_zero(&iid__backend_cpu, (size_t)2 * N);
+        assert_int_equal(iid__op_linear(&iid__backend_cpu, y2, x, &dev, NULL, 2, NULL), IID_OK);
+        float *hy = finish(&iid__backend_cpu, y, (size_t)2 * N), *hy2 = finish(&iid__backend_cpu, y2, (size_t)2 * N);
+        assert_memory_equal(hy, hy2, (size_t)2 * N * sizeof *hy);
+        free(hy);
+        free(hy2);
+        iid__op_free(&iid__backend_cpu, x);
+        iid__op_release_weight(&iid__backend_cpu, owned);
+        munmap((void *)map, bytes);
+    }
+    free(h.bytes);
     assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
 #endif
 }
@@ -735,7 +821,7 @@ static void test_glue_ops_by_hand(void **state)
     assert_memory_equal(cc, want_c, sizeof want_c);
     /* gather, with an out-of-range id refused */
     float table[6] = {0, 1, 10, 11, 20, 21}, g[4];
-    iid_wmat_t tw = {table, IID_DTYPE_F32, 3, 2, NULL};
+    iid_wmat_t tw = {table, IID_DTYPE_F32, 3, 2, NULL, 0};
     int32_t ids[2] = {2, 0}, bad[1] = {3};
     assert_int_equal(iid__gather_rows_ref(g, &tw, ids, 2), 0);
     float want_g[] = {20, 21, 0, 1};
@@ -1085,6 +1171,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_op_cpu_bf16),
         cmocka_unit_test(test_cpu_attention_bf16),
         cmocka_unit_test(test_cpu_weights_prepared),
+        cmocka_unit_test(test_cpu_bf16_staging),
         cmocka_unit_test(test_cpu_conv_bands),
         cmocka_unit_test(test_cpu_weight_pages_released),
         cmocka_unit_test(test_glue_ops_by_hand),

@@ -36,7 +36,7 @@ static float *rnd(size_t n, uint32_t seed)
 static iid_weight_t wrnd(int rows, int cols, uint32_t seed)
 {
     float *p = rnd((size_t)rows * cols, seed);
-    return (iid_weight_t){{p, IID_DTYPE_F32, rows, cols, NULL}, p, NULL, NULL};
+    return (iid_weight_t){{p, IID_DTYPE_F32, rows, cols, NULL, 0}, p, NULL, NULL};
 }
 
 static iid_linear_w_t lin(int in, int out, int bias, uint32_t seed)

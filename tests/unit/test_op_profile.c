@@ -72,7 +72,7 @@ static void counts_on(const iid_backend_t *parent)
     float *wf = host_rand(8 * 12, 2), *x = host_rand(5 * 12, 3), *b = host_rand(8, 4);
     uint16_t w16[8 * 12];
     assert_int_equal(iid__convert_from_f32(w16, IID_DTYPE_F16, wf, 8 * 12, NULL), IID_OK);
-    iid_wmat_t host = {w16, IID_DTYPE_F16, 8, 12, NULL}, W;
+    iid_wmat_t host = {w16, IID_DTYPE_F16, 8, 12, NULL, 0}, W;
     void *owned = NULL;
     assert_int_equal(iid__op_bind_weight(be, &host, &W, &owned, NULL), IID_OK);
     float got[40], want[40];
@@ -90,7 +90,7 @@ static void counts_on(const iid_backend_t *parent)
      * 2 N K OH OW (C/g) R S = 2 * 2 * 6 * 5 * 5 * 2 * 3 * 3 = 10800 FLOPs */
     iid_conv2d_shape_t cs = {2, 4, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 2};
     float *cw = host_rand(6 * 2 * 3 * 3, 5), *cin = host_rand(2 * 4 * 9 * 9, 6);
-    iid_wmat_t chost = {cw, IID_DTYPE_F32, 6, 18, NULL}, CW;
+    iid_wmat_t chost = {cw, IID_DTYPE_F32, 6, 18, NULL, 0}, CW;
     void *cowned = NULL;
     assert_int_equal(iid__op_bind_weight(be, &chost, &CW, &cowned, NULL), IID_OK);
     float co1[2 * 6 * 25], co2[2 * 6 * 25];
@@ -161,7 +161,7 @@ static void test_over_step_allocator(void **state)
     assert_int_equal(iid__op_profile_init(&p, &sa.be, 1, NULL), IID_OK);
     const iid_backend_t *be = iid__op_profile_backend(&p);
     float *x = host_rand(64 * 32, 9), *wf = host_rand(16 * 32, 10);
-    iid_wmat_t W = {wf, IID_DTYPE_F32, 16, 32, NULL};
+    iid_wmat_t W = {wf, IID_DTYPE_F32, 16, 32, NULL, 0};
     long planned = 0;
     for (int step = 0; step < 3; step++) {
         iid__step_alloc_begin(&sa);

@@ -59,7 +59,7 @@ static unsigned char *wbytes(int rows, int cols, iid_dtype_t dt, size_t off, uin
         }
     }
     *f32 = v;
-    *W = (iid_wmat_t){buf + off, dt, rows, cols, NULL};
+    *W = (iid_wmat_t){buf + off, dt, rows, cols, NULL, 0};
     return buf;
 }
 
@@ -190,7 +190,7 @@ static void check_conv(iid_conv2d_shape_t s)
     float *in = rnd((size_t)s.N * s.C * s.H * s.W, 21), *w = rnd((size_t)s.K * (s.C / s.groups) * s.R * s.S, 22);
     float *b = rnd((size_t)s.K, 23), *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
     iid__conv2d_ref(o1, in, w, b, &s);
-    iid_wmat_t wm = {w, IID_DTYPE_F32, s.K, (s.C / s.groups) * s.R * s.S, NULL};
+    iid_wmat_t wm = {w, IID_DTYPE_F32, s.K, (s.C / s.groups) * s.R * s.S, NULL, 0};
     assert_int_equal(iid__conv2d(o2, in, &wm, b, &s, NULL), 0);
     assert_true(iid_test_max_abs_diff(o1, o2, no) < 1e-5f);
     free(in), free(w), free(b), free(o1), free(o2);

@@ -10,6 +10,7 @@
  */
 #define _DEFAULT_SOURCE /* madvise */
 #include "ops/cpu/dnnl_weight.h"
+#include "ops/cpu/vec.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
@@ -102,13 +103,20 @@ iid_dnnl_weight_info_t iid__dnnl_weight_info(const iid_dnnl_weight_t *w)
 
 /* ---- preparing the weight ---- */
 
-/* The clean pages of the plain view leave RAM (a hint: failure keeps them). */
-static void page_out(const void *p, size_t n)
+/* The plain view's pages leave the process once the prepared copy exists (a
+ * hint: failure keeps them). A view in a read-only file mapping is unmapped
+ * (DONTNEED: its pages stay in the page cache, so the next process, or a trim's
+ * re-preparation, reads them from RAM instead of the disk); any other view is
+ * paged out (PAGEOUT: the kernel reclaims what it can and keeps the contents),
+ * never discarded. */
+static void release_plain(const iid_wmat_t *v, size_t n)
 {
-#ifdef MADV_PAGEOUT
     uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)p + pg - 1) / pg * pg, e = ((uintptr_t)p + n) / pg * pg;
-    if (e > a) (void)madvise((void *)a, e - a, MADV_PAGEOUT);
+    uintptr_t a = ((uintptr_t)v->data + pg - 1) / pg * pg, e = ((uintptr_t)v->data + n) / pg * pg;
+    if (e <= a) return;
+    if (v->file_backed) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+#ifdef MADV_PAGEOUT
+    else (void)madvise((void *)a, e - a, MADV_PAGEOUT);
 #endif
 }
 
@@ -133,9 +141,44 @@ static int run_reorder(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *from, con
     return ok ? 0 : 1;
 }
 
+/* The plain view's rows rounded to bf16 (nearest even, as oneDNN's f32 -> bf16
+ * reorder rounds), a few rows at a time through f32: for a bf16 weight this
+ * staging copy is half the size of an f32 one, and so is the reorder's read. */
+static uint16_t *plain_bf16(const iid_wmat_t *W)
+{
+    enum { ROWS = 16 };
+    size_t n = (size_t)W->rows * W->cols;
+    uint16_t *y = malloc((n ? n : 1) * sizeof *y);
+    if (!y) return NULL;
+    const iid_cpu_vec_t *vec = iid__cpu_vec();
+    int failed = 0;
+#pragma omp parallel if (n >= ((size_t)1 << 20))
+    {
+        float *rows = malloc((size_t)ROWS * (W->cols ? W->cols : 1) * sizeof *rows);
+#pragma omp for schedule(static)
+        for (int r0 = 0; r0 < W->rows; r0 += ROWS) {
+            int nr = W->rows - r0 < ROWS ? W->rows - r0 : ROWS;
+            if (!rows) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            iid__wmat_rows_f32(rows, W, r0, nr);
+            vec->to_bf16(y + (size_t)r0 * W->cols, rows, nr * W->cols, 1.0f);
+        }
+        free(rows);
+    }
+    if (failed) {
+        free(y);
+        return NULL;
+    }
+    return y;
+}
+
 /* Reorder the plain view (described as f32 by user_wmd) into w->wmd, the layout
- * the first primitive chose: at the first use, and again after a trim. 0, -1 out
- * of memory, 1 oneDNN failed. */
+ * the first primitive chose: at the first use, and again after a trim. A bf16
+ * weight is staged as bf16 (a BF16 view is read as it is); an f32 one as f32.
+ * 0, -1 out of memory, 1 oneDNN failed. */
 static int fill(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *user_wmd)
 {
     size_t plain_bytes = (size_t)w->host.rows * w->host.cols * iid__dtype_size(w->host.dtype);
@@ -144,19 +187,28 @@ static int fill(iid_dnnl_weight_t *w, const dnnl_memory_desc_t *user_wmd)
         w->wdata = (void *)w->host.data;
         return 0;
     }
-    float *plain = direct ? NULL : iid__wmat_to_f32(&w->host);
-    if (!direct && !plain) return -1;
+    dnnl_memory_desc_t from = *user_wmd;
+    const void *src = w->host.data;
+    void *staged = NULL;
+    if (w->dt == dnnl_bf16 && !direct) {
+        from.data_type = dnnl_bf16; /* the same dims and strides, in elements */
+        if (w->host.dtype != IID_DTYPE_BF16 || (uintptr_t)w->host.data % _Alignof(uint16_t) != 0)
+            src = staged = plain_bf16(&w->host);
+    } else if (!direct) {
+        src = staged = iid__wmat_to_f32(&w->host);
+    }
+    if (!src) return -1;
     size_t bytes = dnnl_memory_desc_get_size(&w->wmd);
     w->wdata = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    int rc = w->wdata ? run_reorder(w, user_wmd, direct ? w->host.data : plain, &w->wmd, w->wdata) : -1;
-    free(plain);
+    int rc = w->wdata ? run_reorder(w, &from, src, &w->wmd, w->wdata) : -1;
+    free(staged);
     if (rc != 0) {
         free(w->wdata);
         w->wdata = NULL;
         return rc;
     }
     w->wdata_owned = 1;
-    page_out(w->host.data, plain_bytes);
+    release_plain(&w->host, plain_bytes);
     return 0;
 }
 

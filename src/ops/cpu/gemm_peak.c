@@ -55,7 +55,7 @@ iid_status iid__gemm_peak(iid_dtype_t dtype, double min_seconds, iid_gemm_peak_t
     float *wf = malloc((size_t)N * K * sizeof *wf);
     void *w16 = malloc((size_t)N * K * 2);
     float *x = iid__op_alloc(be, (size_t)M * K * sizeof *x), *y = iid__op_alloc(be, (size_t)M * N * sizeof *y);
-    iid_wmat_t W = {w16, IID_DTYPE_F16, N, K, NULL};
+    iid_wmat_t W = {w16, IID_DTYPE_F16, N, K, NULL, 0};
     if (!wf || !w16 || !x || !y) s = iid__fail(err, IID_ERR_NOMEM, "gemm peak: out of memory");
     if (s == IID_OK) {
         fill(wf, (size_t)N * K, 60);

@@ -96,7 +96,7 @@ iid_status iid__onnx_conv(const iid_onnx_op_ctx_t *c, const iid_tensor_t *const 
     if (OH < 1 || OW < 1) return iid__onnx_op_fail(c, IID_ERR_FORMAT, "kernel larger than the padded input");
     int64_t shape[4] = {s.N, s.K, OH, OW};
     IID_TRY(iid__tensor_alloc(out, IID_DTYPE_F32, 4, shape, c->err));
-    iid_wmat_t wm = {w->data, IID_DTYPE_F32, s.K, (int)(w->shape[1] * w->shape[2] * w->shape[3]), NULL};
+    iid_wmat_t wm = {w->data, IID_DTYPE_F32, s.K, (int)(w->shape[1] * w->shape[2] * w->shape[3]), NULL, 0};
     if (iid__op_conv2d(c->be, out->data, x->data, &wm, b ? b->data : NULL, &s, c->err) != IID_OK) {
         iid__tensor_free(out);
         return iid__onnx_op_fail(c, IID_ERR_NOMEM, "%s", c->err ? c->err->msg : "out of scratch memory");
