@@ -977,7 +977,7 @@ static void test_cpu_vec_levels(void **state)
  * kernel when oneDNN cannot build its products, which the check above would not
  * notice): it runs (0), its rounding shows (not the f32 result) and stays within
  * the bf16 threshold, over several query blocks and key tiles, and it leaves the
- * causal case to the f32 kernel (1, out untouched). */
+ * causal case and short key sets to the f32 kernel (1, out untouched). */
 static void test_cpu_attention_bf16(void **state)
 {
     (void)state;
@@ -986,7 +986,7 @@ static void test_cpu_attention_bf16(void **state)
         skip();
     }
     /* H=64 makes the query blocks 32 rows (7 blocks, the last 8); Tk=600: a 512-key tile and an 88-key one */
-    static const int sh[][4] = {{2, 3, 40, 16}, {64, 200, 600, 8}, {1, 70, 1030, 24}};
+    static const int sh[][4] = {{2, 3, 140, 16}, {64, 200, 600, 8}, {1, 70, 1030, 24}};
     for (size_t c = 0; c < sizeof sh / sizeof sh[0]; c++) {
         int H = sh[c][0], Tq = sh[c][1], Tk = sh[c][2], D = sh[c][3], B = 2, HD = H * D;
         /* strided rows, as the fused q/k/v projections give them */
@@ -1002,8 +1002,11 @@ static void test_cpu_attention_bf16(void **state)
         double e = nmse(got, want, n);
         printf("attention bf16 H=%d Tq=%d Tk=%d D=%d: nmse %.3g\n", H, Tq, Tk, D, e);
         assert_true(e > 0.0 && e < BF16_GEMM);
-        s.causal = 1;
         got[0] = 12345.0f;
+        s.causal = 1;
+        assert_int_equal(iid__attention_bf16(got, q, k, v, &s, NULL), 1);
+        s.causal = 0;
+        s.Tk = 127; /* a cross-attention's few keys */
         assert_int_equal(iid__attention_bf16(got, q, k, v, &s, NULL), 1);
         assert_true(got[0] == 12345.0f);
         free(q);

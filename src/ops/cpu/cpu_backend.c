@@ -90,8 +90,9 @@ static int cpu_conv2d(const iid_backend_t *be, float *out, const float *in, cons
     return iid__conv2d(out, in, w, b, s, SCRATCH(be));
 }
 
-/* With bf16 weights the products of attention are bf16 too (not the text
- * encoders' causal ones: small, and kept f32). */
+/* With bf16 weights the products of a self-attention are bf16 too (not the text
+ * encoders' causal ones, nor cross-attention to a few dozen tokens: small, and
+ * kept f32). */
 static int cpu_attention(const iid_backend_t *be, float *out, const float *q, const float *k, const float *v,
                          const iid_attn_shape_t *s)
 {

@@ -19,8 +19,8 @@ void iid__cpu_layer_norm(float *y, const float *x, const float *w, const float *
 void iid__cpu_geglu(float *y, const float *x, int64_t M, int width);
 /* iid__attention with Q K^T and P V on bf16 operands (f32 accumulation, f32
  * softmax). Returns 0; -1 when its scratch cannot be allocated; 1 when it does
- * not run this case (causal, empty) or oneDNN cannot: the f32 kernel then runs
- * it, out untouched or fully rewritten. */
+ * not run this case (causal, fewer than 128 keys, empty) or oneDNN cannot: the
+ * f32 kernel then runs it, out untouched or fully rewritten. */
 int iid__attention_bf16(float *out, const float *q, const float *k, const float *v, const iid_attn_shape_t *s,
                         const iid_scratch_t *sc);
 
