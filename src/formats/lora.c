@@ -234,10 +234,9 @@ static int is_owned(const iid_safetensors_t *st, const void *p)
 /* Give the kernel back the whole pages of a mapped tensor that was just copied. */
 static void release_pages(const iid_safetensors_t *st, const void *data, size_t n)
 {
-    const unsigned char *base = st->map.data, *p = data;
-    if (!base || p < base || p + n > base + st->map.size) return;
+    if (!iid__st_in_map(st, data, n)) return;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)p + page - 1) / page * page, hi = ((uintptr_t)p + n) / page * page;
+    uintptr_t lo = ((uintptr_t)data + page - 1) / page * page, hi = ((uintptr_t)data + n) / page * page;
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 

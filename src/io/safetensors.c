@@ -219,6 +219,12 @@ void iid__st_close(iid_safetensors_t *st)
     memset(st, 0, sizeof *st);
 }
 
+int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n)
+{
+    const unsigned char *base = st->map.data, *q = p;
+    return base && q >= base && (size_t)(q - base) <= st->map.size && n <= st->map.size - (size_t)(q - base);
+}
+
 const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name)
 {
     int lo = 0, hi = st->count - 1;

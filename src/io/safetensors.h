@@ -63,6 +63,9 @@ iid_status iid__st_open(iid_safetensors_t *st, const char *path, iid_error_t *er
 iid_status iid__st_parse(iid_safetensors_t *st, const void *buf, size_t size, const char *label,
                          iid_error_t *err);
 void iid__st_close(iid_safetensors_t *st);
+/* Whether [p, p + n) lies in the file's read-only mapping (not in a buffer of
+ * `owned`, nor in a caller's buffer): such pages can be dropped and read again. */
+int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n);
 /* Sort st->tensors by name and fail (naming label and the tensor) when a name
  * appears twice; used by every builder of an index. */
 iid_status iid__st_sort_names(iid_safetensors_t *st, const char *label, iid_error_t *err);

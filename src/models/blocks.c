@@ -73,8 +73,8 @@ iid_status iid__weight_bind(const iid_safetensors_t *st, iid_weight_t *w, int nd
     int64_t cols = ndim > 0 && shape[0] > 0 ? iid__st_numel(t) / shape[0] : 0;
     if (ndim < 1 || shape[0] > INT32_MAX || cols > INT32_MAX)
         return iid__fail(err, IID_ERR_RANGE, "%s: tensor '%s' is not a matrix of int-sized dimensions", st->path, name);
-    const unsigned char *map = st->map.data, *p = t->data;
-    int mapped = map && p >= map && (size_t)(p - map) < st->map.size; /* not a LoRA-fused copy */
+    /* in the checkpoint's mapping, not a LoRA-fused copy */
+    int mapped = iid__st_in_map(st, t->data, t->nbytes);
     iid_wmat_t host = {t->data, t->dtype, (int)shape[0], (int)cols, NULL, mapped};
     int in_place = t->dtype == IID_DTYPE_F16 || t->dtype == IID_DTYPE_BF16 ||
                    (t->dtype == IID_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0);
