@@ -973,11 +973,19 @@ static void test_cpu_vec_levels(void **state)
     assert_ptr_equal(iid__cpu_vec(), iid__cpu_vec_level(best)); /* the backend uses the widest */
 }
 
+static void *refuse_alloc(void *ctx, size_t bytes)
+{
+    (void)ctx;
+    (void)bytes;
+    return NULL;
+}
+
 /* The cpu backend's bf16 attention itself (the op table falls back to the f32
  * kernel when oneDNN cannot build its products, which the check above would not
  * notice): it runs (0), its rounding shows (not the f32 result) and stays within
  * the bf16 threshold, over several query blocks and key tiles, and it leaves the
- * causal case and short key sets to the f32 kernel (1, out untouched). */
+ * causal case and short key sets to the f32 kernel (1, out untouched); without
+ * scratch it fails (-1) without touching out. */
 static void test_cpu_attention_bf16(void **state)
 {
     (void)state;
@@ -1008,6 +1016,9 @@ static void test_cpu_attention_bf16(void **state)
         s.causal = 0;
         s.Tk = 127; /* a cross-attention's few keys */
         assert_int_equal(iid__attention_bf16(got, q, k, v, &s, NULL), 1);
+        s.Tk = Tk;
+        const iid_scratch_t no_memory = {refuse_alloc, NULL, NULL}; /* its scratch refused: -1, out untouched */
+        assert_int_equal(iid__attention_bf16(got, q, k, v, &s, &no_memory), -1);
         assert_true(got[0] == 12345.0f);
         free(q);
         free(k);
