@@ -7,8 +7,9 @@
  *     calls a kernel directly: it calls the iid__op_*() dispatchers below with the
  *     backend its model was bound to, and they call the table. Backends compiled
  *     in: "ref" (src/ops/ref/: plain loops, the definition of correct) and "cpu"
- *     (src/ops/cpu/: OpenBLAS GEMM, im2col convolution, tiled attention; every
- *     other op is the ref loop, which is already parallel where it pays); with
+ *     (src/ops/cpu/: oneDNN matmul and convolution, tiled attention, vectorised
+ *     norms and GEGLU; every other op is the ref loop, which is already parallel
+ *     where it pays); with
  *     -DIID_CUDA=ON also "cuda" (src/ops/cuda/, one .cu per op family), listed
  *     only where its device answers (available()). Another backend is one more
  *     table and one more line in backend.c's registry.
