@@ -12,8 +12,9 @@
  *
  * Weights may stay in their stored dtype (iid_wmat_t: F32, F16 or BF16 bytes,
  * typically inside a memory-mapped checkpoint). The ops that take one convert it
- * to f32 a block of rows at a time (at most IID_WMAT_BLOCK_BYTES of f32 scratch)
- * and run one GEMM per block; an aligned F32 matrix is used in place.
+ * to f32 a block of rows at a time (at most IID_WMAT_BLOCK_BYTES of f32 scratch
+ * and IID_WMAT_BLOCK_ROWS rows) and run one GEMM per block; an aligned F32
+ * matrix is used in place.
  */
 #ifndef IID_OPS_OPS_H
 #define IID_OPS_OPS_H
@@ -71,6 +72,7 @@ typedef struct iid_wmat {
 } iid_wmat_t;
 
 #define IID_WMAT_BLOCK_BYTES ((size_t)32 << 20)
+#define IID_WMAT_BLOCK_ROWS 1024
 
 /* Rows [r0, r0 + nr) of W as f32: dst (nr, cols). */
 void iid__wmat_rows_f32(float *dst, const iid_wmat_t *W, int r0, int nr);

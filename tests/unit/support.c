@@ -245,3 +245,19 @@ void iid_test_link_lcm_lora(const char *models_dir)
     assert_non_null(realpath(iid_test_shared_path("conformance/lora/lora_kohya.safetensors"), target));
     assert_int_equal(symlink(target, link), 0);
 }
+
+long iid_test_mapping_rss_kb(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    long kb = -1;
+    int in = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) in = lo == (uintptr_t)p;
+        else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1) break;
+    }
+    fclose(f);
+    return kb;
+}

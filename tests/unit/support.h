@@ -96,4 +96,8 @@ typedef struct iid_test_tensor {
  * order; returns the malloc'd full path (NULL on failure). */
 char *iid_test_write_safetensors(const char *dir, const char *name, const iid_test_tensor_t *t, int n);
 
+/* The resident kB of this process's mapping that starts at p (/proc/self/smaps),
+ * or -1 when there is none. */
+long iid_test_mapping_rss_kb(const void *p);
+
 #endif

@@ -584,7 +584,8 @@ static void test_cpu_weights_prepared(void **state)
     for (int r = 0; r < rounds; r++) {
         assert_int_equal(setenv(IID_DTYPE_ENV, r ? "bf16" : "f32", 1), 0);
         const int M = 20, K = 64, N = 48;
-        bound_w_t W = bind_random(be, N, K, IID_DTYPE_F16, 50);
+        /* in f32 only an F32 matmul weight is prepared (test_cpu_f32_widens_16bit_weights) */
+        bound_w_t W = bind_random(be, N, K, r ? IID_DTYPE_F16 : IID_DTYPE_F32, 50);
         assert_non_null(W.m.prep);
         assert_int_equal(iid__dnnl_weight_info(W.m.prep).kind, 0); /* nothing until the first product */
         float *x = dev_rand(be, (size_t)M * K, 51), *y = dev_zero(be, (size_t)M * N), *y2 = dev_zero(be, (size_t)M * N);
@@ -640,6 +641,55 @@ static void test_cpu_weights_prepared(void **state)
     assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
 }
 
+/* Computing in f32, a matmul weight stored as F16 or BF16 is widened block by
+ * block in each product, never copied whole: nothing is prepared, however many
+ * products and shapes, and the products equal the ref backend's within f32
+ * rounding, over several row blocks (1030 rows pass IID_WMAT_BLOCK_ROWS). The
+ * same matrix in a convolution is prepared (an f32 copy). */
+static void test_cpu_f32_widens_16bit_weights(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv(IID_DTYPE_ENV, "f32", 1), 0);
+    const iid_dtype_t dts[] = {IID_DTYPE_F16, IID_DTYPE_BF16};
+    for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++) {
+        const int M = 6, K = 40, N = IID_WMAT_BLOCK_ROWS + 6;
+        bound_w_t W = bind_random(&iid__backend_cpu, N, K, dts[d], 80);
+        bound_w_t R = bind_random(&iid__backend_ref, N, K, dts[d], 80);
+        float *bias = malloc((size_t)N * sizeof *bias);
+        assert_non_null(bias);
+        iid_test_fill_random(bias, (size_t)N, 81);
+        for (int m = M; m >= M / 2; m -= M / 2) { /* two shapes */
+            float *x = dev_rand(&iid__backend_cpu, (size_t)m * K, 82), *y = dev_zero(&iid__backend_cpu, (size_t)m * N);
+            float *rx = dev_rand(&iid__backend_ref, (size_t)m * K, 82), *ry = dev_zero(&iid__backend_ref, (size_t)m * N);
+            assert_int_equal(iid__op_linear(&iid__backend_cpu, y, x, &W.m, bias, m, NULL), IID_OK);
+            assert_int_equal(iid__op_linear(&iid__backend_ref, ry, rx, &R.m, bias, m, NULL), IID_OK);
+            float *got = finish(&iid__backend_cpu, y, (size_t)m * N), *want = finish(&iid__backend_ref, ry, (size_t)m * N);
+            for (size_t i = 0; i < (size_t)m * N; i++) assert_float_equal(got[i], want[i], 1e-5 * (1 + fabsf(want[i])));
+            free(got);
+            free(want);
+            iid__op_free(&iid__backend_cpu, x);
+            iid__op_free(&iid__backend_ref, rx);
+            iid_dnnl_weight_info_t in = iid__dnnl_weight_info(W.m.prep);
+            assert_int_equal(in.kind, 0);
+            assert_int_equal(in.bytes, 0);
+        }
+        free(bias);
+        unbind(&iid__backend_ref, &R);
+        /* as a 1x1 convolution it is prepared, in f32 */
+        iid_conv2d_shape_t cs = {1, K, 1, 3, N, 1, 1, 1, 1, 0, 0, 1, 1, 1};
+        float *ci = dev_rand(&iid__backend_cpu, (size_t)K * 3, 83), *co = dev_zero(&iid__backend_cpu, (size_t)N * 3);
+        assert_int_equal(iid__op_conv2d(&iid__backend_cpu, co, ci, &W.m, NULL, &cs, NULL), IID_OK);
+        iid_dnnl_weight_info_t in = iid__dnnl_weight_info(W.m.prep);
+        assert_int_equal(in.kind, 2);
+        assert_int_equal(in.dtype, IID_DTYPE_F32);
+        assert_true(in.bytes >= (size_t)N * K * 4);
+        iid__op_free(&iid__backend_cpu, ci);
+        iid__op_free(&iid__backend_cpu, co);
+        unbind(&iid__backend_cpu, &W);
+    }
+    assert_int_equal(unsetenv(IID_DTYPE_ENV), 0);
+}
+
 /* Resident pages of [p, p + n) (mincore). */
 static size_t resident_pages(const void *p, size_t n)
 {
@@ -650,23 +700,6 @@ static size_t resident_pages(const void *p, size_t n)
     for (size_t i = 0; i < np; i++) r += v[i] & 1;
     free(v);
     return r;
-}
-
-/* The resident kB of the mapping that starts at p (/proc/self/smaps), or -1. */
-static long mapping_rss_kb(const void *p)
-{
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (!f) return -1;
-    char line[512];
-    long kb = -1;
-    int in = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) in = lo == (uintptr_t)p;
-        else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1) break;
-    }
-    fclose(f);
-    return kb;
 }
 
 /* A weight in a memory-mapped file, as a checkpoint's: once the cpu backend has
@@ -700,14 +733,16 @@ static void test_cpu_weight_pages_released(void **state)
         for (size_t i = 0; i < bytes; i += 512) sum += map[i]; /* fault every page in */
         size_t pages = bytes / (size_t)sysconf(_SC_PAGESIZE);
         assert_true(resident_pages(map, bytes) > pages * 9 / 10 || sum == 0);
-        assert_true(mapping_rss_kb(map) >= (long)(bytes / 1024) * 9 / 10);
+        assert_true(iid_test_mapping_rss_kb(map) >= (long)(bytes / 1024) * 9 / 10);
         iid_wmat_t host = {map, IID_DTYPE_F16, N, K, NULL, file_backed}, dev;
         void *owned = NULL;
         assert_int_equal(iid__op_bind_weight(&iid__backend_cpu, &host, &dev, &owned, NULL), IID_OK);
+        /* a 1x1 convolution prepares it (in f32 a linear would widen the F16 view per product) */
+        iid_conv2d_shape_t cs = {1, K, 1, 2, N, 1, 1, 1, 1, 0, 0, 1, 1, 1};
         float *x = dev_rand(&iid__backend_cpu, (size_t)2 * K, 71), *y = dev_zero(&iid__backend_cpu, (size_t)2 * N);
-        assert_int_equal(iid__op_linear(&iid__backend_cpu, y, x, &dev, NULL, 2, NULL), IID_OK);
-        assert_int_equal(iid__dnnl_weight_info(dev.prep).kind, 1);
-        long rss = mapping_rss_kb(map);
+        assert_int_equal(iid__op_conv2d(&iid__backend_cpu, y, x, &dev, NULL, &cs, NULL), IID_OK);
+        assert_int_equal(iid__dnnl_weight_info(dev.prep).kind, 2);
+        long rss = iid_test_mapping_rss_kb(map);
         if (rss < 0 || rss > (long)(bytes / 1024) / 10) fail_msg("the mapped weight keeps %ld kB in the process", rss);
         size_t cached = resident_pages(map, bytes); /* mincore: the page cache, mapped or not */
         if (file_backed ? cached < pages * 9 / 10 : cached > pages / 10)
@@ -716,12 +751,27 @@ static void test_cpu_weight_pages_released(void **state)
         /* the view still reads back right: trimmed, the weight is prepared again from it */
         iid__op_trim_weight(&iid__backend_cpu, owned);
         float *y2 = dev_zero(&iid__backend_cpu, (size_t)2 * N);
-        assert_int_equal(iid__op_linear(&iid__backend_cpu, y2, x, &dev, NULL, 2, NULL), IID_OK);
+        assert_int_equal(iid__op_conv2d(&iid__backend_cpu, y2, x, &dev, NULL, &cs, NULL), IID_OK);
         float *hy = finish(&iid__backend_cpu, y, (size_t)2 * N), *hy2 = finish(&iid__backend_cpu, y2, (size_t)2 * N);
         assert_memory_equal(hy, hy2, (size_t)2 * N * sizeof *hy);
+        /* as a linear in f32 the F16 view is read in each product, so its pages
+         * come back into the process; a trim hands them back as well */
+        float *xl = dev_rand(&iid__backend_cpu, (size_t)2 * K, 72), *yl = dev_zero(&iid__backend_cpu, (size_t)2 * N);
+        float *yl2 = dev_zero(&iid__backend_cpu, (size_t)2 * N);
+        assert_int_equal(iid__op_linear(&iid__backend_cpu, yl, xl, &dev, NULL, 2, NULL), IID_OK);
+        assert_true(iid_test_mapping_rss_kb(map) >= (long)(bytes / 1024) * 9 / 10);
+        iid__op_trim_weight(&iid__backend_cpu, owned);
+        rss = iid_test_mapping_rss_kb(map);
+        if (rss < 0 || rss > (long)(bytes / 1024) / 10) fail_msg("trimmed, the weight keeps %ld kB in the process", rss);
+        assert_int_equal(iid__op_linear(&iid__backend_cpu, yl2, xl, &dev, NULL, 2, NULL), IID_OK);
+        float *hl = finish(&iid__backend_cpu, yl, (size_t)2 * N), *hl2 = finish(&iid__backend_cpu, yl2, (size_t)2 * N);
+        assert_memory_equal(hl, hl2, (size_t)2 * N * sizeof *hl);
+        free(hl);
+        free(hl2);
         free(hy);
         free(hy2);
         iid__op_free(&iid__backend_cpu, x);
+        iid__op_free(&iid__backend_cpu, xl);
         iid__op_release_weight(&iid__backend_cpu, owned);
         munmap((void *)map, bytes);
     }
@@ -1185,6 +1235,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_op_cpu_bf16),
         cmocka_unit_test(test_cpu_attention_bf16),
         cmocka_unit_test(test_cpu_weights_prepared),
+        cmocka_unit_test(test_cpu_f32_widens_16bit_weights),
         cmocka_unit_test(test_cpu_bf16_staging),
         cmocka_unit_test(test_cpu_conv_bands),
         cmocka_unit_test(test_cpu_weight_pages_released),

@@ -330,7 +330,13 @@ static void test_f16_weights_match_f32(void **state)
     iid_error_t err;
     assert_int_equal(iid__clip_text_forward(&a, ids, 1, 5, &oa, &err), IID_OK);
     assert_int_equal(iid__clip_text_forward(&b, ids, 1, 5, &ob, &err), IID_OK);
-    assert_memory_equal(ta, tb, sizeof ta);
+    /* the same values (f16-exact): on the cpu backend, computing in f32, the F32
+     * matrices are prepared for oneDNN and the F16 ones widened per product, so
+     * the two differ only by f32 summation order */
+    float scale = 0;
+    for (int i = 0; i < 6; i++) scale = fmaxf(scale, fabsf(ta[i]));
+    assert_true(scale > 0);
+    assert_true(iid_test_max_abs_diff(ta, tb, 6) <= 1e-5f * scale);
     iid__clip_text_free(&a);
     iid__clip_text_free(&b);
 }

@@ -2,7 +2,8 @@
  * cpu_backend.c - the "cpu" backend on oneDNN: bound weights are prepared for
  * oneDNN's matmul and convolution primitives (reordered once into the blocked
  * layout and compute dtype, $IID_DTYPE, it picks for this CPU; dnnl_weight.h),
- * with the bias fused; products with an unbound matrix (attention, the ONNX
+ * with the bias fused (in f32, a 16-bit matmul weight is widened per product
+ * instead, below); products with an unbound matrix (attention, the ONNX
  * graphs, the Resampler) run on oneDNN's sgemm (gemm.c, im2col conv.c), and
  * attention is the tiled online-softmax kernel (attention.c; with bf16 weights its
  * products are bf16 too, attention_bf16.c); the norms and
@@ -44,11 +45,23 @@ static int cpu_bind_weight(const iid_backend_t *be, const iid_wmat_t *host, iid_
 static void cpu_release_weight(const iid_backend_t *be, void *owned) { iid__dnnl_weight_free(owned); }
 static void cpu_trim_weight(const iid_backend_t *be, void *owned) { iid__dnnl_weight_trim(owned); }
 
+/* Computing in f32, a matmul weight stored in 16 bits is not copied whole to
+ * f32: the plain path widens it a block of rows at a time in each product. Its
+ * checkpoint pages stay the only copy, half the size of an f32 one (a full-size
+ * step needs 9.2 instead of 16.6 GiB), and the products run within a few percent
+ * of the prepared weight's rate (bench/RESULTS.md). Convolution weights, an
+ * eighth of SDXL's, are still prepared: oneDNN's direct kernels beat im2col. */
+static int widened_per_product(const iid_wmat_t *W)
+{
+    return W->dtype != IID_DTYPE_F32 && iid__dnnl_weight_info(W->prep).dtype == IID_DTYPE_F32;
+}
+
 /* The prepared path's result (0 or -1), or 1: run the plain one. */
 static int prepared_matmul(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M,
                            const float *b, int accumulate)
 {
-    return W->prep ? iid__dnnl_matmul(W->prep, C, A, M, b, accumulate, SCRATCH(be)) : 1;
+    if (!W->prep || widened_per_product(W)) return 1;
+    return iid__dnnl_matmul(W->prep, C, A, M, b, accumulate, SCRATCH(be));
 }
 
 static int cpu_matmul_wt(const iid_backend_t *be, float *C, const float *A, const iid_wmat_t *W, int M, int accumulate)

@@ -225,6 +225,10 @@ void iid__dnnl_weight_trim(iid_dnnl_weight_t *w)
     if (w->wdata_owned) free(w->wdata);
     w->wdata = NULL;
     w->wdata_owned = 0;
+    /* The view's pages go too: a weight whose products read the view itself
+     * (widened per product in f32, or already in oneDNN's layout) holds nothing
+     * else; a prepared one released them when it was copied. */
+    release_plain(&w->host, (size_t)w->host.rows * w->host.cols * iid__dtype_size(w->host.dtype));
     pthread_mutex_unlock(&w->lock);
 }
 

@@ -34,9 +34,10 @@ typedef struct iid_dnnl_weight iid_dnnl_weight_t;
 iid_dnnl_weight_t *iid__dnnl_weight_new(const iid_wmat_t *host, iid_dtype_t dtype);
 void iid__dnnl_weight_free(iid_dnnl_weight_t *w);
 
-/* Hand back the prepared copy (the primitives stay cached): the next product
- * prepares it again, in the same layout, from the view. For weights used rarely
- * and briefly, such as the text encoders' (once per new prompt). */
+/* Hand back the prepared copy (the primitives stay cached) and the view's
+ * resident pages: the next product prepares it again, in the same layout, from
+ * the view. For weights used rarely and briefly, such as the text encoders'
+ * (once per new prompt). */
 void iid__dnnl_weight_trim(iid_dnnl_weight_t *w);
 
 /* What the handle holds, for tests and --perf: kind 0 not prepared, 1 matmul,

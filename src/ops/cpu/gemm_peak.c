@@ -1,7 +1,8 @@
 /*
  * gemm_peak.c - the large-matmul rate (gemm_peak.h). The weight is prepared
  * for dtype directly (iid__dnnl_weight_new, what the cpu backend's bind_weight
- * does with $IID_DTYPE), so the caller's environment is left alone.
+ * does with $IID_DTYPE), so the caller's environment is left alone: F16 for
+ * bf16, F32 for f32 (where an F16 one would be widened per product instead).
  */
 #include "ops/cpu/gemm_peak.h"
 
@@ -55,7 +56,10 @@ iid_status iid__gemm_peak(iid_dtype_t dtype, double min_seconds, iid_gemm_peak_t
     float *wf = malloc((size_t)N * K * sizeof *wf);
     void *w16 = malloc((size_t)N * K * 2);
     float *x = iid__op_alloc(be, (size_t)M * K * sizeof *x), *y = iid__op_alloc(be, (size_t)M * N * sizeof *y);
-    iid_wmat_t W = {w16, IID_DTYPE_F16, N, K, NULL, 0};
+    /* f32 from an F32 weight: the cpu backend widens a 16-bit one per product
+     * in f32 instead of preparing it, and the peak is oneDNN's prepared matmul */
+    iid_wmat_t W = {dtype == IID_DTYPE_F32 ? (void *)wf : w16, dtype == IID_DTYPE_F32 ? IID_DTYPE_F32 : IID_DTYPE_F16, N, K,
+                    NULL, 0};
     if (!wf || !w16 || !x || !y) s = iid__fail(err, IID_ERR_NOMEM, "gemm peak: out of memory");
     if (s == IID_OK) {
         fill(wf, (size_t)N * K, 60);
