@@ -1,11 +1,12 @@
 /* safetensors.c - bounded parsing of the safetensors header into an index. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Headers above this are refused outright: the real SDXL UNet's is about 200 KB. */
 #define IID_ST_MAX_HEADER ((uint64_t)100 << 20)
@@ -223,6 +224,11 @@ int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n)
 {
     const unsigned char *base = st->map.data, *q = p;
     return base && q >= base && (size_t)(q - base) <= st->map.size && n <= st->map.size - (size_t)(q - base);
+}
+
+void iid__st_release_pages(const iid_safetensors_t *st)
+{
+    if (st && st->map.data && st->map.size) (void)madvise(st->map.data, st->map.size, MADV_DONTNEED);
 }
 
 const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name)

@@ -66,6 +66,10 @@ void iid__st_close(iid_safetensors_t *st);
 /* Whether [p, p + n) lies in the file's read-only mapping (not in a buffer of
  * `owned`, nor in a caller's buffer): such pages can be dropped and read again. */
 int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n);
+/* Drop the mapping's resident pages from the process (the mapping is read-only,
+ * so nothing is lost): they stay in the page cache, and whatever is read again
+ * comes back from there. For a model that sits idle a while. */
+void iid__st_release_pages(const iid_safetensors_t *st);
 /* Sort st->tensors by name and fail (naming label and the tensor) when a name
  * appears twice; used by every builder of an index. */
 iid_status iid__st_sort_names(iid_safetensors_t *st, const char *label, iid_error_t *err);

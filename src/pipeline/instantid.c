@@ -378,9 +378,24 @@ static iid_status denoise_step(const iid_pipeline_t *p, const iid_gen_params_t *
     return IID_OK;
 }
 
+/* The UNet, the IdentityNet and the adapter sit idle while the VAE decodes.
+ * Where their products read the weights from the checkpoints' mappings (the ref
+ * backend; the cpu backend's f32 matrix products) those pages are the weights'
+ * only memory: they leave the process for the decode, whose own peak would
+ * otherwise sit on top of them (a 1024x1024 generation in f32: 12.4 GiB), and
+ * the next step reads them back from the page cache. Prepared or uploaded
+ * weights left these mappings when they were copied. */
+static void release_idle_weights(const iid_pipeline_t *p)
+{
+    iid__st_release_pages(p->unet->file);
+    iid__st_release_pages(&p->controlnet->file);
+    iid__st_release_pages(&p->adapter);
+}
+
 static iid_status decode(const iid_pipeline_t *p, const iid_gen_params_t *g, int h, int w, gen_state_t *st,
                          uint8_t *out_rgb, iid_error_t *err)
 {
+    release_idle_weights(p);
     const iid_backend_t *be = st->be;
     size_t n1 = (size_t)p->vae->latent_channels * h * w, HW = (size_t)g->width * g->height;
     st->z = iid__op_alloc(be, n1 * sizeof(float));
