@@ -9,6 +9,7 @@
 #include "batch/plan_sizes.h"
 #include "batch/progress.h"
 #include "cli/model_names.h"
+#include "ops/backend.h"
 
 double iid_cli_clock(void *unused)
 {
@@ -23,6 +24,11 @@ void iid_cli_speed_load(const iid_opts_t *o, iid_speed_t *s)
     long threads = omp_get_max_threads();
     iid_cli_long(o, "threads", 1, 4096, &threads, NULL); /* validated with the other model options */
     const char *device = iid_cli_get(o, "device"), *dtype = iid_cli_get(o, "dtype");
+    /* keyed on what --dtype resolves to: "auto" is f32 on one CPU and bf16 on another */
+    iid_compute_dtype_t chosen;
+    iid_error_t ignored;
+    if (iid__compute_dtype_choose(dtype, &chosen, &ignored) == IID_OK)
+        dtype = chosen.dtype == IID_DTYPE_BF16 ? "bf16" : "f32";
     /* the models matter too: the test kit's tiny ones must not set the speed of SDXL */
     iid_cli_models_t m;
     iid_model_names_t names = {0};

@@ -480,6 +480,29 @@ static void test_bench_calibrate(void **state)
     char *e = read_text("stderr.txt");
     assert_non_null(strstr(e, "measured on this machine"));
     free(e);
+    /* --dtype auto keeps its speed under what it resolves to here ("auto" is f32
+     * on one CPU and bf16 on another), and uses the f32 one where that is f32 */
+    iid_compute_dtype_t c;
+    iid_error_t err;
+    assert_int_equal(iid__compute_dtype_choose("auto", &c, &err), IID_OK);
+    const char *resolved = c.dtype == IID_DTYPE_BF16 ? "bf16" : "f32";
+    snprintf(args, sizeof args, "batch --dry-run --models '%s' --input '%s' --size 64x64 --dtype auto", models_copy,
+             iid_test_shared_path("assets/faces"));
+    assert_int_equal(run(args), 0);
+    e = read_text("stderr.txt");
+    if ((strstr(e, "measured on this machine") != NULL) != (c.dtype == IID_DTYPE_F32))
+        fail_msg("--dtype auto (%s here) and the f32 speed: %s", c.why, e);
+    free(e);
+    snprintf(args, sizeof args,
+             "bench --calibrate --models '%s' --resampler-heads %d --face '%s' --size 64x64 --steps 3 --dtype auto",
+             models_copy, heads, face);
+    if (run(args) != 0) fail_msg("bench --calibrate --dtype auto failed: %s", read_text("stderr.txt"));
+    tsv = iid_test_slurp(path);
+    char want[32];
+    snprintf(want, sizeof want, "cpu %s ", resolved);
+    if (strstr(tsv, " auto ") || !(strncmp(tsv, want, strlen(want)) == 0 || strstr(tsv, want)))
+        fail_msg("speed.tsv after --dtype auto (%s here): %s", c.why, tsv);
+    free(tsv);
     if (saved) setenv("IID_CACHE_DIR", saved, 1);
     else unsetenv("IID_CACHE_DIR");
     free(saved);
