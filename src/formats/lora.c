@@ -6,15 +6,12 @@
  * in a sorted table, so the kohya scheme (which lost the dots) and the dotted
  * PEFT/diffusers scheme resolve the same way, without guessing where the dots were.
  */
-#define _DEFAULT_SOURCE /* madvise */
 #include "formats/lora.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "formats/sgm_names.h"
 #include "io/st_index.h"
@@ -231,15 +228,6 @@ static int is_owned(const iid_safetensors_t *st, const void *p)
     return 0;
 }
 
-/* Give the kernel back the whole pages of a mapped tensor that was just copied. */
-static void release_pages(const iid_safetensors_t *st, const void *data, size_t n)
-{
-    if (!iid__st_in_map(st, data, n)) return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)data + page - 1) / page * page, hi = ((uintptr_t)data + n) / page * page;
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 static iid_status fuse_one(iid_safetensors_t *st, iid_st_tensor_t *w, const iid_lora_module_t *m, float scale,
                            const char *lora_path, iid_error_t *err)
 {
@@ -262,7 +250,7 @@ static iid_status fuse_one(iid_safetensors_t *st, iid_st_tensor_t *w, const iid_
         s = iid__convert_from_f32(dst, w->dtype, acc, (size_t)numel, err);
     }
     if (s == IID_OK && !owned) {
-        release_pages(st, w->data, w->nbytes);
+        iid__st_release_range(st, w->data, w->nbytes);
         s = iid__st_adopt(st, dst, err);
         dst = NULL;
         if (s == IID_OK) w->data = st->owned[st->owned_count - 1];
@@ -322,8 +310,8 @@ iid_status iid__lora_fuse(iid_safetensors_t *st, const iid_lora_t *l, iid_lora_p
             const iid_lora_module_t *m = &l->mods[i];
             s = fuse_one(st, hits[i], m, multiplier * m->alpha / (float)m->rank, l->file.path, err);
             /* the module is used up: its pages need not stay resident */
-            release_pages(&l->file, m->down->data, m->down->nbytes);
-            release_pages(&l->file, m->up->data, m->up->nbytes);
+            iid__st_release_range(&l->file, m->down->data, m->down->nbytes);
+            iid__st_release_range(&l->file, m->up->data, m->up->nbytes);
         }
     free(hits);
     return s;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Headers above this are refused outright: the real SDXL UNet's is about 200 KB. */
 #define IID_ST_MAX_HEADER ((uint64_t)100 << 20)
@@ -226,9 +227,17 @@ int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n)
     return base && q >= base && (size_t)(q - base) <= st->map.size && n <= st->map.size - (size_t)(q - base);
 }
 
+void iid__st_release_range(const iid_safetensors_t *st, const void *p, size_t n)
+{
+    if (!iid__st_in_map(st, p, n)) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) / page * page, hi = ((uintptr_t)p + n) / page * page;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void iid__st_release_pages(const iid_safetensors_t *st)
 {
-    if (st && st->map.data && st->map.size) (void)madvise(st->map.data, st->map.size, MADV_DONTNEED);
+    if (st) iid__st_release_range(st, st->map.data, st->map.size);
 }
 
 const iid_st_tensor_t *iid__st_find(const iid_safetensors_t *st, const char *name)

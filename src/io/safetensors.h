@@ -68,7 +68,10 @@ void iid__st_close(iid_safetensors_t *st);
 int iid__st_in_map(const iid_safetensors_t *st, const void *p, size_t n);
 /* Drop the mapping's resident pages from the process (the mapping is read-only,
  * so nothing is lost): they stay in the page cache, and whatever is read again
- * comes back from there. For a model that sits idle a while. */
+ * comes back from there. _range: the whole pages of [p, p + n), if it lies in
+ * the mapping (a tensor just copied); _pages: all of it (a model that sits idle
+ * a while; st may be NULL). */
+void iid__st_release_range(const iid_safetensors_t *st, const void *p, size_t n);
 void iid__st_release_pages(const iid_safetensors_t *st);
 /* Sort st->tensors by name and fail (naming label and the tensor) when a name
  * appears twice; used by every builder of an index. */
